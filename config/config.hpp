@@ -1,0 +1,101 @@
+// Validated, immutable configuration. Everything the proxy reads from a TOML file (or from the
+// quick-start flags) ends up here, already checked: code that receives a Config never has to
+// validate a field again.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rdpbridge::config {
+
+using Duration = std::chrono::milliseconds;
+
+enum class TlsVersion { tls1_0, tls1_1, tls1_2, tls1_3 };
+
+// What the proxy offers the host on the back leg, and accepts from it.
+//   auto: offer TLS; settle on what the host answers.
+//   tls:  TLS only; a host that refuses TLS is a handshake failure.
+//   rdp:  Standard RDP Security only.
+enum class BackendSecurity { automatic, tls, rdp };
+
+enum class CertVerify { off, pin, ca };
+
+struct Endpoint {
+    std::string host;  // name or literal address; IPv6 literals without brackets
+    uint16_t port = 3389;
+};
+
+struct FrontTls {
+    std::optional<std::filesystem::path> certificate;  // PEM chain; both or neither with key
+    std::optional<std::filesystem::path> private_key;  // PEM
+    TlsVersion min_version = TlsVersion::tls1_2;
+};
+
+struct BackendTls {
+    TlsVersion min_version = TlsVersion::tls1_0;
+    TlsVersion max_version = TlsVersion::tls1_3;
+    // OpenSSL cipher list for TLS <= 1.2. The default admits the CBC-SHA suites Windows 7 /
+    // Server 2008 R2 speak; @SECLEVEL is set separately by security_level.
+    std::string ciphers = "DEFAULT:AES256-SHA:AES128-SHA:DES-CBC3-SHA";
+    int security_level = 0;            // OpenSSL security level 0..5 for this backend only
+    bool legacy_renegotiation = true;  // connect to hosts without RFC 5746 support
+    CertVerify verify = CertVerify::off;
+    std::string pin_sha256;  // lower-case hex, no separators (32 bytes) when verify == pin
+    std::optional<std::filesystem::path> ca_file;  // when verify == ca
+    std::string sni;  // server name to send; empty = none (legacy hosts ignore it)
+};
+
+struct Backend {
+    std::string name;
+    Endpoint address;
+    BackendSecurity security = BackendSecurity::automatic;
+    BackendTls tls;
+    Duration connect_timeout = std::chrono::seconds(5);
+};
+
+struct Listener {
+    std::string name;
+    Endpoint bind;
+    FrontTls tls;
+    std::string default_backend;  // may be empty when routes cover every client
+};
+
+// A route sends clients whose X.224 cookie (`Cookie: mstshash=NAME`) matches `mstshash` to
+// `backend`. The match is case-insensitive; a trailing '*' matches any suffix.
+struct Route {
+    std::string listener;  // empty = every listener
+    std::string mstshash;
+    std::string backend;
+};
+
+struct Limits {
+    Duration handshake_timeout = std::chrono::seconds(10);
+    std::size_t max_x224_request = 2048;   // bytes; a real request is < 200
+    std::size_t relay_buffer = 16 * 1024;  // bytes buffered per direction at most
+};
+
+struct Logging {
+    std::optional<std::filesystem::path> handshake_log;  // JSON Lines; none = stderr only
+    std::string level = "info";                          // trace|debug|info|warn|error
+};
+
+struct Config {
+    std::filesystem::path state_dir = "/var/lib/rdpbridge";  // generated front certificate
+    Logging logging;
+    Limits limits;
+    std::vector<Listener> listeners;
+    std::vector<Backend> backends;
+    std::vector<Route> routes;
+
+    const Backend* find_backend(std::string_view name) const;
+};
+
+std::string_view to_string(TlsVersion v);
+std::string_view to_string(BackendSecurity s);
+
+}  // namespace rdpbridge::config

@@ -1,0 +1,952 @@
+#include "config/load.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <span>
+#include <sstream>
+#include <system_error>
+#include <utility>
+
+// toml++ is slow to compile; this is the only file that includes it.
+#include <toml++/toml.h>
+
+static_assert(TOML_EXCEPTIONS, "parse() turns toml::parse_error exceptions into a LoadError");
+
+namespace rdpbridge::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A timeout longer than this is almost certainly a unit mistake ("600" meant as ms).
+constexpr std::int64_t kMaxDurationMs = 10 * 60 * 1000;
+
+// ---------------------------------------------------------------------------------------------
+// Text helpers
+
+std::string in_quotes(std::string_view s) {
+    return "\"" + std::string(s) + "\"";
+}
+
+std::string join(std::span<const std::string_view> items, bool quote) {
+    std::string out;
+    for (std::string_view item : items) {
+        if (!out.empty()) out += ", ";
+        out += quote ? in_quotes(item) : std::string(item);
+    }
+    return out;
+}
+
+// Optimal string alignment distance: typos are mostly one inserted, dropped, replaced or swapped
+// character, and a swap should cost 1, not 2.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+    for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+    for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t cost = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                                             std::tolower(static_cast<unsigned char>(b[j - 1]))
+                                         ? 0
+                                         : 1;
+            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    return d[a.size()][b.size()];
+}
+
+// The candidate within edit distance 2 of `word`, if any. Very short words are excluded: every
+// two-letter word is within distance 2 of every other one, so a suggestion would be noise.
+std::optional<std::string_view> closest(std::string_view word,
+                                        std::span<const std::string_view> candidates) {
+    std::optional<std::string_view> best;
+    std::size_t best_distance = 3;
+    for (std::string_view c : candidates) {
+        const std::size_t distance = edit_distance(word, c);
+        if (distance < best_distance && distance < word.size()) {
+            best = c;
+            best_distance = distance;
+        }
+    }
+    return best;
+}
+
+std::string did_you_mean(std::string_view word, std::span<const std::string_view> candidates) {
+    const auto match = closest(word, candidates);
+    return match ? "did you mean " + in_quotes(*match) + "? " : std::string();
+}
+
+bool is_bare_key(std::string_view key) {
+    return !key.empty() && std::all_of(key.begin(), key.end(), [](unsigned char c) {
+        return std::isalnum(c) || c == '_' || c == '-';
+    });
+}
+
+// Dotted path to `key` inside the table at `path`; keys TOML would need quoted stay quoted, so
+// the path can be read back unambiguously.
+std::string child(std::string_view path, std::string_view key) {
+    std::string k = is_bare_key(key) ? std::string(key) : in_quotes(key);
+    return path.empty() ? k : std::string(path) + "." + k;
+}
+
+std::string indexed(std::string_view path, std::size_t index) {
+    return std::string(path) + "[" + std::to_string(index) + "]";
+}
+
+std::string_view type_name(const toml::node& n) {
+    switch (n.type()) {
+        case toml::node_type::table:
+            return "a table";
+        case toml::node_type::array:
+            return "an array";
+        case toml::node_type::string:
+            return "a string";
+        case toml::node_type::integer:
+            return "an integer";
+        case toml::node_type::floating_point:
+            return "a float";
+        case toml::node_type::boolean:
+            return "a boolean";
+        case toml::node_type::date:
+            return "a date";
+        case toml::node_type::time:
+            return "a time";
+        case toml::node_type::date_time:
+            return "a date-time";
+        case toml::node_type::none:
+            break;
+    }
+    return "nothing";
+}
+
+// How a number or boolean reads in TOML, for "put it in quotes" hints. Floats use the shortest
+// form that round-trips, so 1.2 shows as "1.2" and not "1.2000000000000002".
+std::string scalar_text(const toml::node& n) {
+    if (const auto* f = n.as_floating_point()) {
+        char buffer[64];
+        const auto [end, ec] = std::to_chars(std::begin(buffer), std::end(buffer), f->get());
+        std::string text(std::begin(buffer), ec == std::errc() ? end : std::begin(buffer));
+        if (text.find_first_of(".eE") == std::string::npos &&
+            std::isdigit(static_cast<unsigned char>(text.back()))) {
+            text += ".0";  // 1.0 must not become "1"
+        }
+        return text;
+    }
+    if (const auto* i = n.as_integer()) return std::to_string(i->get());
+    if (const auto* b = n.as_boolean()) return b->get() ? "true" : "false";
+    return {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Value checks shared by the TOML reader and the quick-start flags. Each returns the problem as
+// a message, or nothing when `out` was set.
+
+template <typename E>
+struct Choice {
+    std::string_view name;
+    E value;
+};
+
+constexpr Choice<BackendSecurity> kSecurityChoices[] = {
+    {"auto", BackendSecurity::automatic},
+    {"tls", BackendSecurity::tls},
+    {"rdp", BackendSecurity::rdp},
+};
+constexpr Choice<TlsVersion> kTlsVersionChoices[] = {
+    {"1.0", TlsVersion::tls1_0},
+    {"1.1", TlsVersion::tls1_1},
+    {"1.2", TlsVersion::tls1_2},
+    {"1.3", TlsVersion::tls1_3},
+};
+// Clients are modern Windows; only the back leg has to put up with legacy hosts.
+constexpr Choice<TlsVersion> kFrontTlsVersionChoices[] = {
+    {"1.2", TlsVersion::tls1_2},
+    {"1.3", TlsVersion::tls1_3},
+};
+constexpr Choice<CertVerify> kVerifyChoices[] = {
+    {"off", CertVerify::off},
+    {"pin", CertVerify::pin},
+    {"ca", CertVerify::ca},
+};
+constexpr Choice<std::string_view> kLevelChoices[] = {
+    {"trace", "trace"}, {"debug", "debug"}, {"info", "info"}, {"warn", "warn"}, {"error", "error"},
+};
+
+template <typename E, std::size_t N>
+std::optional<std::string> check_choice(std::string_view text, const Choice<E> (&choices)[N],
+                                        std::string_view what, E& out) {
+    std::vector<std::string_view> names;
+    for (const Choice<E>& c : choices) {
+        if (c.name == text) {
+            out = c.value;
+            return std::nullopt;
+        }
+        names.push_back(c.name);
+    }
+    return in_quotes(text) + " is not " + std::string(what) + "; " + did_you_mean(text, names) +
+           "use one of " + join(names, true);
+}
+
+std::optional<std::string> check_endpoint(std::string_view text, bool port_zero_ok, Endpoint& out) {
+    const auto ep = parse_endpoint(text, 3389);
+    if (!ep) {
+        return in_quotes(text) +
+               " is not an endpoint; write HOST, HOST:PORT, [IPV6]:PORT or a bare IPv6 address "
+               "(the port defaults to 3389), e.g. \"192.0.2.7:3389\"";
+    }
+    if (ep->port == 0 && !port_zero_ok) {
+        return in_quotes(text) +
+               " has port 0, which cannot be connected to; give the host's RDP "
+               "port (usually 3389)";
+    }
+    out = *ep;
+    return std::nullopt;
+}
+
+std::optional<std::string> check_duration_ms(std::int64_t ms, std::string_view as_written) {
+    if (ms <= 0) return std::string(as_written) + " is too short; a duration must be more than 0";
+    if (ms > kMaxDurationMs) {
+        return std::string(as_written) + " is too long; a duration must be at most 10m";
+    }
+    return std::nullopt;
+}
+
+// "500ms", "10s", "2m" -> milliseconds. Values too large for int64 come back as the maximum so
+// the range check reports them as too long rather than as malformed.
+std::optional<std::int64_t> parse_duration_text(std::string_view text) {
+    std::int64_t number = 0;
+    const char* end = text.data() + text.size();
+    const auto [rest, ec] = std::from_chars(text.data(), end, number);
+    if (rest == text.data() || (ec != std::errc() && ec != std::errc::result_out_of_range)) {
+        return std::nullopt;
+    }
+    const std::string_view unit(rest, static_cast<std::size_t>(end - rest));
+    std::int64_t scale = 0;
+    if (unit == "ms") scale = 1;
+    if (unit == "s") scale = 1000;
+    if (unit == "m") scale = 60 * 1000;
+    if (scale == 0) return std::nullopt;
+    if (ec == std::errc::result_out_of_range ||
+        number > std::numeric_limits<std::int64_t>::max() / scale) {
+        return std::numeric_limits<std::int64_t>::max();
+    }
+    return number * scale;
+}
+
+// Lower-case hex without separators, or the problem.
+std::optional<std::string> check_pin(std::string_view text, std::string& out) {
+    std::string hex;
+    for (char c : text) {
+        if (c == ':') continue;
+        if (!std::isxdigit(static_cast<unsigned char>(c))) {
+            return in_quotes(text) + " is not a SHA-256 pin: '" + std::string(1, c) +
+                   "' is not a hex digit; write 64 hex digits, ':' between byte pairs optional";
+        }
+        hex += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    if (hex.size() != 64) {
+        return in_quotes(text) + " is not a SHA-256 pin: it has " + std::to_string(hex.size()) +
+               " hex digits, a SHA-256 pin has 64 (32 bytes); ':' separators are optional";
+    }
+    out = std::move(hex);
+    return std::nullopt;
+}
+
+bool is_listener_name(std::string_view name) {
+    return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+        return std::isalnum(c) || c == '_' || c == '.' || c == '-';
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The TOML reader
+
+constexpr std::string_view kRootKeys[] = {"state_dir", "logging", "limits",
+                                          "listener",  "backend", "route"};
+constexpr std::string_view kLoggingKeys[] = {"handshake_log", "level"};
+constexpr std::string_view kLimitsKeys[] = {"handshake_timeout", "max_x224_request",
+                                            "relay_buffer"};
+constexpr std::string_view kListenerKeys[] = {"name", "bind", "default_backend", "tls"};
+constexpr std::string_view kFrontTlsKeys[] = {"certificate", "private_key", "min_version"};
+constexpr std::string_view kBackendKeys[] = {"name", "address", "security", "connect_timeout",
+                                             "tls"};
+constexpr std::string_view kBackendTlsKeys[] = {
+    "min_version", "max_version", "ciphers", "security_level", "legacy_renegotiation", "verify",
+    "pin_sha256",  "ca_file",     "sni"};
+constexpr std::string_view kRouteKeys[] = {"listener", "mstshash", "backend"};
+
+// A table being read, with the names errors use for it.
+struct Scope {
+    const toml::table* table;
+    std::string path;       // dotted path, "" at the top level
+    std::string_view what;  // how messages name it: "[[backend]]", "[backend.tls]", ...
+
+    const toml::node* get(std::string_view key) const { return table->get(key); }
+    std::string key(std::string_view k) const { return child(path, k); }
+};
+
+enum class Need { optional, required };
+
+class Reader {
+  public:
+    explicit Reader(std::string_view file) : file_(file) {}
+
+    Config read(const toml::table& root);
+    std::vector<LoadError> take_errors() { return std::move(errors_); }
+
+  private:
+    void fail(const toml::source_region& where, std::string key, std::string message);
+    void wrong_type(const toml::node& n, const std::string& key, std::string_view expected);
+
+    // Structure
+    void check_keys(const Scope& s, std::span<const std::string_view> allowed);
+    std::optional<Scope> table(const Scope& parent, std::string_view key, std::string_view what);
+    std::vector<Scope> table_array(const Scope& root, std::string_view key, std::string_view what);
+    const toml::node* find(const Scope& s, std::string_view key, Need need,
+                           std::string_view example = {});
+    void require_one(const Scope& root, std::string_view key, std::string_view example);
+
+    // Values; each reports its own errors and returns nothing when the value is absent or bad.
+    std::optional<std::string> string(const Scope& s, std::string_view key,
+                                      Need need = Need::optional, std::string_view example = {});
+    std::optional<std::string> nonempty(const Scope& s, std::string_view key,
+                                        Need need = Need::optional, std::string_view example = {});
+    std::optional<std::int64_t> integer(const Scope& s, std::string_view key, std::int64_t lo,
+                                        std::int64_t hi);
+    std::optional<bool> boolean(const Scope& s, std::string_view key);
+    std::optional<Duration> duration(const Scope& s, std::string_view key);
+    std::optional<fs::path> path(const Scope& s, std::string_view key);
+    std::optional<Endpoint> endpoint(const Scope& s, std::string_view key, bool port_zero_ok,
+                                     std::string_view example);
+    template <typename E, std::size_t N>
+    std::optional<E> choice(const Scope& s, std::string_view key, const Choice<E> (&choices)[N],
+                            std::string_view what);
+
+    // Sections
+    void read_logging(const Scope& s, Logging& out);
+    void read_limits(const Scope& s, Limits& out);
+    Listener read_listener(const Scope& s);
+    void read_front_tls(const Scope& s, FrontTls& out);
+    Backend read_backend(const Scope& s);
+    void read_backend_tls(const Scope& s, BackendTls& out);
+    void check_tls_range(const Scope& s, const BackendTls& tls);
+    void check_verify(const Scope& s, CertVerify verify);
+    Route read_route(const Scope& s);
+
+    // Cross-section rules
+    void check_unique(const std::vector<Scope>& scopes, const std::vector<std::string>& names,
+                      std::string_view kind);
+    void check_reference(const Scope& s, std::string_view key, const std::string& value,
+                         const std::vector<std::string>& names, std::string_view kind);
+    void check_coverage(const std::vector<Scope>& scopes, const Config& c);
+
+    std::string file_;
+    std::vector<LoadError> errors_;
+};
+
+void Reader::fail(const toml::source_region& where, std::string key, std::string message) {
+    errors_.push_back(LoadError{file_, static_cast<int>(where.begin.line),
+                                static_cast<int>(where.begin.column), std::move(key),
+                                std::move(message)});
+}
+
+void Reader::wrong_type(const toml::node& n, const std::string& key, std::string_view expected) {
+    std::string message =
+        "expected " + std::string(expected) + ", got " + std::string(type_name(n));
+    // `min_version = 1.2` is the classic: TOML reads it as a float.
+    if (expected == "a string" && (n.is_number() || n.is_boolean())) {
+        message += "; put it in quotes: " + in_quotes(scalar_text(n));
+    }
+    fail(n.source(), key, std::move(message));
+}
+
+void Reader::check_keys(const Scope& s, std::span<const std::string_view> allowed) {
+    for (auto&& [k, v] : *s.table) {
+        if (std::find(allowed.begin(), allowed.end(), k.str()) != allowed.end()) continue;
+        fail(k.source(), s.key(k.str()),
+             "unknown key " + in_quotes(k.str()) + " in " + std::string(s.what) + "; " +
+                 did_you_mean(k.str(), allowed) + "allowed keys: " + join(allowed, false));
+    }
+}
+
+std::optional<Scope> Reader::table(const Scope& parent, std::string_view key,
+                                   std::string_view what) {
+    const toml::node* n = parent.get(key);
+    if (n == nullptr) return std::nullopt;
+    if (const toml::table* t = n->as_table()) return Scope{t, parent.key(key), what};
+    wrong_type(*n, parent.key(key), "a table");
+    return std::nullopt;
+}
+
+std::vector<Scope> Reader::table_array(const Scope& root, std::string_view key,
+                                       std::string_view what) {
+    std::vector<Scope> scopes;
+    const toml::node* n = root.get(key);
+    if (n == nullptr) return scopes;
+    const toml::array* array = n->as_array();
+    if (array == nullptr) {
+        std::string message = "expected an array of tables, got " + std::string(type_name(*n));
+        if (n->is_table()) message += "; write " + std::string(what) + " with double brackets";
+        fail(n->source(), root.key(key), std::move(message));
+        return scopes;
+    }
+    for (std::size_t i = 0; i < array->size(); ++i) {
+        const toml::node& element = *array->get(i);
+        if (const toml::table* t = element.as_table()) {
+            scopes.push_back(Scope{t, indexed(root.key(key), i), what});
+        } else {
+            wrong_type(element, indexed(root.key(key), i), "a table");
+        }
+    }
+    return scopes;
+}
+
+const toml::node* Reader::find(const Scope& s, std::string_view key, Need need,
+                               std::string_view example) {
+    const toml::node* n = s.get(key);
+    if (n == nullptr && need == Need::required) {
+        fail(s.table->source(), s.key(key),
+             "required key is missing in " + std::string(s.what) + "; add e.g. " +
+                 std::string(example));
+    }
+    return n;
+}
+
+void Reader::require_one(const Scope& root, std::string_view key, std::string_view example) {
+    const toml::node* n = root.get(key);
+    if (n != nullptr && !(n->is_array() && n->as_array()->empty())) return;
+    fail(n != nullptr ? n->source() : root.table->source(), std::string(key),
+         "at least one [[" + std::string(key) + "]] is required; add e.g. " + std::string(example) +
+             " (one key per line)");
+}
+
+std::optional<std::string> Reader::string(const Scope& s, std::string_view key, Need need,
+                                          std::string_view example) {
+    const toml::node* n = find(s, key, need, example);
+    if (n == nullptr) return std::nullopt;
+    if (const auto* v = n->as_string()) return v->get();
+    wrong_type(*n, s.key(key), "a string");
+    return std::nullopt;
+}
+
+std::optional<std::string> Reader::nonempty(const Scope& s, std::string_view key, Need need,
+                                            std::string_view example) {
+    auto value = string(s, key, need, example);
+    if (!value || !value->empty()) return value;
+    std::string message = "must not be empty";
+    if (need == Need::optional) message += "; remove the key to use the default";
+    if (!example.empty()) message += "; e.g. " + std::string(example);
+    fail(s.get(key)->source(), s.key(key), std::move(message));
+    return std::nullopt;
+}
+
+std::optional<std::int64_t> Reader::integer(const Scope& s, std::string_view key, std::int64_t lo,
+                                            std::int64_t hi) {
+    const toml::node* n = s.get(key);
+    if (n == nullptr) return std::nullopt;
+    const auto* v = n->as_integer();
+    if (v == nullptr) {
+        wrong_type(*n, s.key(key), "an integer");
+        return std::nullopt;
+    }
+    if (v->get() < lo || v->get() > hi) {
+        fail(n->source(), s.key(key),
+             std::to_string(v->get()) + " is out of range; use " + std::to_string(lo) + ".." +
+                 std::to_string(hi));
+        return std::nullopt;
+    }
+    return v->get();
+}
+
+std::optional<bool> Reader::boolean(const Scope& s, std::string_view key) {
+    const toml::node* n = s.get(key);
+    if (n == nullptr) return std::nullopt;
+    if (const auto* v = n->as_boolean()) return v->get();
+    wrong_type(*n, s.key(key), "a boolean (true or false)");
+    return std::nullopt;
+}
+
+std::optional<Duration> Reader::duration(const Scope& s, std::string_view key) {
+    const toml::node* n = s.get(key);
+    if (n == nullptr) return std::nullopt;
+    std::optional<std::int64_t> ms;
+    std::string as_written;
+    if (const auto* seconds = n->as_integer()) {
+        const std::int64_t limit = std::numeric_limits<std::int64_t>::max() / 1000;
+        ms = std::clamp(seconds->get(), -limit, limit) * 1000;
+        as_written = std::to_string(seconds->get()) + "s";
+    } else if (const auto* text = n->as_string()) {
+        ms = parse_duration_text(text->get());
+        as_written = in_quotes(text->get());
+        if (!ms) {
+            fail(n->source(), s.key(key),
+                 as_written +
+                     " is not a duration; write whole seconds (10) or a number with "
+                     "unit ms, s or m: \"500ms\", \"10s\", \"2m\"");
+            return std::nullopt;
+        }
+    } else {
+        wrong_type(*n, s.key(key), "a duration (whole seconds, or a string such as \"10s\")");
+        return std::nullopt;
+    }
+    if (auto problem = check_duration_ms(*ms, as_written)) {
+        fail(n->source(), s.key(key), std::move(*problem));
+        return std::nullopt;
+    }
+    return Duration(*ms);
+}
+
+std::optional<fs::path> Reader::path(const Scope& s, std::string_view key) {
+    if (auto text = nonempty(s, key)) return fs::path(*text);
+    return std::nullopt;
+}
+
+std::optional<Endpoint> Reader::endpoint(const Scope& s, std::string_view key, bool port_zero_ok,
+                                         std::string_view example) {
+    const auto text = string(s, key, Need::required, example);
+    if (!text) return std::nullopt;
+    Endpoint ep;
+    if (auto problem = check_endpoint(*text, port_zero_ok, ep)) {
+        fail(s.get(key)->source(), s.key(key), std::move(*problem));
+        return std::nullopt;
+    }
+    return ep;
+}
+
+template <typename E, std::size_t N>
+std::optional<E> Reader::choice(const Scope& s, std::string_view key, const Choice<E> (&choices)[N],
+                                std::string_view what) {
+    const auto text = string(s, key);
+    if (!text) return std::nullopt;
+    E value{};
+    if (auto problem = check_choice(*text, choices, what, value)) {
+        fail(s.get(key)->source(), s.key(key), std::move(*problem));
+        return std::nullopt;
+    }
+    return value;
+}
+
+void Reader::read_logging(const Scope& s, Logging& out) {
+    check_keys(s, kLoggingKeys);
+    if (auto p = path(s, "handshake_log")) out.handshake_log = *p;
+    if (auto level = choice(s, "level", kLevelChoices, "a log level")) out.level = *level;
+}
+
+void Reader::read_limits(const Scope& s, Limits& out) {
+    check_keys(s, kLimitsKeys);
+    if (auto d = duration(s, "handshake_timeout")) out.handshake_timeout = *d;
+    if (auto n = integer(s, "max_x224_request", 64, 65535)) {
+        out.max_x224_request = static_cast<std::size_t>(*n);
+    }
+    if (auto n = integer(s, "relay_buffer", 1024, 1048576)) {
+        out.relay_buffer = static_cast<std::size_t>(*n);
+    }
+}
+
+Listener Reader::read_listener(const Scope& s) {
+    check_keys(s, kListenerKeys);
+    Listener l;
+    if (auto name = string(s, "name", Need::required, "name = \"main\"")) {
+        if (is_listener_name(*name)) {
+            l.name = *name;
+        } else {
+            fail(s.get("name")->source(), s.key("name"),
+                 in_quotes(*name) +
+                     " is not a valid listener name; use only letters, digits, '_', "
+                     "'.' and '-'");
+        }
+    }
+    // Port 0 lets the OS pick a free port, which tests rely on.
+    if (auto ep = endpoint(s, "bind", true, "bind = \"0.0.0.0:3389\"")) l.bind = *ep;
+    if (auto b = nonempty(s, "default_backend")) l.default_backend = *b;
+    if (auto tls = table(s, "tls", "[listener.tls]")) read_front_tls(*tls, l.tls);
+    return l;
+}
+
+void Reader::read_front_tls(const Scope& s, FrontTls& out) {
+    check_keys(s, kFrontTlsKeys);
+    out.certificate = path(s, "certificate");
+    out.private_key = path(s, "private_key");
+    const bool has_cert = s.get("certificate") != nullptr;
+    const bool has_key = s.get("private_key") != nullptr;
+    if (has_cert != has_key) {
+        const std::string_view present = has_cert ? "certificate" : "private_key";
+        const std::string_view missing = has_cert ? "private_key" : "certificate";
+        fail(s.table->source(), s.key(missing),
+             std::string(present) + " is set but " + std::string(missing) +
+                 " is not; set both (PEM files) or neither (a self-signed certificate is then "
+                 "generated in state_dir)");
+    }
+
+    const toml::node* version = s.get("min_version");
+    const auto* text = version != nullptr ? version->as_string() : nullptr;
+    if (text != nullptr && (text->get() == "1.0" || text->get() == "1.1")) {
+        fail(version->source(), s.key("min_version"),
+             in_quotes(text->get()) +
+                 " is refused on the front: clients get TLS 1.2 or newer; use "
+                 "\"1.2\" or \"1.3\" here. Legacy TLS belongs only in "
+                 "[backend.tls], for old hosts");
+        return;
+    }
+    if (auto v = choice(s, "min_version", kFrontTlsVersionChoices, "a TLS version")) {
+        out.min_version = *v;
+    }
+}
+
+Backend Reader::read_backend(const Scope& s) {
+    check_keys(s, kBackendKeys);
+    Backend b;
+    if (auto name = nonempty(s, "name", Need::required, "name = \"win7\"")) b.name = *name;
+    if (auto ep = endpoint(s, "address", false, "address = \"192.0.2.7:3389\"")) b.address = *ep;
+    if (auto sec = choice(s, "security", kSecurityChoices, "a backend security mode")) {
+        b.security = *sec;
+    }
+    if (auto d = duration(s, "connect_timeout")) b.connect_timeout = *d;
+    if (auto tls = table(s, "tls", "[backend.tls]")) read_backend_tls(*tls, b.tls);
+    return b;
+}
+
+void Reader::read_backend_tls(const Scope& s, BackendTls& out) {
+    check_keys(s, kBackendTlsKeys);
+    const auto min = choice(s, "min_version", kTlsVersionChoices, "a TLS version");
+    const auto max = choice(s, "max_version", kTlsVersionChoices, "a TLS version");
+    if (min) out.min_version = *min;
+    if (max) out.max_version = *max;
+    // A bad value already has its error; comparing with the default would only add noise.
+    const bool versions_ok = (min || !s.get("min_version")) && (max || !s.get("max_version"));
+    if (versions_ok) check_tls_range(s, out);
+
+    if (auto c = nonempty(s, "ciphers")) out.ciphers = *c;
+    if (auto level = integer(s, "security_level", 0, 5))
+        out.security_level = static_cast<int>(*level);
+    if (auto legacy = boolean(s, "legacy_renegotiation")) out.legacy_renegotiation = *legacy;
+    const auto verify = choice(s, "verify", kVerifyChoices, "a verify mode");
+    if (verify) out.verify = *verify;
+    if (auto pin = string(s, "pin_sha256")) {
+        if (auto problem = check_pin(*pin, out.pin_sha256)) {
+            fail(s.get("pin_sha256")->source(), s.key("pin_sha256"), std::move(*problem));
+        }
+    }
+    out.ca_file = path(s, "ca_file");
+    if (auto sni = string(s, "sni")) out.sni = *sni;
+    if (verify || s.get("verify") == nullptr) check_verify(s, out.verify);
+}
+
+void Reader::check_tls_range(const Scope& s, const BackendTls& tls) {
+    if (tls.max_version >= tls.min_version) return;
+    // Blame the key the user wrote; with only one written, the other is the default.
+    const std::string_view blamed = s.get("max_version") != nullptr ? "max_version" : "min_version";
+    fail(s.get(blamed)->source(), s.key(blamed),
+         "max_version " + in_quotes(to_string(tls.max_version)) + " is lower than min_version " +
+             in_quotes(to_string(tls.min_version)) +
+             "; raise max_version or lower min_version (defaults: \"1.0\"..\"1.3\")");
+}
+
+// pin_sha256 and ca_file belong to exactly one verify mode each; a stray one usually means the
+// operator believes verification is on when it is not.
+void Reader::check_verify(const Scope& s, CertVerify verify) {
+    const toml::node* pin = s.get("pin_sha256");
+    const toml::node* ca = s.get("ca_file");
+    if (verify == CertVerify::pin && pin == nullptr) {
+        fail(s.table->source(), s.key("pin_sha256"),
+             "verify = \"pin\" needs pin_sha256 = \"<SHA-256 as 64 hex digits>\"");
+    }
+    if (verify == CertVerify::ca && ca == nullptr) {
+        fail(s.table->source(), s.key("ca_file"),
+             "verify = \"ca\" needs ca_file = \"<PEM file of trusted CA certificates>\"");
+    }
+    if (pin != nullptr && verify != CertVerify::pin) {
+        fail(pin->source(), s.key("pin_sha256"),
+             "pin_sha256 is only used with verify = \"pin\"; set verify = \"pin\" or remove it");
+    }
+    if (ca != nullptr && verify != CertVerify::ca) {
+        fail(ca->source(), s.key("ca_file"),
+             "ca_file is only used with verify = \"ca\"; set verify = \"ca\" or remove it");
+    }
+}
+
+Route Reader::read_route(const Scope& s) {
+    check_keys(s, kRouteKeys);
+    Route r;
+    if (auto l = nonempty(s, "listener")) r.listener = *l;
+    if (auto m = nonempty(s, "mstshash", Need::required, "mstshash = \"plc-*\"")) {
+        const auto star = m->find('*');
+        if (star == std::string::npos || star == m->size() - 1) {
+            r.mstshash = *m;
+        } else {
+            fail(s.get("mstshash")->source(), s.key("mstshash"),
+                 in_quotes(*m) +
+                     ": '*' is only allowed as the last character, where it matches "
+                     "any suffix");
+        }
+    }
+    if (auto b = nonempty(s, "backend", Need::required, "backend = \"win7\"")) r.backend = *b;
+    return r;
+}
+
+void Reader::check_unique(const std::vector<Scope>& scopes, const std::vector<std::string>& names,
+                          std::string_view kind) {
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (names[i].empty()) continue;
+        for (std::size_t j = 0; j < i; ++j) {
+            if (names[j] != names[i]) continue;
+            const toml::node* first = scopes[j].get("name");
+            fail(scopes[i].get("name")->source(), scopes[i].key("name"),
+                 "duplicate " + std::string(kind) + " name " + in_quotes(names[i]) +
+                     " (first defined on line " + std::to_string(first->source().begin.line) +
+                     "); " + std::string(kind) + " names must be unique");
+            break;
+        }
+    }
+}
+
+void Reader::check_reference(const Scope& s, std::string_view key, const std::string& value,
+                             const std::vector<std::string>& names, std::string_view kind) {
+    // With nothing defined, the "at least one is required" error already says it all.
+    if (value.empty() || names.empty()) return;
+    if (std::find(names.begin(), names.end(), value) != names.end()) return;
+    std::vector<std::string_view> views(names.begin(), names.end());
+    views.erase(std::remove(views.begin(), views.end(), std::string_view()), views.end());
+    fail(s.get(key)->source(), s.key(key),
+         "no " + std::string(kind) + " named " + in_quotes(value) + " is defined; " +
+             did_you_mean(value, views) + "defined: " + join(views, true));
+}
+
+void Reader::check_coverage(const std::vector<Scope>& scopes, const Config& c) {
+    for (std::size_t i = 0; i < scopes.size(); ++i) {
+        const Listener& l = c.listeners[i];
+        // A default_backend that is present but bad has its own error already.
+        if (l.name.empty() || scopes[i].get("default_backend") != nullptr) continue;
+        const bool routed = std::any_of(c.routes.begin(), c.routes.end(), [&](const Route& r) {
+            return r.listener.empty() || r.listener == l.name;
+        });
+        if (routed) continue;
+        fail(scopes[i].table->source(), scopes[i].key("default_backend"),
+             "listener " + in_quotes(l.name) +
+                 " has no default_backend and no [[route]] applies to it, so no client could be "
+                 "served; add default_backend = \"<backend name>\" or a [[route]] with listener "
+                 "= " +
+                 in_quotes(l.name));
+    }
+}
+
+Config Reader::read(const toml::table& root) {
+    const Scope top{&root, "", "the top level"};
+    check_keys(top, kRootKeys);
+    Config c;
+    if (auto dir = path(top, "state_dir")) c.state_dir = *dir;
+    if (auto s = table(top, "logging", "[logging]")) read_logging(*s, c.logging);
+    if (auto s = table(top, "limits", "[limits]")) read_limits(*s, c.limits);
+
+    const auto listeners = table_array(top, "listener", "[[listener]]");
+    const auto backends = table_array(top, "backend", "[[backend]]");
+    const auto routes = table_array(top, "route", "[[route]]");
+    for (const Scope& s : listeners) c.listeners.push_back(read_listener(s));
+    for (const Scope& s : backends) c.backends.push_back(read_backend(s));
+    for (const Scope& s : routes) c.routes.push_back(read_route(s));
+
+    require_one(top, "listener",
+                "[[listener]] name = \"main\" bind = \"0.0.0.0:3389\" default_backend = \"win7\"");
+    require_one(top, "backend", "[[backend]] name = \"win7\" address = \"192.0.2.7:3389\"");
+
+    std::vector<std::string> listener_names;
+    std::vector<std::string> backend_names;
+    for (const Listener& l : c.listeners) listener_names.push_back(l.name);
+    for (const Backend& b : c.backends) backend_names.push_back(b.name);
+    check_unique(listeners, listener_names, "listener");
+    check_unique(backends, backend_names, "backend");
+    for (std::size_t i = 0; i < listeners.size(); ++i) {
+        check_reference(listeners[i], "default_backend", c.listeners[i].default_backend,
+                        backend_names, "backend");
+    }
+    for (std::size_t i = 0; i < routes.size(); ++i) {
+        check_reference(routes[i], "listener", c.routes[i].listener, listener_names, "listener");
+        check_reference(routes[i], "backend", c.routes[i].backend, backend_names, "backend");
+    }
+    check_coverage(listeners, c);
+    return c;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+// Relative paths in a config file mean "next to this file", whatever directory the daemon was
+// started from.
+void resolve_paths(Config& c, const fs::path& base) {
+    const auto resolve = [&](fs::path& p) {
+        if (p.is_relative()) p = (base / p).lexically_normal();
+    };
+    const auto resolve_opt = [&](std::optional<fs::path>& p) {
+        if (p) resolve(*p);
+    };
+    resolve(c.state_dir);
+    resolve_opt(c.logging.handshake_log);
+    for (Listener& l : c.listeners) {
+        resolve_opt(l.tls.certificate);
+        resolve_opt(l.tls.private_key);
+    }
+    for (Backend& b : c.backends) resolve_opt(b.tls.ca_file);
+}
+
+LoadResult file_error(const fs::path& path, std::string message) {
+    return std::vector<LoadError>{LoadError{path.string(), 0, 0, "", std::move(message)}};
+}
+
+void sort_by_position(std::vector<LoadError>& errors) {
+    std::stable_sort(errors.begin(), errors.end(), [](const LoadError& a, const LoadError& b) {
+        return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+    });
+}
+
+}  // namespace
+
+std::string LoadError::to_string() const {
+    std::string out = file;
+    if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
+    out += ": ";
+    if (!key.empty() && key != file) out += key + ": ";
+    return out + message;
+}
+
+std::optional<Endpoint> parse_endpoint(std::string_view text, uint16_t default_port) {
+    const auto is_ipv6 = [](std::string_view host) {
+        const std::string address(host.substr(0, host.find('%')));  // drop a zone: fe80::1%eth0
+        in6_addr unused;
+        return inet_pton(AF_INET6, address.c_str(), &unused) == 1;
+    };
+    const auto is_host = [](std::string_view host) {
+        return !host.empty() && host.size() <= 253 &&
+               std::all_of(host.begin(), host.end(), [](unsigned char c) {
+                   return std::isalnum(c) || c == '.' || c == '-' || c == '_';
+               });
+    };
+    std::string_view host = text;
+    std::optional<std::string_view> port_text;
+    if (text.starts_with('[')) {
+        const auto close = text.find(']');
+        if (close == std::string_view::npos) return std::nullopt;
+        host = text.substr(1, close - 1);
+        const std::string_view rest = text.substr(close + 1);
+        if (!rest.empty()) {
+            if (rest.front() != ':') return std::nullopt;
+            port_text = rest.substr(1);
+        }
+        if (!is_ipv6(host)) return std::nullopt;
+    } else if (std::count(text.begin(), text.end(), ':') > 1) {
+        if (!is_ipv6(host)) return std::nullopt;  // unbracketed IPv6 cannot carry a port
+    } else if (const auto colon = text.find(':'); colon != std::string_view::npos) {
+        host = text.substr(0, colon);
+        port_text = text.substr(colon + 1);
+        if (!is_host(host)) return std::nullopt;
+    } else if (!is_host(host)) {
+        return std::nullopt;
+    }
+
+    Endpoint ep{std::string(host), default_port};
+    if (port_text) {
+        unsigned port = 0;
+        const char* end = port_text->data() + port_text->size();
+        const auto [rest, ec] = std::from_chars(port_text->data(), end, port);
+        if (port_text->empty() || ec != std::errc() || rest != end || port > 65535) {
+            return std::nullopt;
+        }
+        ep.port = static_cast<uint16_t>(port);
+    }
+    return ep;
+}
+
+LoadResult parse(std::string_view toml_text, std::string_view source_name) {
+    toml::table root;
+    try {
+        root = toml::parse(toml_text, source_name);
+    } catch (const toml::parse_error& e) {
+        return std::vector<LoadError>{
+            LoadError{std::string(source_name), static_cast<int>(e.source().begin.line),
+                      static_cast<int>(e.source().begin.column), "",
+                      "TOML syntax error: " + std::string(e.description())}};
+    }
+    Reader reader(source_name);
+    Config config = reader.read(root);
+    std::vector<LoadError> errors = reader.take_errors();
+    if (errors.empty()) return config;
+    sort_by_position(errors);
+    return errors;
+}
+
+LoadResult load_file(const fs::path& path) {
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
+        return file_error(path, "cannot read the config: it is a directory, not a TOML file");
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        return file_error(path, "cannot open the config: " + std::string(std::strerror(errno)));
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) {
+        return file_error(path, "cannot read the config: " + std::string(std::strerror(errno)));
+    }
+
+    LoadResult result = parse(text.str(), path.string());
+    if (auto* config = std::get_if<Config>(&result)) {
+        const fs::path absolute = fs::absolute(path, ec);
+        resolve_paths(*config, (ec ? path : absolute).parent_path());
+    }
+    return result;
+}
+
+LoadResult from_quick_start(const QuickStart& q) {
+    std::vector<LoadError> errors;
+    const auto flag_error = [&](std::string flag, std::string message) {
+        errors.push_back(LoadError{flag, 0, 0, flag, std::move(message)});
+    };
+
+    Listener listener;
+    listener.name = "quickstart";
+    listener.default_backend = "target";
+    Backend backend;
+    backend.name = "target";
+
+    if (q.listen.empty()) {
+        flag_error("--listen", "is required: where to accept RDP clients, e.g. 0.0.0.0:3389");
+    } else if (auto problem = check_endpoint(q.listen, true, listener.bind)) {
+        flag_error("--listen", std::move(*problem));
+    }
+    if (q.target.empty()) {
+        flag_error("--target", "is required: the RDP host to forward to, e.g. 192.0.2.7:3389");
+    } else if (auto problem = check_endpoint(q.target, false, backend.address)) {
+        flag_error("--target", std::move(*problem));
+    }
+    if (auto problem = check_choice(q.backend_security, kSecurityChoices, "a backend security mode",
+                                    backend.security)) {
+        flag_error("--backend-security", std::move(*problem));
+    }
+
+    Config config;
+    if (q.handshake_log && q.handshake_log->empty()) {
+        flag_error("--handshake-log", "must not be empty; leave the flag out to log to stderr");
+    }
+    if (q.state_dir && q.state_dir->empty()) {
+        flag_error("--state-dir",
+                   "must not be empty; leave the flag out to use " + config.state_dir.string());
+    }
+    if (!errors.empty()) return errors;
+
+    config.logging.handshake_log = q.handshake_log;
+    if (q.state_dir) config.state_dir = *q.state_dir;
+    config.listeners.push_back(std::move(listener));
+    config.backends.push_back(std::move(backend));
+    return config;
+}
+
+}  // namespace rdpbridge::config

@@ -1,0 +1,128 @@
+#include "proxy/gateway.hpp"
+
+#include <openssl/rand.h>
+
+#include <cstdio>
+#include <list>
+#include <stdexcept>
+
+#include "proxy/asio.hpp"
+#include "proxy/gateway_state.hpp"
+#include "proxy/session.hpp"
+
+namespace rdpbridge::proxy {
+
+namespace {
+
+// Connection ids: a per-process random prefix (so ids from restarts do not collide in one log)
+// and a counter (so ids sort by arrival).
+class IdSource {
+public:
+    IdSource() {
+        unsigned char r[3];
+        RAND_bytes(r, sizeof r);
+        std::snprintf(prefix_, sizeof prefix_, "%02x%02x%02x", r[0], r[1], r[2]);
+    }
+    std::string next() {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%s-%06llu", prefix_, ++count_);
+        return buf;
+    }
+
+private:
+    char prefix_[8];
+    unsigned long long count_ = 0;
+};
+
+tcp::endpoint resolve_bind(asio::io_context& io, const config::Endpoint& bind) {
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(bind.host, ec);
+    if (!ec) return {address, bind.port};
+    tcp::resolver resolver(io);
+    auto results = resolver.resolve(bind.host, std::to_string(bind.port), ec);
+    if (ec || results.empty())
+        throw std::runtime_error("cannot resolve listen address " + bind.host + ": " +
+                                 ec.message());
+    return results.begin()->endpoint();
+}
+
+tcp::acceptor open_acceptor(asio::io_context& io, const config::Listener& listener) {
+    const auto endpoint = resolve_bind(io, listener.bind);
+    tcp::acceptor acceptor(io);
+    boost::system::error_code ec;
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        std::string fix = ec == asio::error::address_in_use
+                              ? "another process uses this port; stop it or pick another port"
+                          : ec == asio::error::access_denied
+                              ? "ports below 1024 need CAP_NET_BIND_SERVICE (the systemd unit "
+                                "grants it) or root"
+                              : "check the bind address exists on this host";
+        throw std::runtime_error("listener " + listener.name + ": cannot listen on " +
+                                 listener.bind.host + ":" + std::to_string(listener.bind.port) +
+                                 ": " + ec.message() + " — " + fix);
+    }
+    return acceptor;
+}
+
+awaitable<void> accept_loop(GatewayState& state, const ListenerRuntime& listener,
+                            tcp::acceptor& acceptor, IdSource& ids) {
+    for (;;) {
+        boost::system::error_code ec;
+        tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
+        if (ec == asio::error::operation_aborted || state.shutting_down) co_return;
+        if (ec) {
+            // EMFILE and friends: keep listening; the condition is logged, not fatal.
+            state.log.warn("listener " + listener.config->name + ": accept failed: " +
+                           ec.message());
+            asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(100));
+            co_await pause.async_wait(use_awaitable);
+            continue;
+        }
+        asio::co_spawn(acceptor.get_executor(),
+                       run_session(state, listener, std::move(socket), ids.next()),
+                       asio::detached);
+    }
+}
+
+}  // namespace
+
+int run_gateway(const config::Config& config) {
+    HandshakeLog log(config.logging.handshake_log, config.logging.level);
+    GatewayState state{config, log, {}, {}, false};
+    for (const auto& backend : config.backends) {
+        state.backends.try_emplace(backend.name, &backend, tls::make_backend_context(backend.tls));
+    }
+    asio::io_context io(1);
+    std::list<ListenerRuntime> listeners;
+    std::list<tcp::acceptor> acceptors;
+    IdSource ids;
+    for (const auto& listener : config.listeners) {
+        listeners.emplace_back(&listener, tls::make_front_context(listener.tls, config.state_dir));
+        acceptors.push_back(open_acceptor(io, listener));
+        const auto local = acceptors.back().local_endpoint();
+        log.info("listening on " + local.address().to_string() + ":" +
+                 std::to_string(local.port()) + " (listener " + listener.name + ", default backend " +
+                 (listener.default_backend.empty() ? "none" : listener.default_backend) + ")");
+        asio::co_spawn(io, accept_loop(state, listeners.back(), acceptors.back(), ids),
+                       asio::detached);
+    }
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+        if (ec) return;
+        state.shutting_down = true;
+        log.info(std::string("received ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") +
+                 ", closing " + std::to_string(state.sessions.size()) + " session(s)");
+        for (auto& a : acceptors) a.close();
+        state.sessions.close_all();
+    });
+    io.run();
+    log.info("stopped");
+    log.flush();
+    return 0;
+}
+
+}  // namespace rdpbridge::proxy

@@ -1,0 +1,60 @@
+// What every session shares with the gateway: the immutable configuration, the TLS contexts
+// built from it, the handshake log, and the registry used to close sessions on shutdown.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "config/config.hpp"
+#include "proxy/asio.hpp"
+#include "proxy/handshake_log.hpp"
+#include "tls/context.hpp"
+
+namespace rdpbridge::proxy {
+
+// Asio's context takes ownership of the SSL_CTX built by tls/.
+struct BackendRuntime {
+    BackendRuntime(const config::Backend* c, tls::Context ctx)
+        : config(c), tls(ctx.release()) {}
+    const config::Backend* config;
+    asio::ssl::context tls;
+};
+
+struct ListenerRuntime {
+    ListenerRuntime(const config::Listener* c, tls::Context ctx)
+        : config(c), front_tls(ctx.release()) {}
+    const config::Listener* config;
+    asio::ssl::context front_tls;
+};
+
+class SessionRegistry {
+public:
+    using Closer = std::function<void()>;
+    uint64_t add(Closer closer) {
+        closers_[++next_] = std::move(closer);
+        return next_;
+    }
+    void remove(uint64_t id) { closers_.erase(id); }
+    std::size_t size() const { return closers_.size(); }
+    // Closes every live session; each then logs its own end.
+    void close_all() {
+        auto copy = closers_;
+        for (auto& [id, close] : copy) close();
+    }
+
+private:
+    uint64_t next_ = 0;
+    std::map<uint64_t, Closer> closers_;
+};
+
+struct GatewayState {
+    const config::Config& config;
+    HandshakeLog& log;
+    std::map<std::string, BackendRuntime, std::less<>> backends;
+    SessionRegistry sessions;
+    bool shutting_down = false;
+};
+
+}  // namespace rdpbridge::proxy

@@ -1,0 +1,100 @@
+#include "proxy/handshake_log.hpp"
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace rdpbridge::proxy {
+
+namespace {
+
+std::string now_iso() {
+    using namespace std::chrono;
+    const auto now = system_clock::now();
+    const auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+    const std::time_t t = system_clock::to_time_t(now);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[40];
+    const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::snprintf(buf + n, sizeof buf - n, ".%03dZ", int(ms));
+    return buf;
+}
+
+std::string value_text(const Json& v) {
+    return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+// Keys printed in the lead of a human line rather than as key=value pairs.
+bool is_lead_key(const std::string& k) {
+    return k == "ts" || k == "conn" || k == "event" || k == "explanation" || k == "hint" ||
+           k == "detail" || k == "client_sees";
+}
+
+}  // namespace
+
+HandshakeLog::HandshakeLog(const std::optional<std::filesystem::path>& file,
+                           const std::string& level) {
+    console_ = std::make_shared<spdlog::logger>(
+        "rdpbridge", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    console_->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+    console_->set_level(spdlog::level::from_str(level));
+    console_->flush_on(spdlog::level::trace);
+    if (file) {
+        if (file->has_parent_path()) std::filesystem::create_directories(file->parent_path());
+        file_ = std::make_shared<spdlog::logger>(
+            "handshake", std::make_shared<spdlog::sinks::basic_file_sink_mt>(file->string()));
+        file_->set_pattern("%v");
+        file_->flush_on(spdlog::level::info);
+    }
+}
+
+HandshakeLog::~HandshakeLog() { flush(); }
+
+void HandshakeLog::write(Json event) {
+    Json line{{"ts", now_iso()}};
+    line.update(event);
+    if (file_) file_->info(line.dump(-1, ' ', false, Json::error_handler_t::replace));
+    const auto& name = line["event"];
+    const bool failed = name == "handshake_failed";
+    console_->log(failed ? spdlog::level::warn : spdlog::level::info, human_line(line));
+}
+
+void HandshakeLog::flush() {
+    if (file_) file_->flush();
+    console_->flush();
+}
+
+void HandshakeLog::info(const std::string& text) { console_->info(text); }
+void HandshakeLog::warn(const std::string& text) { console_->warn(text); }
+void HandshakeLog::error(const std::string& text) { console_->error(text); }
+
+Json failure_fields(rdp::Stage stage, const rdp::Failure& failure) {
+    const auto& info = rdp::describe(failure.cause);
+    Json j;
+    j["event"] = "handshake_failed";
+    j["stage"] = std::string(rdp::to_string(stage));
+    j["cause"] = std::string(info.id);
+    j["detail"] = failure.detail;
+    j["explanation"] = std::string(info.explanation);
+    j["client_sees"] = {{"mstsc", std::string(info.mstsc)}, {"freerdp", std::string(info.freerdp)}};
+    j["hint"] = std::string(info.fix);
+    return j;
+}
+
+std::string human_line(const Json& event) {
+    std::string s;
+    if (event.contains("conn")) s.append("[").append(value_text(event["conn"])).append("] ");
+    s.append(value_text(event.value("event", Json("event"))));
+    for (const auto& [k, v] : event.items()) {
+        if (is_lead_key(k)) continue;
+        s.append(" ").append(k).append("=").append(value_text(v));
+    }
+    if (event.contains("explanation")) s.append(" — ").append(value_text(event["explanation"]));
+    if (event.contains("detail") && !value_text(event["detail"]).empty())
+        s.append(" (").append(value_text(event["detail"])).append(")");
+    if (event.contains("hint")) s.append(" Fix: ").append(value_text(event["hint"]));
+    return s;
+}
+
+}  // namespace rdpbridge::proxy

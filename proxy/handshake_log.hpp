@@ -1,0 +1,49 @@
+// The handshake log: one JSON object per line for machines (the file) and one readable line per
+// event for people (stderr). Events are built as JSON so both views carry the same facts.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "rdp/diagnosis.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace rdpbridge::proxy {
+
+using Json = nlohmann::ordered_json;
+
+class HandshakeLog {
+public:
+    // `file` may be empty: events then go to stderr only.
+    HandshakeLog(const std::optional<std::filesystem::path>& file, const std::string& level);
+    ~HandshakeLog();
+
+    // Writes one event: `event` must hold "event"; "ts" is added here.
+    void write(Json event);
+    void flush();
+
+    // Operational messages that are not per-connection events.
+    void info(const std::string& text);
+    void warn(const std::string& text);
+    void error(const std::string& text);
+
+private:
+    std::shared_ptr<spdlog::logger> file_;
+    std::shared_ptr<spdlog::logger> console_;
+};
+
+// The handshake_failed fields every failure carries, from the diagnosis table.
+Json failure_fields(rdp::Stage stage, const rdp::Failure& failure);
+
+// A readable one-line rendering of an event, as printed on stderr.
+std::string human_line(const Json& event);
+
+}  // namespace rdpbridge::proxy

@@ -1,0 +1,172 @@
+// rdpbridge's command line. Exit codes (also in README and --help):
+//   0 success; 1 runtime failure (cannot listen, certificate problem);
+//   2 usage error; 3 configuration invalid.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+
+#include "config/load.hpp"
+#include "proxy/gateway.hpp"
+
+namespace {
+
+using namespace rdpbridge;
+
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitConfig = 3;
+
+constexpr const char* kFooter = R"(
+Exit codes: 0 success, 1 runtime failure (cannot listen, certificate), 2 usage error,
+3 invalid configuration.
+
+Examples:
+  Put a hardened client in front of a Windows 7 host, no config file:
+    rdpbridge run --listen 0.0.0.0:3389 --target 192.0.2.7
+  Run from a config file (see deploy/rdpbridge.toml for every key, annotated):
+    rdpbridge run --config /etc/rdpbridge/rdpbridge.toml
+  Check a config file without starting:
+    rdpbridge check-config /etc/rdpbridge/rdpbridge.toml)";
+
+std::filesystem::path default_state_dir() {
+    if (geteuid() == 0) return "/var/lib/rdpbridge";
+    if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg)
+        return std::filesystem::path(xdg) / "rdpbridge";
+    if (const char* home = std::getenv("HOME"); home && *home)
+        return std::filesystem::path(home) / ".local/state/rdpbridge";
+    return "rdpbridge-state";
+}
+
+// Prints every error, one per line, and returns the config-invalid exit code.
+int report(const std::vector<config::LoadError>& errors) {
+    for (const auto& e : errors) std::cerr << "error: " << e.to_string() << "\n";
+    std::cerr << errors.size() << " error(s); nothing was started.\n";
+    return kExitConfig;
+}
+
+struct RunOptions {
+    std::string config_file;
+    config::QuickStart quick;
+    std::string handshake_log;
+    std::string state_dir;
+    std::string log_level;
+};
+
+int run(const RunOptions& o) {
+    config::LoadResult loaded;
+    if (!o.config_file.empty()) {
+        loaded = config::load_file(o.config_file);
+    } else {
+        config::QuickStart q = o.quick;
+        if (!o.handshake_log.empty()) q.handshake_log = o.handshake_log;
+        q.state_dir = o.state_dir.empty() ? default_state_dir() : std::filesystem::path(o.state_dir);
+        loaded = config::from_quick_start(q);
+    }
+    if (auto* errors = std::get_if<std::vector<config::LoadError>>(&loaded)) return report(*errors);
+    auto cfg = std::get<config::Config>(std::move(loaded));
+    if (!o.config_file.empty() && !o.handshake_log.empty()) cfg.logging.handshake_log = o.handshake_log;
+    if (!o.log_level.empty()) cfg.logging.level = o.log_level;
+    try {
+        return proxy::run_gateway(cfg);
+    } catch (const std::exception& e) {
+        std::cerr << "rdpbridge: " << e.what() << "\n";
+        return kExitRuntime;
+    }
+}
+
+int check_config(const std::string& file) {
+    auto loaded = config::load_file(file);
+    if (auto* errors = std::get_if<std::vector<config::LoadError>>(&loaded)) return report(*errors);
+    const auto& cfg = std::get<config::Config>(loaded);
+    std::cout << file << ": OK — " << cfg.listeners.size() << " listener(s), "
+              << cfg.backends.size() << " backend(s), " << cfg.routes.size() << " route(s)\n";
+    for (const auto& b : cfg.backends) {
+        std::cout << "  backend " << b.name << ": " << b.address.host << ":" << b.address.port
+                  << ", security " << config::to_string(b.security) << ", TLS "
+                  << config::to_string(b.tls.min_version) << ".."
+                  << config::to_string(b.tls.max_version) << "\n";
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{
+        "rdpbridge — an RDP gateway that lets modern, hardened clients (TLS 1.2/1.3) reach legacy "
+        "Windows hosts that only speak TLS 1.0 or Standard RDP Security, and explains every "
+        "handshake that fails.",
+        "rdpbridge"};
+    app.footer(kFooter);
+    app.require_subcommand(1);
+
+    RunOptions o;
+    auto* run_cmd = app.add_subcommand(
+        "run", "Start the gateway, from a config file or from quick-start flags.");
+    run_cmd->footer(
+        "\nEither --config FILE, or --listen and --target for a single backend on embedded "
+        "defaults:\n  front TLS 1.2+ with a self-signed certificate generated into the state "
+        "directory,\n  backend TLS 1.0..1.3 at OpenSSL security level 0, certificate not "
+        "verified.\nThe handshake log (JSON Lines) explains every failed connection with a fix; "
+        "a readable copy goes to stderr.");
+    auto* cfg_opt = run_cmd->add_option("-c,--config", o.config_file, "TOML configuration file")
+                        ->check(CLI::ExistingFile);
+    auto* listen = run_cmd->add_option("--listen", o.quick.listen,
+                                       "Quick start: address:port to accept clients on");
+    auto* target = run_cmd->add_option("--target", o.quick.target,
+                                       "Quick start: the legacy host, host[:port] (port 3389)");
+    auto* security =
+        run_cmd
+            ->add_option("--backend-security", o.quick.backend_security,
+                         "Quick start: what to speak to the host: auto (offer TLS, settle on "
+                         "what it answers), tls, or rdp")
+            ->check(CLI::IsMember({"auto", "tls", "rdp"}));
+    run_cmd->add_option("--handshake-log", o.handshake_log,
+                        "Write the JSON Lines handshake log to this file");
+    auto* state = run_cmd->add_option(
+        "--state-dir", o.state_dir,
+        "Quick start: where the generated front certificate is kept (default /var/lib/rdpbridge "
+        "as root, else ~/.local/state/rdpbridge)");
+    run_cmd->add_option("--log-level", o.log_level, "trace, debug, info (default), warn, error")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+    listen->excludes(cfg_opt);
+    target->excludes(cfg_opt);
+    security->excludes(cfg_opt);
+    state->excludes(cfg_opt);
+    listen->needs(target);
+    target->needs(listen);
+
+    std::string check_file;
+    auto* check_cmd = app.add_subcommand(
+        "check-config", "Validate a configuration file and print what it defines; starts nothing.");
+    check_cmd->add_option("file", check_file, "TOML configuration file")->required();
+
+    auto* version_cmd = app.add_subcommand("version", "Print the version.");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return kExitUsage;
+    }
+    if (run_cmd->parsed()) {
+        if (o.config_file.empty() && o.quick.listen.empty()) {
+            std::cerr << "rdpbridge run: give --config FILE, or --listen ADDR:PORT --target "
+                         "HOST[:PORT]\nRun 'rdpbridge run --help' for details.\n";
+            return kExitUsage;
+        }
+        return run(o);
+    }
+    if (check_cmd->parsed()) return check_config(check_file);
+    if (version_cmd->parsed()) {
+        std::cout << "rdpbridge " << RDPBRIDGE_VERSION << "\n";
+        return 0;
+    }
+    return kExitUsage;
+}

@@ -1,0 +1,148 @@
+// Full-duplex relay between the client's and the host's streams after the handshake. Each
+// direction reads into one fixed buffer and writes it out before reading again, so no more than
+// `buffer_size` bytes per direction are ever held: a peer that stops reading stalls its sender,
+// it does not grow memory. The Bridge sees the bytes until it declares a direction
+// transparent; after that, bytes pass without a copy.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "proxy/asio.hpp"
+#include "rdp/bridge.hpp"
+
+namespace rdpbridge::proxy {
+
+struct RelayResult {
+    uint64_t client_to_host = 0;
+    uint64_t host_to_client = 0;
+    std::string closed_by;  // "client", "host" or "gateway"
+    std::string reason;
+};
+
+using FactSink = std::function<void(const rdp::Fact&)>;
+
+namespace detail {
+
+struct Direction {
+    uint64_t bytes = 0;
+    std::string end;  // why this direction stopped
+    bool by_gateway = false;
+};
+
+// Client-to-host (upstream) or host-to-client through the bridge, until the bridge declares the
+// direction transparent.
+struct Translator {
+    rdp::Bridge& bridge;
+    bool upstream;
+    const FactSink& facts;
+
+    bool transparent() const {
+        return upstream ? bridge.client_transparent() : bridge.host_transparent();
+    }
+    std::optional<rdp::Failure> operator()(rdp::ByteView in, rdp::Bytes& out) const {
+        auto failure = upstream ? bridge.from_client(in, out) : bridge.from_host(in, out);
+        for (auto& f : bridge.take_facts()) facts(f);
+        return failure;
+    }
+};
+
+template <class From, class To>
+awaitable<void> pump(From& from, To& to, std::size_t buffer_size, Translator translate,
+                     Direction& d) {
+    std::vector<uint8_t> buffer(buffer_size);
+    rdp::Bytes translated;
+    boost::system::error_code ec;
+    for (;;) {
+        const std::size_t n = co_await from.async_read_some(
+            asio::buffer(buffer), asio::redirect_error(use_awaitable, ec));
+        if (ec) {
+            d.end = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated
+                        ? "closed"
+                        : ec.message();
+            break;
+        }
+        d.bytes += n;
+        rdp::ByteView out(buffer.data(), n);
+        if (!translate.transparent()) {
+            translated.clear();
+            if (auto failure = translate(out, translated)) {
+                d.end = std::string(rdp::describe(failure->cause).id) + ": " + failure->detail;
+                d.by_gateway = true;
+                break;
+            }
+            out = translated;  // may be empty while a PDU is incomplete
+        }
+        if (out.empty()) continue;
+        co_await asio::async_write(to, asio::buffer(out.data(), out.size()),
+                                   asio::redirect_error(use_awaitable, ec));
+        if (ec) {
+            d.end = "write failed: " + ec.message();
+            break;
+        }
+    }
+}
+
+// Sends close_notify to a TLS peer that is still connected; a raw TCP stream needs nothing.
+template <class Stream>
+awaitable<void> say_goodbye(Stream& s) {
+    if constexpr (requires { s.async_shutdown(use_awaitable); }) {
+        boost::system::error_code ec;
+        asio::steady_timer limit(co_await asio::this_coro::executor, std::chrono::seconds(2));
+        limit.async_wait([&](const boost::system::error_code& e) {
+            if (!e) s.lowest_layer().close(ec);
+        });
+        co_await s.async_shutdown(asio::redirect_error(use_awaitable, ec));
+        limit.cancel();
+    }
+}
+
+}  // namespace detail
+
+// Runs until either side closes or the bridge fails, then closes both sides: a TLS
+// close_notify to whichever peer is still there, bounded by a short deadline.
+template <class ClientStream, class HostStream>
+awaitable<RelayResult> relay(ClientStream& client, HostStream& host, rdp::Bridge& bridge,
+                             std::size_t buffer_size, FactSink facts) {
+    auto ex = co_await asio::this_coro::executor;
+    detail::Direction up, down;  // client -> host, host -> client
+    asio::steady_timer both_done(ex, asio::steady_timer::time_point::max());
+    int running = 2;
+    const char* first = nullptr;
+    // The first direction to stop ends the session: cancel the other one's pending read.
+    auto finished = [&](const char* who) {
+        if (!first) {
+            first = who;
+            boost::system::error_code ignored;
+            client.lowest_layer().cancel(ignored);
+            host.lowest_layer().cancel(ignored);
+        }
+        if (--running == 0) both_done.cancel();
+    };
+    asio::co_spawn(ex, detail::pump(client, host, buffer_size, {bridge, true, facts}, up),
+                   [&](std::exception_ptr) { finished("client"); });
+    asio::co_spawn(ex, detail::pump(host, client, buffer_size, {bridge, false, facts}, down),
+                   [&](std::exception_ptr) { finished("host"); });
+    boost::system::error_code ec;
+    co_await both_done.async_wait(asio::redirect_error(use_awaitable, ec));
+
+    const bool client_first = std::string(first) == "client";
+    const detail::Direction& ended = client_first ? up : down;
+    if (ended.by_gateway) {
+        co_await detail::say_goodbye(client);
+        co_await detail::say_goodbye(host);
+    } else if (client_first) {
+        co_await detail::say_goodbye(host);
+    } else {
+        co_await detail::say_goodbye(client);
+    }
+    RelayResult result;
+    result.client_to_host = up.bytes;
+    result.host_to_client = down.bytes;
+    result.closed_by = ended.by_gateway ? "gateway" : first;
+    result.reason = ended.end;
+    co_return result;
+}
+
+}  // namespace rdpbridge::proxy

@@ -1,0 +1,458 @@
+// The session follows the handshake in order — client X.224, routing, backend TCP, backend
+// X.224, front TLS, backend TLS — then hands both streams to the relay. Each step either
+// completes, logging a `stage` event with its duration and facts, or throws a HandshakeError
+// that becomes exactly one `handshake_failed` line.
+#include "proxy/session.hpp"
+
+#include <chrono>
+#include <optional>
+
+#include "proxy/relay.hpp"
+#include "proxy/routing.hpp"
+#include "proxy/transport_errors.hpp"
+#include "proxy/watchdog.hpp"
+#include "rdp/negotiation.hpp"
+#include "rdp/tpkt.hpp"
+#include "tls/diagnose.hpp"
+#include "tls/inspect.hpp"
+
+namespace rdpbridge::proxy {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using boost::system::error_code;
+using rdp::Cause;
+using rdp::Stage;
+using SslStream = asio::ssl::stream<tcp::socket>;
+
+constexpr std::size_t kMaxConfirm = 512;  // a Connection Confirm is 19 bytes
+constexpr int kCertificateWarningDays = 30;
+
+struct HandshakeError {
+    Stage stage;
+    rdp::Failure failure;
+};
+
+double ms_since(Clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+rdp::BackSecurity to_rdp(config::BackendSecurity s) {
+    switch (s) {
+        case config::BackendSecurity::tls: return rdp::BackSecurity::tls;
+        case config::BackendSecurity::rdp: return rdp::BackSecurity::rdp;
+        case config::BackendSecurity::automatic: break;
+    }
+    return rdp::BackSecurity::automatic;
+}
+
+std::string endpoint_text(const tcp::endpoint& ep) {
+    const auto addr = ep.address();
+    return (addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string()) + ":" +
+           std::to_string(ep.port());
+}
+
+Json tls_facts(const tls::SessionFacts& f) {
+    Json j{{"tls_version", f.version}, {"cipher", f.cipher}};
+    if (f.peer) {
+        j["cert_subject"] = f.peer->subject;
+        j["cert_not_after"] = f.peer->not_after;
+        j["cert_days_left"] = f.peer->days_left;
+        j["cert_sha256"] = f.peer->sha256;
+    }
+    return j;
+}
+
+class Session {
+public:
+    Session(GatewayState& gateway, const ListenerRuntime& listener, tcp::socket client,
+            std::string id)
+        : gateway_(gateway),
+          listener_(listener),
+          id_(std::move(id)),
+          client_(std::move(client)),
+          backend_(client_.get_executor()),
+          resolver_(client_.get_executor()),
+          deadline_(client_.get_executor()),
+          connect_deadline_(client_.get_executor()) {}
+
+    awaitable<void> run();
+
+private:
+    awaitable<rdp::ConnectionRequest> read_client_request();
+    std::string route(const rdp::ConnectionRequest& request);
+    awaitable<void> connect_backend(const BackendRuntime& backend);
+    awaitable<rdp::BackendAgreement> negotiate_backend(const BackendRuntime& backend,
+                                                       const rdp::ConnectionRequest& request);
+    awaitable<void> refuse_client(rdp::NegFailureCode code);
+    awaitable<tls::SessionFacts> accept_front_tls(SslStream& front);
+    awaitable<tls::SessionFacts> connect_backend_tls(SslStream& back, const BackendRuntime& backend);
+    awaitable<rdp::Bytes> read_tpkt(tcp::socket& socket, Peer peer, Stage stage, std::size_t max);
+
+    void stage_done(Stage stage, Json facts = Json::object());
+    void warning(const std::string& code, const std::string& text);
+    void log_failure(const HandshakeError& e);
+    void close_all();
+
+    GatewayState& gateway_;
+    const ListenerRuntime& listener_;
+    std::string id_;
+    tcp::socket client_;
+    tcp::socket backend_;
+    tcp::resolver resolver_;
+    Watchdog deadline_;
+    Watchdog connect_deadline_;
+    SslStream* front_tls_ = nullptr;
+    SslStream* back_tls_ = nullptr;
+    Clock::time_point started_ = Clock::now();
+    Clock::time_point stage_started_ = started_;
+    std::string backend_name_;
+    Json summary_ = Json::object();
+};
+
+void Session::stage_done(Stage stage, Json facts) {
+    Json e{{"conn", id_}, {"event", "stage"}, {"stage", std::string(rdp::to_string(stage))},
+           {"ms", std::round(ms_since(stage_started_) * 100) / 100}};
+    e.update(facts);
+    gateway_.log.write(std::move(e));
+    stage_started_ = Clock::now();
+}
+
+void Session::warning(const std::string& code, const std::string& text) {
+    gateway_.log.write(Json{{"conn", id_}, {"event", "warning"}, {"warning", code},
+                            {"backend", backend_name_}, {"detail", text}});
+}
+
+void Session::log_failure(const HandshakeError& e) {
+    Json j{{"conn", id_}};
+    j.update(failure_fields(e.stage, e.failure));
+    if (!backend_name_.empty()) j["backend"] = backend_name_;
+    j["elapsed_ms"] = std::round(ms_since(started_) * 100) / 100;
+    gateway_.log.write(std::move(j));
+}
+
+void Session::close_all() {
+    error_code ignored;
+    resolver_.cancel();
+    auto& c = front_tls_ ? front_tls_->next_layer() : client_;
+    auto& b = back_tls_ ? back_tls_->next_layer() : backend_;
+    c.shutdown(tcp::socket::shutdown_both, ignored);
+    c.close(ignored);
+    b.shutdown(tcp::socket::shutdown_both, ignored);
+    b.close(ignored);
+}
+
+// Reads exactly one TPKT frame of at most `max` bytes from a raw socket. Nothing else may
+// follow it: in the X.224 exchange each side waits for the other's answer.
+awaitable<rdp::Bytes> Session::read_tpkt(tcp::socket& socket, Peer peer, Stage stage,
+                                         std::size_t max) {
+    rdp::Bytes buffer;
+    std::array<uint8_t, 512> chunk;
+    for (;;) {
+        if (!buffer.empty() && buffer[0] != rdp::kTpktVersion) {
+            if (peer == Peer::client) {
+                throw HandshakeError{stage, {classify_non_rdp(buffer.data(), buffer.size()),
+                                             "first bytes 0x" +
+                                                 rdp::hex(rdp::ByteView(buffer).first(
+                                                     std::min<std::size_t>(buffer.size(), 8)))}};
+            }
+            throw HandshakeError{stage, {Cause::host_confirm_malformed,
+                                         "host's first byte is not TPKT version 3"}};
+        }
+        auto header = rdp::peek_frame(buffer);
+        const Cause malformed =
+            peer == Peer::client ? Cause::x224_request_malformed : Cause::host_confirm_malformed;
+        if (!header) throw HandshakeError{stage, {malformed, header.error().message()}};
+        if (*header) {
+            const std::size_t length = (*header)->length;
+            if (length > max) {
+                throw HandshakeError{
+                    stage, {peer == Peer::client ? Cause::x224_request_too_large : malformed,
+                            "tpkt.length announces " + std::to_string(length) +
+                                " bytes; the limit is " + std::to_string(max)}};
+            }
+            if (buffer.size() > length) {
+                throw HandshakeError{stage, {malformed, std::to_string(buffer.size() - length) +
+                                                            " byte(s) sent before the answer"}};
+            }
+            if (buffer.size() == length) co_return buffer;
+        }
+        error_code ec;
+        const std::size_t n = co_await socket.async_read_some(
+            asio::buffer(chunk), asio::redirect_error(use_awaitable, ec));
+        if (ec) {
+            throw HandshakeError{stage, transport_failure(peer, stage, ec, deadline_.fired(),
+                                                          buffer.size())};
+        }
+        buffer.insert(buffer.end(), chunk.begin(), chunk.begin() + long(n));
+    }
+}
+
+awaitable<rdp::ConnectionRequest> Session::read_client_request() {
+    const auto frame = co_await read_tpkt(client_, Peer::client, Stage::client_x224,
+                                          gateway_.config.limits.max_x224_request);
+    auto request = rdp::decode_connection_request(frame);
+    if (!request)
+        throw HandshakeError{Stage::client_x224,
+                             {Cause::x224_request_malformed, request.error().message()}};
+    co_return *request;
+}
+
+std::string Session::route(const rdp::ConnectionRequest& request) {
+    auto name = pick_backend(gateway_.config, *listener_.config, request.mstshash);
+    if (!name) {
+        throw HandshakeError{Stage::routing,
+                             {Cause::no_route, "cookie " + request.mstshash.value_or("(none)") +
+                                                   " on listener " + listener_.config->name}};
+    }
+    return *name;
+}
+
+awaitable<void> Session::connect_backend(const BackendRuntime& backend) {
+    const auto& address = backend.config->address;
+    connect_deadline_.arm(backend.config->connect_timeout, [this] { close_all(); });
+    error_code ec;
+    auto endpoints = co_await resolver_.async_resolve(address.host, std::to_string(address.port),
+                                                      asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+        connect_deadline_.disarm();
+        throw HandshakeError{Stage::backend_resolve,
+                             resolve_failure(ec, connect_deadline_.fired(), address.host)};
+    }
+    stage_done(Stage::backend_resolve, {{"addresses", endpoints.size()}});
+    const std::string target = address.host + ":" + std::to_string(address.port);
+    auto ep = co_await asio::async_connect(backend_, endpoints,
+                                           asio::redirect_error(use_awaitable, ec));
+    connect_deadline_.disarm();
+    if (ec) {
+        throw HandshakeError{Stage::backend_connect,
+                             connect_failure(ec, connect_deadline_.fired(), target)};
+    }
+    backend_.set_option(tcp::no_delay(true), ec);
+    stage_done(Stage::backend_connect, {{"backend_address", endpoint_text(ep)}});
+}
+
+awaitable<void> Session::refuse_client(rdp::NegFailureCode code) {
+    const auto confirm = rdp::encode(rdp::ConnectionConfirm{rdp::NegotiationFailure{code}});
+    error_code ec;
+    co_await asio::async_write(client_, asio::buffer(confirm),
+                               asio::redirect_error(use_awaitable, ec));
+}
+
+awaitable<rdp::BackendAgreement> Session::negotiate_backend(
+    const BackendRuntime& backend, const rdp::ConnectionRequest& request) {
+    const auto ours = rdp::backend_request(request, to_rdp(backend.config->security));
+    const auto bytes = rdp::encode(ours);
+    error_code ec;
+    co_await asio::async_write(backend_, asio::buffer(bytes),
+                               asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+        throw HandshakeError{Stage::backend_negotiation,
+                             transport_failure(Peer::host, Stage::backend_negotiation, ec,
+                                               deadline_.fired(), 0)};
+    }
+    const auto frame =
+        co_await read_tpkt(backend_, Peer::host, Stage::backend_negotiation, kMaxConfirm);
+    auto confirm = rdp::decode_connection_confirm(frame);
+    if (!confirm) {
+        throw HandshakeError{Stage::backend_negotiation,
+                             {Cause::host_confirm_malformed, confirm.error().message()}};
+    }
+    auto outcome = rdp::interpret_backend_confirm(ours, *confirm);
+    if (auto* refusal = std::get_if<rdp::Refusal>(&outcome)) {
+        if (refusal->tell_client) co_await refuse_client(*refusal->tell_client);
+        throw HandshakeError{Stage::backend_negotiation, {refusal->cause, refusal->detail}};
+    }
+    auto agreement = std::get<rdp::BackendAgreement>(outcome);
+    if (agreement.selected_protocol != rdp::protocol::ssl) {
+        // Bridging Standard RDP Security is a separate capability; until then say so plainly.
+        co_await refuse_client(rdp::NegFailureCode::ssl_not_allowed_by_server);
+        throw HandshakeError{Stage::backend_negotiation,
+                             {Cause::host_ssl_not_allowed,
+                              "host settled on " +
+                                  rdp::protocols_to_string(agreement.selected_protocol) +
+                                  "; this build bridges TLS backends only"}};
+    }
+    stage_done(Stage::backend_negotiation,
+               {{"back_requested", rdp::protocols_to_string(ours.negotiation->requested_protocols)},
+                {"back_selected", rdp::protocols_to_string(agreement.selected_protocol)}});
+    co_return agreement;
+}
+
+awaitable<tls::SessionFacts> Session::accept_front_tls(SslStream& front) {
+    tls::AlertTrace alerts;
+    tls::attach_alert_trace(front.native_handle(), &alerts);
+    error_code ec;
+    co_await front.async_handshake(asio::ssl::stream_base::server,
+                                   asio::redirect_error(use_awaitable, ec));
+    tls::attach_alert_trace(front.native_handle(), nullptr);
+    if (ec) {
+        if (ec.category() != asio::error::get_ssl_category() || deadline_.fired()) {
+            throw HandshakeError{Stage::front_tls,
+                                 transport_failure(Peer::client, Stage::front_tls, ec,
+                                                   deadline_.fired(), 0)};
+        }
+        throw HandshakeError{Stage::front_tls,
+                             tls::diagnose_handshake(tls::Side::front, ec.value(), alerts,
+                                                     X509_V_OK, ec.message())};
+    }
+    auto facts = tls::inspect(front.native_handle());
+    stage_done(Stage::front_tls, tls_facts(facts));
+    co_return facts;
+}
+
+awaitable<tls::SessionFacts> Session::connect_backend_tls(SslStream& back,
+                                                          const BackendRuntime& backend) {
+    const auto& policy = backend.config->tls;
+    SSL* ssl = back.native_handle();
+    if (!policy.sni.empty()) {
+        SSL_set_tlsext_host_name(ssl, policy.sni.c_str());
+        if (policy.verify == config::CertVerify::ca) SSL_set1_host(ssl, policy.sni.c_str());
+    }
+    tls::AlertTrace alerts;
+    tls::attach_alert_trace(ssl, &alerts);
+    error_code ec;
+    co_await back.async_handshake(asio::ssl::stream_base::client,
+                                  asio::redirect_error(use_awaitable, ec));
+    tls::attach_alert_trace(ssl, nullptr);
+    if (ec) {
+        if (ec.category() != asio::error::get_ssl_category() || deadline_.fired()) {
+            throw HandshakeError{Stage::backend_tls,
+                                 transport_failure(Peer::host, Stage::backend_tls, ec,
+                                                   deadline_.fired(), 0)};
+        }
+        throw HandshakeError{Stage::backend_tls,
+                             tls::diagnose_handshake(tls::Side::backend, ec.value(), alerts,
+                                                     SSL_get_verify_result(ssl), ec.message())};
+    }
+    auto facts = tls::inspect(ssl);
+    if (policy.verify == config::CertVerify::pin &&
+        !(facts.peer && tls::pin_matches(policy.pin_sha256, facts.peer->sha256))) {
+        throw HandshakeError{Stage::backend_tls,
+                             {Cause::host_certificate_pin_mismatch,
+                              "host presented sha256 " + (facts.peer ? facts.peer->sha256 : "none") +
+                                  ", pin is " + policy.pin_sha256}};
+    }
+    stage_done(Stage::backend_tls, tls_facts(facts));
+    if (facts.peer && facts.peer->days_left < 0) {
+        warning("backend_certificate_expired",
+                "host certificate expired " + std::to_string(-facts.peer->days_left) +
+                    " day(s) ago (" + facts.peer->not_after + "); accepted because verify = \"" +
+                    (policy.verify == config::CertVerify::pin ? "pin" : "off") + "\"");
+    } else if (facts.peer && facts.peer->days_left < kCertificateWarningDays) {
+        warning("backend_certificate_expiring",
+                "host certificate expires in " + std::to_string(facts.peer->days_left) +
+                    " day(s) (" + facts.peer->not_after + ")");
+    }
+    if (facts.version == "TLSv1" || facts.version == "TLSv1.1") {
+        warning("backend_legacy_tls", "host negotiated " + facts.version + " with " +
+                                          facts.cipher + "; confined to this backend");
+    }
+    co_return facts;
+}
+
+awaitable<void> Session::run() {
+    const uint64_t registration = gateway_.sessions.add([this] { close_all(); });
+    error_code ec;
+    const auto peer = client_.remote_endpoint(ec);
+    client_.set_option(tcp::no_delay(true), ec);
+    gateway_.log.write(Json{{"conn", id_}, {"event", "connection_accepted"},
+                            {"listener", listener_.config->name},
+                            {"client", ec ? "?" : endpoint_text(peer)}});
+    deadline_.arm(gateway_.config.limits.handshake_timeout, [this] { close_all(); });
+
+    std::optional<SslStream> front;
+    std::optional<SslStream> back;
+    std::optional<RelayResult> relayed;
+    try {
+        const auto request = co_await read_client_request();
+        const uint32_t client_requested =
+            request.negotiation ? request.negotiation->requested_protocols : 0;
+        Json x224{{"requested_protocols", rdp::protocols_to_string(client_requested)}};
+        if (request.mstshash) x224["mstshash"] = *request.mstshash;
+        if (request.routing_token) x224["routing_token"] = true;
+        stage_done(Stage::client_x224, x224);
+
+        const auto selected = rdp::select_front_protocol(request);
+        if (auto* refusal = std::get_if<rdp::Refusal>(&selected)) {
+            co_await refuse_client(*refusal->tell_client);
+            throw HandshakeError{Stage::client_x224, {refusal->cause, refusal->detail}};
+        }
+        const uint32_t front_selected = std::get<uint32_t>(selected);
+
+        backend_name_ = route(request);
+        const auto it = gateway_.backends.find(backend_name_);
+        if (it == gateway_.backends.end())
+            throw HandshakeError{Stage::routing, {Cause::internal_error, "unknown backend"}};
+        const BackendRuntime& backend = it->second;
+        stage_done(Stage::routing, {{"backend", backend_name_}});
+
+        co_await connect_backend(backend);
+        const auto agreement = co_await negotiate_backend(backend, request);
+
+        const auto confirm = rdp::encode(rdp::front_confirm(front_selected, agreement));
+        co_await asio::async_write(client_, asio::buffer(confirm),
+                                   asio::redirect_error(use_awaitable, ec));
+        if (ec) {
+            throw HandshakeError{Stage::client_x224,
+                                 transport_failure(Peer::client, Stage::client_x224, ec,
+                                                   deadline_.fired(), 0)};
+        }
+
+        front.emplace(std::move(client_), const_cast<asio::ssl::context&>(listener_.front_tls));
+        front_tls_ = &*front;
+        const auto front_facts = co_await accept_front_tls(*front);
+        back.emplace(std::move(backend_), const_cast<asio::ssl::context&>(backend.tls));
+        back_tls_ = &*back;
+        const auto back_facts = co_await connect_backend_tls(*back, backend);
+        deadline_.disarm();
+
+        Json established{{"conn", id_}, {"event", "session_established"},
+                         {"backend", backend_name_},
+                         {"handshake_ms", std::round(ms_since(started_) * 100) / 100}};
+        established["front"] = tls_facts(front_facts);
+        established["front"]["requested"] = rdp::protocols_to_string(client_requested);
+        established["front"]["selected"] = rdp::protocols_to_string(front_selected);
+        established["back"] = tls_facts(back_facts);
+        established["back"]["selected"] = rdp::protocols_to_string(agreement.selected_protocol);
+        gateway_.log.write(std::move(established));
+
+        rdp::BridgeParams params;
+        params.client_requested = client_requested;
+        params.front_selected = front_selected;
+        params.back_selected = agreement.selected_protocol;
+        params.back_requested = rdp::protocol::ssl;
+        rdp::Bridge bridge(params);
+        relayed = co_await relay(*front, *back, bridge, gateway_.config.limits.relay_buffer,
+                                 [this](const rdp::Fact& f) {
+                                     gateway_.log.write(Json{{"conn", id_}, {"event", "bridge"},
+                                                             {f.first, f.second}});
+                                 });
+    } catch (const HandshakeError& e) {
+        log_failure(e);
+    }
+    deadline_.disarm();
+    if (relayed) {
+        gateway_.log.write(Json{{"conn", id_},
+                                {"event", "session_closed"},
+                                {"backend", backend_name_},
+                                {"closed_by", relayed->closed_by},
+                                {"reason", relayed->reason},
+                                {"bytes_client_to_host", relayed->client_to_host},
+                                {"bytes_host_to_client", relayed->host_to_client},
+                                {"duration_ms", std::round(ms_since(started_) * 100) / 100}});
+    }
+    gateway_.sessions.remove(registration);
+    close_all();
+}
+
+}  // namespace
+
+awaitable<void> run_session(GatewayState& gateway, const ListenerRuntime& listener,
+                            tcp::socket client, std::string id) {
+    Session session(gateway, listener, std::move(client), std::move(id));
+    co_await session.run();
+}
+
+}  // namespace rdpbridge::proxy

@@ -1,0 +1,236 @@
+#include "rdp/diagnosis.hpp"
+
+#include <array>
+
+namespace rdpbridge::rdp {
+
+namespace {
+
+// What every client sees when the proxy closes the TCP connection during the handshake.
+constexpr std::string_view kSocketClosed =
+    "0x904 (socket closed); extended reason 0 (none)";
+constexpr std::string_view kTransportFailed = "ERRCONNECT_CONNECT_TRANSPORT_FAILED";
+constexpr std::string_view kNegoFailed = "ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED";
+constexpr std::string_view kTlsFailed = "ERRCONNECT_TLS_CONNECT_FAILED";
+
+using C = Cause;
+
+constexpr std::array kCauses = std::to_array<CauseInfo>({
+    {C::client_closed, "client_closed",
+     "The client closed the connection before the handshake finished.",
+     "(the client chose to leave; nothing is shown)", "(none)",
+     "Nothing to fix on the gateway if this is a port scanner or a health check; otherwise "
+     "read the client's own log for why it gave up at this stage."},
+    {C::client_reset, "client_reset", "The client reset the TCP connection (RST).",
+     "(the client chose to leave)", "(none)",
+     "Look for a firewall or load balancer between client and gateway that resets idle or "
+     "unknown flows."},
+    {C::client_silent, "client_silent",
+     "The client connected but did not send a complete X.224 Connection Request in time.",
+     "(nothing, or 0x108 connection timed out on a very slow link)", "ERRCONNECT_CONNECT_TIMEOUT",
+     "Usually a port scanner or a half-open probe. For very slow links raise "
+     "[limits] handshake_timeout (e.g. \"30s\")."},
+    {C::client_spoke_tls, "client_spoke_tls",
+     "The client started TLS straight away, without the RDP X.224 Connection Request.",
+     "(not an RDP client)", "(not an RDP client)",
+     "Point only RDP clients at this port. An HTTPS client or an RD Gateway (port 443) "
+     "client cannot use it."},
+    {C::client_spoke_http, "client_spoke_http",
+     "The client sent an HTTP request (browser, RD Gateway/RDG, or health check).",
+     "(not an RDP client)", "(not an RDP client)",
+     "Point only RDP clients at this port; configure health checks as plain TCP checks."},
+    {C::client_not_rdp, "client_not_rdp",
+     "The client's first bytes are neither a TPKT header nor a TLS or HTTP request.",
+     "(not an RDP client)", "(not an RDP client)",
+     "Something that does not speak RDP is connecting here (scanner, wrong port in a client "
+     "profile). Check the source address."},
+    {C::x224_request_too_large, "x224_request_too_large",
+     "The client announced a Connection Request larger than the configured bound.",
+     kSocketClosed, kTransportFailed,
+     "Real requests are under 200 bytes; if a broker sends long routing tokens raise "
+     "[limits] max_x224_request."},
+    {C::x224_request_malformed, "x224_request_malformed",
+     "The client's X.224 Connection Request could not be decoded (detail names the field).",
+     kSocketClosed, kTransportFailed,
+     "Update the client, or capture the request (tshark -i lo port 3389) and report it."},
+    {C::client_offers_no_tls, "client_offers_no_tls",
+     "The client offered only Standard RDP Security; the gateway's front side requires TLS.",
+     "\"This computer can't connect to the remote computer\" (server requires TLS)", kNegoFailed,
+     "Let the client negotiate TLS (mstsc does by default; FreeRDP: /sec:tls; rdesktop "
+     "cannot) — the gateway never weakens its front side."},
+    {C::no_route, "no_route",
+     "No backend matches this client's cookie and the listener has no default backend.",
+     kSocketClosed, kTransportFailed,
+     "Set default_backend in the [[listener]], or add a [[route]] with mstshash = \"NAME\" "
+     "and backend = \"...\"."},
+    {C::dns_not_found, "dns_not_found", "The backend's host name does not resolve.",
+     kSocketClosed, kTransportFailed,
+     "Fix the name in [[backend]] address, or use the host's IP address."},
+    {C::dns_failed, "dns_failed", "Resolving the backend's host name failed (resolver error).",
+     kSocketClosed, kTransportFailed,
+     "Check /etc/resolv.conf and the DNS server from the gateway host, or use an IP address."},
+    {C::connection_refused, "connection_refused",
+     "The backend refused the TCP connection: nothing listens on that port.", kSocketClosed,
+     kTransportFailed,
+     "Check the port in [[backend]] address and that Remote Desktop is enabled on the host "
+     "(System Properties > Remote)."},
+    {C::connection_timed_out, "connection_timed_out",
+     "The backend did not answer the TCP connection in time (filtered or powered off).",
+     kSocketClosed, kTransportFailed,
+     "Check that the host is up and that firewalls allow the gateway to reach it; raise "
+     "[[backend]] connect_timeout only for very slow links."},
+    {C::host_unreachable, "host_unreachable", "No route to the backend host (ICMP unreachable).",
+     kSocketClosed, kTransportFailed,
+     "Check the gateway host's routes and the backend address."},
+    {C::network_unreachable, "network_unreachable", "The backend's network is unreachable.",
+     kSocketClosed, kTransportFailed,
+     "Check the gateway host's routes, or the address family (IPv6 without a route)."},
+    {C::connect_failed, "connect_failed",
+     "The TCP connection to the backend failed (detail gives errno).", kSocketClosed,
+     kTransportFailed, "Read the errno in the detail; check the address in [[backend]]."},
+    {C::host_closed, "host_closed", "The host closed the connection during the handshake.",
+     kSocketClosed, kTransportFailed,
+     "Read the host's event log (TerminalServices-RemoteConnectionManager) for why it "
+     "dropped the connection; the detail says how far the handshake got."},
+    {C::host_reset, "host_reset", "The host reset the connection during the handshake.",
+     kSocketClosed, kTransportFailed,
+     "A host or firewall reset: check the host's RDP listener and anything between."},
+    {C::host_silent, "host_silent", "The host accepted TCP but did not answer in time.",
+     kSocketClosed, kTransportFailed,
+     "Something other than an RDP service listens there, or the host is hung: check the port "
+     "in [[backend]] address and the host's Remote Desktop service."},
+    {C::host_confirm_malformed, "host_confirm_malformed",
+     "The host's X.224 Connection Confirm could not be decoded.", kSocketClosed,
+     kTransportFailed, "Check that the backend address is an RDP service; capture and report."},
+    {C::host_ssl_required, "host_ssl_required",
+     "The host requires TLS (SSL_REQUIRED_BY_SERVER) but the backend profile did not offer it.",
+     kSocketClosed, kNegoFailed, "Set [[backend]] security = \"auto\" or \"tls\"."},
+    {C::host_ssl_not_allowed, "host_ssl_not_allowed",
+     "The host refuses TLS (SSL_NOT_ALLOWED_BY_SERVER): it speaks only Standard RDP Security, "
+     "like Windows XP / Server 2003 or a host set to Security Layer: RDP.",
+     "\"An authentication error has occurred\" / 0x904", kNegoFailed,
+     "Set [[backend]] security = \"rdp\" (or \"auto\") so the gateway speaks Standard RDP "
+     "Security to the host; or, on the host, set the RDP-Tcp Security Layer to Negotiate."},
+    {C::host_ssl_cert_not_on_server, "host_ssl_cert_not_on_server",
+     "The host has no certificate for TLS (SSL_CERT_NOT_ON_SERVER).", kSocketClosed, kNegoFailed,
+     "On the host, let Remote Desktop regenerate its certificate: delete the expired or "
+     "missing one from certlm.msc > Remote Desktop > Certificates and restart the "
+     "TermService service; or set [[backend]] security = \"rdp\"."},
+    {C::host_inconsistent_flags, "host_inconsistent_flags",
+     "The host rejected the negotiation flags (INCONSISTENT_FLAGS).", kSocketClosed, kNegoFailed,
+     "Set [[backend]] security = \"tls\" or \"rdp\" explicitly."},
+    {C::host_hybrid_required, "host_hybrid_required",
+     "The host requires Network Level Authentication (HYBRID_REQUIRED_BY_SERVER).",
+     kSocketClosed, kNegoFailed,
+     "Turn NLA off on the host (System Properties > Remote: untick 'Allow connections only "
+     "from computers running Remote Desktop with Network Level Authentication'), until the "
+     "gateway's NLA support is configured for this backend."},
+    {C::host_ssl_with_user_auth_required, "host_ssl_with_user_auth_required",
+     "The host requires TLS with client certificate authentication.", kSocketClosed, kNegoFailed,
+     "Not supported by the gateway; change the host's RDP-Tcp security settings."},
+    {C::host_unknown_negotiation_failure, "host_unknown_negotiation_failure",
+     "The host answered with an undocumented RDP_NEG_FAILURE code.", kSocketClosed, kNegoFailed,
+     "Capture the exchange and report it; try [[backend]] security = \"rdp\"."},
+    {C::host_predates_negotiation, "host_predates_negotiation",
+     "The host answered without any negotiation data, as hosts older than RDP 5.2 do (Windows "
+     "2000, XP before SP2, 2003 before SP1): it speaks Standard RDP Security only.",
+     kSocketClosed, kNegoFailed, "Set [[backend]] security = \"rdp\" (or \"auto\")."},
+    {C::host_selected_unoffered, "host_selected_unoffered",
+     "The host selected a security protocol the gateway did not offer.", kSocketClosed,
+     kNegoFailed, "A broken or unusual host: capture the exchange and set [[backend]] security "
+                  "explicitly."},
+    {C::front_tls_version_too_old, "front_tls_version_too_old",
+     "The client offered only TLS versions below the listener's minimum.",
+     "0x904 / \"An internal error has occurred\" (TLS handshake failed)", kTlsFailed,
+     "Update the client (Windows 7 needs KB3080079 for TLS 1.2), or, if you accept the risk, "
+     "set [listener.tls] min_version = \"1.2\"."},
+    {C::front_no_shared_cipher, "front_no_shared_cipher",
+     "The client offered no cipher suite the gateway's front side accepts.",
+     "0x904 / \"An internal error has occurred\"", kTlsFailed,
+     "Update the client; the front side accepts modern AEAD suites only."},
+    {C::client_rejected_certificate, "client_rejected_certificate",
+     "The client rejected the gateway's certificate (TLS alert unknown_ca, bad_certificate or "
+     "certificate_unknown).",
+     "\"The remote computer could not be authenticated due to problems with its security "
+     "certificate\"",
+     "ERRCONNECT_TLS_CONNECT_FAILED (certificate verification failed)",
+     "Install a certificate clients trust: [listener.tls] certificate and private_key, with the "
+     "name clients connect to in its SAN; or distribute the generated certificate in "
+     "state_dir to clients."},
+    {C::front_tls_failed, "front_tls_failed",
+     "The TLS handshake with the client failed (detail gives OpenSSL's reason and any alert).",
+     "0x904 / \"An internal error has occurred\"", kTlsFailed,
+     "Read the detail; check [listener.tls] settings and the client's TLS configuration."},
+    {C::host_tls_version_mismatch, "host_tls_version_mismatch",
+     "The host and the backend profile share no TLS version (e.g. a TLS 1.0-only Windows 7 "
+     "host while the profile's minimum is 1.2).",
+     kSocketClosed, kTlsFailed,
+     "Set [backend.tls] min_version = \"1.0\" for this backend (legacy TLS stays confined to "
+     "it), or enable TLS 1.2 on the host (KB3080079 plus the SChannel registry keys)."},
+    {C::host_no_shared_cipher, "host_no_shared_cipher",
+     "The host and the backend profile share no cipher suite.", kSocketClosed, kTlsFailed,
+     "Add the host's suites to [backend.tls] ciphers (e.g. \"AES256-SHA:AES128-SHA:"
+     "DES-CBC3-SHA\") and set security_level = 0."},
+    {C::host_requires_insecure_renegotiation, "host_requires_insecure_renegotiation",
+     "The host does not support secure renegotiation (RFC 5746) and the profile refuses such "
+     "hosts.",
+     kSocketClosed, kTlsFailed, "Set [backend.tls] legacy_renegotiation = true."},
+    {C::host_certificate_expired, "host_certificate_expired", "The host's certificate has expired.",
+     kSocketClosed, kTlsFailed,
+     "On the host, open certlm.msc > Remote Desktop > Certificates, delete the expired "
+     "certificate and restart the Remote Desktop Services (TermService) service: it generates "
+     "a new one. Then update [backend.tls] pin_sha256 (rdpbridge probe prints it)."},
+    {C::host_certificate_not_yet_valid, "host_certificate_not_yet_valid",
+     "The host's certificate is not valid yet (clock skew on the host or the gateway).",
+     kSocketClosed, kTlsFailed, "Fix the clock (NTP) on the host or on the gateway."},
+    {C::host_certificate_untrusted, "host_certificate_untrusted",
+     "The host's certificate does not chain to [backend.tls] ca_file.", kSocketClosed,
+     kTlsFailed,
+     "Put the issuing CA into ca_file, or pin the certificate: verify = \"pin\" with "
+     "pin_sha256 = the fingerprint rdpbridge probe prints."},
+    {C::host_certificate_pin_mismatch, "host_certificate_pin_mismatch",
+     "The host's certificate fingerprint differs from [backend.tls] pin_sha256 (the host "
+     "regenerated its certificate, or something is intercepting).",
+     kSocketClosed, kTlsFailed,
+     "Verify the new certificate on the host (certlm.msc > Remote Desktop), then set "
+     "pin_sha256 to its SHA-256 fingerprint."},
+    {C::host_certificate_name_mismatch, "host_certificate_name_mismatch",
+     "The host's certificate does not name the host the profile connects to.", kSocketClosed,
+     kTlsFailed, "Set [backend.tls] sni to a name in the certificate, or use verify = \"pin\"."},
+    {C::host_tls_failed, "host_tls_failed",
+     "The TLS handshake with the host failed (detail gives OpenSSL's reason and any alert).",
+     kSocketClosed, kTlsFailed,
+     "Run rdpbridge probe against the host and compare with [backend.tls]."},
+    {C::client_mcs_malformed, "client_mcs_malformed",
+     "The client's MCS Connect Initial could not be decoded or rewritten.", kSocketClosed,
+     kTransportFailed, "Capture and report; the detail names the field."},
+    {C::host_mcs_malformed, "host_mcs_malformed",
+     "The host's MCS Connect Response could not be decoded or rewritten.", kSocketClosed,
+     kTransportFailed, "Capture and report; the detail names the field."},
+    {C::gateway_shutting_down, "gateway_shutting_down",
+     "The gateway was stopping while this connection was in its handshake.", kSocketClosed,
+     kTransportFailed, "Reconnect once the gateway is back."},
+    {C::internal_error, "internal_error", "An unexpected error inside the gateway.",
+     kSocketClosed, kTransportFailed, "Report it with the detail and the connection id."},
+});
+
+}  // namespace
+
+std::string_view to_string(Stage s) {
+    static constexpr std::array<std::string_view, kStageCount> names{
+        "client_transport", "client_x224",         "routing",     "backend_resolve",
+        "backend_connect",  "backend_negotiation", "front_tls",   "backend_tls",
+        "mcs_gcc",          "security_exchange",   "licensing",   "capability_exchange",
+        "active_session"};
+    return names[std::size_t(s)];
+}
+
+const CauseInfo& describe(Cause c) {
+    static_assert(kCauses.size() == std::size_t(Cause::internal_error) + 1,
+                  "every Cause needs exactly one row, in enum order");
+    return kCauses[std::size_t(c)];
+}
+
+std::span<const CauseInfo> all_causes() { return kCauses; }
+
+}  // namespace rdpbridge::rdp

@@ -1,0 +1,106 @@
+// The diagnosis vocabulary: where a handshake failed (Stage) and why (Cause), each cause with
+// the words an admin needs — what happened, what the client showed, and the fix. This table is
+// the single source for the handshake log, `rdpbridge logs` and docs/diagnosis.md.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace rdpbridge::rdp {
+
+enum class Stage : uint8_t {
+    client_transport,
+    client_x224,
+    routing,
+    backend_resolve,
+    backend_connect,
+    backend_negotiation,
+    front_tls,
+    backend_tls,
+    mcs_gcc,
+    security_exchange,
+    licensing,
+    capability_exchange,
+    active_session,
+};
+inline constexpr std::size_t kStageCount = 13;
+std::string_view to_string(Stage s);
+
+enum class Cause : uint16_t {
+    // The client side before TLS.
+    client_closed,
+    client_reset,
+    client_silent,
+    client_spoke_tls,
+    client_spoke_http,
+    client_not_rdp,
+    x224_request_too_large,
+    x224_request_malformed,
+    client_offers_no_tls,
+    // Routing and the path to the host.
+    no_route,
+    dns_not_found,
+    dns_failed,
+    connection_refused,
+    connection_timed_out,
+    host_unreachable,
+    network_unreachable,
+    connect_failed,
+    // The host's answer to our X.224 request.
+    host_closed,
+    host_reset,
+    host_silent,
+    host_confirm_malformed,
+    host_ssl_required,
+    host_ssl_not_allowed,
+    host_ssl_cert_not_on_server,
+    host_inconsistent_flags,
+    host_hybrid_required,
+    host_ssl_with_user_auth_required,
+    host_unknown_negotiation_failure,
+    host_predates_negotiation,
+    host_selected_unoffered,
+    // TLS towards the client.
+    front_tls_version_too_old,
+    front_no_shared_cipher,
+    client_rejected_certificate,
+    front_tls_failed,
+    // TLS towards the host.
+    host_tls_version_mismatch,
+    host_no_shared_cipher,
+    host_requires_insecure_renegotiation,
+    host_certificate_expired,
+    host_certificate_not_yet_valid,
+    host_certificate_untrusted,
+    host_certificate_pin_mismatch,
+    host_certificate_name_mismatch,
+    host_tls_failed,
+    // MCS connect.
+    client_mcs_malformed,
+    host_mcs_malformed,
+    // The gateway itself.
+    gateway_shutting_down,
+    internal_error,
+};
+
+// A diagnosed failure: the cause plus what was seen (never secrets).
+struct Failure {
+    Cause cause;
+    std::string detail;
+};
+
+struct CauseInfo {
+    Cause cause;
+    std::string_view id;           // stable snake_case name used in logs
+    std::string_view explanation;  // one line: what happened
+    std::string_view mstsc;        // what mstsc shows (OnDisconnected reason / extended reason)
+    std::string_view freerdp;      // what FreeRDP reports
+    std::string_view fix;          // a config key of ours with its value, or the action on the host
+};
+
+const CauseInfo& describe(Cause c);
+std::span<const CauseInfo> all_causes();
+
+}  // namespace rdpbridge::rdp

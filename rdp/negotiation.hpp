@@ -1,0 +1,43 @@
+// The pure decisions of the X.224 negotiation on both legs: what the front side selects for
+// the client, what the proxy asks the host for, and what the host's answer means. The proxy
+// performs the I/O; every "why" lives here, where it can be tested without sockets.
+#pragma once
+
+#include <variant>
+
+#include "rdp/diagnosis.hpp"
+#include "rdp/x224.hpp"
+
+namespace rdpbridge::rdp {
+
+// Mirrors config::BackendSecurity; rdp/ depends on nothing of ours.
+enum class BackSecurity { automatic, tls, rdp };
+
+struct Refusal {
+    Cause cause;
+    std::string detail;
+    // The RDP_NEG_FAILURE to send the client, when one tells it more than a closed socket.
+    std::optional<NegFailureCode> tell_client;
+};
+
+// Front leg: the gateway always selects TLS towards the client (CredSSP is a later capability).
+std::variant<uint32_t, Refusal> select_front_protocol(const ConnectionRequest& client);
+
+// Back leg: our own request, carrying the client's cookie so brokers and logs on the host still
+// see the user, and offering only what the backend profile allows.
+ConnectionRequest backend_request(const ConnectionRequest& client, BackSecurity security);
+
+struct BackendAgreement {
+    uint32_t selected_protocol;
+    uint8_t flags;  // RDP_NEG_RSP flags, or 0 for a pre-negotiation host
+};
+
+// Interprets the host's Connection Confirm to `sent`.
+std::variant<BackendAgreement, Refusal> interpret_backend_confirm(const ConnectionRequest& sent,
+                                                                  const ConnectionConfirm& answer);
+
+// The confirm the client gets: the front protocol, plus those of the host's capability flags
+// that make sense across the bridge.
+ConnectionConfirm front_confirm(uint32_t front_selected, const BackendAgreement& back);
+
+}  // namespace rdpbridge::rdp

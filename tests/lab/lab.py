@@ -1,0 +1,1057 @@
+"""rdpbridge end-to-end lab: real RDP hosts (xrdp) and clients (FreeRDP, rdesktop)
+on loopback, started and stopped by the tests.
+
+Standard library only (Python 3.11, run with /usr/bin/python3).
+
+Rules this module keeps:
+  * every process it starts runs in its own process group and is stopped by the lab
+    (SIGTERM to the group, then SIGKILL), on close(), on exceptions and at interpreter exit;
+  * each Lab owns a fresh temporary directory; it is removed on success and kept (path
+    printed to stderr) when the test failed or RDPBRIDGE_KEEP_LAB=1;
+  * no sleeps as synchronisation: readiness is a listening port or a log line, each
+    polled with short intervals under a bounded deadline; a timeout raises LabTimeout
+    with the last log lines.
+  * all traffic stays on 127.0.0.1.
+
+Typical use in a unittest:
+
+    from lab import Lab, lab_for_test
+
+    class T(unittest.TestCase):
+        def test_tls10(self):
+            lab = lab_for_test(self)                 # closed (and kept on failure) by cleanup
+            host = lab.xrdp("tls10")
+            res = lab.xfreerdp(host.port, "/sec:tls", until=STATE_FINALIZATION)
+            self.assertTrue(res.reached("CONNECTION_STATE_FINALIZATION"), res.summary())
+            host.wait_log(r"connecting to sesman")
+
+or `with Lab("name") as lab: ...` (kept when an exception leaves the block).
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import datetime as _dt
+import errno
+import itertools
+import os
+import pathlib
+import re
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import weakref
+from typing import Iterable, Mapping, Optional, Sequence, Union
+
+__all__ = [
+    "free_port", "wait_port", "wait_listening", "wait_file_regex", "tail",
+    "Lab", "lab_for_test", "Proc", "XrdpHost", "ClientResult",
+    "LabError", "LabTimeout", "ProcessDied",
+    "STATE_FINALIZATION", "STATE_ACTIVE", "XRDP_PROFILES",
+    "DEFAULT_USER", "DEFAULT_PASSWORD", "tool_versions",
+]
+
+LOOPBACK = "127.0.0.1"
+DEFAULT_USER = "labuser"
+DEFAULT_PASSWORD = "labpass-Secret1"
+XRDP_SYSTEM_INI = pathlib.Path("/etc/xrdp/xrdp.ini")
+# xrdp 0.9.21 reads its Standard-RDP-Security key pair from XRDP_CFG_PATH/rsakeys.ini,
+# a compile-time path (/etc/xrdp); the -c ini path does not change it.
+XRDP_SYSTEM_RSAKEYS = pathlib.Path("/etc/xrdp/rsakeys.ini")
+XRDP_SOCKDIR = pathlib.Path("/run/xrdp/sockdir")
+
+# until= patterns for Lab.xfreerdp. Note: FreeRDP logs FINALIZATION when it *receives*
+# the Demand Active, before it sends Confirm Active and the finalization PDUs, and ACTIVE
+# when it receives the Font Map; xrdp logs "connecting to sesman" a moment *after* that.
+# Ending the client on either state is therefore racy for server-side assertions on
+# "connecting to sesman" (xrdp aborts the login when the client is gone; +auth-only has
+# the same race). For those, end the client on the server's line instead:
+#     lab.xfreerdp(port, ..., until_log=(host, r"connecting to sesman"))
+STATE_FINALIZATION = r"rdp_client_transition_to_state \S+ --> CONNECTION_STATE_FINALIZATION"
+STATE_ACTIVE = r"rdp_client_transition_to_state \S+ --> CONNECTION_STATE_ACTIVE"
+
+POLL_INTERVAL = 0.02          # seconds between polls of a file / port / process
+TERM_GRACE = 3.0              # seconds between SIGTERM and SIGKILL
+TAIL_LINES = 40
+
+PathLike = Union[str, os.PathLike]
+
+
+# ----------------------------------------------------------------------------- errors
+class LabError(RuntimeError):
+    """Something in the lab could not be set up."""
+
+
+class LabTimeout(LabError):
+    """A bounded wait ran out; the message carries the last log lines."""
+
+
+class ProcessDied(LabError):
+    """A process exited while we were waiting for it to become ready."""
+
+
+# ----------------------------------------------------------------------------- helpers
+def free_port() -> int:
+    """Bind 127.0.0.1:0 and return the port the kernel picked (closed again)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((LOOPBACK, 0))
+        return s.getsockname()[1]
+
+
+def tail(path: PathLike, lines: int = TAIL_LINES) -> str:
+    """Last `lines` lines of a text file ('' if missing)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - 256 * 1024))
+            data = f.read()
+    except FileNotFoundError:
+        return f"<{path} does not exist>"
+    text = data.decode("utf-8", "replace")
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _deadline_loop(timeout: float):
+    """Yield until the deadline passes, sleeping POLL_INTERVAL between iterations
+    (the first iteration runs immediately)."""
+    deadline = time.monotonic() + timeout
+    yield
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(POLL_INTERVAL, left))
+        yield
+
+
+def wait_port(port: int, host: str = LOOPBACK, timeout: float = 10.0,
+              proc: "Optional[Proc]" = None, what: str = "") -> None:
+    """Poll connect() to host:port (short connect timeout) until it is accepted.
+
+    Raises ProcessDied if `proc` exits meanwhile, LabTimeout after `timeout` seconds."""
+    last_err: Optional[BaseException] = None
+    for _ in _deadline_loop(timeout):
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return
+        except OSError as e:
+            last_err = e
+        if proc is not None and proc.poll() is not None:
+            raise ProcessDied(f"{proc.name} exited with {proc.returncode} before "
+                              f"{host}:{port} accepted connections\n{proc.describe()}")
+    raise LabTimeout(f"{what or host}:{port} did not accept connections within "
+                     f"{timeout}s (last error: {last_err})"
+                     + (f"\n{proc.describe()}" if proc is not None else ""))
+
+
+def _listening_on(port: int, host: str = LOOPBACK) -> bool:
+    """True if a TCP socket is in LISTEN state on host:port (reads /proc/net/tcp{,6}),
+    without connecting (so the server does not see and log a probe connection)."""
+    want_v4 = socket.inet_aton(host)[::-1].hex().upper()   # /proc shows little-endian words
+    for name, addrs in (("/proc/net/tcp", {want_v4, "00000000"}),
+                        ("/proc/net/tcp6", None)):
+        try:
+            with open(name) as f:
+                next(f)
+                for line in f:
+                    parts = line.split()
+                    local, state = parts[1], parts[3]
+                    addr, _, p = local.rpartition(":")
+                    if state != "0A" or int(p, 16) != port:
+                        continue
+                    if addrs is None or addr in addrs:
+                        return True
+        except FileNotFoundError:
+            continue
+    return False
+
+
+def wait_listening(port: int, host: str = LOOPBACK, timeout: float = 10.0,
+                   proc: "Optional[Proc]" = None, what: str = "") -> None:
+    """Like wait_port() but checks the kernel's socket table for LISTEN instead of
+    connecting: once a socket listens, connects are accepted by the kernel."""
+    for _ in _deadline_loop(timeout):
+        if _listening_on(port, host):
+            return
+        if proc is not None and proc.poll() is not None:
+            raise ProcessDied(f"{proc.name} exited with {proc.returncode} before "
+                              f"listening on {host}:{port}\n{proc.describe()}")
+    raise LabTimeout(f"{what or host}:{port} not listening within {timeout}s"
+                     + (f"\n{proc.describe()}" if proc is not None else ""))
+
+
+def _compile(regex: Union[str, "re.Pattern[str]"]) -> "re.Pattern[str]":
+    return regex if isinstance(regex, re.Pattern) else re.compile(regex)
+
+
+def wait_file_regex(path: PathLike, regex: Union[str, "re.Pattern[str]"],
+                    timeout: float = 10.0, since: int = 0,
+                    proc: "Optional[Proc]" = None, what: str = "") -> str:
+    """Poll a (growing) text file until a line matching `regex` (re.search) appears at
+    or after byte offset `since`; return that line (without newline).
+
+    If `proc` is given and exits, the file is read one final time and ProcessDied is
+    raised if the line is still missing. LabTimeout after `timeout` seconds."""
+    pat = _compile(regex)
+    path = pathlib.Path(path)
+    pos = since
+    partial = b""
+    died = False
+    for _ in _deadline_loop(timeout):
+        # check the process first so that a final read happens after its exit
+        if proc is not None and proc.poll() is not None:
+            died = True
+        try:
+            with open(path, "rb") as f:
+                f.seek(pos)
+                chunk = f.read()
+        except FileNotFoundError:
+            chunk = b""
+        if chunk:
+            pos += len(chunk)
+            data = partial + chunk
+            lines = data.split(b"\n")
+            partial = lines.pop()          # incomplete last line (or b"")
+            for raw in lines:
+                line = raw.decode("utf-8", "replace").rstrip("\r")
+                if pat.search(line):
+                    return line
+        if died:
+            if partial:
+                line = partial.decode("utf-8", "replace")
+                if pat.search(line):
+                    return line
+            raise ProcessDied(f"{proc.name} exited ({proc.returncode}) without logging "
+                              f"/{pat.pattern}/ in {path}\n--- last lines of {path}:\n"
+                              f"{tail(path)}")
+    if partial and pat.search(partial.decode("utf-8", "replace")):
+        return partial.decode("utf-8", "replace")
+    raise LabTimeout(f"{what + ': ' if what else ''}/{pat.pattern}/ did not appear in "
+                     f"{path} within {timeout}s\n--- last lines of {path}:\n{tail(path)}")
+
+
+def _set_pdeathsig():
+    """preexec_fn: SIGKILL the child if the (spawning) parent thread dies, so that a
+    SIGKILLed test runner does not leave daemons behind."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)     # PR_SET_PDEATHSIG = 1
+    except Exception:
+        pass
+
+
+def tool_versions() -> dict:
+    """Versions of the lab's tools (for reports / fixture README)."""
+    def first_line(argv, pattern=None):
+        try:
+            out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 timeout=10, env={**os.environ, "DISPLAY": ""}).stdout
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return f"unavailable ({e})"
+        text = out.decode("utf-8", "replace")
+        if pattern:
+            m = re.search(pattern, text)
+            return m.group(0) if m else text.strip().splitlines()[0] if text.strip() else ""
+        return text.strip().splitlines()[0] if text.strip() else ""
+    vers = {
+        "xrdp": first_line(["xrdp", "--version"], r"xrdp \S+"),
+        "xfreerdp": first_line(["xfreerdp", "--version"], r"version \S+"),
+        "rdesktop": first_line(["rdesktop"], r"Version \S+"),
+        "openssl": first_line(["openssl", "version"]),
+        "python": sys.version.split()[0],
+    }
+    for pkg in ("xrdp", "freerdp2-x11", "rdesktop", "xvfb", "openssl"):
+        try:
+            out = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", pkg],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                 timeout=10).stdout.decode()
+            vers[f"deb:{pkg}"] = out or "?"
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    return vers
+
+
+# ----------------------------------------------------------------------------- Proc
+class Proc:
+    """A process started by a Lab, in its own process group, output in `log_path`."""
+
+    def __init__(self, name: str, argv: Sequence[str], popen: subprocess.Popen,
+                 log_path: pathlib.Path):
+        self.name = name
+        self.argv = list(argv)
+        self.popen = popen
+        self.pid = popen.pid
+        self.log_path = log_path
+        self.started = time.monotonic()
+        self._stopped = False
+
+    # state
+    def poll(self) -> Optional[int]:
+        return self.popen.poll()
+
+    @property
+    def returncode(self) -> Optional[int]:
+        return self.popen.returncode
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    # logs
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_mark(self) -> int:
+        """Current size of the log: pass as `since=` to wait_log to only see new lines."""
+        try:
+            return self.log_path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def wait_log(self, regex, timeout: float = 10.0, since: int = 0) -> str:
+        return wait_file_regex(self.log_path, regex, timeout, since=since, proc=self,
+                               what=self.name)
+
+    def describe(self) -> str:
+        rc = self.poll()
+        state = "running" if rc is None else f"exited rc={rc}"
+        return (f"[{self.name} pid={self.pid} {state}] {' '.join(self.argv)}\n"
+                f"--- last lines of {self.log_path}:\n{tail(self.log_path)}")
+
+    # control
+    def _signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.pid, sig)            # pgid == pid (start_new_session)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def wait(self, timeout: float) -> Optional[int]:
+        try:
+            return self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, grace: float = TERM_GRACE) -> Optional[int]:
+        """SIGTERM the process group, SIGKILL it after `grace` s; reap. Idempotent."""
+        if self._stopped:
+            return self.popen.returncode
+        self._stopped = True
+        if self.popen.poll() is None:
+            self._signal_group(signal.SIGTERM)
+            if self.wait(grace) is None:
+                self._signal_group(signal.SIGKILL)
+                self.wait(10)
+        # leftover members of the group (children of a process that already exited)
+        self._signal_group(signal.SIGKILL)
+        return self.popen.returncode
+
+    def __repr__(self):
+        return f"<Proc {self.name} pid={self.pid} rc={self.poll()}>"
+
+
+# ----------------------------------------------------------------------------- results
+_TRANSITION_RE = re.compile(
+    r"rdp_client_transition_to_state (CONNECTION_STATE_\w+) --> (CONNECTION_STATE_\w+)")
+_ERRCONNECT_RE = re.compile(r"\b(ERRCONNECT_[A-Z0-9_]+)\b")
+
+
+class ClientResult:
+    """Outcome of a bounded client run (xfreerdp, rdesktop, anything via Lab.run)."""
+
+    def __init__(self, argv: Sequence[str], returncode: Optional[int], output: str,
+                 duration: float, ended_by: str, matched_line: Optional[str],
+                 log_path: pathlib.Path):
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.output = output
+        self.duration = duration
+        self.ended_by = ended_by          # "exit" | "until" | "timeout"
+        self.matched_line = matched_line  # the line that matched until=, if any
+        self.log_path = log_path
+
+    @property
+    def timed_out(self) -> bool:
+        return self.ended_by == "timeout"
+
+    @property
+    def until_matched(self) -> bool:
+        return self.ended_by == "until"
+
+    def states(self) -> list:
+        """FreeRDP connection states entered, in order (needs /log-level:DEBUG)."""
+        return [m.group(2) for m in _TRANSITION_RE.finditer(self.output)]
+
+    def reached(self, state_name: str) -> bool:
+        """True if FreeRDP logged a transition into `state_name`
+        ("CONNECTION_STATE_FINALIZATION" or just "FINALIZATION")."""
+        if not state_name.startswith("CONNECTION_STATE_"):
+            state_name = "CONNECTION_STATE_" + state_name
+        return state_name in self.states()
+
+    def error_codes(self) -> list:
+        """All distinct ERRCONNECT_* names printed, in order of first appearance."""
+        seen = []
+        for m in _ERRCONNECT_RE.finditer(self.output):
+            if m.group(1) not in seen:
+                seen.append(m.group(1))
+        return seen
+
+    def error_code(self) -> Optional[str]:
+        """The first ERRCONNECT_* name printed (the root cause; FreeRDP may print a
+        follow-up one such as ERRCONNECT_CONNECT_CANCELLED after +auth-only)."""
+        codes = self.error_codes()
+        return codes[0] if codes else None
+
+    def error_infos(self) -> list:
+        """ERRINFO_* names (server Set Error Info PDU, e.g. ERRINFO_LOGOFF_BY_USER)."""
+        seen = []
+        for m in re.finditer(r"\b(ERRINFO_[A-Z0-9_]+)\b", self.output):
+            if m.group(1) not in seen:
+                seen.append(m.group(1))
+        return seen
+
+    def summary(self, lines: int = TAIL_LINES) -> str:
+        """For assertion messages: argv, outcome, states and the last output lines."""
+        out = "\n".join(self.output.splitlines()[-lines:])
+        return (f"argv: {' '.join(self.argv)}\nended_by={self.ended_by} "
+                f"rc={self.returncode} duration={self.duration:.2f}s "
+                f"states={self.states()} errors={self.error_codes() + self.error_infos()}\n"
+                f"--- last lines of {self.log_path}:\n{out}")
+
+    def __repr__(self):
+        return (f"<ClientResult rc={self.returncode} ended_by={self.ended_by} "
+                f"{self.duration:.2f}s last_state={(self.states() or [None])[-1]} "
+                f"error={self.error_code()}>")
+
+
+# ----------------------------------------------------------------------------- xrdp
+XRDP_PROFILES: dict = {
+    # Windows 7 / 2008 R2 like: TLS 1.0 only, old RSA-kx ciphers
+    "tls10": {
+        "security_layer": "tls",
+        "ssl_protocols": "TLSv1",
+        "tls_ciphers": "AES128-SHA:AES256-SHA:DES-CBC3-SHA:@SECLEVEL=0",
+    },
+    # modern host
+    "modern": {
+        "security_layer": "negotiate",
+        "ssl_protocols": "TLSv1.2, TLSv1.3",
+    },
+    # XP / 2003 like: Standard RDP Security only
+    "rdp": {
+        "security_layer": "rdp",
+        "crypt_level": "high",
+    },
+}
+
+
+class XrdpHost:
+    """A running xrdp instance of the lab."""
+
+    def __init__(self, lab: "Lab", name: str, profile: str, port: int,
+                 ini_path: pathlib.Path, log_path: pathlib.Path,
+                 cert_path: pathlib.Path, key_path: pathlib.Path,
+                 rsakeys_path: pathlib.Path, settings: dict, proc: Proc):
+        self.lab = lab
+        self.name = name
+        self.profile = profile
+        self.port = port
+        self.host = LOOPBACK
+        self.ini_path = ini_path
+        self.log_path = log_path
+        self.cert_path = cert_path
+        self.key_path = key_path
+        self.rsakeys_path = rsakeys_path
+        self.settings = settings          # the [Globals] keys the lab set
+        self.proc = proc
+
+    @property
+    def address(self) -> tuple:
+        return (self.host, self.port)
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_mark(self) -> int:
+        """Current log size; pass as since= to wait_log() to wait for new lines only."""
+        try:
+            return self.log_path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def wait_log(self, regex, timeout: float = 10.0, since: int = 0) -> str:
+        """Wait until xrdp's log file has a line matching `regex`; return the line."""
+        return wait_file_regex(self.log_path, regex, timeout, since=since,
+                               proc=self.proc, what=f"xrdp[{self.name}]")
+
+    def alive(self) -> bool:
+        return self.proc.alive()
+
+    def stop(self) -> Optional[int]:
+        return self.proc.stop()
+
+    def __repr__(self):
+        return f"<XrdpHost {self.name} profile={self.profile} port={self.port}>"
+
+
+def _edit_ini(text: str, changes: Mapping[str, Mapping[str, object]]) -> str:
+    """Line-based ini editor that keeps comments: for each section in `changes`, replace
+    the first active `key=` line (case-insensitive key; later duplicates are dropped) or
+    add the key at the end of the section; a missing section is appended. A value of
+    None removes the key."""
+    want = {sec.lower(): (sec, {k.lower(): (k, v) for k, v in kv.items()})
+            for sec, kv in changes.items()}
+    out: list = []
+    seen_sections: set = set()
+    done: set = set()
+    current: Optional[str] = None
+
+    def flush(section):
+        if section not in want:
+            return
+        insert_at = len(out)       # before the section's trailing blank/comment lines
+        while insert_at > 0 and (not out[insert_at - 1].strip()
+                                 or out[insert_at - 1].lstrip().startswith((";", "#"))):
+            insert_at -= 1
+        extra = [f"{k}={v}" for lk, (k, v) in want[section][1].items()
+                 if (section, lk) not in done and v is not None]
+        out[insert_at:insert_at] = extra
+
+    for line in text.splitlines():
+        m = re.match(r"^\s*\[([^\]]+)\]\s*$", line)
+        if m:
+            flush(current)
+            current = m.group(1).strip().lower()
+            seen_sections.add(current)
+            out.append(line)
+            continue
+        if current in want:
+            km = re.match(r"^\s*([^=;#\s][^=]*?)\s*=", line)
+            lk = km.group(1).lower() if km else None
+            if lk in want[current][1]:
+                key, val = want[current][1][lk]
+                if (current, lk) not in done and val is not None:
+                    out.append(f"{key}={val}")
+                done.add((current, lk))
+                continue
+        out.append(line)
+    flush(current)
+    for sec, (orig, kv) in want.items():
+        if sec not in seen_sections:
+            out += ["", f"[{orig}]"] + [f"{k}={v}" for k, v in kv.values() if v is not None]
+    return "\n".join(out) + "\n"
+
+
+# ----------------------------------------------------------------------------- Lab
+_open_labs: "weakref.WeakSet[Lab]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_labs():
+    for lab in list(_open_labs):
+        try:
+            lab.close()
+        except Exception:
+            pass
+
+
+def _env_keep() -> bool:
+    return os.environ.get("RDPBRIDGE_KEEP_LAB", "").strip().lower() in ("1", "true", "yes")
+
+
+class Lab:
+    """Owns a temporary directory and every process started through it."""
+
+    _counter = itertools.count(1)
+
+    def __init__(self, name: str, keep: Optional[bool] = None,
+                 base_dir: Optional[PathLike] = None):
+        self.name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "lab"
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix=f"rdpbridge-lab-{self.name}-",
+                                                 dir=base_dir))
+        self.keep = keep                 # None: decided by failure / env at close()
+        self.failed = False
+        self.closed = False
+        self.procs: list = []
+        self._display: Optional[str] = None
+        self._xvfb: Optional[Proc] = None
+        self._lock = threading.RLock()
+        self._seq = itertools.count(1)
+        self.home = self.dir / "home"    # HOME for clients (FreeRDP writes ~/.config)
+        self.home.mkdir()
+        _open_labs.add(self)
+
+    # ---------------------------------------------------------------- lifecycle
+    def __enter__(self) -> "Lab":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.failed = True
+        self.close()
+
+    def mark_failed(self) -> None:
+        """Keep the lab directory when it is closed."""
+        self.failed = True
+
+    def close(self, failed: Optional[bool] = None) -> None:
+        """Stop all processes (reverse start order), then remove the directory unless
+        the lab failed or RDPBRIDGE_KEEP_LAB=1 (its path is printed then)."""
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+        if failed:
+            self.failed = True
+        errors = []
+        for p in reversed(self.procs):
+            try:
+                p.stop()
+            except Exception as e:       # keep stopping the others
+                errors.append(f"{p.name}: {e}")
+        _open_labs.discard(self)
+        keep = self.keep if self.keep is not None else (self.failed or _env_keep())
+        if keep:
+            why = "failed" if self.failed else "RDPBRIDGE_KEEP_LAB" if _env_keep() else "keep"
+            print(f"[lab] kept lab dir ({why}): {self.dir}", file=sys.stderr, flush=True)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        if errors:
+            raise LabError("errors while stopping processes: " + "; ".join(errors))
+
+    def _check_open(self):
+        if self.closed:
+            raise LabError(f"lab {self.name} is closed")
+
+    def _unique(self, stem: str) -> str:
+        return f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', stem)}-{next(self._seq)}"
+
+    # ---------------------------------------------------------------- processes
+    def _popen(self, argv: Sequence[str], name: str, log_path: pathlib.Path,
+               env: Optional[Mapping[str, str]] = None, cwd: Optional[PathLike] = None,
+               pass_fds: Iterable[int] = (), stdin=subprocess.DEVNULL) -> Proc:
+        self._check_open()
+        full_env = dict(os.environ)
+        if env:
+            full_env.update(env)
+        pdeath = threading.current_thread() is threading.main_thread()
+        with open(log_path, "ab", buffering=0) as logf:
+            popen = subprocess.Popen(
+                list(argv), stdin=stdin, stdout=logf, stderr=subprocess.STDOUT,
+                env=full_env, cwd=str(cwd or self.dir), start_new_session=True,
+                pass_fds=tuple(pass_fds), close_fds=True,
+                preexec_fn=_set_pdeathsig if pdeath else None)
+        proc = Proc(name, argv, popen, log_path)
+        with self._lock:
+            self.procs.append(proc)
+        return proc
+
+    def start(self, argv: Sequence[str], name: str, ready_regex=None,
+              ready_port: Optional[int] = None, env: Optional[Mapping[str, str]] = None,
+              timeout: float = 15.0, cwd: Optional[PathLike] = None,
+              log_path: Optional[PathLike] = None) -> Proc:
+        """Start a long-running process (own process group, output to
+        LABDIR/<name>-N.log) and wait for readiness: `ready_regex` in its output
+        (or in `log_path` if it logs to a file of its own) and/or `ready_port` accepting
+        connections on 127.0.0.1. Raises ProcessDied / LabTimeout with the log tail."""
+        uname = self._unique(name)
+        out_path = self.dir / f"{uname}.log"
+        proc = self._popen(argv, uname, out_path, env=env, cwd=cwd)
+        if log_path is not None:
+            proc.log_path = pathlib.Path(log_path)   # wait_log/describe use its own log
+        deadline = time.monotonic() + timeout
+        if ready_regex is not None:
+            proc.wait_log(ready_regex, timeout=timeout)
+        if ready_port is not None:
+            wait_port(ready_port, timeout=max(0.1, deadline - time.monotonic()),
+                      proc=proc, what=uname)
+        return proc
+
+    def stop(self, proc: Proc) -> Optional[int]:
+        return proc.stop()
+
+    def run(self, argv: Sequence[str], name: str, timeout: float = 30.0, until=None,
+            env: Optional[Mapping[str, str]] = None, cwd: Optional[PathLike] = None,
+            input_bytes: Optional[bytes] = None, until_log=None) -> ClientResult:
+        """Run a client-like command to completion with a hard timeout. If `until`
+        (regex) matches a line of its output, the process group is ended at once
+        (SIGTERM, then SIGKILL) and ended_by='until'.
+
+        until_log: (target, regex) where target is an XrdpHost, a Proc or a log path:
+        end the client as soon as that *other* log gets a new matching line (only lines
+        written after the client was started count), e.g. (host, r"connecting to
+        sesman") for clients without a usable success line of their own (rdesktop).
+        The matching line is ClientResult.matched_line, ended_by='until'.
+
+        Never raises on failure of the command itself; inspect the ClientResult."""
+        uname = self._unique(name)
+        out_path = self.dir / f"{uname}.log"
+        pat = _compile(until) if until is not None else None
+        watch = None
+        if until_log is not None:
+            target, rx = until_log
+            wpath = pathlib.Path(getattr(target, "log_path", target))
+            try:
+                wpos = wpath.stat().st_size
+            except FileNotFoundError:
+                wpos = 0
+            watch = [wpath, _compile(rx), wpos, b""]
+        t0 = time.monotonic()
+        proc = self._popen(argv, uname, out_path, env=env, cwd=cwd,
+                           stdin=subprocess.PIPE if input_bytes is not None
+                           else subprocess.DEVNULL)
+        if input_bytes is not None:
+            try:
+                proc.popen.stdin.write(input_bytes)
+                proc.popen.stdin.close()
+            except OSError:
+                pass
+        ended_by = "timeout"
+        matched = None
+        pos = 0
+        partial = b""
+        deadline = t0 + timeout
+        while True:
+            exited = proc.poll() is not None
+            if pat is not None:
+                with open(out_path, "rb") as f:
+                    f.seek(pos)
+                    chunk = f.read()
+                pos += len(chunk)
+                lines = (partial + chunk).split(b"\n")
+                partial = b"" if exited else lines.pop()
+                for raw in lines:
+                    line = raw.decode("utf-8", "replace")
+                    if pat.search(line):
+                        matched = line
+                        break
+                if matched is not None:
+                    ended_by = "until"
+                    break
+            if watch is not None:
+                matched = self._scan_watch(watch)
+                if matched is not None:
+                    ended_by = "until"
+                    break
+            if exited:
+                ended_by = "exit"
+                break
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            proc.wait(min(POLL_INTERVAL, left))
+        proc.stop()
+        duration = time.monotonic() - t0
+        output = out_path.read_text(errors="replace")
+        return ClientResult(argv, proc.returncode, output, duration, ended_by, matched,
+                            out_path)
+
+    @staticmethod
+    def _scan_watch(watch: list) -> Optional[str]:
+        path, pat, pos, partial = watch
+        try:
+            with open(path, "rb") as f:
+                f.seek(pos)
+                chunk = f.read()
+        except FileNotFoundError:
+            return None
+        watch[2] = pos + len(chunk)
+        lines = (partial + chunk).split(b"\n")
+        watch[3] = lines.pop()
+        for raw in lines:
+            line = raw.decode("utf-8", "replace")
+            if pat.search(line):
+                return line
+        return None
+
+    # ---------------------------------------------------------------- X display
+    def xvfb(self, screen: str = "1280x1024x24", timeout: float = 15.0) -> str:
+        """Start this lab's Xvfb (once; cached) and return its display ":N".
+        Xvfb picks a free display itself and reports it through -displayfd, so
+        parallel labs cannot race for the same number."""
+        with self._lock:
+            if self._display is not None and self._xvfb is not None and self._xvfb.alive():
+                return self._display
+            rfd, wfd = os.pipe()
+            try:
+                argv = ["Xvfb", "-displayfd", str(wfd), "-screen", "0", screen,
+                        "-nolisten", "tcp", "-noreset"]
+                proc = self._popen(argv, self._unique("xvfb"), self.dir / "xvfb.log",
+                                   pass_fds=(wfd,))
+            finally:
+                os.close(wfd)
+            try:
+                data = b""
+                deadline = time.monotonic() + timeout
+                while not data.endswith(b"\n"):
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise LabTimeout(f"Xvfb did not report its display within "
+                                         f"{timeout}s\n{proc.describe()}")
+                    r, _, _ = select.select([rfd], [], [], min(left, 0.5))
+                    if r:
+                        chunk = os.read(rfd, 64)
+                        if not chunk:
+                            raise ProcessDied(f"Xvfb closed -displayfd without a display"
+                                              f"\n{proc.describe()}")
+                        data += chunk
+                    elif proc.poll() is not None:
+                        raise ProcessDied(f"Xvfb exited\n{proc.describe()}")
+            finally:
+                os.close(rfd)
+            self._xvfb = proc
+            self._display = ":" + data.decode().strip()
+            return self._display
+
+    def client_env(self, display: Optional[str] = None) -> dict:
+        """Environment for X clients: this lab's display and a private HOME."""
+        return {
+            "DISPLAY": display or self.xvfb(),
+            "HOME": str(self.home),
+            "XDG_CONFIG_HOME": str(self.home / ".config"),
+            "XDG_RUNTIME_DIR": str(self.home),
+        }
+
+    # ---------------------------------------------------------------- certificates
+    def make_cert(self, stem: str = "cert", days: int = 365,
+                  not_after: Union[None, str, _dt.datetime] = None,
+                  cn: Optional[str] = None, bits: int = 2048) -> tuple:
+        """Self-signed RSA certificate + key (PEM) in the lab dir; returns (cert, key).
+
+        not_after: datetime (naive = UTC) or 'YYYYmmddHHMMSSZ' / ISO string. OpenSSL 3.0's
+        `req` has no -not_after (3.4+) and refuses -days <= 0, so the certificate is made
+        under faketime at not_after - days (notBefore = that instant). A past not_after
+        gives an expired certificate."""
+        cert = self.dir / f"{stem}.pem"
+        key = self.dir / f"{stem}.key"
+        argv = ["openssl", "req", "-x509", "-newkey", f"rsa:{bits}", "-nodes",
+                "-keyout", str(key), "-out", str(cert), "-days", str(int(days)),
+                "-subj", f"/CN={cn or 'rdpbridge-lab-' + stem}", "-sha256"]
+        env = dict(os.environ)
+        if not_after is not None:
+            if isinstance(not_after, str):
+                s = not_after.strip()
+                if re.fullmatch(r"\d{14}Z", s):
+                    na = _dt.datetime.strptime(s, "%Y%m%d%H%M%SZ")
+                else:
+                    na = _dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+            else:
+                na = not_after
+            if na.tzinfo is not None:
+                na = na.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+            start = na - _dt.timedelta(days=int(days))
+            if shutil.which("faketime") is None:
+                raise LabError("cert not_after needs faketime (apt-get install faketime)")
+            # -f: libfaketime format; an absolute date without '@' freezes the clock, so
+            # notBefore/notAfter are exact to the second
+            argv = ["faketime", "-f", start.strftime("%Y-%m-%d %H:%M:%S")] + argv
+            env["TZ"] = "UTC"
+        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=60, env=env, cwd=self.dir)
+        if r.returncode != 0 or not cert.exists():
+            raise LabError(f"openssl failed ({r.returncode}): {' '.join(argv)}\n"
+                           f"{r.stdout.decode(errors='replace')}")
+        return cert, key
+
+    def cert_dates(self, cert: PathLike) -> tuple:
+        """(notBefore, notAfter) strings of a PEM certificate, via openssl x509."""
+        r = subprocess.run(["openssl", "x509", "-in", str(cert), "-noout", "-startdate",
+                            "-enddate"], stdout=subprocess.PIPE, check=True, timeout=30)
+        d = dict(l.split("=", 1) for l in r.stdout.decode().splitlines() if "=" in l)
+        return d.get("notBefore"), d.get("notAfter")
+
+    def make_rsakeys(self, stem: str = "rsakeys", bits: int = 2048) -> pathlib.Path:
+        """Generate an xrdp rsakeys.ini (Standard RDP Security key pair) in the lab dir
+        with xrdp-keygen. 512 or 2048 bits (what xrdp-keygen offers)."""
+        path = self.dir / f"{stem}.ini"
+        r = subprocess.run(["xrdp-keygen", "xrdp", str(path), str(bits)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+        if r.returncode != 0 or not path.exists():
+            raise LabError(f"xrdp-keygen failed: {r.stdout.decode(errors='replace')}")
+        return path
+
+    # ---------------------------------------------------------------- xrdp
+    def xrdp(self, profile: str, *, name: Optional[str] = None,
+             port: Optional[int] = None, cert_days: int = 365,
+             cert_not_after: Union[None, str, _dt.datetime] = None,
+             rsakeys: Optional[PathLike] = None, log_level: str = "DEBUG",
+             sections: Optional[Mapping[str, Mapping[str, object]]] = None,
+             timeout: float = 15.0, **overrides) -> XrdpHost:
+        """Start an xrdp instance shaped like a legacy host, listening on 127.0.0.1.
+
+        profile: "tls10" | "modern" | "rdp" (see XRDP_PROFILES).
+        overrides: extra/replacement [Globals] keys, e.g. crypt_level="low",
+            tls_ciphers="...", max_bpp=16. certificate=/key_file= may be given to use
+            an existing pair; otherwise a self-signed one is made (cert_days,
+            cert_not_after: make it expired with a past date).
+        rsakeys: path of an rsakeys.ini to use instead of /etc/xrdp/rsakeys.ini
+            (see make_rsakeys). xrdp reads that file from the compile-time path only,
+            so the lab runs xrdp in a private mount namespace (unshare -m) with the file
+            bind-mounted over /etc/xrdp/rsakeys.ini. Only that xrdp sees it.
+        sections: extra ini sections / keys, {"Desk": {"lib": "libvnc.so", ...}}.
+        """
+        if profile not in XRDP_PROFILES:
+            raise ValueError(f"unknown xrdp profile {profile!r}; have {list(XRDP_PROFILES)}")
+        self._check_open()
+        uname = self._unique(name or f"xrdp-{profile}")
+        hostdir = self.dir / uname
+        hostdir.mkdir()
+        if "certificate" in overrides or "key_file" in overrides:
+            cert = pathlib.Path(str(overrides.get("certificate", "")))
+            key = pathlib.Path(str(overrides.get("key_file", "")))
+        else:
+            cert, key = self.make_cert(f"{uname}/cert", days=cert_days,
+                                       not_after=cert_not_after, cn=f"xrdp-{profile}")
+        if rsakeys is None and profile == "rdp" and not XRDP_SYSTEM_RSAKEYS.exists():
+            rsakeys = self.make_rsakeys(f"{uname}/rsakeys")   # none installed: make one
+        XRDP_SOCKDIR.mkdir(parents=True, exist_ok=True)
+        try:
+            os.chmod(XRDP_SOCKDIR, 0o1777)
+        except PermissionError:
+            pass
+        base = XRDP_SYSTEM_INI.read_text(errors="replace")
+        log_path = hostdir / "xrdp.log"
+        attempts = 1 if port is not None else 3        # retry if a free_port() got taken
+        last_exc: Optional[BaseException] = None
+        for attempt in range(attempts):
+            p = port if port is not None else free_port()
+            settings = {
+                "port": f"tcp://{LOOPBACK}:{p}",
+                "fork": "false",
+                "certificate": str(cert),
+                "key_file": str(key),
+            }
+            settings.update(XRDP_PROFILES[profile])
+            settings.update({k: v for k, v in overrides.items()})
+            changes = {"Globals": settings,
+                       "Logging": {"LogFile": str(log_path), "LogLevel": log_level,
+                                   "EnableSyslog": "false", "EnableConsole": "false"}}
+            for sec, kv in (sections or {}).items():
+                changes.setdefault(sec, {}).update(kv)
+            ini_path = hostdir / "xrdp.ini"
+            ini_path.write_text(_edit_ini(base, changes))
+            argv = ["xrdp", "--nodaemon", "--config", str(ini_path)]
+            if rsakeys is not None:
+                rk = pathlib.Path(rsakeys).resolve()
+                if not rk.exists():
+                    raise LabError(f"rsakeys file {rk} does not exist")
+                argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                        'mount --bind "$1" /etc/xrdp/rsakeys.ini && shift && exec "$@"',
+                        "sh", str(rk)] + argv
+            mark = log_path.stat().st_size if log_path.exists() else 0
+            proc = self._popen(argv, f"{uname}-a{attempt}", hostdir / "xrdp.stdout.log")
+            proc.log_path = log_path
+            try:
+                wait_listening(p, timeout=timeout, proc=proc, what=uname)
+                break
+            except ProcessDied as e:
+                last_exc = e
+                proc.stop()
+                text = (log_path.read_bytes()[mark:].decode(errors="replace")
+                        if log_path.exists() else "")
+                if port is None and re.search(r"in use|Address already|bind", text, re.I):
+                    continue
+                raise ProcessDied(f"{e}\n--- xrdp stdout:\n"
+                                  f"{tail(hostdir / 'xrdp.stdout.log')}") from None
+        else:
+            raise last_exc  # type: ignore[misc]
+        return XrdpHost(self, uname, profile, p, ini_path, log_path, cert, key,
+                        pathlib.Path(rsakeys) if rsakeys else XRDP_SYSTEM_RSAKEYS,
+                        settings, proc)
+
+    # ---------------------------------------------------------------- clients
+    def xfreerdp(self, port: int, *args: str, timeout: float = 30.0,
+                 user: Optional[str] = DEFAULT_USER,
+                 password: Optional[str] = DEFAULT_PASSWORD,
+                 until=None, host: str = LOOPBACK, log_level: str = "DEBUG",
+                 env: Optional[Mapping[str, str]] = None, until_log=None) -> ClientResult:
+        """Run `xfreerdp /v:HOST:PORT /cert:ignore /u: /p: /log-level:DEBUG <args>`
+        under the lab's Xvfb with a hard timeout.
+
+        until: regex (e.g. STATE_FINALIZATION, STATE_ACTIVE or
+            r"Authentication only, exit status"); the client is ended (SIGTERM, then
+            SIGKILL) as soon as a line of its output matches. Without it a successful
+            session stays connected until `timeout` (ended_by="timeout").
+        Output is line-buffered through stdbuf so that until= sees lines at once
+        (FreeRDP's log goes to a block-buffered stdout otherwise)."""
+        argv = [f"/v:{host}:{port}", "/cert:ignore"]
+        if user is not None:
+            argv.append(f"/u:{user}")
+        if password is not None:
+            argv.append(f"/p:{password}")
+        if log_level:
+            argv.append(f"/log-level:{log_level}")
+        argv += list(args)
+        cmd = ["xfreerdp"] + argv
+        if shutil.which("stdbuf"):
+            cmd = ["stdbuf", "-oL", "-eL"] + cmd
+        e = self.client_env()
+        if env:
+            e.update(env)
+        return self.run(cmd, "xfreerdp", timeout=timeout, until=until, env=e,
+                        until_log=until_log)
+
+    def rdesktop(self, port: int, *args: str, timeout: float = 30.0,
+                 user: Optional[str] = DEFAULT_USER,
+                 password: Optional[str] = DEFAULT_PASSWORD,
+                 until=None, host: str = LOOPBACK,
+                 env: Optional[Mapping[str, str]] = None, until_log=None) -> ClientResult:
+        """Run `rdesktop -u U -p P <args> HOST:PORT` under the lab's Xvfb (Standard RDP
+        Security). rdesktop has no connection-state log: its 'Connection established
+        using plain RDP.' comes right after the X.224 exchange, before MCS, so it is no
+        success signal. Use until_log=(host, r"connecting to sesman") to end it when
+        the server has accepted the whole connection sequence."""
+        argv = ["rdesktop"]
+        if user is not None:
+            argv += ["-u", user]
+        if password is not None:
+            argv += ["-p", password]
+        argv += list(args) + [f"{host}:{port}"]
+        cmd = (["stdbuf", "-oL", "-eL"] if shutil.which("stdbuf") else []) + argv
+        e = self.client_env()
+        if env:
+            e.update(env)
+        return self.run(cmd, "rdesktop", timeout=timeout, until=until, env=e,
+                        until_log=until_log)
+
+    def __repr__(self):
+        return f"<Lab {self.name} dir={self.dir} procs={len(self.procs)}>"
+
+
+def lab_for_test(testcase, name: Optional[str] = None, **kw) -> Lab:
+    """Create a Lab for a unittest.TestCase; it is closed by the test's cleanup and its
+    directory kept if the test failed (or RDPBRIDGE_KEEP_LAB=1)."""
+    lab = Lab(name or testcase.id().rsplit(".", 2)[-2] + "." + testcase._testMethodName,
+              **kw)
+
+    def _cleanup():
+        lab.close(failed=_test_failed(testcase))
+    testcase.addCleanup(_cleanup)
+    return lab
+
+
+def _test_failed(testcase) -> bool:
+    """Has this unittest.TestCase (or one of its subtests) recorded a failure/error so
+    far? (During cleanups unittest's own _Outcome.success is reset to True, so look at
+    the result's lists instead.)"""
+    outcome = getattr(testcase, "_outcome", None)
+    result = getattr(outcome, "result", None)
+    for attr in ("failures", "errors", "unexpectedSuccesses"):
+        for entry in getattr(result, attr, None) or []:
+            test = entry[0] if isinstance(entry, tuple) else entry
+            if test is testcase or getattr(test, "test_case", None) is testcase:
+                return True
+    return False

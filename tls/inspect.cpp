@@ -1,0 +1,82 @@
+#include "tls/inspect.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+#include <memory>
+
+namespace rdpbridge::tls {
+
+namespace {
+
+std::string name_string(const X509_NAME* name) {
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+    X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253);
+    char* data = nullptr;
+    const long len = BIO_get_mem_data(bio.get(), &data);
+    return std::string(data, std::size_t(len));
+}
+
+std::string iso_time(const ASN1_TIME* t) {
+    struct tm tm {};
+    if (ASN1_TIME_to_tm(t, &tm) != 1) return "";
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+int days_until(const ASN1_TIME* t) {
+    int days = 0, seconds = 0;
+    if (ASN1_TIME_diff(&days, &seconds, nullptr, t) != 1) return 0;
+    return days;
+}
+
+std::string normalise_hex(const std::string& s) {
+    std::string out;
+    for (char c : s)
+        if (std::isxdigit(static_cast<unsigned char>(c)))
+            out.push_back(char(std::tolower(static_cast<unsigned char>(c))));
+    return out;
+}
+
+}  // namespace
+
+std::optional<PeerCertificate> describe_certificate(X509* cert) {
+    if (!cert) return std::nullopt;
+    PeerCertificate p;
+    p.subject = name_string(X509_get_subject_name(cert));
+    p.issuer = name_string(X509_get_issuer_name(cert));
+    p.not_before = iso_time(X509_get0_notBefore(cert));
+    p.not_after = iso_time(X509_get0_notAfter(cert));
+    p.days_left = days_until(X509_get0_notAfter(cert));
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    X509_digest(cert, EVP_sha256(), md, &md_len);
+    static const char digits[] = "0123456789abcdef";
+    for (unsigned i = 0; i < md_len; ++i) {
+        p.sha256.push_back(digits[md[i] >> 4]);
+        p.sha256.push_back(digits[md[i] & 15]);
+    }
+    if (EVP_PKEY* key = X509_get0_pubkey(cert)) p.key_bits = EVP_PKEY_get_bits(key);
+    p.signature_algorithm = OBJ_nid2ln(X509_get_signature_nid(cert));
+    return p;
+}
+
+SessionFacts inspect(SSL* ssl) {
+    SessionFacts f;
+    f.version = SSL_get_version(ssl);
+    if (const SSL_CIPHER* c = SSL_get_current_cipher(ssl)) f.cipher = SSL_CIPHER_get_name(c);
+    f.secure_renegotiation = SSL_get_secure_renegotiation_support(ssl) == 1;
+    std::unique_ptr<X509, decltype(&X509_free)> peer(SSL_get1_peer_certificate(ssl), X509_free);
+    f.peer = describe_certificate(peer.get());
+    return f;
+}
+
+bool pin_matches(const std::string& pin_hex, const std::string& sha256_hex) {
+    return !pin_hex.empty() && normalise_hex(pin_hex) == normalise_hex(sha256_hex);
+}
+
+}  // namespace rdpbridge::tls

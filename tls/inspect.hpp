@@ -1,0 +1,36 @@
+// Facts about an established (or failed) TLS session, for the handshake log and for checks
+// the gateway makes itself (pins, expiry warnings).
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <optional>
+#include <string>
+
+namespace rdpbridge::tls {
+
+struct PeerCertificate {
+    std::string subject;     // RFC 2253, e.g. "CN=host"
+    std::string issuer;
+    std::string not_before;  // ISO 8601 UTC
+    std::string not_after;
+    int days_left = 0;       // negative once expired
+    std::string sha256;      // lower-case hex of the DER encoding
+    int key_bits = 0;
+    std::string signature_algorithm;
+};
+
+struct SessionFacts {
+    std::string version;  // "TLSv1", "TLSv1.2", ...
+    std::string cipher;   // OpenSSL name
+    bool secure_renegotiation = false;
+    std::optional<PeerCertificate> peer;
+};
+
+SessionFacts inspect(SSL* ssl);
+std::optional<PeerCertificate> describe_certificate(X509* cert);
+
+// Accepts "aa:bb:..." or "AABB..." and compares with a PeerCertificate::sha256.
+bool pin_matches(const std::string& pin_hex, const std::string& sha256_hex);
+
+}  // namespace rdpbridge::tls

@@ -102,10 +102,7 @@ Result<ConferenceCreate> decode(ByteView user_data, Direction direction) {
         return Error{"gcc.t124_identifier", "not the T.124 key 0.0.20.124.0.1: 0x" + hex(*id)};
     auto connect_length = per::read_length(r, "gcc.connect_pdu.length");
     if (!connect_length) return connect_length.error();
-    if (*connect_length != r.remaining()) {
-        return Error{"gcc.connect_pdu.length", "says " + std::to_string(*connect_length) + ", " +
-                                                   std::to_string(r.remaining()) + " present"};
-    }
+    const int skew = int(*connect_length) - int(r.remaining());
     const std::size_t header_start = r.position();
     const ByteView connect_pdu = r.rest();
     auto fields = direction == Direction::request ? skip_request_fields(r)
@@ -114,6 +111,7 @@ Result<ConferenceCreate> decode(ByteView user_data, Direction direction) {
     if (auto s = read_h221_key(r, direction); !s) return s.error();
     ConferenceCreate out;
     out.direction = direction;
+    out.connect_length_skew = skew;
     out.connect_pdu_header.assign(connect_pdu.begin(),
                                   connect_pdu.begin() + (r.position() - header_start));
     auto data_length = per::read_length(r, "gcc.user_data.length");
@@ -143,7 +141,7 @@ Bytes encode(const ConferenceCreate& cc) {
 
     Bytes out(kT124Identifier.begin(), kT124Identifier.end());
     Writer w(out);
-    per::write_length(w, connect_pdu.size());
+    per::write_length(w, std::size_t(std::max(0, int(connect_pdu.size()) + cc.connect_length_skew)));
     w.bytes(connect_pdu);
     return out;
 }

@@ -36,6 +36,9 @@ enum class Direction { request, response };
 struct ConferenceCreate {
     Direction direction = Direction::request;
     Bytes connect_pdu_header;  // ConnectGCCPDU fields up to and including the H.221 key
+    // Declared minus actual ConnectGCCPDU length. xrdp 0.9 declares only the user data's size
+    // (13 bytes short); peers ignore the field, so we accept and reproduce whatever was sent.
+    int connect_length_skew = 0;
     std::vector<DataBlock> blocks;
 
     DataBlock* find(uint16_t type);

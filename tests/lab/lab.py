@@ -690,7 +690,8 @@ class Lab:
         (regex) matches a line of its output, the process group is ended at once
         (SIGTERM, then SIGKILL) and ended_by='until'.
 
-        until_log: (target, regex) where target is an XrdpHost, a Proc or a log path:
+        until_log: (target, regex) or a list of them; target is an XrdpHost, a Proc or
+        a log path:
         end the client as soon as that *other* log gets a new matching line (only lines
         written after the client was started count), e.g. (host, r"connecting to
         sesman") for clients without a usable success line of their own (rdesktop).
@@ -700,15 +701,16 @@ class Lab:
         uname = self._unique(name)
         out_path = self.dir / f"{uname}.log"
         pat = _compile(until) if until is not None else None
-        watch = None
+        watches = []
         if until_log is not None:
-            target, rx = until_log
-            wpath = pathlib.Path(getattr(target, "log_path", target))
-            try:
-                wpos = wpath.stat().st_size
-            except FileNotFoundError:
-                wpos = 0
-            watch = [wpath, _compile(rx), wpos, b""]
+            pairs = [until_log] if isinstance(until_log, tuple) else list(until_log)
+            for target, rx in pairs:
+                wpath = pathlib.Path(getattr(target, "log_path", target))
+                try:
+                    wpos = wpath.stat().st_size
+                except FileNotFoundError:
+                    wpos = 0
+                watches.append([wpath, _compile(rx), wpos, b""])
         t0 = time.monotonic()
         proc = self._popen(argv, uname, out_path, env=env, cwd=cwd,
                            stdin=subprocess.PIPE if input_bytes is not None
@@ -741,11 +743,13 @@ class Lab:
                 if matched is not None:
                     ended_by = "until"
                     break
-            if watch is not None:
+            for watch in watches:
                 matched = self._scan_watch(watch)
                 if matched is not None:
-                    ended_by = "until"
                     break
+            if matched is not None:
+                ended_by = "until"
+                break
             if exited:
                 ended_by = "exit"
                 break

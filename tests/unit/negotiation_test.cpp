@@ -1,0 +1,107 @@
+#include <gtest/gtest.h>
+
+#include "rdp/negotiation.hpp"
+
+using namespace rdpbridge::rdp;
+
+namespace {
+
+ConnectionRequest client_asking(uint32_t protocols) {
+    ConnectionRequest r;
+    r.mstshash = "alice";
+    r.negotiation = NegotiationRequest{0, protocols};
+    return r;
+}
+
+}  // namespace
+
+TEST(FrontProtocol, SelectsTlsWhenOffered) {
+    for (uint32_t offer : {protocol::ssl, protocol::ssl | protocol::hybrid, 0x0Bu, protocol::hybrid}) {
+        auto s = select_front_protocol(client_asking(offer));
+        ASSERT_TRUE(std::holds_alternative<uint32_t>(s)) << offer;
+        EXPECT_EQ(std::get<uint32_t>(s), protocol::ssl);
+    }
+}
+
+TEST(FrontProtocol, RefusesStandardSecurityOnlyClients) {
+    for (const auto& r : {client_asking(protocol::rdp), ConnectionRequest{}}) {
+        auto s = select_front_protocol(r);
+        const auto* refusal = std::get_if<Refusal>(&s);
+        ASSERT_TRUE(refusal);
+        EXPECT_EQ(refusal->cause, Cause::client_offers_no_tls);
+        EXPECT_EQ(refusal->tell_client, NegFailureCode::ssl_required_by_server);
+    }
+}
+
+TEST(BackendRequest, CarriesCookieAndOffersWhatTheProfileAllows) {
+    auto tls = backend_request(client_asking(0x0B), BackSecurity::tls);
+    EXPECT_EQ(tls.mstshash, "alice");
+    EXPECT_EQ(tls.negotiation->requested_protocols, protocol::ssl);
+    EXPECT_EQ(backend_request(client_asking(0x0B), BackSecurity::automatic)
+                  .negotiation->requested_protocols,
+              protocol::ssl);
+    EXPECT_EQ(backend_request(client_asking(0x0B), BackSecurity::rdp)
+                  .negotiation->requested_protocols,
+              protocol::rdp);
+}
+
+TEST(BackendConfirm, AgreementOnTls) {
+    const auto sent = backend_request(client_asking(protocol::ssl), BackSecurity::tls);
+    auto out = interpret_backend_confirm(
+        sent, {NegotiationResponse{neg_rsp_flags::extended_client_data_supported, protocol::ssl}});
+    const auto* a = std::get_if<BackendAgreement>(&out);
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->selected_protocol, protocol::ssl);
+}
+
+TEST(BackendConfirm, EachFailureCodeHasItsCause) {
+    const auto sent = backend_request(client_asking(protocol::ssl), BackSecurity::tls);
+    const std::pair<NegFailureCode, Cause> table[] = {
+        {NegFailureCode::ssl_required_by_server, Cause::host_ssl_required},
+        {NegFailureCode::ssl_not_allowed_by_server, Cause::host_ssl_not_allowed},
+        {NegFailureCode::ssl_cert_not_on_server, Cause::host_ssl_cert_not_on_server},
+        {NegFailureCode::inconsistent_flags, Cause::host_inconsistent_flags},
+        {NegFailureCode::hybrid_required_by_server, Cause::host_hybrid_required},
+        {NegFailureCode::ssl_with_user_auth_required_by_server,
+         Cause::host_ssl_with_user_auth_required},
+        {NegFailureCode(42), Cause::host_unknown_negotiation_failure},
+    };
+    for (auto [code, cause] : table) {
+        auto out = interpret_backend_confirm(sent, {NegotiationFailure{code}});
+        const auto* r = std::get_if<Refusal>(&out);
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->cause, cause);
+        EXPECT_NE(r->detail.find(to_string(code)), std::string::npos) << r->detail;
+    }
+}
+
+TEST(BackendConfirm, PreNegotiationHost) {
+    auto tls_sent = backend_request(client_asking(protocol::ssl), BackSecurity::tls);
+    auto out = interpret_backend_confirm(tls_sent, ConnectionConfirm{});
+    ASSERT_TRUE(std::holds_alternative<Refusal>(out));
+    EXPECT_EQ(std::get<Refusal>(out).cause, Cause::host_predates_negotiation);
+
+    auto rdp_sent = backend_request(client_asking(protocol::ssl), BackSecurity::rdp);
+    auto ok = interpret_backend_confirm(rdp_sent, ConnectionConfirm{});
+    ASSERT_TRUE(std::holds_alternative<BackendAgreement>(ok));
+    EXPECT_EQ(std::get<BackendAgreement>(ok).selected_protocol, protocol::rdp);
+}
+
+TEST(BackendConfirm, HostSelectingStandardSecurityOrUnofferedProtocol) {
+    const auto sent = backend_request(client_asking(protocol::ssl), BackSecurity::tls);
+    auto rdp = interpret_backend_confirm(sent, {NegotiationResponse{0, protocol::rdp}});
+    EXPECT_EQ(std::get<Refusal>(rdp).cause, Cause::host_ssl_not_allowed);
+    auto hybrid = interpret_backend_confirm(sent, {NegotiationResponse{0, protocol::hybrid}});
+    EXPECT_EQ(std::get<Refusal>(hybrid).cause, Cause::host_selected_unoffered);
+    auto two = interpret_backend_confirm(sent, {NegotiationResponse{0, 0x3}});
+    EXPECT_EQ(std::get<Refusal>(two).cause, Cause::host_selected_unoffered);
+}
+
+TEST(FrontConfirm, PassesOnlyEndToEndFlags) {
+    const uint8_t all = 0x1F;
+    auto c = front_confirm(protocol::ssl, BackendAgreement{protocol::ssl, all});
+    const auto& rsp = std::get<NegotiationResponse>(c.negotiation);
+    EXPECT_EQ(rsp.selected_protocol, protocol::ssl);
+    EXPECT_EQ(rsp.flags, neg_rsp_flags::extended_client_data_supported |
+                             neg_rsp_flags::dynvc_gfx_protocol_supported);
+}

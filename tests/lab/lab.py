@@ -248,12 +248,14 @@ def _set_pdeathsig():
         pass
 
 
-def tool_versions() -> dict:
-    """Versions of the lab's tools (for reports / fixture README)."""
+def tool_versions(display: Optional[str] = None) -> dict:
+    """Versions of the lab's tools (for reports / fixture README). xfreerdp refuses to
+    print even its version without an X display: pass one (Lab.xvfb())."""
     def first_line(argv, pattern=None):
         try:
             out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                 timeout=10, env={**os.environ, "DISPLAY": ""}).stdout
+                                 timeout=10,
+                                 env={**os.environ, "DISPLAY": display or ""}).stdout
         except (OSError, subprocess.TimeoutExpired) as e:
             return f"unavailable ({e})"
         text = out.decode("utf-8", "replace")
@@ -263,7 +265,7 @@ def tool_versions() -> dict:
         return text.strip().splitlines()[0] if text.strip() else ""
     vers = {
         "xrdp": first_line(["xrdp", "--version"], r"xrdp \S+"),
-        "xfreerdp": first_line(["xfreerdp", "--version"], r"version \S+"),
+        "xfreerdp": first_line(["xfreerdp", "/version"], r"FreeRDP version \S+ \([^)]*\)"),
         "rdesktop": first_line(["rdesktop"], r"Version \S+"),
         "openssl": first_line(["openssl", "version"]),
         "python": sys.version.split()[0],

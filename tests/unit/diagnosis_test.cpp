@@ -17,7 +17,8 @@ TEST(Diagnosis, TableIsCompleteOrderedAndUnique) {
         EXPECT_FALSE(c.fix.empty()) << c.id;
         EXPECT_FALSE(c.mstsc.empty()) << c.id;
         EXPECT_FALSE(c.freerdp.empty()) << c.id;
-        for (char ch : c.id) EXPECT_TRUE(ch == '_' || (ch >= 'a' && ch <= 'z')) << c.id;
+        for (char ch : c.id)
+            EXPECT_TRUE(ch == '_' || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) << c.id;
     }
     EXPECT_EQ(&describe(Cause::host_ssl_not_allowed), &causes[std::size_t(Cause::host_ssl_not_allowed)]);
 }

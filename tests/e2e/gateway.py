@@ -1,0 +1,75 @@
+"""Starting rdpbridge inside a lab and reading its handshake log, for end-to-end tests.
+
+The binary comes from $RDPBRIDGE_BIN (set by CTest); the lab library from tests/lab.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import sys
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "lab"))
+
+from lab import LabTimeout, free_port  # noqa: E402
+
+BIN = os.environ.get("RDPBRIDGE_BIN", str(pathlib.Path(__file__).resolve().parents[2] /
+                                          "build" / "rdpbridge"))
+POLL = 0.02
+
+
+class Gateway:
+    def __init__(self, lab, proc, port, log_path):
+        self.lab = lab
+        self.proc = proc
+        self.port = port
+        self.log_path = pathlib.Path(log_path)
+
+    def events(self, event=None, conn=None):
+        """Every parsed line of the handshake log (each line must be valid JSON)."""
+        if not self.log_path.exists():
+            return []
+        out = []
+        for line in self.log_path.read_text().splitlines():
+            e = json.loads(line)
+            if (event is None or e.get("event") == event) and (conn is None or e.get("conn") == conn):
+                out.append(e)
+        return out
+
+    def wait_event(self, event, timeout=15.0, count=1, **match):
+        """Waits until `count` events of this kind (with the given field values) are logged."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [e for e in self.events(event)
+                     if all(e.get(k) == v for k, v in match.items())]
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                raise LabTimeout(f"no {count}x {event} {match} in {self.log_path} within "
+                                 f"{timeout}s; log:\n" + self.log_path.read_text()[-4000:]
+                                 if self.log_path.exists() else "(no log)")
+            if not self.proc.alive():
+                raise LabTimeout(f"rdpbridge died: {self.proc.describe()}")
+            time.sleep(POLL)
+
+    def failures(self):
+        return self.events("handshake_failed")
+
+
+def start_gateway(lab, target_port=None, *extra, config=None, name="rdpbridge"):
+    """Quick start in front of 127.0.0.1:target_port, or `config` (TOML text in which
+    {port} and {log} are substituted)."""
+    port = free_port()
+    log = lab.dir / f"{name}-handshake.jsonl"
+    if config is not None:
+        path = lab.dir / f"{name}.toml"
+        path.write_text(config.format(port=port, log=log, state=lab.dir / "state"))
+        argv = [BIN, "run", "--config", str(path)]
+    else:
+        argv = [BIN, "run", "--listen", f"127.0.0.1:{port}", "--target",
+                f"127.0.0.1:{target_port}", "--handshake-log", str(log),
+                "--state-dir", str(lab.dir / "state"), *extra]
+    proc = lab.start(argv, name, ready_regex=r"listening on 127\.0\.0\.1:%d" % port)
+    return Gateway(lab, proc, port, log)

@@ -1,0 +1,625 @@
+#!/usr/bin/python3
+"""Capture real RDP protocol bytes from the lab into tests/fixtures/.
+
+    /usr/bin/python3 tests/lab/capture_fixtures.py [--out DIR] [--keep]
+
+Everything runs on 127.0.0.1 with dynamically chosen ports, under a Lab (tests/lab/lab.py)
+that stops every process it started. Each fixture file holds the raw bytes of one PDU
+(TPKT header included; the session dirs also hold fast-path PDUs, whose first byte is not
+0x03). A summary (sizes, tool versions, what was seen) is written to capture_log.json in
+the output dir; README.md there is maintained by hand from it.
+
+Three helpers do the capturing:
+  * FakeServer: accepts one connection and records the client's first PDU (the X.224
+    Connection Request), then closes.
+  * fake_client_exchange: sends a (recorded, real) Connection Request to a real xrdp and
+    records its Connection Confirm.
+  * RecordingForwarder: a man-in-the-middle between a real client and a real xrdp. It
+    relays the X.224 exchange in plaintext, then, if the confirm selected PROTOCOL_SSL,
+    terminates TLS on both legs (Python ssl: self-signed cert towards the client; TLS 1.0+
+    at SECLEVEL 0 towards xrdp) and relays the decrypted stream; under Standard RDP
+    Security it just relays. Either way it splits each direction into PDUs by TPKT /
+    fast-path framing and records the first N of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+import json
+import os
+import pathlib
+import re
+import select
+import shutil
+import socket
+import ssl
+import struct
+import sys
+import threading
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import lab as labmod  # noqa: E402
+from lab import LOOPBACK, Lab, LabError, LabTimeout, free_port  # noqa: E402
+
+DEFAULT_OUT = HERE.parent / "fixtures"
+# ssl.TLSVersion.TLSv1 is deprecated, but talking TLS 1.0 to the legacy host is the point
+warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*TLSv1.*")
+SESSION_PDUS = 20            # PDUs recorded per direction in the session dirs
+IO_TIMEOUT = 10.0
+
+
+# ----------------------------------------------------------------------------- framing
+class Framer:
+    """Splits a byte stream into RDP PDUs: TPKT (first byte 0x03, BE length at 2..3) or
+    fast-path (low 2 bits of the first byte 0; length in byte 1, two bytes if its high
+    bit is set). Raises ValueError on anything else."""
+
+    def __init__(self):
+        self.buf = bytearray()
+
+    def feed(self, data: bytes) -> list:
+        self.buf += data
+        out = []
+        while True:
+            n = self._needed()
+            if n is None or len(self.buf) < n:
+                return out
+            out.append(bytes(self.buf[:n]))
+            del self.buf[:n]
+
+    def _needed(self):
+        b = self.buf
+        if not b:
+            return None
+        if b[0] == 0x03:
+            if len(b) < 4:
+                return None
+            n = struct.unpack(">H", b[2:4])[0]
+            if n < 4:
+                raise ValueError(f"bad TPKT length {n}")
+            return n
+        if b[0] & 0x03 == 0:
+            if len(b) < 2:
+                return None
+            if b[1] & 0x80:
+                if len(b) < 3:
+                    return None
+                n = ((b[1] & 0x7F) << 8) | b[2]
+            else:
+                n = b[1]
+            if n < 2:
+                raise ValueError(f"bad fast-path length {n}")
+            return n
+        raise ValueError(f"unknown PDU start byte 0x{b[0]:02x}")
+
+
+def pdu_kind(pdu: bytes) -> str:
+    return "tpkt" if pdu[0] == 0x03 else "fastpath"
+
+
+def read_one_pdu(sock: socket.socket, timeout: float = IO_TIMEOUT) -> bytes:
+    """Read exactly one PDU (TPKT or fast-path) from a blocking socket."""
+    sock.settimeout(timeout)
+    fr = Framer()
+    while True:
+        chunk = sock.recv(1) if not fr.buf else sock.recv(_missing(fr))
+        if not chunk:
+            raise ConnectionError(f"peer closed after {len(fr.buf)} bytes")
+        pdus = fr.feed(chunk)
+        if pdus:
+            if fr.buf:
+                raise ValueError("read past one PDU")
+            return pdus[0]
+
+
+def _missing(fr: Framer) -> int:
+    n = fr._needed()
+    return max(1, (n or 4) - len(fr.buf))
+
+
+# ----------------------------------------------------------------------------- parsing
+PROTO_NAMES = {0x1: "SSL", 0x2: "HYBRID", 0x4: "RDSTLS", 0x8: "HYBRID_EX", 0x10: "RDSAAD"}
+
+
+def protocols_str(v: int) -> str:
+    if v == 0:
+        return "RDP"
+    return "|".join(n for b, n in PROTO_NAMES.items() if v & b) + \
+        (f"|0x{v & ~0x1F:x}" if v & ~0x1F else "")
+
+
+def parse_x224(pdu: bytes) -> dict:
+    """Decode a Connection Request / Confirm (TPKT + X.224 + optional cookie / neg)."""
+    info = {"tpkt_len": struct.unpack(">H", pdu[2:4])[0], "li": pdu[4],
+            "code": f"0x{pdu[5]:02X}"}
+    body = pdu[11:]
+    if pdu[5] & 0xF0 == 0xE0 and body.startswith(b"Cookie:"):
+        end = body.index(b"\r\n") + 2
+        info["cookie"] = body[:end].decode("ascii", "replace").strip()
+        body = body[end:]
+    if len(body) >= 8:
+        typ, flags, length, value = struct.unpack("<BBHI", body[:8])
+        name = {1: "RDP_NEG_REQ", 2: "RDP_NEG_RSP", 3: "RDP_NEG_FAILURE"}.get(typ, "?")
+        info["neg"] = {"type": name, "flags": f"0x{flags:02X}", "length": length,
+                       "value": value}
+        if typ in (1, 2):
+            info["neg"]["protocols"] = protocols_str(value)
+        elif typ == 3:
+            info["neg"]["failure"] = {
+                1: "SSL_REQUIRED_BY_SERVER", 2: "SSL_NOT_ALLOWED_BY_SERVER",
+                3: "SSL_CERT_NOT_ON_SERVER", 4: "INCONSISTENT_FLAGS",
+                5: "HYBRID_REQUIRED_BY_SERVER",
+                6: "SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER"}.get(value, "?")
+        body = body[8:]
+    if body:
+        info["trailing"] = body.hex()
+    return info
+
+
+def selected_protocol(cc: bytes) -> int | None:
+    """selectedProtocol of an RDP_NEG_RSP in a confirm; None for failure / no neg data."""
+    neg = parse_x224(cc).get("neg")
+    if neg and neg["type"] == "RDP_NEG_RSP":
+        return neg["value"]
+    return None
+
+
+def gcc_blocks(pdu: bytes, header: bytes) -> list:
+    """Find the GCC user-data blocks (type, len) in an MCS Connect Initial / Response by
+    scanning for the first known block header: good enough for a capture summary."""
+    out = []
+    for start in range(len(pdu) - 4):
+        t, n = struct.unpack("<HH", pdu[start:start + 4])
+        if t in (0xC001, 0x0C01) and 4 <= n <= len(pdu) - start:
+            i = start
+            while i + 4 <= len(pdu):
+                t, n = struct.unpack("<HH", pdu[i:i + 4])
+                if n < 4 or i + n > len(pdu):
+                    break
+                out.append((f"0x{t:04X}", n))
+                i += n
+            if i == len(pdu):
+                return out
+            out = []
+    return out
+
+
+# ----------------------------------------------------------------------------- helpers
+class EventLog:
+    """Append-only text log the lab can wait on (until_log / wait_file_regex)."""
+
+    def __init__(self, path: pathlib.Path):
+        self.path = path
+        self.lock = threading.Lock()
+        path.write_text("")
+
+    def write(self, line: str) -> None:
+        with self.lock, open(self.path, "a") as f:
+            f.write(line.rstrip("\n") + "\n")
+
+
+class FakeServer(threading.Thread):
+    """Accept one connection on 127.0.0.1, record the first PDU, close."""
+
+    def __init__(self, labobj: Lab, name: str):
+        super().__init__(daemon=True, name=f"fake-server-{name}")
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((LOOPBACK, 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.log = EventLog(labobj.dir / f"fake-server-{name}.log")
+        self.pdu: bytes | None = None
+        self.error: BaseException | None = None
+
+    def run(self):
+        try:
+            self.sock.settimeout(IO_TIMEOUT * 2)
+            conn, _ = self.sock.accept()
+            with conn:
+                self.pdu = read_one_pdu(conn)
+                self.log.write(f"captured {len(self.pdu)} bytes")
+        except BaseException as e:       # reported by the caller
+            self.error = e
+            self.log.write(f"error {e!r}")
+        finally:
+            self.sock.close()
+
+    def result(self) -> bytes:
+        self.join(IO_TIMEOUT * 2 + 5)
+        if self.pdu is None:
+            raise LabError(f"fake server captured nothing: {self.error!r}")
+        return self.pdu
+
+
+def fake_client_exchange(port: int, request: bytes) -> bytes:
+    """Send one (real, recorded) Connection Request to 127.0.0.1:port, return the
+    answer PDU."""
+    with socket.create_connection((LOOPBACK, port), timeout=IO_TIMEOUT) as s:
+        s.sendall(request)
+        return read_one_pdu(s)
+
+
+def _send_all(sock, data: bytes, deadline: float) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            n = sock.send(view)
+            view = view[n:]
+        except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
+            if time.monotonic() > deadline:
+                raise TimeoutError("send stalled")
+            select.select([], [sock], [], 0.05)
+
+
+class RecordingForwarder(threading.Thread):
+    """MITM relay client <-> xrdp that records PDUs per direction (see module doc)."""
+
+    def __init__(self, labobj: Lab, name: str, upstream_port: int,
+                 max_pdus: int = SESSION_PDUS, lifetime: float = 60.0):
+        super().__init__(daemon=True, name=f"forwarder-{name}")
+        self.lab = labobj
+        self.upstream_port = upstream_port
+        self.max_pdus = max_pdus
+        self.lifetime = lifetime
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind((LOOPBACK, 0))
+        self.listener.listen(4)
+        self.port = self.listener.getsockname()[1]
+        self.log = EventLog(labobj.dir / f"forwarder-{name}.log")
+        self.log_path = self.log.path
+        self.records: list = []          # (t, "c2s"/"s2c", bytes)
+        self.counts = {"c2s": 0, "s2c": 0}
+        self.tls_info: dict = {}
+        self.error: BaseException | None = None
+        self.closed_by = None
+        self._halt = threading.Event()
+        self.cert, self.key = labobj.make_cert(f"forwarder-{name}", cn="rdpbridge-capture")
+
+    def stop(self):
+        self._halt.set()
+
+    def _record(self, direction: str, pdu: bytes, t0: float):
+        if self.counts[direction] < self.max_pdus:
+            self.records.append((time.monotonic() - t0, direction, pdu))
+            self.counts[direction] += 1
+            self.log.write(f"{direction} {self.counts[direction] - 1:02d} {len(pdu)} "
+                           f"{pdu_kind(pdu)} {pdu[:8].hex()}")
+            if all(c >= self.max_pdus for c in self.counts.values()):
+                self.log.write("done: recorded enough")
+
+    def run(self):
+        t0 = time.monotonic()
+        cli = srv = None
+        try:
+            self.listener.settimeout(IO_TIMEOUT * 2)
+            cli, _ = self.listener.accept()
+            srv = socket.create_connection((LOOPBACK, self.upstream_port), timeout=IO_TIMEOUT)
+            for s in (cli, srv):
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            # --- X.224 in plaintext
+            cr = read_one_pdu(cli)
+            self._record("c2s", cr, t0)
+            srv.sendall(cr)
+            cc = read_one_pdu(srv)
+            self._record("s2c", cc, t0)
+            cli.sendall(cc)
+            sel = selected_protocol(cc)
+            self.log.write(f"x224 selected={sel}")
+            if sel is not None and sel & 0x2:
+                raise LabError("confirm selected CredSSP: cannot relay, use /sec:tls")
+            if sel == 0x1:
+                # --- terminate TLS on both legs
+                sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                sctx.minimum_version = ssl.TLSVersion.TLSv1
+                sctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+                sctx.load_cert_chain(str(self.cert), str(self.key))
+                cctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                cctx.check_hostname = False
+                cctx.verify_mode = ssl.CERT_NONE
+                cctx.minimum_version = ssl.TLSVersion.TLSv1
+                cctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+                srv = cctx.wrap_socket(srv, server_side=False, do_handshake_on_connect=True)
+                cli = sctx.wrap_socket(cli, server_side=True, do_handshake_on_connect=True)
+                self.tls_info = {
+                    "client_leg": {"version": cli.version(), "cipher": cli.cipher()[0]},
+                    "server_leg": {"version": srv.version(), "cipher": srv.cipher()[0]},
+                }
+                self.log.write(f"tls {json.dumps(self.tls_info)}")
+            self._relay(cli, srv, t0)
+        except BaseException as e:
+            self.error = e
+            self.log.write(f"error {e!r}")
+        finally:
+            for s in (cli, srv):
+                if s is not None:
+                    try:
+                        s.close()
+                    except OSError:
+                        pass
+            self.listener.close()
+            self.log.write(f"done: closed ({self.closed_by})")
+
+    def _relay(self, cli, srv, t0):
+        cli.setblocking(False)
+        srv.setblocking(False)
+        peers = {cli: (srv, "c2s", Framer()), srv: (cli, "s2c", Framer())}
+        deadline = t0 + self.lifetime
+        while not self._halt.is_set() and time.monotonic() < deadline:
+            ready = [s for s in peers if isinstance(s, ssl.SSLSocket) and s.pending()]
+            if not ready:
+                ready, _, _ = select.select(list(peers), [], [], 0.05)
+            for s in ready:
+                other, direction, framer = peers[s]
+                try:
+                    data = s.recv(65536)
+                except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                    continue
+                except (ConnectionError, ssl.SSLError, OSError) as e:
+                    self.closed_by = f"{direction} source error {e!r}"
+                    return
+                if not data:
+                    self.closed_by = f"{'client' if direction == 'c2s' else 'server'} EOF"
+                    return
+                for pdu in framer.feed(data):
+                    self._record(direction, pdu, t0)
+                try:
+                    _send_all(other, data, time.monotonic() + IO_TIMEOUT)
+                except (ConnectionError, ssl.SSLError, OSError, TimeoutError) as e:
+                    self.closed_by = f"{direction} sink error {e!r}"
+                    return
+        self.closed_by = "stopped" if self._halt.is_set() else "lifetime"
+
+    def result(self) -> list:
+        self.stop()
+        self.join(15)
+        return self.records
+
+
+# ----------------------------------------------------------------------------- capture
+class Capture:
+    def __init__(self, out: pathlib.Path, labobj: Lab):
+        self.out = out
+        self.lab = labobj
+        self.summary: dict = {"files": {}, "runs": [],
+                              "versions": labmod.tool_versions(labobj.xvfb()),
+                              "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                        time.gmtime())}
+
+    def save(self, rel: str, data: bytes, how: str, **extra) -> None:
+        path = self.out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        entry = {"size": len(data), "how": how, **extra}
+        if data[:1] == b"\x03" and len(data) >= 4 and rel.startswith("x224"):
+            entry["x224"] = parse_x224(data)
+        self.summary["files"][rel] = entry
+        print(f"  {rel:45s} {len(data):5d} bytes  {data[:12].hex()}", flush=True)
+
+    def run_note(self, what: str, res, **extra):
+        self.summary["runs"].append({"what": what, "argv": res.argv if res else None,
+                                     "ended_by": getattr(res, "ended_by", None),
+                                     "rc": getattr(res, "returncode", None),
+                                     "states": res.states() if res else None,
+                                     "errors": (res.error_codes() + res.error_infos())
+                                     if res else None, **extra})
+
+    # -- client requests through a fake server
+    def client_request(self, rel: str, what: str, client: str, args: list) -> bytes:
+        fs = FakeServer(self.lab, rel)
+        fs.start()
+        until = [(fs.log.path, r"^(captured|error)")]
+        if client == "xfreerdp":
+            res = self.lab.xfreerdp(fs.port, *args, timeout=20, until_log=until)
+            cmd = "xfreerdp /v:127.0.0.1:PORT /cert:ignore /u:labuser /p:*** " \
+                  f"/log-level:DEBUG {' '.join(args)}".strip()
+        else:
+            res = self.lab.rdesktop(fs.port, *args, timeout=20, until_log=until)
+            cmd = f"rdesktop -u labuser -p *** {' '.join(args)} 127.0.0.1:PORT".replace("  ", " ")
+        pdu = fs.result()
+        self.run_note(what, res)
+        self.save(rel, pdu, f"{cmd} -> Python fake server (records first PDU, closes)")
+        return pdu
+
+    # -- server confirms through a fake client
+    def server_confirm(self, rel: str, host, request: bytes, request_name: str) -> bytes:
+        mark = host.log_mark()
+        cc = fake_client_exchange(host.port, request)
+        line = host.wait_log(r"Security protocol: configured", since=mark, timeout=10)
+        self.save(rel, cc, f"xrdp profile '{host.profile}' answering the bytes of "
+                           f"{request_name} sent by a Python fake client",
+                  xrdp_log=line.split("] ", 2)[-1])
+        return cc
+
+    # -- sessions through the recording forwarder
+    def session(self, subdir: str, host, client: str, args: list, what: str,
+                max_pdus: int = SESSION_PDUS, until_server: str = r"connecting to sesman"):
+        fwd = RecordingForwarder(self.lab, subdir, host.port, max_pdus=max_pdus)
+        fwd.start()
+        mark = host.log_mark()
+        until = [(host, until_server), (fwd.log_path, r"^done:")]
+        if client == "xfreerdp":
+            res = self.lab.xfreerdp(fwd.port, *args, timeout=25, until_log=until)
+        else:
+            res = self.lab.rdesktop(fwd.port, *args, timeout=25, until_log=until)
+        records = fwd.result()
+        if fwd.error is not None:
+            raise LabError(f"forwarder {subdir} failed: {fwd.error!r}\n{res.summary()}")
+        if not records:
+            raise LabError(f"forwarder {subdir} recorded nothing\n{res.summary()}")
+        log_slice = host.log_path.read_bytes()[mark:].decode(errors="replace")
+        server_lines = [l.split("] ", 2)[-1] for l in log_slice.splitlines()
+                        if re.search(r"Security protocol|connection established|MAC|"
+                                     r"connecting to sesman|bit encryption|crypt", l)]
+        d = self.out / subdir
+        if d.exists():
+            shutil.rmtree(d)
+        d.mkdir(parents=True)
+        idx = {"c2s": 0, "s2c": 0}
+        manifest = []
+        for t, direction, pdu in records:
+            name = f"{direction}_{idx[direction]:02d}.bin"
+            idx[direction] += 1
+            (d / name).write_bytes(pdu)
+            manifest.append({"order": len(manifest), "file": name, "t": round(t, 4),
+                             "len": len(pdu), "kind": pdu_kind(pdu)})
+        meta = {"what": what, "client_argv": res.argv, "client_ended_by": res.ended_by,
+                "client_states": res.states(),
+                "client_errors": res.error_codes() + res.error_infos(),
+                "xrdp_profile": host.profile,
+                "xrdp_settings": {k: v for k, v in host.settings.items()
+                                  if k not in ("port", "certificate", "key_file")},
+                "tls": fwd.tls_info or None, "forwarder_closed_by": fwd.closed_by,
+                "xrdp_log": server_lines, "pdus": manifest}
+        (d / "manifest.json").write_text(json.dumps(meta, indent=1) + "\n")
+        self.summary["files"][subdir + "/"] = {
+            "count": {k: v for k, v in idx.items()}, "what": what, "tls": fwd.tls_info,
+            "client_states_last": (res.states() or [None])[-1]}
+        print(f"  {subdir + '/':45s} c2s={idx['c2s']} s2c={idx['s2c']} "
+              f"tls={fwd.tls_info or '-'} client={res.ended_by}/{(res.states() or ['-'])[-1]}",
+              flush=True)
+        return records, res, fwd
+
+
+def mcs_pdu(records, direction: str, tag: bytes) -> bytes:
+    """The first recorded PDU of `direction` whose MCS part starts with `tag` (7F65 /
+    7F66) right after TPKT (4) + X.224 data header (3)."""
+    for _, d, pdu in records:
+        if d == direction and pdu[:1] == b"\x03" and pdu[7:9] == tag:
+            return pdu
+    raise LabError(f"no {tag.hex()} PDU {direction} in capture")
+
+
+def verify_tree(out: pathlib.Path) -> list:
+    """Each .bin: TPKT (03 00, length == file size); in session dirs fast-path PDUs are
+    accepted when their own length field equals the file size."""
+    problems = []
+    files = sorted(out.glob("*.bin")) + sorted(out.glob("session_*/*.bin"))
+    for p in files:
+        data = p.read_bytes()
+        rel = p.relative_to(out)
+        if data[:2] == b"\x03\x00":
+            n = struct.unpack(">H", data[2:4])[0]
+            if n != len(data):
+                problems.append(f"{rel}: TPKT length {n} != size {len(data)}")
+        elif rel.parts[0].startswith("session_") and data and data[0] & 3 == 0:
+            fr = Framer()
+            if fr.feed(data) != [data]:
+                problems.append(f"{rel}: fast-path length mismatch")
+        else:
+            problems.append(f"{rel}: does not start with 03 00")
+    return problems
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=pathlib.Path, default=DEFAULT_OUT)
+    ap.add_argument("--keep", action="store_true", help="keep the lab dir")
+    args = ap.parse_args(argv)
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    t_start = time.monotonic()
+
+    with Lab("capture", keep=True if args.keep else None) as lab:
+        cap = Capture(out, lab)
+        print(f"lab dir: {lab.dir}\nfixtures: {out}", flush=True)
+
+        # ---- 1. client Connection Requests
+        print("client Connection Requests:", flush=True)
+        cr_tls = cap.client_request("x224_cr_freerdp_tls.bin", "FreeRDP /sec:tls CR",
+                                    "xfreerdp", ["/sec:tls"])
+        cr_nego = cap.client_request("x224_cr_freerdp_nego.bin", "FreeRDP negotiating CR",
+                                     "xfreerdp", [])
+        cr_rdp = cap.client_request("x224_cr_freerdp_rdp.bin", "FreeRDP /sec:rdp CR",
+                                    "xfreerdp", ["/sec:rdp"])
+        cr_nla = cap.client_request("x224_cr_freerdp_nla.bin", "FreeRDP /sec:nla CR",
+                                    "xfreerdp", ["/sec:nla"])
+        cap.client_request("x224_cr_rdesktop.bin", "rdesktop CR", "rdesktop", [])
+
+        # ---- 2. server Connection Confirms (answers to the real requests above)
+        print("server Connection Confirms:", flush=True)
+        # Standard RDP Security key pair for the "rdp" hosts: a lab key kept with the
+        # fixtures (so tests can decrypt the captured client random), not the machine's
+        # /etc/xrdp/rsakeys.ini. Reused on re-runs.
+        rsakeys = out / "xrdp_rsakeys.ini"
+        if not rsakeys.exists():
+            rsakeys.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(lab.make_rsakeys("fixture-rsakeys", bits=2048), rsakeys)
+        tls10 = lab.xrdp("tls10")
+        modern = lab.xrdp("modern")
+        rdp = lab.xrdp("rdp", rsakeys=rsakeys)            # crypt_level=high
+        cap.server_confirm("x224_cc_xrdp_tls.bin", tls10, cr_tls, "x224_cr_freerdp_tls.bin")
+        cap.server_confirm("x224_cc_xrdp_modern.bin", modern, cr_nego,
+                           "x224_cr_freerdp_nego.bin")
+        cap.server_confirm("x224_cc_xrdp_rdp_failure.bin", rdp, cr_tls,
+                           "x224_cr_freerdp_tls.bin")
+        cap.server_confirm("x224_cc_xrdp_rdp.bin", rdp, cr_rdp, "x224_cr_freerdp_rdp.bin")
+        # xrdp's "rdp" profile does not refuse a TLS-only request with RDP_NEG_FAILURE (it
+        # answers RDP_NEG_RSP selecting PROTOCOL_RDP, see README). xrdp 0.9.21 sends a
+        # genuine RDP_NEG_FAILURE only with security_layer=tls when an RDP_NEG_REQ lacks
+        # PROTOCOL_SSL. No client here sends that (FreeRDP /sec:rdp sends no RDP_NEG_REQ,
+        # /sec:nla asks SSL|HYBRID), so derive one from FreeRDP's /sec:tls request with
+        # requestedProtocols = PROTOCOL_RDP (0); the server's answer is real.
+        assert cr_tls[-8:-4] == b"\x01\x00\x08\x00", cr_tls.hex()
+        cr_derived = cr_tls[:-4] + struct.pack("<I", 0)
+        cap.save("x224_cr_derived_neg_rdp.bin", cr_derived,
+                 "DERIVED, not captured: x224_cr_freerdp_tls.bin with requestedProtocols "
+                 "set to 0 (PROTOCOL_RDP)")
+        cap.server_confirm("x224_cc_xrdp_tls_failure.bin", tls10, cr_derived,
+                           "x224_cr_derived_neg_rdp.bin")
+        # ... and a request without any RDP_NEG_REQ gets a bare confirm, then a close
+        cap.server_confirm("x224_cc_xrdp_tls_noneg.bin", tls10, cr_rdp,
+                           "x224_cr_freerdp_rdp.bin")
+
+        # ---- 3. MCS Connect Initial / Response + sessions through the forwarder
+        print("sessions through the recording forwarder:", flush=True)
+        recs, res, _ = cap.session(
+            "session_rdp", rdp, "xfreerdp", ["/sec:rdp"],
+            "xfreerdp /sec:rdp -> forwarder (plaintext relay) -> xrdp 'rdp' profile, "
+            "crypt_level=high (FreeRDP 2.11 then fails xrdp's MAC check, see LAB-NOTES)")
+        cap.save("mcs_connect_initial_freerdp.bin", mcs_pdu(recs, "c2s", b"\x7f\x65"),
+                 "session_rdp capture (xfreerdp /sec:rdp via recording forwarder to the "
+                 "'rdp' xrdp, crypt_level=high): first c2s PDU with MCS tag 7F65",
+                 gcc_blocks=gcc_blocks(mcs_pdu(recs, "c2s", b"\x7f\x65"), b""))
+        cap.save("mcs_connect_response_xrdp_rdp.bin", mcs_pdu(recs, "s2c", b"\x7f\x66"),
+                 "session_rdp capture: first s2c PDU with MCS tag 7F66",
+                 gcc_blocks=gcc_blocks(mcs_pdu(recs, "s2c", b"\x7f\x66"), b""))
+
+        cap.session(
+            "session_rdp_rdesktop", rdp, "rdesktop", [],
+            "rdesktop 1.9 -> forwarder (plaintext relay) -> xrdp 'rdp' profile, "
+            "crypt_level=high (reaches xrdp's login stage)")
+
+        recs, res, fwd = cap.session(
+            "session_tls", tls10, "xfreerdp", ["/sec:tls"],
+            "xfreerdp /sec:tls -> forwarder (TLS terminated both legs) -> xrdp 'tls10' "
+            "profile (TLS 1.0 only)")
+        cap.save("mcs_connect_initial_freerdp_tls.bin", mcs_pdu(recs, "c2s", b"\x7f\x65"),
+                 "session_tls capture (xfreerdp /sec:tls via TLS-terminating forwarder to "
+                 "the 'tls10' xrdp): first c2s PDU with MCS tag 7F65, decrypted",
+                 gcc_blocks=gcc_blocks(mcs_pdu(recs, "c2s", b"\x7f\x65"), b""),
+                 tls=fwd.tls_info)
+        cap.save("mcs_connect_response_xrdp_tls.bin", mcs_pdu(recs, "s2c", b"\x7f\x66"),
+                 "session_tls capture: first s2c PDU with MCS tag 7F66, decrypted",
+                 gcc_blocks=gcc_blocks(mcs_pdu(recs, "s2c", b"\x7f\x66"), b""),
+                 tls=fwd.tls_info)
+
+        problems = verify_tree(out)
+        cap.summary["verify_problems"] = problems
+        cap.summary["elapsed_s"] = round(time.monotonic() - t_start, 2)
+        (out / "capture_log.json").write_text(json.dumps(cap.summary, indent=1) + "\n")
+        print(f"verify: {'OK' if not problems else problems}")
+        print(f"elapsed {cap.summary['elapsed_s']} s")
+        if problems:
+            lab.mark_failed()
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Every test, from a fresh Debian 12 machine (as root: it installs packages):
+#   bash tests/run-all.sh
+# 1. installs build and test dependencies (deploy/install-deps.sh --test);
+# 2. Release build: unit tests and the end-to-end lab tests (xrdp + FreeRDP under Xvfb);
+# 3. ASan+UBSan build: the same suites again under the sanitizers.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+jobs=$(nproc)
+bash "$top/deploy/install-deps.sh" --test
+
+run_suite() {  # build-dir, extra cmake args...
+  local dir=$1; shift
+  cmake -S "$top" -B "$dir" "$@" >/dev/null
+  cmake --build "$dir" -j"$jobs"
+  ctest --test-dir "$dir" --output-on-failure -j"$jobs"
+}
+
+echo "== Release build: all tests"
+run_suite "$top/build"
+echo "== ASan+UBSan build: all tests"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  run_suite "$top/build-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRDPBRIDGE_SANITIZE=ON

@@ -62,17 +62,18 @@ void write_header(Writer& w, uint16_t tag, std::size_t length, uint8_t min_width
 
 namespace rdpbridge::rdp::per {
 
-Result<std::size_t> read_length(Reader& r, const char* field) {
+Result<std::size_t> read_length(Reader& r, const char* field, bool* long_form) {
     auto b = r.u8(field);
     if (!b) return b.error();
+    if (long_form) *long_form = (*b & 0x80) != 0;
     if (!(*b & 0x80)) return std::size_t(*b);
     auto b2 = r.u8(field);
     if (!b2) return b2.error();
     return std::size_t(*b & 0x7F) << 8 | *b2;
 }
 
-void write_length(Writer& w, std::size_t length) {
-    if (length < 0x80) {
+void write_length(Writer& w, std::size_t length, bool long_form) {
+    if (length < 0x80 && !long_form) {
         w.u8(uint8_t(length));
     } else {
         w.u16be(uint16_t(0x8000 | length));

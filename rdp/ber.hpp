@@ -23,8 +23,10 @@ void write_header(Writer& w, uint16_t tag, std::size_t length, uint8_t min_width
 
 namespace rdpbridge::rdp::per {
 
-// PER length determinant: one octet below 0x80, else two with the top bit set.
-Result<std::size_t> read_length(Reader& r, const char* field);
-void write_length(Writer& w, std::size_t length);
+// PER length determinant: one octet below 0x80, else two with the top bit set. Some encoders
+// (xrdp) use the two-octet form for small values too; `long_form` reports which was used so
+// that re-encoding can reproduce it.
+Result<std::size_t> read_length(Reader& r, const char* field, bool* long_form = nullptr);
+void write_length(Writer& w, std::size_t length, bool long_form = false);
 
 }  // namespace rdpbridge::rdp::per

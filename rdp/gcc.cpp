@@ -100,7 +100,8 @@ Result<ConferenceCreate> decode(ByteView user_data, Direction direction) {
     if (!id) return id.error();
     if (!std::equal(id->begin(), id->end(), kT124Identifier.begin()))
         return Error{"gcc.t124_identifier", "not the T.124 key 0.0.20.124.0.1: 0x" + hex(*id)};
-    auto connect_length = per::read_length(r, "gcc.connect_pdu.length");
+    bool long_connect = false, long_data = false;
+    auto connect_length = per::read_length(r, "gcc.connect_pdu.length", &long_connect);
     if (!connect_length) return connect_length.error();
     const int skew = int(*connect_length) - int(r.remaining());
     const std::size_t header_start = r.position();
@@ -112,10 +113,12 @@ Result<ConferenceCreate> decode(ByteView user_data, Direction direction) {
     ConferenceCreate out;
     out.direction = direction;
     out.connect_length_skew = skew;
+    out.long_connect_length = long_connect;
     out.connect_pdu_header.assign(connect_pdu.begin(),
                                   connect_pdu.begin() + (r.position() - header_start));
-    auto data_length = per::read_length(r, "gcc.user_data.length");
+    auto data_length = per::read_length(r, "gcc.user_data.length", &long_data);
     if (!data_length) return data_length.error();
+    out.long_user_data_length = long_data;
     if (*data_length != r.remaining()) {
         return Error{"gcc.user_data.length", "says " + std::to_string(*data_length) + ", " +
                                                  std::to_string(r.remaining()) + " present"};
@@ -136,12 +139,13 @@ Bytes encode(const ConferenceCreate& cc) {
     }
     Bytes connect_pdu = cc.connect_pdu_header;
     Writer cw(connect_pdu);
-    per::write_length(cw, data.size());
+    per::write_length(cw, data.size(), cc.long_user_data_length);
     cw.bytes(data);
 
     Bytes out(kT124Identifier.begin(), kT124Identifier.end());
     Writer w(out);
-    per::write_length(w, std::size_t(std::max(0, int(connect_pdu.size()) + cc.connect_length_skew)));
+    per::write_length(w, std::size_t(std::max(0, int(connect_pdu.size()) + cc.connect_length_skew)),
+                      cc.long_connect_length);
     w.bytes(connect_pdu);
     return out;
 }

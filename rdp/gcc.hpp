@@ -39,6 +39,8 @@ struct ConferenceCreate {
     // Declared minus actual ConnectGCCPDU length. xrdp 0.9 declares only the user data's size
     // (13 bytes short); peers ignore the field, so we accept and reproduce whatever was sent.
     int connect_length_skew = 0;
+    bool long_connect_length = false;  // PER length forms seen on decode, reused on encode
+    bool long_user_data_length = false;
     std::vector<DataBlock> blocks;
 
     DataBlock* find(uint16_t type);

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import warnings
 import json
-import os
 import pathlib
 import re
 import select
@@ -43,7 +42,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import lab as labmod  # noqa: E402
-from lab import LOOPBACK, Lab, LabError, LabTimeout, free_port  # noqa: E402
+from lab import LOOPBACK, Lab, LabError  # noqa: E402
 
 DEFAULT_OUT = HERE.parent / "fixtures"
 # ssl.TLSVersion.TLSv1 is deprecated, but talking TLS 1.0 to the legacy host is the point
@@ -168,7 +167,7 @@ def selected_protocol(cc: bytes) -> int | None:
     return None
 
 
-def gcc_blocks(pdu: bytes, header: bytes) -> list:
+def gcc_blocks(pdu: bytes) -> list:
     """Find the GCC user-data blocks (type, len) in an MCS Connect Initial / Response by
     scanning for the first known block header: good enough for a capture summary."""
     out = []
@@ -186,6 +185,101 @@ def gcc_blocks(pdu: bytes, header: bytes) -> list:
                 return out
             out = []
     return out
+
+
+MCS_TYPES = {1: "ErectDomainRequest", 8: "DisconnectProviderUltimatum",
+             10: "AttachUserRequest", 11: "AttachUserConfirm", 14: "ChannelJoinRequest",
+             15: "ChannelJoinConfirm", 25: "SendDataRequest", 26: "SendDataIndication"}
+SHARE_PDU = {1: "DemandActive", 3: "ConfirmActive", 6: "DeactivateAll", 7: "Data"}
+DATA_PDU2 = {2: "Update", 20: "Control", 27: "Pointer", 28: "Input", 31: "Synchronize",
+             33: "RefreshRect", 34: "PlaySound", 35: "SuppressOutput", 36: "ShutdownRequest",
+             37: "ShutdownDenied", 38: "SaveSessionInfo", 39: "FontList", 40: "FontMap",
+             47: "SetErrorInfo", 54: "MonitorLayout"}
+CONTROL_ACTION = {1: "RequestControl", 2: "GrantedControl", 3: "Detach", 4: "Cooperate"}
+LICENSE_MSG = {0x01: "LicenseRequest", 0x02: "PlatformChallenge", 0x03: "NewLicense",
+               0x04: "UpgradeLicense", 0x12: "LicenseInfo", 0x13: "NewLicenseRequest",
+               0x15: "PlatformChallengeResponse", 0xFF: "ErrorAlert"}
+FASTPATH_OUT = {0: "Orders", 1: "Bitmap", 2: "Palette", 3: "Synchronize", 4: "SurfCmds",
+                5: "PointerHidden", 6: "PointerDefault", 8: "PointerPosition",
+                9: "ColorPointer", 10: "CachedPointer", 11: "NewPointer", 12: "LargePointer"}
+
+
+def describe_pdu(pdu: bytes, direction: str, rdp_security: bool = False,
+                 io_channel: int = 1003) -> str:
+    """Best-effort label of a captured PDU for the manifests (not a validating parser).
+    rdp_security: Standard RDP Security (every slow-path PDU after the exchange carries a
+    security header); io_channel: the MCS I/O channel id (1003 for xrdp and Windows)."""
+    try:
+        if pdu[0] != 0x03:
+            flags = pdu[0] >> 6
+            hdr = 3 if pdu[1] & 0x80 else 2
+            enc = " ENCRYPTED" if flags & 2 else ""
+            if direction == "s2c":
+                body = pdu[hdr + (8 if flags & 2 else 0):]
+                code = FASTPATH_OUT.get(body[0] & 0x0F, f"code{body[0] & 0x0F}") \
+                    if body and not enc else "?"
+                return f"fast-path output{enc} {code}"
+            return f"fast-path input{enc} events={(pdu[0] >> 2) & 0x0F}"
+        code = pdu[5]
+        if code == 0xE0:
+            return "X.224 Connection Request"
+        if code == 0xD0:
+            neg = parse_x224(pdu).get("neg")
+            return "X.224 Connection Confirm" + (f" {neg['type']}" if neg else " (no neg data)")
+        if code != 0xF0:
+            return f"X.224 code 0x{code:02X}"
+        if pdu[7:9] == b"\x7f\x65":
+            return "MCS Connect Initial"
+        if pdu[7:9] == b"\x7f\x66":
+            return "MCS Connect Response"
+        mtype = pdu[7] >> 2
+        name = MCS_TYPES.get(mtype, f"MCS type {mtype}")
+        if mtype not in (25, 26):
+            return name
+        chan = struct.unpack(">H", pdu[10:12])[0]
+        i = 13
+        ln = pdu[i]
+        i += 1
+        if ln & 0x80:
+            ln = ((ln & 0x7F) << 8) | pdu[i]
+            i += 1
+        payload = pdu[i:i + ln]
+        label = f"{name} ch={chan}"
+        if chan != io_channel and not rdp_security:
+            if len(payload) >= 8:
+                vlen, vflags = struct.unpack("<II", payload[:8])
+                return label + f" virtual channel data len={vlen} flags=0x{vflags:08X}"
+            return label + " virtual channel data"
+        total = struct.unpack("<H", payload[:2])[0] if len(payload) >= 2 else -1
+        if total == len(payload) and len(payload) >= 6:          # share control header
+            ptype = struct.unpack("<H", payload[2:4])[0] & 0x0F
+            label += f" {SHARE_PDU.get(ptype, f'pduType{ptype}')}"
+            if ptype == 7 and len(payload) >= 18:
+                t2 = payload[14]
+                label += f" {DATA_PDU2.get(t2, f'pduType2={t2}')}"
+                if t2 == 20 and len(payload) >= 20:
+                    a = struct.unpack("<H", payload[18:20])[0]
+                    label += f" {CONTROL_ACTION.get(a, a)}"
+            return label
+        flags = total
+        names = [n for b, n in ((0x0001, "EXCHANGE"), (0x0008, "ENCRYPT"),
+                                (0x0040, "INFO"), (0x0080, "LICENSE"),
+                                (0x0200, "LICENSE_ENCRYPT"), (0x0400, "REDIRECTION"),
+                                (0x0800, "SECURE_CHECKSUM")) if flags & b]
+        label += " sec[" + "|".join(names or [f"0x{flags:04X}"]) + "]"
+        if chan != io_channel:
+            label += " virtual channel"
+        if flags & 0x0001:
+            label += " SecurityExchange"
+        elif flags & 0x0008:
+            label += " (encrypted)"
+        elif flags & 0x0040:
+            label += " ClientInfo"
+        elif flags & 0x0080 and len(payload) > 4:
+            label += f" {LICENSE_MSG.get(payload[4], hex(payload[4]))}"
+        return label
+    except (IndexError, struct.error) as e:
+        return f"? ({e})"
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -467,7 +561,9 @@ class Capture:
             idx[direction] += 1
             (d / name).write_bytes(pdu)
             manifest.append({"order": len(manifest), "file": name, "t": round(t, 4),
-                             "len": len(pdu), "kind": pdu_kind(pdu)})
+                             "len": len(pdu), "kind": pdu_kind(pdu),
+                             "label": describe_pdu(pdu, direction,
+                                                   rdp_security=not fwd.tls_info)})
         meta = {"what": what, "client_argv": res.argv, "client_ended_by": res.ended_by,
                 "client_states": res.states(),
                 "client_errors": res.error_codes() + res.error_infos(),
@@ -493,6 +589,102 @@ def mcs_pdu(records, direction: str, tag: bytes) -> bytes:
         if d == direction and pdu[:1] == b"\x03" and pdu[7:9] == tag:
             return pdu
     raise LabError(f"no {tag.hex()} PDU {direction} in capture")
+
+
+def _rc4(key: bytes):
+    S = list(range(256))
+    j = 0
+    for i in range(256):
+        j = (j + S[i] + key[i % len(key)]) & 255
+        S[i], S[j] = S[j], S[i]
+    state = [0, 0]
+
+    def crypt(data: bytes) -> bytes:
+        i, j = state
+        out = bytearray()
+        for b in data:
+            i = (i + 1) & 255
+            j = (j + S[i]) & 255
+            S[i], S[j] = S[j], S[i]
+            out.append(b ^ S[(S[i] + S[j]) & 255])
+        state[:] = [i, j]
+        return bytes(out)
+    return crypt
+
+
+def _sdrq_payload(pdu: bytes) -> bytes:
+    i = 13
+    ln = pdu[i]
+    i += 1
+    if ln & 0x80:
+        ln = ((ln & 0x7F) << 8) | pdu[i]
+        i += 1
+    return pdu[i:i + ln]
+
+
+def check_rdp_session(sdir: pathlib.Path, rsakeys: pathlib.Path) -> dict:
+    """Decrypt the first encrypted client PDU of a Standard-RDP-Security session capture
+    with the fixture key (non-FIPS, MS-RDPBCGR 5.3.4 / 5.3.5.1 / 5.3.6) and check its MAC
+    both ways. Proves the capture is self-consistent and usable by unit tests."""
+    import hashlib
+    text = rsakeys.read_text()
+
+    def field(k):
+        return bytes(int(x, 16) for x in
+                     re.search(rf"^{k}=(.*)$", text, re.M).group(1).split(","))
+    n = int.from_bytes(field("pub_mod"), "little")
+    d = int.from_bytes(field("pri_exp"), "little")
+    manifest = json.loads((sdir / "manifest.json").read_text())
+    files = [p["file"] for p in manifest["pdus"]]
+    resp = (sdir / "s2c_01.bin").read_bytes()
+    i = resp.index(b"\x02\x0c")
+    blk = resp[i + 4:]
+    method, level, rlen, clen = struct.unpack("<IIII", blk[:16])
+    sr = blk[16:16 + rlen]
+    exch = enc_pdu = None
+    for f in files:
+        if not f.startswith("c2s") or f in ("c2s_00.bin", "c2s_01.bin"):
+            continue
+        data = (sdir / f).read_bytes()
+        if data[0] != 3 or data[7] >> 2 != 25:
+            continue
+        flags = struct.unpack("<H", _sdrq_payload(data)[:2])[0]
+        if flags & 0x0001 and exch is None:
+            exch = f
+        elif flags & 0x0008 and exch is not None:
+            enc_pdu = f
+            break
+    if exch is None or enc_pdu is None:
+        return {"error": "no security exchange / encrypted PDU found"}
+    ex = _sdrq_payload((sdir / exch).read_bytes())
+    elen = struct.unpack("<I", ex[4:8])[0]
+    c = int.from_bytes(ex[8:8 + elen][:(n.bit_length() + 7) // 8], "little")
+    cr = pow(c, d, n).to_bytes((n.bit_length() + 7) // 8, "little")[:32]
+
+    def salted(s_, i_):
+        return hashlib.md5(s_ + hashlib.sha1(i_ + s_ + cr + sr).digest()).digest()
+    pms = cr[:24] + sr[:24]
+    ms = salted(pms, b"A") + salted(pms, b"BB") + salted(pms, b"CCC")
+    skb = salted(ms, b"X") + salted(ms, b"YY") + salted(ms, b"ZZZ")
+    if method != 0x2:
+        return {"method": method, "note": "only 128-bit (method 2) is checked here"}
+    mac_key = skb[:16]
+    client_encrypt = hashlib.md5(skb[32:48] + cr + sr).digest()
+    pl = _sdrq_payload((sdir / enc_pdu).read_bytes())
+    flags = struct.unpack("<H", pl[:2])[0]
+    wire_mac = pl[4:12]
+    plain = _rc4(client_encrypt)(pl[12:])
+
+    def mac(salt: bool) -> bytes:
+        inner = hashlib.sha1(mac_key + b"\x36" * 40 + struct.pack("<I", len(plain)) + plain
+                             + (struct.pack("<I", 0) if salt else b"")).digest()
+        return hashlib.md5(mac_key + b"\x5c" * 48 + inner).digest()[:8]
+    return {"encryption_method": method, "encryption_level": level,
+            "security_exchange": exch, "first_encrypted_c2s": enc_pdu,
+            "flags": f"0x{flags:04X}", "client_random": cr.hex(),
+            "mac_matches_plain": mac(False) == wire_mac,
+            "mac_matches_salted": mac(True) == wire_mac,
+            "decrypted_head": plain[:18].hex()}
 
 
 def verify_tree(out: pathlib.Path) -> list:
@@ -572,6 +764,9 @@ def main(argv=None) -> int:
                  "set to 0 (PROTOCOL_RDP)")
         cap.server_confirm("x224_cc_xrdp_tls_failure.bin", tls10, cr_derived,
                            "x224_cr_derived_neg_rdp.bin")
+        # the "rdp" host answering a request that carries RDP_NEG_REQ(PROTOCOL_RDP)
+        cap.server_confirm("x224_cc_xrdp_rdp_negrsp.bin", rdp, cr_derived,
+                           "x224_cr_derived_neg_rdp.bin")
         # ... and a request without any RDP_NEG_REQ gets a bare confirm, then a close
         cap.server_confirm("x224_cc_xrdp_tls_noneg.bin", tls10, cr_rdp,
                            "x224_cr_freerdp_rdp.bin")
@@ -585,10 +780,10 @@ def main(argv=None) -> int:
         cap.save("mcs_connect_initial_freerdp.bin", mcs_pdu(recs, "c2s", b"\x7f\x65"),
                  "session_rdp capture (xfreerdp /sec:rdp via recording forwarder to the "
                  "'rdp' xrdp, crypt_level=high): first c2s PDU with MCS tag 7F65",
-                 gcc_blocks=gcc_blocks(mcs_pdu(recs, "c2s", b"\x7f\x65"), b""))
+                 gcc_blocks=gcc_blocks(mcs_pdu(recs, "c2s", b"\x7f\x65")))
         cap.save("mcs_connect_response_xrdp_rdp.bin", mcs_pdu(recs, "s2c", b"\x7f\x66"),
                  "session_rdp capture: first s2c PDU with MCS tag 7F66",
-                 gcc_blocks=gcc_blocks(mcs_pdu(recs, "s2c", b"\x7f\x66"), b""))
+                 gcc_blocks=gcc_blocks(mcs_pdu(recs, "s2c", b"\x7f\x66")))
 
         cap.session(
             "session_rdp_rdesktop", rdp, "rdesktop", [],
@@ -602,13 +797,17 @@ def main(argv=None) -> int:
         cap.save("mcs_connect_initial_freerdp_tls.bin", mcs_pdu(recs, "c2s", b"\x7f\x65"),
                  "session_tls capture (xfreerdp /sec:tls via TLS-terminating forwarder to "
                  "the 'tls10' xrdp): first c2s PDU with MCS tag 7F65, decrypted",
-                 gcc_blocks=gcc_blocks(mcs_pdu(recs, "c2s", b"\x7f\x65"), b""),
+                 gcc_blocks=gcc_blocks(mcs_pdu(recs, "c2s", b"\x7f\x65")),
                  tls=fwd.tls_info)
         cap.save("mcs_connect_response_xrdp_tls.bin", mcs_pdu(recs, "s2c", b"\x7f\x66"),
                  "session_tls capture: first s2c PDU with MCS tag 7F66, decrypted",
-                 gcc_blocks=gcc_blocks(mcs_pdu(recs, "s2c", b"\x7f\x66"), b""),
+                 gcc_blocks=gcc_blocks(mcs_pdu(recs, "s2c", b"\x7f\x66")),
                  tls=fwd.tls_info)
 
+        for sd in ("session_rdp", "session_rdp_rdesktop"):
+            chk = check_rdp_session(out / sd, rsakeys)
+            cap.summary["files"][sd + "/"]["key_check"] = chk
+            print(f"  {sd}: key check {chk}", flush=True)
         problems = verify_tree(out)
         cap.summary["verify_problems"] = problems
         cap.summary["elapsed_s"] = round(time.monotonic() - t_start, 2)

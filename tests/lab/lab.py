@@ -21,9 +21,14 @@ Typical use in a unittest:
         def test_tls10(self):
             lab = lab_for_test(self)                 # closed (and kept on failure) by cleanup
             host = lab.xrdp("tls10")
-            res = lab.xfreerdp(host.port, "/sec:tls", until=STATE_FINALIZATION)
+            # end the client once the server has passed the whole connection sequence
+            res = lab.xfreerdp(host.port, "/sec:tls",
+                               until_log=(host, r"connecting to sesman"))
+            self.assertEqual(res.ended_by, "until", res.summary())
             self.assertTrue(res.reached("CONNECTION_STATE_FINALIZATION"), res.summary())
-            host.wait_log(r"connecting to sesman")
+
+            res = lab.xfreerdp(host.port, "/sec:tls", "/tls-seclevel:3")   # fails by itself
+            self.assertEqual(res.error_code(), "ERRCONNECT_TLS_CONNECT_FAILED", res.summary())
 
 or `with Lab("name") as lab: ...` (kept when an exception leaves the block).
 """
@@ -31,9 +36,7 @@ or `with Lab("name") as lab: ...` (kept when an exception leaves the block).
 from __future__ import annotations
 
 import atexit
-import ctypes
 import datetime as _dt
-import errno
 import itertools
 import os
 import pathlib
@@ -76,6 +79,8 @@ XRDP_SOCKDIR = pathlib.Path("/run/xrdp/sockdir")
 #     lab.xfreerdp(port, ..., until_log=(host, r"connecting to sesman"))
 STATE_FINALIZATION = r"rdp_client_transition_to_state \S+ --> CONNECTION_STATE_FINALIZATION"
 STATE_ACTIVE = r"rdp_client_transition_to_state \S+ --> CONNECTION_STATE_ACTIVE"
+
+_SETPRIV = shutil.which("setpriv")
 
 POLL_INTERVAL = 0.02          # seconds between polls of a file / port / process
 TERM_GRACE = 3.0              # seconds between SIGTERM and SIGKILL
@@ -236,16 +241,6 @@ def wait_file_regex(path: PathLike, regex: Union[str, "re.Pattern[str]"],
         return partial.decode("utf-8", "replace")
     raise LabTimeout(f"{what + ': ' if what else ''}/{pat.pattern}/ did not appear in "
                      f"{path} within {timeout}s\n--- last lines of {path}:\n{tail(path)}")
-
-
-def _set_pdeathsig():
-    """preexec_fn: SIGKILL the child if the (spawning) parent thread dies, so that a
-    SIGKILLed test runner does not leave daemons behind."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)     # PR_SET_PDEATHSIG = 1
-    except Exception:
-        pass
 
 
 def tool_versions(display: Optional[str] = None) -> dict:
@@ -577,8 +572,6 @@ def _env_keep() -> bool:
 class Lab:
     """Owns a temporary directory and every process started through it."""
 
-    _counter = itertools.count(1)
-
     def __init__(self, name: str, keep: Optional[bool] = None,
                  base_dir: Optional[PathLike] = None):
         self.name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "lab"
@@ -601,9 +594,14 @@ class Lab:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:
-            self.failed = True
-        self.close()
+        if exc_type is None:
+            self.close()
+            return
+        self.failed = True
+        try:
+            self.close()
+        except LabError as e:            # do not mask the original exception
+            print(f"[lab] {e}", file=sys.stderr, flush=True)
 
     def mark_failed(self) -> None:
         """Keep the lab directory when it is closed."""
@@ -649,13 +647,18 @@ class Lab:
         full_env = dict(os.environ)
         if env:
             full_env.update(env)
-        pdeath = threading.current_thread() is threading.main_thread()
+        exec_argv = list(argv)
+        # Parent-death signal: if the test runner itself is SIGKILLed, the kernel kills
+        # the child too. Set through util-linux setpriv (no preexec_fn, which is unsafe
+        # with threads). PDEATHSIG follows the spawning *thread*, so only from the main
+        # thread: a worker thread that exits would otherwise kill its processes.
+        if threading.current_thread() is threading.main_thread() and _SETPRIV:
+            exec_argv = [_SETPRIV, "--pdeathsig", "KILL", "--"] + exec_argv
         with open(log_path, "ab", buffering=0) as logf:
             popen = subprocess.Popen(
-                list(argv), stdin=stdin, stdout=logf, stderr=subprocess.STDOUT,
+                exec_argv, stdin=stdin, stdout=logf, stderr=subprocess.STDOUT,
                 env=full_env, cwd=str(cwd or self.dir), start_new_session=True,
-                pass_fds=tuple(pass_fds), close_fds=True,
-                preexec_fn=_set_pdeathsig if pdeath else None)
+                pass_fds=tuple(pass_fds), close_fds=True)
         proc = Proc(name, argv, popen, log_path)
         with self._lock:
             self.procs.append(proc)

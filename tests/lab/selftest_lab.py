@@ -22,7 +22,7 @@ import unittest.mock
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-import lab as labmod  # noqa: E402
+
 from lab import (Lab, LabTimeout, ProcessDied, free_port,  # noqa: E402
                  lab_for_test, wait_port)
 

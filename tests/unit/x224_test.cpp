@@ -144,19 +144,26 @@ TEST(ConnectionConfirm, ModernXrdpSelectsTls) {
     EXPECT_EQ(rsp->selected_protocol, protocol::ssl);
 }
 
-TEST(ConnectionConfirm, RdpOnlyXrdpRefusesTls) {
-    const auto c = decode_confirm_fixture("x224_cc_xrdp_rdp_failure.bin");
-    const auto* failure = std::get_if<NegotiationFailure>(&c.negotiation);
-    ASSERT_TRUE(failure);
-    EXPECT_EQ(failure->code, NegFailureCode::ssl_not_allowed_by_server);
-    EXPECT_EQ(to_string(failure->code), "SSL_NOT_ALLOWED_BY_SERVER");
-}
-
-TEST(ConnectionConfirm, RdpOnlyXrdpAcceptsStandardSecurity) {
-    const auto c = decode_confirm_fixture("x224_cc_xrdp_rdp.bin");
+TEST(ConnectionConfirm, RdpOnlyXrdpAnswersTlsOfferWithStandardSecurity) {
+    // xrdp answers a TLS offer by selecting PROTOCOL_RDP, where Windows sends a failure.
+    const auto c = decode_confirm_fixture("x224_cc_xrdp_rdp_negrsp.bin");
     const auto* rsp = std::get_if<NegotiationResponse>(&c.negotiation);
     ASSERT_TRUE(rsp);
     EXPECT_EQ(rsp->selected_protocol, protocol::rdp);
+}
+
+TEST(ConnectionConfirm, TlsOnlyXrdpRefusesStandardSecurity) {
+    const auto c = decode_confirm_fixture("x224_cc_xrdp_tls_failure.bin");
+    const auto* failure = std::get_if<NegotiationFailure>(&c.negotiation);
+    ASSERT_TRUE(failure);
+    EXPECT_EQ(failure->code, NegFailureCode::ssl_required_by_server);
+}
+
+TEST(ConnectionConfirm, AnswerWithoutNegotiationData) {
+    for (const char* name : {"x224_cc_xrdp_rdp.bin", "x224_cc_xrdp_tls_noneg.bin"}) {
+        const auto c = decode_confirm_fixture(name);
+        EXPECT_TRUE(std::holds_alternative<std::monostate>(c.negotiation)) << name;
+    }
 }
 
 TEST(ConnectionConfirm, EveryFormRoundTrips) {

@@ -1,0 +1,70 @@
+// The primitives Standard RDP Security is built from (MD5, SHA-1, HMAC-SHA1, RC4, 3DES-CBC, raw
+// RSA), from OpenSSL's libcrypto. RC4 lives in OpenSSL 3's legacy provider; it is loaded into a
+// private library context used only here, so legacy algorithms never become available to the
+// TLS code or to anything else in the process. No I/O happens here.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <optional>
+
+#include "rdp/bytes.hpp"
+
+namespace rdpbridge::rdp::crypto {
+
+using Md5 = std::array<uint8_t, 16>;
+using Sha1 = std::array<uint8_t, 20>;
+
+// Digests over the concatenation of the given parts.
+Md5 md5(std::initializer_list<ByteView> parts);
+Sha1 sha1(std::initializer_list<ByteView> parts);
+Sha1 hmac_sha1(ByteView key, std::initializer_list<ByteView> parts);
+
+// A running RC4 keystream: successive calls continue where the last one stopped, as RDP
+// requires across PDUs.
+class Rc4 {
+public:
+    Rc4();
+    ~Rc4();
+    Rc4(Rc4&&) noexcept;
+    Rc4& operator=(Rc4&&) noexcept;
+    void reset(ByteView key);
+    void apply(uint8_t* data, std::size_t size);
+
+private:
+    struct State;
+    std::unique_ptr<State> s_;
+};
+
+// 3DES-CBC with the chaining carried across calls; sizes must be multiples of 8.
+class TripleDes {
+public:
+    TripleDes();
+    ~TripleDes();
+    TripleDes(TripleDes&&) noexcept;
+    TripleDes& operator=(TripleDes&&) noexcept;
+    void reset(ByteView key24, ByteView iv8, bool encrypt);
+    void apply(uint8_t* data, std::size_t size);
+
+private:
+    struct State;
+    std::unique_ptr<State> s_;
+};
+
+// m^e mod n with every number little-endian, as RDP writes them; the result has n's size.
+Bytes rsa_public_le(ByteView message_le, ByteView modulus_le, uint32_t exponent);
+Bytes rsa_public_le(ByteView message_le, ByteView modulus_le, ByteView exponent_le);
+
+// Public key of a DER X.509 certificate as little-endian modulus and exponent; nullopt if the
+// certificate does not parse or its key is not RSA.
+struct RsaKeyLe {
+    Bytes modulus;
+    uint32_t exponent;
+    int bits;
+};
+std::optional<RsaKeyLe> x509_rsa_key(ByteView der);
+
+// Wipes key material before its memory is released.
+void cleanse(void* p, std::size_t n);
+
+}  // namespace rdpbridge::rdp::crypto

@@ -50,11 +50,22 @@ struct BackendTls {
     std::string sni;  // server name to send; empty = none (legacy hosts ignore it)
 };
 
+// Standard RDP Security encryption methods a backend may use (CS_SECURITY bits).
+namespace rdp_method {
+inline constexpr uint32_t bits40 = 0x01;
+inline constexpr uint32_t bits128 = 0x02;
+inline constexpr uint32_t bits56 = 0x08;
+inline constexpr uint32_t fips = 0x10;
+}  // namespace rdp_method
+
 struct Backend {
     std::string name;
     Endpoint address;
     BackendSecurity security = BackendSecurity::automatic;
     BackendTls tls;
+    // Offered to hosts that speak Standard RDP Security. 40/56-bit RC4 only where a host
+    // needs it: the profile widens legacy crypto for that backend alone.
+    uint32_t encryption_methods = rdp_method::bits128 | rdp_method::fips;
     Duration connect_timeout = std::chrono::seconds(5);
 };
 
@@ -79,6 +90,11 @@ struct Limits {
     std::size_t relay_buffer = 16 * 1024;  // bytes buffered per direction at most
 };
 
+// Protections for the hosts behind the gateway.
+struct Shield {
+    bool refuse_ms_t120 = true;  // BlueKeep (CVE-2019-0708) trigger
+};
+
 struct Logging {
     std::optional<std::filesystem::path> handshake_log;  // JSON Lines; none = stderr only
     std::string level = "info";                          // trace|debug|info|warn|error
@@ -88,6 +104,7 @@ struct Config {
     std::filesystem::path state_dir = "/var/lib/rdpbridge";  // generated front certificate
     Logging logging;
     Limits limits;
+    Shield shield;
     std::vector<Listener> listeners;
     std::vector<Backend> backends;
     std::vector<Route> routes;

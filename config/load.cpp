@@ -270,15 +270,16 @@ bool is_listener_name(std::string_view name) {
 // ---------------------------------------------------------------------------------------------
 // The TOML reader
 
-constexpr std::string_view kRootKeys[] = {"state_dir", "logging", "limits",
+constexpr std::string_view kRootKeys[] = {"state_dir", "logging", "limits", "shield",
                                           "listener",  "backend", "route"};
+constexpr std::string_view kShieldKeys[] = {"refuse_ms_t120"};
 constexpr std::string_view kLoggingKeys[] = {"handshake_log", "level"};
 constexpr std::string_view kLimitsKeys[] = {"handshake_timeout", "max_x224_request",
                                             "relay_buffer"};
 constexpr std::string_view kListenerKeys[] = {"name", "bind", "default_backend", "tls"};
 constexpr std::string_view kFrontTlsKeys[] = {"certificate", "private_key", "min_version"};
-constexpr std::string_view kBackendKeys[] = {"name", "address", "security", "connect_timeout",
-                                             "tls"};
+constexpr std::string_view kBackendKeys[] = {"name",          "address",          "security",
+                                             "connect_timeout", "encryption_methods", "tls"};
 constexpr std::string_view kBackendTlsKeys[] = {
     "min_version", "max_version", "ciphers", "security_level", "legacy_renegotiation", "verify",
     "pin_sha256",  "ca_file",     "sni"};
@@ -334,6 +335,8 @@ class Reader {
     // Sections
     void read_logging(const Scope& s, Logging& out);
     void read_limits(const Scope& s, Limits& out);
+    void read_shield(const Scope& s, Shield& out);
+    void read_encryption_methods(const Scope& s, uint32_t& out);
     Listener read_listener(const Scope& s);
     void read_front_tls(const Scope& s, FrontTls& out);
     Backend read_backend(const Scope& s);
@@ -552,6 +555,43 @@ void Reader::read_limits(const Scope& s, Limits& out) {
     }
 }
 
+void Reader::read_shield(const Scope& s, Shield& out) {
+    check_keys(s, kShieldKeys);
+    if (auto b = boolean(s, "refuse_ms_t120")) out.refuse_ms_t120 = *b;
+}
+
+void Reader::read_encryption_methods(const Scope& s, uint32_t& out) {
+    static constexpr std::pair<std::string_view, uint32_t> kMethods[] = {
+        {"40", rdp_method::bits40},
+        {"56", rdp_method::bits56},
+        {"128", rdp_method::bits128},
+        {"fips", rdp_method::fips}};
+    const toml::node* n = s.get("encryption_methods");
+    if (n == nullptr) return;
+    const std::string key = s.key("encryption_methods");
+    const toml::array* array = n->as_array();
+    if (array == nullptr || array->empty()) {
+        fail(n->source(), key,
+             "expected a non-empty array such as [\"128\", \"fips\"]; allowed values: "
+             "\"40\", \"56\", \"128\", \"fips\"");
+        return;
+    }
+    uint32_t methods = 0;
+    for (const toml::node& item : *array) {
+        const auto* text = item.as_string();
+        const auto* hit = text == nullptr ? std::end(kMethods)
+                                          : std::find_if(std::begin(kMethods), std::end(kMethods),
+                                                         [&](auto& m) { return m.first == text->get(); });
+        if (hit == std::end(kMethods)) {
+            fail(item.source(), key,
+                 "unknown encryption method; allowed values: \"40\", \"56\", \"128\", \"fips\"");
+            return;
+        }
+        methods |= hit->second;
+    }
+    out = methods;
+}
+
 Listener Reader::read_listener(const Scope& s) {
     check_keys(s, kListenerKeys);
     Listener l;
@@ -611,6 +651,7 @@ Backend Reader::read_backend(const Scope& s) {
         b.security = *sec;
     }
     if (auto d = duration(s, "connect_timeout")) b.connect_timeout = *d;
+    read_encryption_methods(s, b.encryption_methods);
     if (auto tls = table(s, "tls", "[backend.tls]")) read_backend_tls(*tls, b.tls);
     return b;
 }
@@ -746,6 +787,7 @@ Config Reader::read(const toml::table& root) {
     if (auto dir = path(top, "state_dir")) c.state_dir = *dir;
     if (auto s = table(top, "logging", "[logging]")) read_logging(*s, c.logging);
     if (auto s = table(top, "limits", "[limits]")) read_limits(*s, c.limits);
+    if (auto s = table(top, "shield", "[shield]")) read_shield(*s, c.shield);
 
     const auto listeners = table_array(top, "listener", "[[listener]]");
     const auto backends = table_array(top, "backend", "[[backend]]");

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@ struct RelayResult {
     uint64_t host_to_client = 0;
     std::string closed_by;  // "client", "host" or "gateway"
     std::string reason;
+    std::optional<rdp::Failure> failure;  // when the bridge refused to go on
 };
 
 using FactSink = std::function<void(const rdp::Fact&)>;
@@ -28,7 +30,7 @@ namespace detail {
 struct Direction {
     uint64_t bytes = 0;
     std::string end;  // why this direction stopped
-    bool by_gateway = false;
+    std::optional<rdp::Failure> failure;
 };
 
 // Client-to-host (upstream) or host-to-client through the bridge, until the bridge declares the
@@ -69,7 +71,7 @@ awaitable<void> pump(From& from, To& to, std::size_t buffer_size, Translator tra
             translated.clear();
             if (auto failure = translate(out, translated)) {
                 d.end = std::string(rdp::describe(failure->cause).id) + ": " + failure->detail;
-                d.by_gateway = true;
+                d.failure = std::move(failure);
                 break;
             }
             out = translated;  // may be empty while a PDU is incomplete
@@ -129,7 +131,7 @@ awaitable<RelayResult> relay(ClientStream& client, HostStream& host, rdp::Bridge
 
     const bool client_first = std::string(first) == "client";
     const detail::Direction& ended = client_first ? up : down;
-    if (ended.by_gateway) {
+    if (ended.failure) {
         co_await detail::say_goodbye(client);
         co_await detail::say_goodbye(host);
     } else if (client_first) {
@@ -140,8 +142,9 @@ awaitable<RelayResult> relay(ClientStream& client, HostStream& host, rdp::Bridge
     RelayResult result;
     result.client_to_host = up.bytes;
     result.host_to_client = down.bytes;
-    result.closed_by = ended.by_gateway ? "gateway" : first;
+    result.closed_by = ended.failure ? "gateway" : first;
     result.reason = ended.end;
+    result.failure = ended.failure;
     co_return result;
 }
 

@@ -4,6 +4,8 @@
 // that becomes exactly one `handshake_failed` line.
 #include "proxy/session.hpp"
 
+#include <openssl/rand.h>
+
 #include <chrono>
 #include <optional>
 
@@ -89,6 +91,11 @@ private:
     awaitable<tls::SessionFacts> accept_front_tls(SslStream& front);
     awaitable<tls::SessionFacts> connect_backend_tls(SslStream& back, const BackendRuntime& backend);
     awaitable<rdp::Bytes> read_tpkt(tcp::socket& socket, Peer peer, Stage stage, std::size_t max);
+    template <class HostStream>
+    awaitable<RelayResult> bridge(SslStream& front, HostStream& host,
+                                  const rdp::BridgeParams& params);
+    void on_bridge_fact(const rdp::Fact& f);
+    rdp::Failure unestablished_failure(const RelayResult& r) const;
 
     void stage_done(Stage stage, Json facts = Json::object());
     void warning(const std::string& code, const std::string& text);
@@ -108,7 +115,8 @@ private:
     Clock::time_point started_ = Clock::now();
     Clock::time_point stage_started_ = started_;
     std::string backend_name_;
-    Json summary_ = Json::object();
+    Json established_ = Json::object();  // filled as facts arrive, logged once established
+    bool established_logged_ = false;
 };
 
 void Session::stage_done(Stage stage, Json facts) {
@@ -242,42 +250,55 @@ awaitable<void> Session::refuse_client(rdp::NegFailureCode code) {
 
 awaitable<rdp::BackendAgreement> Session::negotiate_backend(
     const BackendRuntime& backend, const rdp::ConnectionRequest& request) {
-    const auto ours = rdp::backend_request(request, to_rdp(backend.config->security));
-    const auto bytes = rdp::encode(ours);
-    error_code ec;
-    co_await asio::async_write(backend_, asio::buffer(bytes),
-                               asio::redirect_error(use_awaitable, ec));
-    if (ec) {
-        throw HandshakeError{Stage::backend_negotiation,
-                             transport_failure(Peer::host, Stage::backend_negotiation, ec,
-                                               deadline_.fired(), 0)};
+    auto security = to_rdp(backend.config->security);
+    for (int attempt = 0;; ++attempt) {
+        const auto ours = rdp::backend_request(request, security);
+        const auto bytes = rdp::encode(ours);
+        error_code ec;
+        co_await asio::async_write(backend_, asio::buffer(bytes),
+                                   asio::redirect_error(use_awaitable, ec));
+        if (ec) {
+            throw HandshakeError{Stage::backend_negotiation,
+                                 transport_failure(Peer::host, Stage::backend_negotiation, ec,
+                                                   deadline_.fired(), 0)};
+        }
+        const auto frame =
+            co_await read_tpkt(backend_, Peer::host, Stage::backend_negotiation, kMaxConfirm);
+        auto confirm = rdp::decode_connection_confirm(frame);
+        if (!confirm) {
+            throw HandshakeError{Stage::backend_negotiation,
+                                 {Cause::host_confirm_malformed, confirm.error().message()}};
+        }
+        auto outcome = rdp::interpret_backend_confirm(ours, *confirm, security);
+        if (auto* refusal = std::get_if<rdp::Refusal>(&outcome)) {
+            if (refusal->retry_with_standard_security && attempt == 0) {
+                // The host closes after RDP_NEG_FAILURE: ask again, for what it does speak.
+                stage_done(Stage::backend_negotiation,
+                           {{"back_requested", rdp::protocols_to_string(
+                                                   ours.negotiation->requested_protocols)},
+                            {"refused", refusal->detail},
+                            {"retry", "Standard RDP Security"}});
+                error_code ignored;
+                backend_.close(ignored);
+                security = rdp::BackSecurity::rdp;
+                co_await connect_backend(backend);
+                continue;
+            }
+            if (refusal->tell_client) co_await refuse_client(*refusal->tell_client);
+            throw HandshakeError{Stage::backend_negotiation, {refusal->cause, refusal->detail}};
+        }
+        auto agreement = std::get<rdp::BackendAgreement>(outcome);
+        stage_done(Stage::backend_negotiation,
+                   {{"back_requested",
+                     rdp::protocols_to_string(ours.negotiation->requested_protocols)},
+                    {"back_selected", rdp::protocols_to_string(agreement.selected_protocol)}});
+        if (agreement.selected_protocol == rdp::protocol::rdp) {
+            warning("backend_standard_rdp_security",
+                    "host speaks only Standard RDP Security (RC4/FIPS, no TLS, no NLA); the "
+                    "gateway bridges it, with legacy crypto confined to this backend");
+        }
+        co_return agreement;
     }
-    const auto frame =
-        co_await read_tpkt(backend_, Peer::host, Stage::backend_negotiation, kMaxConfirm);
-    auto confirm = rdp::decode_connection_confirm(frame);
-    if (!confirm) {
-        throw HandshakeError{Stage::backend_negotiation,
-                             {Cause::host_confirm_malformed, confirm.error().message()}};
-    }
-    auto outcome = rdp::interpret_backend_confirm(ours, *confirm);
-    if (auto* refusal = std::get_if<rdp::Refusal>(&outcome)) {
-        if (refusal->tell_client) co_await refuse_client(*refusal->tell_client);
-        throw HandshakeError{Stage::backend_negotiation, {refusal->cause, refusal->detail}};
-    }
-    auto agreement = std::get<rdp::BackendAgreement>(outcome);
-    if (agreement.selected_protocol != rdp::protocol::ssl) {
-        // Bridging Standard RDP Security is a separate capability; until then say so plainly.
-        co_await refuse_client(rdp::NegFailureCode::ssl_not_allowed_by_server);
-        throw HandshakeError{Stage::backend_negotiation,
-                             {Cause::host_ssl_not_allowed,
-                              "host settled on " +
-                                  rdp::protocols_to_string(agreement.selected_protocol) +
-                                  "; this build bridges TLS backends only"}};
-    }
-    stage_done(Stage::backend_negotiation,
-               {{"back_requested", rdp::protocols_to_string(ours.negotiation->requested_protocols)},
-                {"back_selected", rdp::protocols_to_string(agreement.selected_protocol)}});
-    co_return agreement;
 }
 
 awaitable<tls::SessionFacts> Session::accept_front_tls(SslStream& front) {
@@ -403,37 +424,37 @@ awaitable<void> Session::run() {
         front.emplace(std::move(client_), const_cast<asio::ssl::context&>(listener_.front_tls));
         front_tls_ = &*front;
         const auto front_facts = co_await accept_front_tls(*front);
-        back.emplace(std::move(backend_), const_cast<asio::ssl::context&>(backend.tls));
-        back_tls_ = &*back;
-        const auto back_facts = co_await connect_backend_tls(*back, backend);
-        deadline_.disarm();
-
-        Json established{{"conn", id_}, {"event", "session_established"},
-                         {"backend", backend_name_},
-                         {"handshake_ms", std::round(ms_since(started_) * 100) / 100}};
-        established["front"] = tls_facts(front_facts);
-        established["front"]["requested"] = rdp::protocols_to_string(client_requested);
-        established["front"]["selected"] = rdp::protocols_to_string(front_selected);
-        established["back"] = tls_facts(back_facts);
-        established["back"]["selected"] = rdp::protocols_to_string(agreement.selected_protocol);
-        gateway_.log.write(std::move(established));
+        established_ = Json{{"conn", id_}, {"event", "session_established"},
+                            {"backend", backend_name_}};
+        established_["front"] = tls_facts(front_facts);
+        established_["front"]["requested"] = rdp::protocols_to_string(client_requested);
+        established_["front"]["selected"] = rdp::protocols_to_string(front_selected);
 
         rdp::BridgeParams params;
         params.client_requested = client_requested;
         params.front_selected = front_selected;
         params.back_selected = agreement.selected_protocol;
-        params.back_requested = rdp::protocol::ssl;
-        rdp::Bridge bridge(params);
-        relayed = co_await relay(*front, *back, bridge, gateway_.config.limits.relay_buffer,
-                                 [this](const rdp::Fact& f) {
-                                     gateway_.log.write(Json{{"conn", id_}, {"event", "bridge"},
-                                                             {f.first, f.second}});
-                                 });
+        params.refuse_ms_t120 = gateway_.config.shield.refuse_ms_t120;
+        params.allowed_methods = backend.config->encryption_methods;
+        if (agreement.selected_protocol == rdp::protocol::ssl) {
+            back.emplace(std::move(backend_), const_cast<asio::ssl::context&>(backend.tls));
+            back_tls_ = &*back;
+            const auto back_facts = co_await connect_backend_tls(*back, backend);
+            established_["back"] = tls_facts(back_facts);
+            established_["back"]["selected"] = "SSL";
+            relayed = co_await bridge(*front, *back, params);
+        } else {
+            established_["back"] = Json{{"selected", "RDP"}};
+            RAND_bytes(params.client_random.data(), int(params.client_random.size()));
+            relayed = co_await bridge(*front, backend_, params);
+        }
     } catch (const HandshakeError& e) {
         log_failure(e);
     }
     deadline_.disarm();
-    if (relayed) {
+    if (relayed && !established_logged_) {
+        log_failure(HandshakeError{Stage::mcs_gcc, unestablished_failure(*relayed)});
+    } else if (relayed) {
         gateway_.log.write(Json{{"conn", id_},
                                 {"event", "session_closed"},
                                 {"backend", backend_name_},
@@ -445,6 +466,42 @@ awaitable<void> Session::run() {
     }
     gateway_.sessions.remove(registration);
     close_all();
+}
+
+// The MCS connect exchange (and, towards Standard RDP Security hosts, the security exchange)
+// runs inside the relay: the session counts as established only once the bridge says so.
+template <class HostStream>
+awaitable<RelayResult> Session::bridge(SslStream& front, HostStream& host,
+                                       const rdp::BridgeParams& params) {
+    rdp::Bridge bridge(params);
+    co_return co_await relay(front, host, bridge, gateway_.config.limits.relay_buffer,
+                             [this](const rdp::Fact& f) { on_bridge_fact(f); });
+}
+
+void Session::on_bridge_fact(const rdp::Fact& f) {
+    if (f.first == "established") {
+        deadline_.disarm();
+        established_["handshake_ms"] = std::round(ms_since(started_) * 100) / 100;
+        gateway_.log.write(std::move(established_));
+        established_logged_ = true;
+        return;
+    }
+    if (f.first.starts_with("rdp_")) established_["back"][f.first.substr(4)] = f.second;
+    gateway_.log.write(Json{{"conn", id_}, {"event", "bridge"}, {f.first, f.second}});
+}
+
+rdp::Failure Session::unestablished_failure(const RelayResult& r) const {
+    if (r.failure) return *r.failure;
+    const std::string progress = " after " + std::to_string(r.client_to_host) +
+                                 " byte(s) from the client and " +
+                                 std::to_string(r.host_to_client) +
+                                 " from the host, before the session was established";
+    if (deadline_.fired()) {
+        return {r.host_to_client == 0 ? Cause::host_silent : Cause::client_silent,
+                "handshake deadline passed" + progress};
+    }
+    if (r.closed_by == "client") return {Cause::client_closed, "client closed" + progress};
+    return {Cause::host_closed, "host closed (" + r.reason + ")" + progress};
 }
 
 }  // namespace

@@ -1,31 +1,24 @@
 #include "rdp/bridge.hpp"
 
+#include <algorithm>
+#include <bit>
+#include <cctype>
+
+#include "rdp/crypto.hpp"
+#include "rdp/fastpath.hpp"
+#include "rdp/licensing.hpp"
 #include "rdp/mcs.hpp"
+#include "rdp/security_header.hpp"
+#include "rdp/server_security.hpp"
+#include "rdp/session_info.hpp"
 #include "rdp/x224.hpp"
 
 namespace rdpbridge::rdp {
 
 namespace {
 
-// Runs `translate` on the first complete PDU of a direction, then hands over the rest of the
-// buffered bytes untouched.
-template <class Translate>
-std::optional<Failure> first_pdu_then_pass(Framer& framer, bool& done, ByteView in, Bytes& out,
-                                           Cause malformed, Translate translate) {
-    if (done) {
-        out.insert(out.end(), in.begin(), in.end());
-        return std::nullopt;
-    }
-    framer.feed(in);
-    auto pdu = framer.next();
-    if (!pdu) return Failure{malformed, pdu.error().message()};
-    if (!*pdu) return std::nullopt;
-    if (auto failure = translate(**pdu, out)) return failure;
-    done = true;
-    Bytes rest = framer.take_rest();
-    out.insert(out.end(), rest.begin(), rest.end());
-    return std::nullopt;
-}
+constexpr std::size_t kClientRandomSize = 32;
+constexpr std::size_t kRsaPadding = 8;
 
 std::string join(const std::vector<std::string>& v) {
     std::string s;
@@ -33,78 +26,387 @@ std::string join(const std::vector<std::string>& v) {
     return s;
 }
 
+bool iequals(const std::string& a, std::string_view b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+        return std::toupper(static_cast<unsigned char>(x)) == y;
+    });
+}
+
+void append(Bytes& out, ByteView b) { out.insert(out.end(), b.begin(), b.end()); }
+
+// Feeds `in` to a framer and runs `handle` on each complete PDU; once `transparent` becomes
+// true the rest of the buffered bytes go out untouched.
+template <class Handle>
+std::optional<Failure> drain(Framer& framer, const bool& transparent, ByteView in, Bytes& out,
+                             Cause malformed, Handle handle) {
+    if (transparent) {
+        append(out, in);
+        return std::nullopt;
+    }
+    framer.feed(in);
+    while (!transparent) {
+        auto pdu = framer.next();
+        if (!pdu) return Failure{malformed, pdu.error().message()};
+        if (!*pdu) return std::nullopt;
+        if (auto failure = handle(**pdu, out)) return failure;
+    }
+    append(out, framer.take_rest());
+    return std::nullopt;
+}
+
 }  // namespace
 
 Bridge::Bridge(const BridgeParams& params)
     : params_(params), client_framer_(params.max_pdu), host_framer_(params.max_pdu) {}
 
+Bridge::~Bridge() { crypto::cleanse(params_.client_random.data(), params_.client_random.size()); }
+
+std::vector<Fact> Bridge::take_facts() {
+    std::vector<Fact> f;
+    f.swap(facts_);
+    return f;
+}
+
 std::optional<Failure> Bridge::from_client(ByteView in, Bytes& to_host) {
-    return first_pdu_then_pass(client_framer_, client_done_, in, to_host,
-                               Cause::client_mcs_malformed, [this](const Bytes& pdu, Bytes& out) {
-                                   return translate_connect_initial(pdu, out);
-                               });
+    return drain(client_framer_, client_transparent_, in, to_host, Cause::client_mcs_malformed,
+                 [this](const Bytes& pdu, Bytes& out) { return client_pdu(pdu, out); });
 }
 
 std::optional<Failure> Bridge::from_host(ByteView in, Bytes& to_client) {
-    return first_pdu_then_pass(host_framer_, host_done_, in, to_client, Cause::host_mcs_malformed,
-                               [this](const Bytes& pdu, Bytes& out) {
-                                   return translate_connect_response(pdu, out);
-                               });
+    return drain(host_framer_, host_transparent_, in, to_client, Cause::host_mcs_malformed,
+                 [this](const Bytes& pdu, Bytes& out) { return host_pdu(pdu, out); });
 }
 
-std::optional<Failure> Bridge::translate_connect_initial(const Bytes& pdu, Bytes& out) {
+std::optional<Failure> Bridge::client_pdu(const Bytes& pdu, Bytes& out) {
+    if (pdu[0] != kTpktVersion) return client_fastpath(pdu, out);
+    if (!client_connected_) return connect_initial(pdu, out);
+    auto payload = unwrap_x224_data(pdu);
+    if (!payload) return Failure{Cause::client_mcs_malformed, payload.error().message()};
+    auto type = mcs::domain_pdu_type(*payload);
+    if (!type) return Failure{Cause::client_mcs_malformed, type.error().message()};
+    if (*type != mcs::DomainPdu::send_data_request) {
+        append(out, pdu);
+        return std::nullopt;
+    }
+    auto sd = mcs::decode_send_data(*payload);
+    if (!sd) return Failure{Cause::client_mcs_malformed, sd.error().message()};
+    return client_send_data(pdu, *sd, out);
+}
+
+std::optional<Failure> Bridge::host_pdu(const Bytes& pdu, Bytes& out) {
+    if (pdu[0] != kTpktVersion) return host_fastpath(pdu, out);
+    if (!host_connected_) return connect_response(pdu, out);
+    auto payload = unwrap_x224_data(pdu);
+    if (!payload) return Failure{Cause::host_mcs_malformed, payload.error().message()};
+    auto type = mcs::domain_pdu_type(*payload);
+    if (!type) return Failure{Cause::host_mcs_malformed, type.error().message()};
+    if (*type == mcs::DomainPdu::disconnect_provider_ultimatum) {
+        if (auto reason = mcs::disconnect_reason(*payload))
+            facts_.emplace_back("disconnect_provider_ultimatum", std::to_string(*reason));
+    }
+    if (*type != mcs::DomainPdu::send_data_indication) {
+        append(out, pdu);
+        return std::nullopt;
+    }
+    auto sd = mcs::decode_send_data(*payload);
+    if (!sd) return Failure{Cause::host_mcs_malformed, sd.error().message()};
+    return host_send_data(pdu, *sd, out);
+}
+
+std::optional<Failure> Bridge::connect_initial(const Bytes& pdu, Bytes& out) {
     auto payload = unwrap_x224_data(pdu);
     if (!payload) return Failure{Cause::client_mcs_malformed, payload.error().message()};
     auto ci = mcs::decode_connect_initial(*payload);
     if (!ci) return Failure{Cause::client_mcs_malformed, ci.error().message()};
     if (const auto* net = ci->conference.find(gcc::block::cs_net)) {
-        if (auto names = gcc::channel_names(*net)) facts_.emplace_back("client_channels", join(*names));
+        auto names = gcc::channel_names(*net);
+        if (!names) return Failure{Cause::client_mcs_malformed, names.error().message()};
+        facts_.emplace_back("client_channels", join(*names));
+        const bool t120 = std::any_of(names->begin(), names->end(),
+                                      [](const std::string& n) { return iequals(n, "MS_T120"); });
+        if (t120 && params_.refuse_ms_t120) {
+            return Failure{Cause::client_requested_ms_t120,
+                           "CS_NET asks for static channel MS_T120 (channels: " + join(*names) +
+                               ")"};
+        }
     }
     auto* core = ci->conference.find(gcc::block::cs_core);
     if (!core) return Failure{Cause::client_mcs_malformed, "gcc.cs_core: block missing"};
-    // The client wrote what the gateway selected; the host checks it against what it selected.
+    bool changed = false;
+    // The client wrote what the gateway selected; the host checks it against its own choice.
     const auto seen = gcc::server_selected_protocol(*core);
-    if (!seen || *seen == params_.back_selected) {
-        out.insert(out.end(), pdu.begin(), pdu.end());
-        return std::nullopt;
+    if (seen && *seen != params_.back_selected) {
+        gcc::set_server_selected_protocol(*core, params_.back_selected);
+        facts_.emplace_back("rewrote", "CS_CORE.serverSelectedProtocol " +
+                                           protocols_to_string(*seen) + " -> " +
+                                           protocols_to_string(params_.back_selected));
+        changed = true;
     }
-    gcc::set_server_selected_protocol(*core, params_.back_selected);
-    auto encoded = mcs::encode(*ci);
-    if (!encoded) return Failure{Cause::client_mcs_malformed, encoded.error().message()};
-    facts_.emplace_back("rewrote", "CS_CORE.serverSelectedProtocol " + protocols_to_string(*seen) +
-                                       " -> " + protocols_to_string(params_.back_selected));
-    out.insert(out.end(), encoded->begin(), encoded->end());
+    if (params_.back_selected == protocol::rdp) {
+        // Offer the host exactly the methods its profile allows; a TLS client offers anything.
+        Bytes body(8, 0);
+        store_u32le(body.data(), params_.allowed_methods);
+        if (auto* security = ci->conference.find(gcc::block::cs_security))
+            security->body = body;
+        else
+            ci->conference.blocks.push_back({gcc::block::cs_security, body});
+        changed = true;
+    }
+    client_connected_ = true;
+    if (!changed) {
+        append(out, pdu);
+    } else {
+        auto encoded = mcs::encode(*ci);
+        if (!encoded) return Failure{Cause::client_mcs_malformed, encoded.error().message()};
+        append(out, *encoded);
+    }
+    if (params_.back_selected != protocol::rdp) client_transparent_ = true;
     return std::nullopt;
 }
 
-std::optional<Failure> Bridge::translate_connect_response(const Bytes& pdu, Bytes& out) {
+std::optional<Failure> Bridge::connect_response(const Bytes& pdu, Bytes& out) {
     auto payload = unwrap_x224_data(pdu);
     if (!payload) return Failure{Cause::host_mcs_malformed, payload.error().message()};
     auto cr = mcs::decode_connect_response(*payload);
     if (!cr) return Failure{Cause::host_mcs_malformed, cr.error().message()};
     auto* core = cr->conference.find(gcc::block::sc_core);
     if (!core) return Failure{Cause::host_mcs_malformed, "gcc.sc_core: block missing"};
+    host_connected_ = true;
+    bool changed = false;
     // The host echoes what the gateway requested; clients such as mstsc compare it with what
     // they requested themselves, as a downgrade check.
     const auto seen = gcc::client_requested_protocols(*core);
-    if (!seen || *seen == params_.client_requested) {
-        out.insert(out.end(), pdu.begin(), pdu.end());
-        return std::nullopt;
+    if (seen && *seen != params_.client_requested) {
+        gcc::set_client_requested_protocols(*core, params_.client_requested);
+        facts_.emplace_back("rewrote", "SC_CORE.clientRequestedProtocols " +
+                                           protocols_to_string(*seen) + " -> " +
+                                           protocols_to_string(params_.client_requested));
+        changed = true;
     }
-    gcc::set_client_requested_protocols(*core, params_.client_requested);
-    auto encoded = mcs::encode(*cr);
-    if (!encoded) return Failure{Cause::host_mcs_malformed, encoded.error().message()};
-    facts_.emplace_back("rewrote", "SC_CORE.clientRequestedProtocols " +
-                                       protocols_to_string(*seen) + " -> " +
-                                       protocols_to_string(params_.client_requested));
-    out.insert(out.end(), encoded->begin(), encoded->end());
+    if (params_.back_selected == protocol::rdp) {
+        auto* block = cr->conference.find(gcc::block::sc_security);
+        if (!block) return Failure{Cause::host_mcs_malformed, "gcc.sc_security: block missing"};
+        auto security = decode_server_security(*block);
+        if (!security) return Failure{Cause::host_mcs_malformed, security.error().message()};
+        facts_.emplace_back("rdp_encryption_method", encryption_methods_to_string(security->method));
+        facts_.emplace_back("rdp_encryption_level", to_string(security->level));
+        if (security->method == encryption_method::none) {
+            // No encryption: the PDUs already have the form a TLS client expects.
+            client_transparent_ = true;
+            host_transparent_ = true;
+        } else {
+            if (std::popcount(security->method) != 1 || !(security->method & params_.allowed_methods))
+                return Failure{Cause::host_selected_unoffered_method,
+                               "offered " + encryption_methods_to_string(params_.allowed_methods) +
+                                   ", host chose " + encryption_methods_to_string(security->method)};
+            if (!security->certificate)
+                return Failure{Cause::host_mcs_malformed, "sc_security: no server certificate"};
+            const auto& cert = *security->certificate;
+            facts_.emplace_back("rdp_certificate",
+                                std::string(cert.kind == CertificateKind::proprietary ? "proprietary"
+                                                                                      : "x509") +
+                                    ", RSA " + std::to_string(cert.key.bits) + " bits" +
+                                    (cert.signature_valid
+                                         ? (*cert.signature_valid ? ", signature valid"
+                                                                  : ", signature INVALID")
+                                         : ""));
+            if (cert.key.modulus.size() < kClientRandomSize + 1)
+                return Failure{Cause::host_mcs_malformed, "server RSA key too small"};
+            const ByteView random(params_.client_random);
+            security_ = std::make_unique<StandardSecurity>(
+                derive_session_keys(security->method, random, security->server_random));
+            encrypted_client_random_ =
+                crypto::rsa_public_le(random, cert.key.modulus, cert.key.exponent);
+            encrypted_client_random_.resize(encrypted_client_random_.size() + kRsaPadding, 0);
+            crypto::cleanse(params_.client_random.data(), params_.client_random.size());
+        }
+        *block = tls_server_security();
+        changed = true;
+    }
+    if (!security_) facts_.emplace_back("established", "");
+    if (!changed) {
+        append(out, pdu);
+    } else {
+        auto encoded = mcs::encode(*cr);
+        if (!encoded) return Failure{Cause::host_mcs_malformed, encoded.error().message()};
+        append(out, *encoded);
+    }
+    if (params_.back_selected != protocol::rdp) host_transparent_ = true;
     return std::nullopt;
 }
 
-std::vector<Fact> Bridge::take_facts() {
-    std::vector<Fact> f;
-    f.swap(facts_);
-    return f;
+std::optional<Failure> Bridge::security_exchange(const mcs::SendData& carrier, Bytes& out) {
+    Bytes body;
+    Writer w(body);
+    // No SEC_LICENSE_ENCRYPT_SC: we ask the host not to encrypt licensing PDUs (and cope if it
+    // does anyway).
+    w.u16le(sec::exchange_pkt);
+    w.u16le(0);
+    w.u32le(uint32_t(encrypted_client_random_.size()));
+    w.bytes(encrypted_client_random_);
+    mcs::SendData header = carrier;
+    auto frame = mcs::encode_send_data(header, body);
+    if (!frame) return Failure{Cause::internal_error, frame.error().message()};
+    append(out, *frame);
+    exchange_sent_ = true;
+    facts_.emplace_back("security_exchange", "client random sent (" +
+                                                 std::to_string(encrypted_client_random_.size()) +
+                                                 " bytes, RSA)");
+    facts_.emplace_back("established", "");
+    return std::nullopt;
+}
+
+std::optional<Failure> Bridge::append_sealed(const mcs::SendData& header, uint16_t flags,
+                                             ByteView plaintext, Bytes& out) {
+    const Sealed sealed = security_->seal(plaintext);
+    Bytes body;
+    body.reserve(plaintext.size() + sec::kFipsSize + 8);
+    Writer w(body);
+    w.u16le(uint16_t(flags | sec::encrypt));
+    w.u16le(0);
+    if (security_->fips()) {
+        w.u16le(sec::kFipsHeaderLength);
+        w.u8(sec::kFipsVersion);
+        w.u8(sealed.fips_padding);
+    }
+    w.bytes(sealed.mac);
+    w.bytes(sealed.data);
+    auto frame = mcs::encode_send_data(header, body);
+    if (!frame) return Failure{Cause::client_mcs_malformed, frame.error().message()};
+    append(out, *frame);
+    return std::nullopt;
+}
+
+std::optional<Failure> Bridge::client_send_data(const Bytes& pdu, const mcs::SendData& sd,
+                                                Bytes& out) {
+    if (!standard_security()) {
+        append(out, pdu);
+        return std::nullopt;
+    }
+    if (!exchange_sent_) {
+        // A TLS client skips the Security Exchange; the host expects it right before the Client
+        // Info PDU, which is this client's first Send Data Request.
+        if (auto failure = security_exchange(sd, out)) return failure;
+    }
+    // Under TLS only the Client Info and licensing PDUs (all sent before the host's first
+    // non-licensing PDU) carry a basic security header.
+    if (licensing_done_) return append_sealed(sd, 0, sd.user_data, out);
+    Reader r(sd.user_data);
+    auto flags = r.u16le("security_header.flags");
+    if (!flags) return Failure{Cause::client_mcs_malformed, flags.error().message()};
+    if (auto s = r.skip(2, "security_header.flags_hi"); !s)
+        return Failure{Cause::client_mcs_malformed, s.error().message()};
+    const uint16_t kept = *flags & uint16_t(~(sec::encrypt | sec::secure_checksum));
+    if ((*flags & sec::license_pkt) && !host_encrypts_licensing_) {
+        append(out, pdu);  // licensing PDUs stay in the clear unless the host asked otherwise
+        return std::nullopt;
+    }
+    return append_sealed(sd, kept, r.rest(), out);
+}
+
+std::optional<Failure> Bridge::host_send_data(const Bytes& pdu, const mcs::SendData& sd,
+                                              Bytes& out) {
+    if (!standard_security() || !exchange_sent_) {
+        append(out, pdu);
+        return std::nullopt;
+    }
+    Reader r(sd.user_data);
+    auto flags = r.u16le("security_header.flags");
+    if (!flags) return Failure{Cause::host_mcs_malformed, flags.error().message()};
+    if (auto s = r.skip(2, "security_header.flags_hi"); !s)
+        return Failure{Cause::host_mcs_malformed, s.error().message()};
+    Bytes plain;
+    if (*flags & sec::encrypt) {
+        uint8_t padding = 0;
+        if (security_->fips()) {
+            auto fips = r.bytes(4, "security_header.fips");
+            if (!fips) return Failure{Cause::host_mcs_malformed, fips.error().message()};
+            padding = (*fips)[3];
+        }
+        auto mac = r.bytes(sec::kMacSize, "security_header.mac");
+        if (!mac) return Failure{Cause::host_mcs_malformed, mac.error().message()};
+        plain.assign(r.rest().begin(), r.rest().end());
+        if (!security_->open(plain, mac->data(), *flags & sec::secure_checksum, padding)) {
+            return Failure{Cause::host_mac_mismatch,
+                           "MAC of host PDU #" + std::to_string(security_->packets_opened()) +
+                               " on channel " + std::to_string(sd.channel) + " does not verify"};
+        }
+    } else {
+        plain.assign(r.rest().begin(), r.rest().end());
+    }
+
+    uint16_t keep = 0;  // the basic header flags a TLS client expects, if any
+    const auto license = licensing::message_name(plain);
+    if ((*flags & sec::license_pkt) || (!licensing_done_ && license)) {
+        keep = sec::license_pkt;
+        if (*flags & sec::license_encrypt) host_encrypts_licensing_ = true;
+        facts_.emplace_back("licensing", license.value_or("?") +
+                                             ((*flags & sec::encrypt) ? " (decrypted)" : ""));
+    } else if (*flags & sec::redirection_pkt) {
+        facts_.emplace_back("withheld", "Server Redirection PDU: it would send the client around "
+                                        "the gateway");
+        return std::nullopt;
+    } else {
+        licensing_done_ = true;
+        keep = *flags & (sec::autodetect_req | sec::heartbeat | sec::transport_req);
+        if (session_info::strip_autoreconnect_cookie(plain))
+            facts_.emplace_back("withheld", "auto-reconnect cookie (keyed with the host's random, "
+                                            "which the client never saw)");
+    }
+    Bytes body;
+    if (keep) {
+        Writer w(body);
+        w.u16le(keep);
+        w.u16le(0);
+    }
+    append(body, plain);
+    auto frame = mcs::encode_send_data(sd, body);
+    if (!frame) return Failure{Cause::host_mcs_malformed, frame.error().message()};
+    append(out, *frame);
+    return std::nullopt;
+}
+
+std::optional<Failure> Bridge::client_fastpath(const Bytes& pdu, Bytes& out) {
+    if (!standard_security()) {
+        append(out, pdu);
+        return std::nullopt;
+    }
+    auto in = fastpath::decode(pdu, false);
+    if (!in) return Failure{Cause::client_mcs_malformed, in.error().message()};
+    const Sealed sealed = security_->seal(in->data);
+    fastpath::Pdu p;
+    p.header = uint8_t((in->header & 0x3F) | (sec::fastpath_encrypted << 6));
+    p.mac = sealed.mac;
+    if (security_->fips()) p.fips_padding = sealed.fips_padding;
+    auto encoded = fastpath::encode(p, sealed.data);
+    if (!encoded) return Failure{Cause::client_mcs_malformed, encoded.error().message()};
+    append(out, *encoded);
+    return std::nullopt;
+}
+
+std::optional<Failure> Bridge::host_fastpath(const Bytes& pdu, Bytes& out) {
+    if (!standard_security()) {
+        append(out, pdu);
+        return std::nullopt;
+    }
+    auto in = fastpath::decode(pdu, security_->fips());
+    if (!in) return Failure{Cause::host_mcs_malformed, in.error().message()};
+    licensing_done_ = true;
+    Bytes plain(in->data.begin(), in->data.end());
+    if (in->flags() & sec::fastpath_encrypted) {
+        if (!security_->open(plain, in->mac->data(), in->flags() & sec::fastpath_secure_checksum,
+                             in->fips_padding.value_or(0))) {
+            return Failure{Cause::host_mac_mismatch,
+                           "MAC of host fast-path PDU #" +
+                               std::to_string(security_->packets_opened()) + " does not verify"};
+        }
+    }
+    fastpath::Pdu p;
+    p.header = in->header & 0x3F;
+    auto encoded = fastpath::encode(p, plain);
+    if (!encoded) return Failure{Cause::host_mcs_malformed, encoded.error().message()};
+    append(out, *encoded);
+    return std::nullopt;
 }
 
 }  // namespace rdpbridge::rdp

@@ -1,12 +1,17 @@
 // The bridge state machine between the client's and the host's byte streams after the
-// security layers are up. It sees plaintext (TLS is terminated by the caller), rewrites what
-// must differ between the legs, and then steps aside: once the MCS connect exchange has been
-// translated, a TLS-to-TLS bridge passes bytes through untouched.
+// security layers are up. It sees the client's plaintext (TLS is terminated by the caller) and
+// the host's bytes, rewrites what must differ between the legs, and
+//  - towards a TLS host: translates the MCS connect exchange, then steps aside (transparent);
+//  - towards a Standard RDP Security host: runs the client side of that security — key
+//    exchange, MAC and RC4/FIPS on every PDU both ways, licensing re-framing — for the whole
+//    session, so the client only ever sees what a TLS server sends.
 //
-// Like nghttp2's session, it never touches a socket: bytes in, bytes out, plus facts for the
-// handshake log.
+// Like nghttp2's session, it never touches a socket or a clock: bytes in, bytes out, plus
+// facts for the handshake log. The client random comes from the caller's CSPRNG.
 #pragma once
 
+#include <array>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -14,6 +19,8 @@
 
 #include "rdp/diagnosis.hpp"
 #include "rdp/framer.hpp"
+#include "rdp/mcs_domain.hpp"
+#include "rdp/standard_security.hpp"
 
 namespace rdpbridge::rdp {
 
@@ -21,8 +28,11 @@ struct BridgeParams {
     uint32_t client_requested = 0;  // requestedProtocols of the client's RDP_NEG_REQ
     uint32_t front_selected = 0;    // what the gateway selected for the client
     uint32_t back_selected = 0;     // what the host selected for the gateway
-    uint32_t back_requested = 0;    // what the gateway asked the host for
     std::size_t max_pdu = 0xFFFF;
+    bool refuse_ms_t120 = true;  // BlueKeep (CVE-2019-0708) shield
+    // Standard RDP Security on the back leg (back_selected == protocol::rdp):
+    uint32_t allowed_methods = 0;          // CS_SECURITY.encryptionMethods offered to the host
+    std::array<uint8_t, 32> client_random{};  // from a CSPRNG; wiped once keys are derived
 };
 
 using Fact = std::pair<std::string, std::string>;
@@ -30,6 +40,7 @@ using Fact = std::pair<std::string, std::string>;
 class Bridge {
 public:
     explicit Bridge(const BridgeParams& params);
+    ~Bridge();
 
     // Bytes received from the client, in stream order. What the host must receive is appended
     // to `to_host`. A Failure means the session cannot continue.
@@ -38,21 +49,38 @@ public:
     std::optional<Failure> from_host(ByteView in, Bytes& to_client);
 
     // True once a direction needs no more translation: the caller may relay it directly.
-    bool client_transparent() const { return client_done_; }
-    bool host_transparent() const { return host_done_; }
+    bool client_transparent() const { return client_transparent_; }
+    bool host_transparent() const { return host_transparent_; }
 
-    // Facts learned since the last call (channel names, rewrites), for the handshake log.
+    // Facts learned since the last call (channels, rewrites, negotiated security), for the log.
     std::vector<Fact> take_facts();
 
 private:
-    std::optional<Failure> translate_connect_initial(const Bytes& pdu, Bytes& out);
-    std::optional<Failure> translate_connect_response(const Bytes& pdu, Bytes& out);
+    std::optional<Failure> client_pdu(const Bytes& pdu, Bytes& out);
+    std::optional<Failure> host_pdu(const Bytes& pdu, Bytes& out);
+    std::optional<Failure> connect_initial(const Bytes& pdu, Bytes& out);
+    std::optional<Failure> connect_response(const Bytes& pdu, Bytes& out);
+    std::optional<Failure> client_send_data(const Bytes& pdu, const mcs::SendData& sd, Bytes& out);
+    std::optional<Failure> host_send_data(const Bytes& pdu, const mcs::SendData& sd, Bytes& out);
+    std::optional<Failure> client_fastpath(const Bytes& pdu, Bytes& out);
+    std::optional<Failure> host_fastpath(const Bytes& pdu, Bytes& out);
+    std::optional<Failure> security_exchange(const mcs::SendData& carrier, Bytes& out);
+    std::optional<Failure> append_sealed(const mcs::SendData& header, uint16_t flags,
+                                         ByteView plaintext, Bytes& out);
+    bool standard_security() const { return security_ != nullptr; }
 
     BridgeParams params_;
     Framer client_framer_;
     Framer host_framer_;
-    bool client_done_ = false;
-    bool host_done_ = false;
+    bool client_transparent_ = false;
+    bool host_transparent_ = false;
+    bool client_connected_ = false;  // Connect Initial translated
+    bool host_connected_ = false;    // Connect Response translated
+    bool exchange_sent_ = false;
+    bool licensing_done_ = false;
+    bool host_encrypts_licensing_ = false;
+    Bytes encrypted_client_random_;
+    std::unique_ptr<StandardSecurity> security_;
     std::vector<Fact> facts_;
 };
 

@@ -207,6 +207,25 @@ constexpr std::array kCauses = std::to_array<CauseInfo>({
     {C::host_mcs_malformed, "host_mcs_malformed",
      "The host's MCS Connect Response could not be decoded or rewritten.", kSocketClosed,
      kTransportFailed, "Capture and report; the detail names the field."},
+    {C::client_requested_ms_t120, "client_requested_ms_t120",
+     "Attack indicator: the client asked for the internal MS_T120 channel, the trigger of "
+     "BlueKeep (CVE-2019-0708) on unpatched Windows XP/2003/7. Refused before reaching the host.",
+     kSocketClosed, kTransportFailed,
+     "Investigate the source address. Only if a legitimate client really needs it (none does), "
+     "set [shield] refuse_ms_t120 = false."},
+    {C::host_selected_unoffered_method, "host_selected_unoffered_method",
+     "The host chose a Standard RDP Security encryption method the backend profile does not "
+     "allow.",
+     kSocketClosed, kTransportFailed,
+     "Add the host's method to [[backend]] encryption_methods (e.g. [\"128\", \"56\", \"40\"]) "
+     "or raise the host's encryption level (Group Policy: Set client connection encryption "
+     "level = High)."},
+    {C::host_mac_mismatch, "host_mac_mismatch",
+     "A PDU from the host failed its Standard RDP Security MAC check: corrupted or tampered "
+     "with. The session was closed without passing it on.",
+     "0xC06 (decryption error)", "ERRCONNECT_CONNECT_TRANSPORT_FAILED",
+     "Check the network path to the host for devices that alter traffic; if it repeats with one "
+     "host, capture it and report it."},
     {C::gateway_shutting_down, "gateway_shutting_down",
      "The gateway was stopping while this connection was in its handshake.", kSocketClosed,
      kTransportFailed, "Reconnect once the gateway is back."},

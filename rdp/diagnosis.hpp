@@ -77,9 +77,12 @@ enum class Cause : uint16_t {
     host_certificate_pin_mismatch,
     host_certificate_name_mismatch,
     host_tls_failed,
-    // MCS connect.
+    // MCS connect and the bridged session.
     client_mcs_malformed,
     host_mcs_malformed,
+    client_requested_ms_t120,
+    host_selected_unoffered_method,
+    host_mac_mismatch,
     // The gateway itself.
     gateway_shutting_down,
     internal_error,

@@ -46,22 +46,29 @@ ConnectionRequest backend_request(const ConnectionRequest& client, BackSecurity 
 }
 
 std::variant<BackendAgreement, Refusal> interpret_backend_confirm(const ConnectionRequest& sent,
-                                                                  const ConnectionConfirm& answer) {
+                                                                  const ConnectionConfirm& answer,
+                                                                  BackSecurity security) {
     const uint32_t offered = requested(sent);
+    const bool fall_back = security == BackSecurity::automatic;
     if (std::holds_alternative<std::monostate>(answer.negotiation)) {
-        if (offered == protocol::rdp) return BackendAgreement{protocol::rdp, 0};
+        if (offered == protocol::rdp || fall_back) return BackendAgreement{protocol::rdp, 0};
         return Refusal{Cause::host_predates_negotiation,
                        "host answered " + protocols_to_string(offered) +
                            " with a Connection Confirm that has no negotiation data",
                        NegFailureCode::ssl_not_allowed_by_server};
     }
     if (auto* failure = std::get_if<NegotiationFailure>(&answer.negotiation)) {
-        return Refusal{cause_for(failure->code),
-                       "host answered " + protocols_to_string(offered) + " with RDP_NEG_FAILURE " +
-                           to_string(failure->code),
-                       failure->code};
+        Refusal r{cause_for(failure->code),
+                  "host answered " + protocols_to_string(offered) + " with RDP_NEG_FAILURE " +
+                      to_string(failure->code),
+                  failure->code};
+        r.retry_with_standard_security =
+            fall_back && failure->code == NegFailureCode::ssl_not_allowed_by_server;
+        return r;
     }
     const auto& rsp = std::get<NegotiationResponse>(answer.negotiation);
+    if (rsp.selected_protocol == protocol::rdp && offered != protocol::rdp && fall_back)
+        return BackendAgreement{protocol::rdp, rsp.flags};
     if (rsp.selected_protocol == protocol::rdp && offered != protocol::rdp) {
         // Hosts from the RDP 5.2 era answer a TLS offer this way instead of with a failure.
         return Refusal{Cause::host_ssl_not_allowed,

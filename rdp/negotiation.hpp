@@ -18,6 +18,9 @@ struct Refusal {
     std::string detail;
     // The RDP_NEG_FAILURE to send the client, when one tells it more than a closed socket.
     std::optional<NegFailureCode> tell_client;
+    // In `auto` mode, a host that refused TLS with RDP_NEG_FAILURE has closed this connection;
+    // a new one asking for Standard RDP Security will work.
+    bool retry_with_standard_security = false;
 };
 
 // Front leg: the gateway always selects TLS towards the client (CredSSP is a later capability).
@@ -32,9 +35,12 @@ struct BackendAgreement {
     uint8_t flags;  // RDP_NEG_RSP flags, or 0 for a pre-negotiation host
 };
 
-// Interprets the host's Connection Confirm to `sent`.
+// Interprets the host's Connection Confirm to `sent`. In `automatic` mode a host that answers a
+// TLS offer with Standard RDP Security (selecting PROTOCOL_RDP, or predating negotiation) is
+// taken at its word on the same connection.
 std::variant<BackendAgreement, Refusal> interpret_backend_confirm(const ConnectionRequest& sent,
-                                                                  const ConnectionConfirm& answer);
+                                                                  const ConnectionConfirm& answer,
+                                                                  BackSecurity security);
 
 // The confirm the client gets: the front protocol, plus those of the host's capability flags
 // that make sense across the bridge.

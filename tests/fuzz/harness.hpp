@@ -68,7 +68,9 @@ private:
 // pieces and "everything that is left", from a seed the harness reads from its input.
 class Chunker {
 public:
-    explicit Chunker(uint32_t seed) : state_(seed * 2654435761u + 0x9E3779B9u) {}
+    explicit Chunker(uint32_t seed) : state_(seed * 2654435761u + 0x9E3779B9u) {
+        if (state_ == 0) state_ = 1;  // xorshift's one fixed point
+    }
     uint32_t next_random();
     // Size of the next chunk of a stream with `remaining` bytes left (0 only when remaining is 0).
     std::size_t next(std::size_t remaining);

@@ -15,7 +15,6 @@ BridgeParams params(uint32_t client_requested, uint32_t back_selected) {
     p.client_requested = client_requested;
     p.front_selected = protocol::ssl;
     p.back_selected = back_selected;
-    p.back_requested = back_selected;
     return p;
 }
 
@@ -45,9 +44,17 @@ TEST(Bridge, SameProtocolsPassConnectInitialUnchanged) {
     EXPECT_EQ(facts[0].first, "client_channels");
 }
 
+// A client that negotiated CredSSP with the gateway while the host got plain TLS.
+Bytes connect_initial_selecting(uint32_t selected) {
+    auto ci = mcs::decode_connect_initial(
+        *unwrap_x224_data(fixture("mcs_connect_initial_freerdp_tls.bin")));
+    gcc::set_server_selected_protocol(*ci->conference.find(gcc::block::cs_core), selected);
+    return *mcs::encode(*ci);
+}
+
 TEST(Bridge, DifferentProtocolsRewriteConnectInitialByteByByte) {
-    const Bytes ci = fixture("mcs_connect_initial_freerdp_tls.bin");
-    Bridge b(params(protocol::ssl, protocol::rdp));
+    const Bytes ci = connect_initial_selecting(protocol::hybrid);
+    Bridge b(params(protocol::ssl | protocol::hybrid, protocol::ssl));
     Bytes out;
     // Fed one byte at a time, as a slow TLS record stream might deliver it.
     for (uint8_t byte : ci) {
@@ -56,7 +63,7 @@ TEST(Bridge, DifferentProtocolsRewriteConnectInitialByteByByte) {
     }
     EXPECT_TRUE(b.client_transparent());
     EXPECT_EQ(out.size(), ci.size());
-    EXPECT_EQ(selected_in(out), protocol::rdp);
+    EXPECT_EQ(selected_in(out), protocol::ssl);
     // Afterwards bytes pass untouched.
     const Bytes later{0x44, 0x05, 1, 2, 3};
     Bytes out2;
@@ -65,10 +72,10 @@ TEST(Bridge, DifferentProtocolsRewriteConnectInitialByteByByte) {
 }
 
 TEST(Bridge, BytesCoalescedAfterConnectInitialAreKept) {
-    Bytes stream = fixture("mcs_connect_initial_freerdp_tls.bin");
+    Bytes stream = connect_initial_selecting(protocol::hybrid);
     const Bytes erect = wrap_x224_data(Bytes{0x04, 0x01, 0x00, 0x01, 0x00, 0x01});
     stream.insert(stream.end(), erect.begin(), erect.end());
-    Bridge b(params(protocol::ssl, protocol::rdp));
+    Bridge b(params(protocol::ssl | protocol::hybrid, protocol::ssl));
     Bytes out;
     EXPECT_FALSE(b.from_client(stream, out));
     ASSERT_EQ(out.size(), stream.size());
@@ -82,8 +89,10 @@ TEST(Bridge, ConnectResponseEchoesWhatTheClientRequested) {
     EXPECT_FALSE(b.from_host(cr, out));
     EXPECT_EQ(requested_in(out), 0x0Bu);
     const auto facts = b.take_facts();
-    ASSERT_EQ(facts.size(), 1u);
+    ASSERT_EQ(facts.size(), 2u);
     EXPECT_EQ(facts[0].second, "SC_CORE.clientRequestedProtocols SSL -> SSL|HYBRID|HYBRID_EX");
+    EXPECT_EQ(facts[1].first, "established");
+    EXPECT_TRUE(b.host_transparent());
 }
 
 TEST(Bridge, GarbageInsteadOfConnectInitialFails) {

@@ -248,7 +248,7 @@ TEST(Errors, UnknownKeySuggestsClosestAndListsAllowed) {
     EXPECT_EQ(e.column, 1);
     EXPECT_TRUE(Contains(e.message, "unknown key \"adress\" in [[backend]]"));
     EXPECT_TRUE(Contains(e.message, "did you mean \"address\"?"));
-    EXPECT_TRUE(Contains(e.message, "allowed keys: name, address, security, connect_timeout, tls"));
+    EXPECT_TRUE(Contains(e.message, "allowed keys: name, address, security, connect_timeout, encryption_methods, tls"));
 }
 
 TEST(Errors, UnknownKeyFarFromAnyAllowedHasNoSuggestion) {

@@ -48,7 +48,8 @@ TEST(BackendRequest, CarriesCookieAndOffersWhatTheProfileAllows) {
 TEST(BackendConfirm, AgreementOnTls) {
     const auto sent = backend_request(client_asking(protocol::ssl), BackSecurity::tls);
     auto out = interpret_backend_confirm(
-        sent, {NegotiationResponse{neg_rsp_flags::extended_client_data_supported, protocol::ssl}});
+        sent, {NegotiationResponse{neg_rsp_flags::extended_client_data_supported, protocol::ssl}},
+        BackSecurity::tls);
     const auto* a = std::get_if<BackendAgreement>(&out);
     ASSERT_TRUE(a);
     EXPECT_EQ(a->selected_protocol, protocol::ssl);
@@ -67,7 +68,7 @@ TEST(BackendConfirm, EachFailureCodeHasItsCause) {
         {NegFailureCode(42), Cause::host_unknown_negotiation_failure},
     };
     for (auto [code, cause] : table) {
-        auto out = interpret_backend_confirm(sent, {NegotiationFailure{code}});
+        auto out = interpret_backend_confirm(sent, {NegotiationFailure{code}}, BackSecurity::tls);
         const auto* r = std::get_if<Refusal>(&out);
         ASSERT_TRUE(r);
         EXPECT_EQ(r->cause, cause);
@@ -77,23 +78,25 @@ TEST(BackendConfirm, EachFailureCodeHasItsCause) {
 
 TEST(BackendConfirm, PreNegotiationHost) {
     auto tls_sent = backend_request(client_asking(protocol::ssl), BackSecurity::tls);
-    auto out = interpret_backend_confirm(tls_sent, ConnectionConfirm{});
+    auto out = interpret_backend_confirm(tls_sent, ConnectionConfirm{}, BackSecurity::tls);
     ASSERT_TRUE(std::holds_alternative<Refusal>(out));
     EXPECT_EQ(std::get<Refusal>(out).cause, Cause::host_predates_negotiation);
 
     auto rdp_sent = backend_request(client_asking(protocol::ssl), BackSecurity::rdp);
-    auto ok = interpret_backend_confirm(rdp_sent, ConnectionConfirm{});
+    auto ok = interpret_backend_confirm(rdp_sent, ConnectionConfirm{}, BackSecurity::rdp);
     ASSERT_TRUE(std::holds_alternative<BackendAgreement>(ok));
     EXPECT_EQ(std::get<BackendAgreement>(ok).selected_protocol, protocol::rdp);
 }
 
 TEST(BackendConfirm, HostSelectingStandardSecurityOrUnofferedProtocol) {
     const auto sent = backend_request(client_asking(protocol::ssl), BackSecurity::tls);
-    auto rdp = interpret_backend_confirm(sent, {NegotiationResponse{0, protocol::rdp}});
+    auto rdp = interpret_backend_confirm(sent, {NegotiationResponse{0, protocol::rdp}},
+                                         BackSecurity::tls);
     EXPECT_EQ(std::get<Refusal>(rdp).cause, Cause::host_ssl_not_allowed);
-    auto hybrid = interpret_backend_confirm(sent, {NegotiationResponse{0, protocol::hybrid}});
+    auto hybrid = interpret_backend_confirm(sent, {NegotiationResponse{0, protocol::hybrid}},
+                                            BackSecurity::tls);
     EXPECT_EQ(std::get<Refusal>(hybrid).cause, Cause::host_selected_unoffered);
-    auto two = interpret_backend_confirm(sent, {NegotiationResponse{0, 0x3}});
+    auto two = interpret_backend_confirm(sent, {NegotiationResponse{0, 0x3}}, BackSecurity::tls);
     EXPECT_EQ(std::get<Refusal>(two).cause, Cause::host_selected_unoffered);
 }
 
@@ -104,4 +107,24 @@ TEST(FrontConfirm, PassesOnlyEndToEndFlags) {
     EXPECT_EQ(rsp.selected_protocol, protocol::ssl);
     EXPECT_EQ(rsp.flags, neg_rsp_flags::extended_client_data_supported |
                              neg_rsp_flags::dynvc_gfx_protocol_supported);
+}
+
+TEST(BackendConfirm, AutoSettlesOnStandardSecurity) {
+    const auto sent = backend_request(client_asking(protocol::ssl), BackSecurity::automatic);
+    // xrdp: RDP_NEG_RSP selecting PROTOCOL_RDP; XP: a confirm without negotiation data.
+    for (const ConnectionConfirm& answer :
+         {ConnectionConfirm{NegotiationResponse{1, protocol::rdp}}, ConnectionConfirm{}}) {
+        auto out = interpret_backend_confirm(sent, answer, BackSecurity::automatic);
+        ASSERT_TRUE(std::holds_alternative<BackendAgreement>(out));
+        EXPECT_EQ(std::get<BackendAgreement>(out).selected_protocol, protocol::rdp);
+    }
+    // Windows 2003 SP1+: RDP_NEG_FAILURE, connection closed: retry asking for RDP.
+    auto out = interpret_backend_confirm(
+        sent, {NegotiationFailure{NegFailureCode::ssl_not_allowed_by_server}},
+        BackSecurity::automatic);
+    ASSERT_TRUE(std::holds_alternative<Refusal>(out));
+    EXPECT_TRUE(std::get<Refusal>(out).retry_with_standard_security);
+    auto tls_only = interpret_backend_confirm(
+        sent, {NegotiationFailure{NegFailureCode::ssl_not_allowed_by_server}}, BackSecurity::tls);
+    EXPECT_FALSE(std::get<Refusal>(tls_only).retry_with_standard_security);
 }

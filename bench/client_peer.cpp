@@ -1,0 +1,110 @@
+// The synthetic RDP client: X.224 request offering TLS, a TLS 1.3 handshake, the MCS connect
+// exchange, then silence, saturating input or latency probing, per profile.
+#include "bench/pdu_splitter.hpp"
+#include "bench/pdus.hpp"
+#include "bench/peers.hpp"
+#include "rdp/x224.hpp"
+
+namespace rdpbridge::bench::peers {
+
+namespace {
+
+// Large enough that one read takes a whole TLS record; idle sessions get a small one so that
+// 10,000 of them stay cheap in the bench.
+constexpr std::size_t kBusyReadBuffer = 64 * 1024;
+constexpr std::size_t kIdleReadBuffer = 512;
+
+[[noreturn]] void fail(const std::string& what) { throw std::runtime_error("client " + what); }
+
+void check_confirm(const rdp::Bytes& frame) {
+    auto confirm = rdp::decode_connection_confirm(frame);
+    if (!confirm) fail("x224: " + confirm.error().message());
+    const auto* rsp = std::get_if<rdp::NegotiationResponse>(&confirm->negotiation);
+    if (!rsp || rsp->selected_protocol != rdp::protocol::ssl)
+        fail("x224: the confirm does not select PROTOCOL_SSL");
+}
+
+void check_response(const rdp::Bytes& frame) {
+    auto facts = check_connect_response(frame);
+    if (!facts) fail("mcs: " + facts.error().message());
+    // mstsc compares this with what it requested, as a downgrade check; so do we.
+    if (facts->client_requested_protocols != rdp::protocol::ssl)
+        fail("mcs: SC_CORE.clientRequestedProtocols does not echo PROTOCOL_SSL");
+}
+
+awaitable<void> send_input(SharedTally& tally, std::shared_ptr<Conn> conn, std::size_t events) {
+    const rdp::Bytes pdu = fastpath_input(events);
+    error_code ec;
+    while (!tally.stopping) {
+        co_await asio::async_write(conn->stream, asio::buffer(pdu),
+                                   asio::redirect_error(use_awaitable, ec));
+        if (ec) break;
+    }
+}
+
+}  // namespace
+
+awaitable<std::shared_ptr<Conn>> client_connect(ClientSide& side, tcp::endpoint target,
+                                                bool direct) {
+    auto conn = std::make_shared<Conn>(side.io, direct ? side.direct : side.modern, side.registry);
+    Deadline deadline(side.io, conn, kHandshakeLimit);
+    const char* stage = "tcp connect";
+    try {
+        auto& socket = conn->stream.next_layer();
+        co_await socket.async_connect(target, use_awaitable);
+        socket.set_option(tcp::no_delay(true));
+        stage = "x224";
+        static const rdp::Bytes request = connection_request();
+        co_await asio::async_write(socket, asio::buffer(request), use_awaitable);
+        check_confirm(co_await read_tpkt(socket, "client x224"));
+
+        stage = "tls";
+        co_await conn->stream.async_handshake(asio::ssl::stream_base::client, use_awaitable);
+        side.tally.note_negotiated(false, version_of(conn->stream), cipher_of(conn->stream));
+
+        stage = "mcs";
+        static const rdp::Bytes initial = connect_initial(rdp::protocol::ssl);
+        co_await asio::async_write(conn->stream, asio::buffer(initial), use_awaitable);
+        check_response(co_await read_tpkt(conn->stream, "client mcs"));
+    } catch (const std::exception& e) {
+        conn->close();
+        throw std::runtime_error(std::string("client ") + stage + ": " + e.what());
+    }
+    side.tally.client_established.fetch_add(1, std::memory_order_relaxed);
+    co_return conn;
+}
+
+awaitable<void> client_life(ClientSide& side, std::shared_ptr<Conn> conn, ClientProfile profile) {
+    auto& tally = side.tally;
+    if (profile.mode == ClientMode::relay && profile.input_events > 0)
+        asio::co_spawn(side.io, send_input(tally, conn, profile.input_events), asio::detached);
+
+    const std::size_t size = profile.mode == ClientMode::hold ? kIdleReadBuffer : kBusyReadBuffer;
+    std::unique_ptr<uint8_t[]> buffer(new uint8_t[size]);
+    PduSplitter splitter;
+    error_code ec;
+    std::string broken;
+    for (;;) {
+        const std::size_t n = co_await conn->stream.async_read_some(
+            asio::buffer(buffer.get(), size), asio::redirect_error(use_awaitable, ec));
+        if (ec) break;
+        const auto received = int64_t(now_ns());
+        tally.bytes_down.fetch_add(n, std::memory_order_relaxed);
+        uint64_t pdus = 0;
+        const bool keep = profile.mode == ClientMode::probe && tally.recording;
+        broken = splitter.feed({buffer.get(), n}, [&](rdp::ByteView head, std::size_t) {
+            ++pdus;
+            if (!keep) return;
+            if (auto probe = read_probe(head)) side.latencies.push_back(received - int64_t(probe->send_ns));
+        });
+        tally.pdus_down.fetch_add(pdus, std::memory_order_relaxed);
+        if (!broken.empty()) break;
+    }
+    if (!tally.stopping) {
+        tally.fail(broken.empty() ? "client session ended early: " + ec.message()
+                                  : "client received a non-RDP stream: " + broken);
+    }
+    conn->close();
+}
+
+}  // namespace rdpbridge::bench::peers

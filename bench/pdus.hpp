@@ -1,0 +1,59 @@
+// The RDP PDUs the synthetic peers exchange: just enough of [MS-RDPBCGR] to pass through
+// rdpbridge for real. Connect PDUs are built with the rdp/ codecs (which recompute every
+// enclosing length); the fast-path PDUs are framed by hand because rdp/ only parses their header.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "rdp/bytes.hpp"
+#include "rdp/mcs.hpp"
+
+namespace rdpbridge::bench {
+
+// X.224 Connection Request with a mstshash cookie and RDP_NEG_REQ offering PROTOCOL_SSL only,
+// as a client that insists on TLS sends it.
+rdp::Bytes connection_request();
+// X.224 Connection Confirm with RDP_NEG_RSP selecting PROTOCOL_SSL, as a Windows 7 host answers.
+rdp::Bytes connection_confirm_ssl();
+
+// MCS Connect Initial with CS_CORE (216 bytes, so serverSelectedProtocol is present),
+// CS_SECURITY and CS_NET (rdpdr, cliprdr).
+rdp::Bytes connect_initial(uint32_t server_selected_protocol);
+// MCS Connect Response with SC_CORE (echoing `client_requested`), SC_SECURITY (method 0, level 0:
+// what a host sends under TLS) and SC_NET assigning one id per requested channel.
+rdp::Bytes connect_response(uint32_t client_requested, std::size_t channel_count);
+
+// What a synthetic peer checks in the other side's connect PDU. The gateway may rewrite either
+// PDU, so only meaning is checked, never bytes.
+struct ConnectInitialFacts {
+    std::size_t channel_count = 0;
+};
+rdp::Result<ConnectInitialFacts> check_connect_initial(rdp::ByteView frame);
+struct ConnectResponseFacts {
+    std::optional<uint32_t> client_requested_protocols;
+};
+rdp::Result<ConnectResponseFacts> check_connect_response(rdp::ByteView frame);
+
+// Fast-path output PDU of exactly `size` bytes: one Stream Surface Bits command whose opaque
+// bitmap data starts with a send timestamp and a sequence number (the latency probe).
+inline constexpr std::size_t kMinOutputPdu = 44;
+inline constexpr std::size_t kMaxFastPathPdu = 0x7FFF;  // 15-bit length field
+rdp::Bytes fastpath_output(std::size_t size);
+// Writes the probe into a PDU built by fastpath_output; reads it back on the receiving side.
+void stamp_output(rdp::Bytes& pdu, uint64_t send_ns, uint64_t sequence);
+struct Probe {
+    uint64_t send_ns;
+    uint64_t sequence;
+};
+// `head` holds at least the first kProbeEnd bytes of a fast-path output PDU.
+inline constexpr std::size_t kProbeEnd = 44;
+std::optional<Probe> read_probe(rdp::ByteView head);
+
+// Fast-path input PDU carrying `events` mouse-move events (1..255): the largest valid input
+// PDU has 255 of them, 1,789 bytes.
+inline constexpr std::size_t kMaxInputEvents = 255;
+rdp::Bytes fastpath_input(std::size_t events);
+
+}  // namespace rdpbridge::bench

@@ -1,0 +1,194 @@
+// What `rdpbridge probe` learned about a host, as plain data. The scanners fill it, the verdict
+// reads it, and the human and JSON reports print it; none of them needs the others' code, so
+// each can be tested on a hand-made Findings.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.hpp"
+#include "rdp/diagnosis.hpp"
+#include "rdp/server_security.hpp"
+#include "rdp/x224.hpp"
+
+namespace rdpbridge::probe {
+
+// Exit codes of `rdpbridge probe` (also in --help and docs/probe.md).
+inline constexpr int kExitRdpHost = 0;
+inline constexpr int kExitUnreachable = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitNotRdp = 4;
+
+struct Target {
+    std::string host;  // as given
+    uint16_t port = 3389;
+    std::string sni;   // --sni; empty = none sent
+};
+
+// Why the probe could not talk RDP to the host at all, in the diagnosis vocabulary
+// (dns_not_found, connection_refused, connection_timed_out, host_silent, host_closed...).
+struct Unreachable {
+    rdp::Cause cause;
+    std::string detail;
+};
+
+// ------------------------------------------------------------------------------ layers
+
+enum class LayerAnswer {
+    selected,        // RDP_NEG_RSP
+    failure,         // RDP_NEG_FAILURE
+    no_negotiation,  // a Connection Confirm without negotiation data: a pre-RDP-5.2 host
+    other_pdu,       // a TPKT frame that is not a Connection Confirm (xrdp: an MCS disconnect)
+    no_answer,       // nothing within the deadline
+    closed,          // closed or reset without answering
+};
+
+struct LayerResult {
+    std::string name;  // "RDP", "SSL", "HYBRID", ...: the request as the report names it
+    uint32_t requested = 0;
+    LayerAnswer answer = LayerAnswer::no_answer;
+    uint32_t selected = 0;  // with `selected`
+    uint8_t flags = 0;      // RDP_NEG_RSP flags, with `selected`
+    std::optional<rdp::NegFailureCode> failure;
+    std::string detail;  // what was seen, for anything but `selected`
+};
+
+// ------------------------------------------------------------------------------ TLS
+
+struct CipherFacts {
+    std::string name;  // OpenSSL name, e.g. "ECDHE-RSA-AES256-GCM-SHA384"
+    std::string iana;  // RFC name, e.g. "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"
+    int bits = 0;
+    std::string key_exchange;  // "RSA", "ECDH", "DH", "any" (TLS 1.3)
+    bool forward_secrecy = false;
+    bool aead = false;
+};
+
+enum class CipherOrder { unknown, server, client };
+
+struct TlsVersionResult {
+    std::string version;  // "1.0", "1.1", "1.2", "1.3"
+    bool accepted = false;
+    std::string refusal;  // why the handshake failed, when not accepted
+    std::vector<CipherFacts> ciphers;  // in the order the host chose them
+    CipherOrder order = CipherOrder::unknown;
+    std::optional<bool> secure_renegotiation;  // TLS <= 1.2 only
+    bool complete = true;  // false when a bound stopped the enumeration
+};
+
+struct CertificateFacts {
+    std::string subject;
+    std::string issuer;
+    std::vector<std::string> subject_alt_names;  // "DNS:host", "IP:192.0.2.7"
+    std::string not_before;  // ISO 8601 UTC
+    std::string not_after;
+    int days_left = 0;  // negative once expired
+    bool expired = false;
+    bool not_yet_valid = false;
+    std::string key_type;  // "RSA", "EC", ...
+    int key_bits = 0;
+    std::string signature_algorithm;
+    bool self_signed = false;
+    std::string sha256;  // lower-case hex of the DER encoding
+};
+
+struct TlsFindings {
+    uint32_t via = 0;  // the protocol requested in X.224 before each handshake
+    std::vector<TlsVersionResult> versions;  // 1.0, 1.1, 1.2, 1.3 in that order
+    std::optional<CertificateFacts> certificate;
+};
+
+// ------------------------------------------------------------------------------ Standard RDP
+
+enum class MethodOutcome { accepted, refused, error };
+
+struct MethodResult {
+    uint32_t offered = 0;  // CS_SECURITY encryptionMethods
+    MethodOutcome outcome = MethodOutcome::error;
+    uint32_t selected = 0;  // SC_SECURITY encryptionMethod
+    rdp::EncryptionLevel level = rdp::EncryptionLevel::none;
+    std::string detail;
+};
+
+struct RdpCertificateFacts {
+    rdp::CertificateKind kind = rdp::CertificateKind::proprietary;
+    bool temporary = false;
+    uint32_t key_bits = 0;
+    uint32_t exponent = 0;
+    std::optional<bool> signature_valid;        // proprietary only
+    std::optional<CertificateFacts> x509_leaf;  // X.509 chains only
+    std::size_t chain_length = 0;
+};
+
+struct RdpSecurityFindings {
+    std::vector<MethodResult> methods;  // one offered method at a time: 40, 56, 128, FIPS
+    std::optional<MethodResult> all;    // every method offered at once: what the host prefers
+    std::optional<uint32_t> server_version;  // SC_CORE version, e.g. 0x00080004
+    std::optional<RdpCertificateFacts> certificate;
+};
+
+// ------------------------------------------------------------------------------ NLA
+
+struct NlaFindings {
+    bool required = false;   // HYBRID_REQUIRED_BY_SERVER to an SSL request
+    bool supported = false;  // HYBRID or HYBRID_EX selected when offered
+    std::string credssp_version;  // empty: not learned (see note)
+    std::string note;
+};
+
+// ------------------------------------------------------------------------------ verdict
+
+struct Problem {
+    std::string cause;  // rdp::diagnosis cause id, or empty when there is none
+    std::string summary;
+    std::string why;
+    std::string fix;
+};
+
+struct Recommendation {
+    bool usable = false;  // false: no profile of ours reaches this host
+    config::Backend backend;
+    std::vector<std::string> notes;  // the reasoning, printed as TOML comments
+    std::optional<bool> verified;    // a TLS handshake with exactly this profile succeeded
+    std::string verification_detail;
+};
+
+struct Verdict {
+    std::string era;
+    std::vector<Problem> problems;
+    std::vector<std::string> risks;
+    Recommendation recommendation;
+    std::string toml;
+};
+
+// ------------------------------------------------------------------------------ all of it
+
+enum class Reach { rdp, unreachable, not_rdp };
+
+struct Findings {
+    Target target;
+    std::string address;  // the IP address probed
+    Reach reach = Reach::rdp;
+    std::optional<Unreachable> unreachable;  // with Reach::unreachable / not_rdp
+    std::vector<LayerResult> layers;
+    std::optional<TlsFindings> tls;
+    std::optional<RdpSecurityFindings> rdp_security;
+    NlaFindings nla;
+    Verdict verdict;
+    int connections = 0;
+    double elapsed_ms = 0;
+    bool budget_exhausted = false;
+};
+
+int exit_code(const Findings& f);
+
+// The stable names the JSON report uses (docs/probe.md).
+std::string_view to_string(LayerAnswer a);
+std::string_view to_string(MethodOutcome o);
+std::string_view to_string(CipherOrder o);
+std::string_view to_string(Reach r);
+
+}  // namespace rdpbridge::probe

@@ -1,0 +1,70 @@
+#include "rdp/mcs_domain.hpp"
+
+#include "rdp/ber.hpp"
+#include "rdp/tpkt.hpp"
+
+namespace rdpbridge::rdp::mcs {
+
+namespace {
+constexpr std::size_t kMaxUserData = 0xFFFF - kTpktHeaderSize - kX224DataHeaderSize - 8;
+}
+
+Result<DomainPdu> domain_pdu_type(ByteView payload) {
+    if (payload.empty()) return Error{"mcs.domain_pdu", "empty X.224 data payload"};
+    return DomainPdu(payload[0] >> 2);
+}
+
+Result<SendData> decode_send_data(ByteView payload) {
+    Reader r(payload);
+    auto first = r.u8("mcs.send_data.type");
+    if (!first) return first.error();
+    const auto type = DomainPdu(*first >> 2);
+    if (type != DomainPdu::send_data_request && type != DomainPdu::send_data_indication)
+        return Error{"mcs.send_data.type", "not a Send Data PDU: type " + std::to_string(*first >> 2)};
+    SendData sd;
+    sd.indication = type == DomainPdu::send_data_indication;
+    auto initiator = r.u16be("mcs.send_data.initiator");
+    if (!initiator) return initiator.error();
+    auto channel = r.u16be("mcs.send_data.channel_id");
+    if (!channel) return channel.error();
+    auto flags = r.u8("mcs.send_data.priority_segmentation");
+    if (!flags) return flags.error();
+    auto length = per::read_length(r, "mcs.send_data.length");
+    if (!length) return length.error();
+    auto data = r.bytes(*length, "mcs.send_data.user_data");
+    if (!data) return data.error();
+    if (!r.empty())
+        return Error{"mcs.send_data", std::to_string(r.remaining()) + " byte(s) after user data"};
+    sd.initiator = *initiator;
+    sd.channel = *channel;
+    sd.priority_segmentation = *flags;
+    sd.user_data = *data;
+    return sd;
+}
+
+Result<Bytes> encode_send_data(const SendData& header, ByteView user_data) {
+    if (user_data.size() > kMaxUserData)
+        return Error{"mcs.send_data.length", std::to_string(user_data.size()) +
+                                                 " bytes do not fit in one TPKT frame"};
+    Bytes payload;
+    payload.reserve(user_data.size() + 8);
+    Writer w(payload);
+    w.u8(uint8_t(uint8_t(header.indication ? DomainPdu::send_data_indication
+                                           : DomainPdu::send_data_request)
+                 << 2));
+    w.u16be(header.initiator);
+    w.u16be(header.channel);
+    w.u8(header.priority_segmentation);
+    // Always the two-octet form above 0x7F, as Windows and FreeRDP write it.
+    per::write_length(w, user_data.size());
+    w.bytes(user_data);
+    return wrap_x224_data(payload);
+}
+
+Result<uint8_t> disconnect_reason(ByteView payload) {
+    if (payload.size() < 2) return Error{"mcs.disconnect_provider_ultimatum", "truncated"};
+    // PER: six bits of type, then the three-bit reason straddling the first two octets.
+    return uint8_t(((payload[0] & 0x03) << 1) | (payload[1] >> 7));
+}
+
+}  // namespace rdpbridge::rdp::mcs

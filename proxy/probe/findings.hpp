@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -149,10 +150,14 @@ struct Problem {
 };
 
 struct Recommendation {
-    bool usable = false;  // false: no profile of ours reaches this host
+    bool usable = false;  // false: no profile of ours reaches this host (yet)
     config::Backend backend;
-    std::vector<std::string> notes;  // the reasoning, printed as TOML comments
-    std::optional<bool> verified;    // a TLS handshake with exactly this profile succeeded
+    bool has_tls = false;            // whether [backend.tls] matters (security = "tls")
+    std::vector<std::string> notes;  // printed as comments above the block
+    // Why each key has its value, printed as its comment; keys as in the TOML file
+    // ("security", "tls.min_version", ...).
+    std::map<std::string, std::string> why;
+    std::optional<bool> verified;  // a TLS handshake with exactly this profile succeeded
     std::string verification_detail;
 };
 

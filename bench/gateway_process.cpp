@@ -1,0 +1,145 @@
+#include "bench/gateway_process.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <stdexcept>
+#include <vector>
+
+extern char** environ;
+
+namespace rdpbridge::bench {
+
+namespace {
+
+constexpr std::chrono::seconds kStartLimit{60};  // the first start generates an RSA key
+constexpr int kStopLimitMs = 20000;             // SIGTERM closes every session with a goodbye
+
+[[noreturn]] void fail_errno(const std::string& what) {
+    throw std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+GatewayProcess::GatewayProcess(const GatewayLaunch& launch)
+    : stderr_path_(launch.log_dir / (launch.name + ".stderr")),
+      handshake_log_(launch.log_dir / (launch.name + ".handshake.jsonl")) {
+    std::error_code ec;
+    if (!std::filesystem::exists(launch.binary, ec))
+        throw std::runtime_error("rdpbridge binary not found at " + launch.binary.string() +
+                                 " (build it, or give --rdpbridge / $RDPBRIDGE_BIN)");
+    std::filesystem::create_directories(launch.log_dir);
+    std::filesystem::remove(handshake_log_, ec);
+
+    int pipe_fds[2];
+    if (pipe2(pipe_fds, O_CLOEXEC) != 0) fail_errno("pipe");
+    std::vector<std::string> args = {launch.binary.string(),
+                                     "run",
+                                     "--listen",
+                                     "127.0.0.1:0",
+                                     "--target",
+                                     "127.0.0.1:" + std::to_string(launch.target_port),
+                                     "--state-dir",
+                                     launch.state_dir.string(),
+                                     "--handshake-log",
+                                     handshake_log_.string()};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
+    // The bench's own sockets (peer listener, sessions) must not leak into the gateway, where
+    // they would count against its descriptor limit.
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(pipe_fds[1]);
+    if (rc != 0) {
+        close(pipe_fds[0]);
+        errno = rc;
+        fail_errno("cannot start " + launch.binary.string());
+    }
+    pidfd_ = int(syscall(SYS_pidfd_open, pid_, 0));
+    drainer_ = std::thread([this, fd = pipe_fds[0]] { drain(fd); });
+
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, kStartLimit, [&] { return ready_ || eof_; });
+    if (!ready_) {
+        lock.unlock();
+        const std::string why = tail();
+        stop();
+        throw std::runtime_error("rdpbridge did not report 'listening on' (stderr tail: " + why +
+                                 ")");
+    }
+}
+
+GatewayProcess::~GatewayProcess() { stop(); }
+
+void GatewayProcess::drain(int fd) {
+    static const std::regex listening(R"(listening on 127\.0\.0\.1:(\d+))");
+    std::ofstream out(stderr_path_);
+    std::string pending;
+    char buf[8192];
+    for (;;) {
+        const ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        out.write(buf, n);
+        if (ready_) continue;
+        pending.append(buf, std::size_t(n));
+        std::smatch m;
+        if (std::regex_search(pending, m, listening)) {
+            std::lock_guard lock(mutex_);
+            port_ = uint16_t(std::stoi(m[1]));
+            ready_ = true;
+            changed_.notify_all();
+        }
+    }
+    out.flush();
+    close(fd);
+    std::lock_guard lock(mutex_);
+    eof_ = true;
+    changed_.notify_all();
+}
+
+std::string GatewayProcess::tail() const {
+    std::ifstream in(stderr_path_);
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return all.size() > 600 ? all.substr(all.size() - 600) : all;
+}
+
+void GatewayProcess::check_alive() const {
+    pollfd p{pidfd_, POLLIN, 0};  // a pidfd becomes readable when the process exits
+    if (pid_ > 0 && pidfd_ >= 0 && poll(&p, 1, 0) == 0) return;
+    throw std::runtime_error("rdpbridge exited during the measurement; stderr tail: " + tail());
+}
+
+void GatewayProcess::stop() {
+    if (pid_ > 0) {
+        kill(pid_, SIGTERM);
+        pollfd p{pidfd_, POLLIN, 0};
+        if (pidfd_ < 0 || poll(&p, 1, kStopLimitMs) == 0) kill(pid_, SIGKILL);
+        waitpid(pid_, nullptr, 0);
+        pid_ = -1;
+    }
+    if (pidfd_ >= 0) {
+        close(pidfd_);
+        pidfd_ = -1;
+    }
+    if (drainer_.joinable()) drainer_.join();
+}
+
+}  // namespace rdpbridge::bench

@@ -1,0 +1,59 @@
+// rdpbridge as a separate process, started exactly as a user starts it:
+//   rdpbridge run --listen 127.0.0.1:0 --target 127.0.0.1:Q --state-dir DIR --handshake-log FILE
+// Readiness is its stderr line "listening on 127.0.0.1:P" (which also tells the port the OS
+// picked); stderr is drained into a file for the whole run so that the gateway never blocks on
+// a full pipe.
+#pragma once
+
+#include <sys/types.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace rdpbridge::bench {
+
+struct GatewayLaunch {
+    std::filesystem::path binary;
+    std::filesystem::path state_dir;
+    std::filesystem::path log_dir;  // receives NAME.stderr and NAME.handshake.jsonl
+    std::string name;
+    uint16_t target_port = 0;
+};
+
+class GatewayProcess {
+public:
+    explicit GatewayProcess(const GatewayLaunch& launch);
+    ~GatewayProcess();
+    GatewayProcess(const GatewayProcess&) = delete;
+    GatewayProcess& operator=(const GatewayProcess&) = delete;
+
+    pid_t pid() const { return pid_; }
+    uint16_t port() const { return port_; }
+    const std::filesystem::path& stderr_path() const { return stderr_path_; }
+    const std::filesystem::path& handshake_log() const { return handshake_log_; }
+    // Throws if the gateway has exited: a measurement of a dead process means nothing.
+    void check_alive() const;
+    // SIGTERM, as systemd stops it; SIGKILL if it has not exited within the limit.
+    void stop();
+
+private:
+    void drain(int fd);
+    std::string tail() const;
+
+    pid_t pid_ = -1;
+    int pidfd_ = -1;
+    uint16_t port_ = 0;
+    std::filesystem::path stderr_path_;
+    std::filesystem::path handshake_log_;
+    std::thread drainer_;
+    mutable std::mutex mutex_;
+    std::condition_variable changed_;
+    bool ready_ = false;
+    bool eof_ = false;
+};
+
+}  // namespace rdpbridge::bench

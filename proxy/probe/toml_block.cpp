@@ -1,0 +1,114 @@
+#include "proxy/probe/toml_block.hpp"
+
+#include <cstdio>
+
+namespace rdpbridge::probe {
+
+namespace {
+
+constexpr std::size_t kCommentColumn = 40;
+
+std::string endpoint(const config::Endpoint& e) {
+    const bool v6 = e.host.find(':') != std::string::npos;
+    return (v6 ? "[" + e.host + "]" : e.host) + ":" + std::to_string(e.port);
+}
+
+std::string duration(config::Duration d) {
+    const auto ms = d.count();
+    return ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms";
+}
+
+class Writer {
+public:
+    explicit Writer(const Recommendation& r) : r_(r) {}
+
+    void comment(const std::string& text) { out_ += "# " + text + "\n"; }
+    void line(const std::string& text) { out_ += text + "\n"; }
+    // `key = value`, with the reason recorded for `why_key` as a trailing comment, or above the
+    // line when the line is too long for one.
+    void key(const std::string& key, const std::string& value, const std::string& why_key) {
+        const std::string text = key + " = " + value;
+        const auto it = r_.why.find(why_key);
+        if (it == r_.why.end()) {
+            line(text);
+        } else if (text.size() + 2 <= kCommentColumn) {
+            line(text + std::string(kCommentColumn - text.size(), ' ') + "# " + it->second);
+        } else {
+            comment(it->second);
+            line(text);
+        }
+    }
+    std::string take() { return std::move(out_); }
+
+private:
+    const Recommendation& r_;
+    std::string out_;
+};
+
+}  // namespace
+
+std::string toml_string(std::string_view s) {
+    std::string out = "\"";
+    for (char c : s) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\t': out += "\\t"; break;
+            case '\r': out += "\\r"; break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+                    char buf[8];
+                    std::snprintf(buf, sizeof buf, "\\u%04x", unsigned(static_cast<unsigned char>(c)));
+                    out += buf;
+                } else {
+                    out.push_back(c);
+                }
+        }
+    }
+    return out + "\"";
+}
+
+std::string toml_block(const Findings& f, const Recommendation& r) {
+    const auto& b = r.backend;
+    Writer w(r);
+    w.comment("rdpbridge probe " + endpoint(b.address) + ": " + f.verdict.era);
+    if (r.verified == true) {
+        w.comment("Verified: a TLS handshake with exactly these settings succeeded (" +
+                  r.verification_detail + ").");
+    } else if (r.verified == false) {
+        w.comment("NOT verified: a handshake with these settings failed (" +
+                  r.verification_detail + ").");
+    }
+    for (const auto& note : r.notes) w.comment(note);
+    w.line("[[backend]]");
+    w.key("name", toml_string(b.name), "name");
+    w.key("address", toml_string(endpoint(b.address)), "address");
+    w.key("security", toml_string(config::to_string(b.security)), "security");
+    w.key("connect_timeout", toml_string(duration(b.connect_timeout)), "connect_timeout");
+    if (!r.has_tls) return w.take();
+
+    const auto& t = b.tls;
+    w.line("");
+    w.line("[backend.tls]");
+    w.key("min_version", toml_string(config::to_string(t.min_version)), "tls.min_version");
+    w.key("max_version", toml_string(config::to_string(t.max_version)), "tls.max_version");
+    w.key("ciphers", toml_string(t.ciphers), "tls.ciphers");
+    w.key("security_level", std::to_string(t.security_level), "tls.security_level");
+    w.key("legacy_renegotiation", t.legacy_renegotiation ? "true" : "false",
+          "tls.legacy_renegotiation");
+    const char* verify = t.verify == config::CertVerify::pin  ? "pin"
+                         : t.verify == config::CertVerify::ca ? "ca"
+                                                              : "off";
+    w.key("verify", toml_string(verify), "tls.verify");
+    if (t.verify == config::CertVerify::pin) {
+        std::string pin;
+        for (std::size_t i = 0; i + 1 < t.pin_sha256.size(); i += 2)
+            pin += (pin.empty() ? "" : ":") + t.pin_sha256.substr(i, 2);
+        w.key("pin_sha256", toml_string(pin), "tls.pin_sha256");
+    }
+    if (!t.sni.empty()) w.key("sni", toml_string(t.sni), "tls.sni");
+    return w.take();
+}
+
+}  // namespace rdpbridge::probe

@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Writes the fuzz seed corpora, tests/fuzz/corpus/<target>/<sha1>, from the captured PDUs in
+tests/fixtures/ (see its README). Each seed is in its harness's input format (described at the
+top of tests/fuzz/fuzz_<target>.cpp). Re-run after the fixtures are re-captured:
+
+    python3 tests/fuzz/make_corpus.py            # replaces tests/fuzz/corpus/
+    python3 tests/fuzz/make_corpus.py --out DIR  # elsewhere
+"""
+import argparse
+import glob
+import hashlib
+import json
+import os
+import shutil
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURES = os.path.join(HERE, "..", "fixtures")
+MAX_SEEDS = 99
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def session_pdus(session_dir):
+    """(direction, label, bytes) in capture order."""
+    manifest = json.load(open(os.path.join(session_dir, "manifest.json")))
+    out = []
+    for p in sorted(manifest["pdus"], key=lambda p: p["order"]):
+        out.append((p["file"][:3], p.get("label", ""), read(os.path.join(session_dir, p["file"]))))
+    return out
+
+
+def x224_payload(frame):
+    """The X.224 Data payload of a TPKT frame, or None."""
+    if len(frame) >= 7 and frame[0] == 3 and frame[4] == 2 and frame[5] == 0xF0:
+        return frame[7:]
+    return None
+
+
+def ber_tlv(data, pos):
+    """(tag, value_start, value_end) of the BER TLV at pos."""
+    tag = data[pos]
+    pos += 1
+    if tag & 0x1F == 0x1F:
+        tag = tag << 8 | data[pos]
+        pos += 1
+    length = data[pos]
+    pos += 1
+    if length & 0x80:
+        n = length & 0x7F
+        length = int.from_bytes(data[pos:pos + n], "big")
+        pos += n
+    return tag, pos, pos + length
+
+
+def gcc_user_data(payload):
+    """The userData octet string of an MCS Connect Initial/Response payload."""
+    tag, start, end = ber_tlv(payload, 0)
+    fields = {0x7F65: 6, 0x7F66: 3}[tag]
+    pos = start
+    for _ in range(fields):
+        _, _, pos = ber_tlv(payload, pos)
+    _, s, e = ber_tlv(payload, pos)
+    return payload[s:e]
+
+
+def gcc_blocks(user_data):
+    """{type: body} of the data blocks after the GCC preamble (found by their headers)."""
+    # The blocks are the tail of the user data; find the first block type that parses through.
+    for start in range(len(user_data) - 4):
+        pos, blocks = start, {}
+        while pos + 4 <= len(user_data):
+            t, n = struct.unpack_from("<HH", user_data, pos)
+            if n < 4 or pos + n > len(user_data) or (t & 0xFF00) not in (0xC000, 0x0C00):
+                break
+            blocks.setdefault(t, user_data[pos + 4:pos + n])
+            pos += n
+        if pos == len(user_data) and blocks:
+            return blocks
+    return {}
+
+
+def send_data_user_data(payload):
+    """User data of an MCS Send Data Request/Indication payload, or None."""
+    if not payload or payload[0] >> 2 not in (25, 26) or len(payload) < 7:
+        return None
+    pos = 6
+    length = payload[pos]
+    pos += 1
+    if length & 0x80:
+        length = (length & 0x7F) << 8 | payload[pos]
+        pos += 1
+    return payload[pos:pos + length]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=os.path.join(HERE, "corpus"))
+    args = ap.parse_args()
+
+    seeds = {}
+
+    def add(target, data):
+        seeds.setdefault(target, {})[hashlib.sha1(data).hexdigest()] = data
+
+    singles = sorted(glob.glob(os.path.join(FIXTURES, "*.bin")))
+    sessions = sorted(d for d in glob.glob(os.path.join(FIXTURES, "session_*")) if os.path.isdir(d))
+    all_pdus = [read(p) for p in singles]
+    per_session = {os.path.basename(d): session_pdus(d) for d in sessions}
+    for pdus in per_session.values():
+        all_pdus += [b for _, _, b in pdus]
+
+    connect_payloads = []
+    for frame in all_pdus:
+        payload = x224_payload(frame)
+        if frame[:1] == b"\x03" and len(frame) > 4 and frame[5] & 0xF0 in (0xE0, 0xD0):
+            add("fuzz_x224", frame)  # Connection Request / Confirm
+        if payload is not None and payload[:2] in (b"\x7f\x65", b"\x7f\x66"):
+            connect_payloads.append(payload)
+
+    for payload in connect_payloads:
+        add("fuzz_mcs_connect", payload)
+        add("fuzz_ber_per", bytes([0 if payload[1] == 0x65 else 1]) + payload)
+        user_data = gcc_user_data(payload)
+        add("fuzz_gcc_blocks", user_data)
+        add("fuzz_ber_per", bytes([2]) + user_data)  # PER lengths inside
+        blocks = gcc_blocks(user_data)
+        if 0x0C02 in blocks:
+            add("fuzz_server_security", blocks[0x0C02])
+        if 0xC003 in blocks:
+            add("fuzz_gcc_blocks", blocks[0xC003])  # also taken whole as a CS_NET body
+
+    for name, pdus in per_session.items():
+        for direction in ("c2s", "s2c"):
+            stream = b"".join(b for d, _, b in pdus if d == direction)
+            for seed in (0, 1, 7):
+                add("fuzz_tpkt_framer", bytes([0]) + struct.pack("<I", seed) + stream)
+        seen_labels = set()
+        for d, label, frame in pdus:
+            kind = label.split(" ch=")[0]
+            if kind not in seen_labels:  # one PDU of each kind on its own
+                seen_labels.add(kind)
+                add("fuzz_tpkt_framer", bytes([0]) + struct.pack("<I", 3) + frame)
+            if frame[0] & 0x03 == 0:
+                add("fuzz_fastpath", frame)
+                continue
+            payload = x224_payload(frame)
+            if payload is None or payload[:1] == b"\x7f":
+                continue
+            add("fuzz_mcs_domain", payload)
+            user_data = send_data_user_data(payload)
+            if user_data is None or "encrypted" in label:
+                continue
+            flags = struct.unpack_from("<H", user_data)[0] if len(user_data) >= 4 else 0
+            if flags & 0x0080 or flags & 0x0040 or flags & 0x0001:  # LICENSE / INFO / EXCHANGE
+                user_data = user_data[4:]
+            add("fuzz_sec_payload", user_data)
+
+        # The bridge: the streams after the X.224 exchange, once per kind of host.
+        client = b"".join(b for d, _, b in pdus[2:] if d == "c2s")
+        host = b"".join(b for d, _, b in pdus[2:] if d == "s2c")
+        requested = 1 if name == "session_tls" else 0  # kProtocols index: ssl / rdp
+        for back in (0, 1):  # kProtocols index: rdp, ssl
+            for chunk_seed in (0, 5):
+                header = bytes([requested, 1, back, 0, 0, 0x1B, 0x42])
+                header += struct.pack("<IH", chunk_seed, len(client))
+                add("fuzz_bridge", header + client + host)
+
+    # One Save Session Info PDU (Logon Info Extended with an auto-reconnect cookie), built
+    # here: no captured session reaches one. Share Control (6) + Share Data (12) headers,
+    # infoType 3, Length, FieldsPresent 1, cbFieldData 28, ARC_SC_PRIVATE_PACKET (28), pad.
+    arc = struct.pack("<III", 28, 1, 0x12345678) + bytes(range(16))
+    logon = struct.pack("<HI", 2 + 4 + 4 + len(arc), 1) + struct.pack("<I", len(arc)) + arc
+    body = struct.pack("<I", 3) + logon + bytes(570)
+    share_data = struct.pack("<IBBHBBH", 0x103EA, 0, 1, 0, 0x26, 0, 0)
+    pdu = share_data + body
+    pdu = struct.pack("<HHH", 6 + len(pdu), 0x17, 1002) + pdu
+    share = bytearray(pdu)
+    struct.pack_into("<H", share, 6 + 6, len(pdu) - 6)  # uncompressedLength
+    add("fuzz_sec_payload", bytes(share))
+
+    if os.path.isdir(args.out):
+        shutil.rmtree(args.out)
+    for target, files in sorted(seeds.items()):
+        d = os.path.join(args.out, target)
+        os.makedirs(d)
+        for digest, data in sorted(files.items())[:MAX_SEEDS]:
+            with open(os.path.join(d, digest), "wb") as f:
+                f.write(data)
+        print(f"{target}: {min(len(files), MAX_SEEDS)} seeds")
+
+
+if __name__ == "__main__":
+    main()

@@ -9,6 +9,7 @@
 
 #include "config/load.hpp"
 #include "proxy/gateway.hpp"
+#include "proxy/probe/command.hpp"
 
 namespace {
 
@@ -145,6 +146,9 @@ int main(int argc, char** argv) {
 
     auto* version_cmd = app.add_subcommand("version", "Print the version.");
 
+    probe::Options probe_options;
+    auto* probe_cmd = probe::add_command(app, probe_options);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -164,6 +168,7 @@ int main(int argc, char** argv) {
         return run(o);
     }
     if (check_cmd->parsed()) return check_config(check_file);
+    if (probe_cmd->parsed()) return probe::run(probe_options);
     if (version_cmd->parsed()) {
         std::cout << "rdpbridge " << RDPBRIDGE_VERSION << "\n";
         return 0;

@@ -117,6 +117,7 @@ private:
     std::string backend_name_;
     Json established_ = Json::object();  // filled as facts arrive, logged once established
     bool established_logged_ = false;
+    Json rdp_counts_ = Json::object();
 };
 
 void Session::stage_done(Stage stage, Json facts) {
@@ -455,14 +456,16 @@ awaitable<void> Session::run() {
     if (relayed && !established_logged_) {
         log_failure(HandshakeError{Stage::mcs_gcc, unestablished_failure(*relayed)});
     } else if (relayed) {
-        gateway_.log.write(Json{{"conn", id_},
-                                {"event", "session_closed"},
-                                {"backend", backend_name_},
-                                {"closed_by", relayed->closed_by},
-                                {"reason", relayed->reason},
-                                {"bytes_client_to_host", relayed->client_to_host},
-                                {"bytes_host_to_client", relayed->host_to_client},
-                                {"duration_ms", std::round(ms_since(started_) * 100) / 100}});
+        Json closed{{"conn", id_},
+                    {"event", "session_closed"},
+                    {"backend", backend_name_},
+                    {"closed_by", relayed->closed_by},
+                    {"reason", relayed->reason},
+                    {"bytes_client_to_host", relayed->client_to_host},
+                    {"bytes_host_to_client", relayed->host_to_client},
+                    {"duration_ms", std::round(ms_since(started_) * 100) / 100}};
+        closed.update(rdp_counts_);
+        gateway_.log.write(std::move(closed));
     }
     gateway_.sessions.remove(registration);
     close_all();
@@ -474,8 +477,15 @@ template <class HostStream>
 awaitable<RelayResult> Session::bridge(SslStream& front, HostStream& host,
                                        const rdp::BridgeParams& params) {
     rdp::Bridge bridge(params);
-    co_return co_await relay(front, host, bridge, gateway_.config.limits.relay_buffer,
-                             [this](const rdp::Fact& f) { on_bridge_fact(f); });
+    auto result = co_await relay(front, host, bridge, gateway_.config.limits.relay_buffer,
+                                 [this](const rdp::Fact& f) { on_bridge_fact(f); });
+    if (params.back_selected == rdp::protocol::rdp) {
+        // How many PDUs went through RC4/FIPS each way: proof that key updates (every 4096)
+        // happened without a MAC failure.
+        rdp_counts_ = Json{{"rdp_pdus_encrypted_to_host", bridge.pdus_sealed()},
+                           {"rdp_pdus_verified_from_host", bridge.pdus_opened()}};
+    }
+    co_return result;
 }
 
 void Session::on_bridge_fact(const rdp::Fact& f) {

@@ -54,7 +54,26 @@ std::optional<Failure> drain(Framer& framer, const bool& transparent, ByteView i
     return std::nullopt;
 }
 
+// RC4 keys change before the 4097th PDU of a direction, and every 4096 after that.
+bool first_after_key_update(uint32_t packets) { return packets > 1 && (packets - 1) % 4096 == 0; }
+
 }  // namespace
+
+void Bridge::note_key_updates() {
+    if (security_->fips()) return;  // FIPS keys never change
+    if (first_after_key_update(security_->packets_sealed()) && !sealed_update_noted_) {
+        facts_.emplace_back("rdp_key_update", "to host, after " +
+                                                  std::to_string(security_->packets_sealed() - 1) +
+                                                  " PDUs");
+    }
+    if (first_after_key_update(security_->packets_opened()) && !opened_update_noted_) {
+        facts_.emplace_back("rdp_key_update", "from host, after " +
+                                                  std::to_string(security_->packets_opened() - 1) +
+                                                  " PDUs");
+    }
+    sealed_update_noted_ = first_after_key_update(security_->packets_sealed());
+    opened_update_noted_ = first_after_key_update(security_->packets_opened());
+}
 
 Bridge::Bridge(const BridgeParams& params)
     : params_(params), client_framer_(params.max_pdu), host_framer_(params.max_pdu) {}
@@ -259,6 +278,7 @@ std::optional<Failure> Bridge::security_exchange(const mcs::SendData& carrier, B
 std::optional<Failure> Bridge::append_sealed(const mcs::SendData& header, uint16_t flags,
                                              ByteView plaintext, Bytes& out) {
     const Sealed sealed = security_->seal(plaintext);
+    note_key_updates();
     Bytes body;
     body.reserve(plaintext.size() + sec::kFipsSize + 8);
     Writer w(body);
@@ -331,6 +351,7 @@ std::optional<Failure> Bridge::host_send_data(const Bytes& pdu, const mcs::SendD
                            "MAC of host PDU #" + std::to_string(security_->packets_opened()) +
                                " on channel " + std::to_string(sd.channel) + " does not verify"};
         }
+        note_key_updates();
     } else {
         plain.assign(r.rest().begin(), r.rest().end());
     }
@@ -374,6 +395,7 @@ std::optional<Failure> Bridge::client_fastpath(const Bytes& pdu, Bytes& out) {
     auto in = fastpath::decode(pdu, false);
     if (!in) return Failure{Cause::client_mcs_malformed, in.error().message()};
     const Sealed sealed = security_->seal(in->data);
+    note_key_updates();
     fastpath::Pdu p;
     p.header = uint8_t((in->header & 0x3F) | (sec::fastpath_encrypted << 6));
     p.mac = sealed.mac;
@@ -400,6 +422,7 @@ std::optional<Failure> Bridge::host_fastpath(const Bytes& pdu, Bytes& out) {
                            "MAC of host fast-path PDU #" +
                                std::to_string(security_->packets_opened()) + " does not verify"};
         }
+        note_key_updates();
     }
     fastpath::Pdu p;
     p.header = in->header & 0x3F;

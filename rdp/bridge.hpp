@@ -55,6 +55,10 @@ public:
     // Facts learned since the last call (channels, rewrites, negotiated security), for the log.
     std::vector<Fact> take_facts();
 
+    // Standard RDP Security PDUs protected towards the host and verified from it (0 for TLS).
+    uint32_t pdus_sealed() const { return security_ ? security_->packets_sealed() : 0; }
+    uint32_t pdus_opened() const { return security_ ? security_->packets_opened() : 0; }
+
 private:
     std::optional<Failure> client_pdu(const Bytes& pdu, Bytes& out);
     std::optional<Failure> host_pdu(const Bytes& pdu, Bytes& out);
@@ -68,6 +72,7 @@ private:
     std::optional<Failure> append_sealed(const mcs::SendData& header, uint16_t flags,
                                          ByteView plaintext, Bytes& out);
     bool standard_security() const { return security_ != nullptr; }
+    void note_key_updates();
 
     BridgeParams params_;
     Framer client_framer_;
@@ -79,6 +84,8 @@ private:
     bool exchange_sent_ = false;
     bool licensing_done_ = false;
     bool host_encrypts_licensing_ = false;
+    bool sealed_update_noted_ = false;
+    bool opened_update_noted_ = false;
     Bytes encrypted_client_random_;
     std::unique_ptr<StandardSecurity> security_;
     std::vector<Fact> facts_;

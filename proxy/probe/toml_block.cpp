@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "proxy/probe/verdict.hpp"
+
 namespace rdpbridge::probe {
 
 namespace {
@@ -72,7 +74,7 @@ std::string toml_string(std::string_view s) {
 std::string toml_block(const Findings& f, const Recommendation& r) {
     const auto& b = r.backend;
     Writer w(r);
-    w.comment("rdpbridge probe " + endpoint(b.address) + ": " + f.verdict.era);
+    w.comment("rdpbridge probe " + endpoint(b.address) + ": " + era(f));
     if (r.verified == true) {
         w.comment("Verified: a TLS handshake with exactly these settings succeeded (" +
                   r.verification_detail + ").");

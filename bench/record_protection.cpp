@@ -75,7 +75,7 @@ public:
     void seal(std::span<const uint8_t> plain, Buffer& sealed) override {
         const std::size_t inner = plain.size() + (tls13_ ? 1 : 0);
         sealed.resize(inner + kTagSize);
-        const auto aad = additional_data(tls13_ ? inner + kTagSize : plain.size());
+        const auto aad = additional_data(seal_seq_, tls13_ ? inner + kTagSize : plain.size());
         int n = 0;
         bool ok = EVP_EncryptInit_ex2(seal_.get(), nullptr, nullptr, nonce(seal_seq_++).data(),
                                       nullptr) == 1 &&
@@ -96,7 +96,7 @@ public:
         if (sealed.size() < kTagSize + (tls13_ ? 1 : 0)) fail("record too short");
         const std::size_t inner = sealed.size() - kTagSize;
         plain.resize(inner);
-        const auto aad = additional_data(tls13_ ? sealed.size() : inner);
+        const auto aad = additional_data(open_seq_, tls13_ ? sealed.size() : inner);
         int n = 0;
         uint8_t tag[kTagSize];
         std::memcpy(tag, sealed.data() + inner, kTagSize);
@@ -124,12 +124,12 @@ private:
         return n;
     }
     // TLS 1.3: the record header; TLS 1.2: sequence number, type, version, length.
-    std::array<uint8_t, 13> additional_data(std::size_t length) const {
+    std::array<uint8_t, 13> additional_data(uint64_t seq, std::size_t length) const {
         std::array<uint8_t, 13> a{};
         if (tls13_) {
             a = {kApplicationData, 0x03, 0x03, uint8_t(length >> 8), uint8_t(length)};
         } else {
-            put_u64be(a.data(), seal_seq_);
+            put_u64be(a.data(), seq);
             a[8] = kApplicationData;
             a[9] = 0x03;
             a[10] = 0x03;

@@ -22,14 +22,17 @@ std::vector<std::string> alt_names(X509* cert) {
             const ASN1_STRING* s = n->d.ia5;
             const std::string value(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
                                     std::size_t(ASN1_STRING_length(s)));
-            out.push_back((n->type == GEN_DNS ? "DNS:" : n->type == GEN_URI ? "URI:" : "email:") +
-                          value);
+            std::string entry = n->type == GEN_DNS ? "DNS:" : n->type == GEN_URI ? "URI:" : "email:";
+            out.push_back(entry.append(value));
         } else if (n->type == GEN_IPADD) {
             const ASN1_OCTET_STRING* ip = n->d.ip;
             const unsigned char* b = ASN1_STRING_get0_data(ip);
             std::string text;
             if (ASN1_STRING_length(ip) == 4) {
-                for (int k = 0; k < 4; ++k) text += (k ? "." : "") + std::to_string(b[k]);
+                for (int k = 0; k < 4; ++k) {
+                    if (k) text += '.';
+                    text += std::to_string(b[k]);
+                }
             } else {
                 static const char digits[] = "0123456789abcdef";
                 for (int k = 0; k < ASN1_STRING_length(ip); ++k) {
@@ -38,7 +41,7 @@ std::vector<std::string> alt_names(X509* cert) {
                     text += digits[b[k] & 15];
                 }
             }
-            out.push_back("IP:" + text);
+            out.push_back(std::string("IP:").append(text));
         }
     }
     GENERAL_NAMES_free(names);

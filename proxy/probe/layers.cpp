@@ -38,6 +38,13 @@ bool starts_with(rdp::ByteView bytes, std::string_view prefix) {
                       [](char a, uint8_t b) { return uint8_t(a) == b; });
 }
 
+LayerResult unanswered(const LayerRequest& request) {
+    LayerResult r;
+    r.name = request.name;
+    r.requested = request.protocols;
+    return r;
+}
+
 bool is_tls_based(uint32_t selected) {
     return selected == p::ssl || selected == p::hybrid || selected == p::hybrid_ex;
 }
@@ -47,7 +54,7 @@ bool is_tls_based(uint32_t selected) {
 std::span<const LayerRequest> layer_requests() { return kRequests; }
 
 LayerResult interpret_frame(const LayerRequest& request, rdp::ByteView frame) {
-    LayerResult r{request.name, request.protocols};
+    LayerResult r = unanswered(request);
     auto confirm = rdp::decode_connection_confirm(frame);
     if (!confirm) {
         r.answer = LayerAnswer::other_pdu;
@@ -78,7 +85,7 @@ LayerResult interpret_frame(const LayerRequest& request, rdp::ByteView frame) {
 }
 
 LayerResult interpret_failure(const LayerRequest& request, const WireFailure& failure) {
-    LayerResult r{request.name, request.protocols};
+    LayerResult r = unanswered(request);
     r.detail = failure.detail;
     switch (failure.cause) {
         case rdp::Cause::host_silent:
@@ -95,7 +102,9 @@ LayerResult interpret_failure(const LayerRequest& request, const WireFailure& fa
 
 std::string describe_foreign_bytes(rdp::ByteView bytes) {
     if (bytes.empty()) return "nothing";
-    const std::string quoted = "\"" + printable_prefix(bytes) + "\"";
+    // Built by appending: g++ 12 warns (-Wrestrict, a known false positive) on "lit" + string.
+    std::string quoted = "\"";
+    quoted.append(printable_prefix(bytes)).append("\"");
     if (starts_with(bytes, "HTTP/")) return "an HTTP response " + quoted + ": an HTTP server";
     if (starts_with(bytes, "SSH-")) return quoted + ": an SSH server";
     if (bytes.size() >= 2 && bytes[0] >= 0x14 && bytes[0] <= 0x17 && bytes[1] == 0x03)

@@ -66,7 +66,8 @@ std::vector<std::string> candidates(SSL_CTX* ctx, const VersionSpec& v) {
     STACK_OF(SSL_CIPHER)* list = SSL_get1_supported_ciphers(ssl.get());
     for (int i = 0; list && i < sk_SSL_CIPHER_num(list); ++i) {
         const SSL_CIPHER* c = sk_SSL_CIPHER_value(list, i);
-        if (SSL_CIPHER_get_min_tls(c) <= v.openssl && SSL_CIPHER_get_min_tls(c) < TLS1_3_VERSION)
+        // The list already fits the version range; TLS 1.3 suites are enumerated separately.
+        if (std::string_view(SSL_CIPHER_get_version(c)) != "TLSv1.3")
             out.emplace_back(SSL_CIPHER_get_name(c));
     }
     sk_SSL_CIPHER_free(list);

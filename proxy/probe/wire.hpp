@@ -24,6 +24,11 @@ using Millis = std::chrono::milliseconds;
 
 // How a network step failed, in the diagnosis vocabulary.
 struct WireFailure {
+    WireFailure(rdp::Cause c, std::string d, rdp::Bytes first = {})
+        : cause(c), detail(std::move(d)), first_bytes(std::move(first)) {}
+    WireFailure(rdp::Failure f)  // NOLINT(google-explicit-constructor): the same thing
+        : cause(f.cause), detail(std::move(f.detail)) {}
+
     rdp::Cause cause;
     std::string detail;
     rdp::Bytes first_bytes;  // what the peer sent when it was not a TPKT frame

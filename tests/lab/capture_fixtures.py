@@ -687,6 +687,130 @@ def check_rdp_session(sdir: pathlib.Path, rsakeys: pathlib.Path) -> dict:
             "decrypted_head": plain[:18].hex()}
 
 
+def _load_kat_module():
+    """tests/fixtures/kat/generate_kat.py: the independent Python implementation of the
+    Standard RDP Security key schedule, reused here to check captured sessions."""
+    import importlib.util
+    path = HERE.parent / "fixtures" / "kat" / "generate_kat.py"
+    spec = importlib.util.spec_from_file_location("generate_kat", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _rsakeys_fields(rsakeys: pathlib.Path) -> dict:
+    text = rsakeys.read_text()
+    return {k: bytes(int(x, 16) for x in
+                     re.search(rf"^{k}=(.*)$", text, re.M).group(1).split(","))
+            for k in ("pub_exp", "pub_mod", "pri_exp")}
+
+
+def check_rdp_session_all(sdir: pathlib.Path, rsakeys: pathlib.Path) -> dict:
+    """Decrypt and MAC-check *every* encrypted PDU of a Standard-RDP-Security session
+    capture, both directions, slow-path and fast-path, any method (40/56/128-bit, FIPS),
+    with the committed key file and generate_kat.py. Fails (ok=False) on the first PDU
+    whose MAC does not verify. The C++ KATs in tests/unit/standard_security_test.cpp do
+    the same with rdp/; this proves the capture itself is self-consistent."""
+    kat = _load_kat_module()
+    f = _rsakeys_fields(rsakeys)
+    n = int.from_bytes(f["pub_mod"], "little")
+    d = int.from_bytes(f["pri_exp"], "little")
+    nbytes = len(f["pub_mod"])
+    manifest = json.loads((sdir / "manifest.json").read_text())
+    resp = (sdir / "s2c_01.bin").read_bytes()
+    i = resp.index(b"\x02\x0c")
+    method, level, rlen, _ = struct.unpack("<IIII", resp[i + 4:i + 20])
+    sr = resp[i + 20:i + 20 + rlen]
+    fips = method == kat.METHOD_FIPS
+    result = {"encryption_method": method, "encryption_level": level, "pdus": [],
+              "ok": True}
+    dirs = None
+    for entry in manifest["pdus"]:
+        name = entry["file"]
+        direction = name[:3]
+        pdu = (sdir / name).read_bytes()
+        if pdu[0] == 0x03:
+            if len(pdu) < 8 or pdu[5] != 0xF0 or (pdu[7] >> 2) not in (25, 26):
+                continue
+            pl = _sdrq_payload(pdu)
+            flags = struct.unpack("<H", pl[:2])[0]
+            if flags & 0x0001:
+                elen = struct.unpack("<I", pl[4:8])[0]
+                c = int.from_bytes(pl[8:8 + elen][:nbytes], "little")
+                cr = pow(c, d, n).to_bytes(nbytes, "little")[:32]
+                result["client_random"] = cr.hex()
+                result["security_exchange"] = name
+                keys = kat.derive_keys(method, cr, sr)
+                dirs = dict(zip(("c2s", "s2c"), kat.client_directions(method, keys)))
+                continue
+            if dirs is None or not flags & 0x0008:
+                continue
+            salted = bool(flags & 0x0800)
+            if fips:
+                pad, mac, ct = pl[7], pl[8:16], pl[16:]
+            else:
+                pad, mac, ct = None, pl[4:12], pl[12:]
+        else:
+            hdr = 3 if pdu[1] & 0x80 else 2
+            fp_flags = pdu[0] >> 6
+            if dirs is None or not fp_flags & 0x2:
+                continue
+            salted = bool(fp_flags & 0x1)
+            if fips:
+                pad, mac, ct = pdu[hdr + 3], pdu[hdr + 4:hdr + 12], pdu[hdr + 12:]
+            else:
+                pad, mac, ct = None, pdu[hdr:hdr + 8], pdu[hdr + 8:]
+        dd = dirs[direction]
+        plain, ok = dd.open(ct, mac, pad) if fips else dd.open(ct, mac, salted)
+        result["pdus"].append({"file": name, "salted": salted, "mac_ok": ok,
+                               "plain_len": len(plain), "head": plain[:8].hex()})
+        if not ok:
+            result["ok"] = False
+            break
+        if direction == "c2s" and "labuser".encode("utf-16-le") in plain:
+            result["client_info"] = name
+    if dirs is None:
+        result["ok"] = False
+        result["error"] = "no Security Exchange PDU"
+    result["encrypted_checked"] = {k: sum(1 for p in result["pdus"] if p["file"][:3] == k)
+                                   for k in ("c2s", "s2c")}
+    return result
+
+
+def capture_rdp_levels(cap: "Capture", lab: Lab, out: pathlib.Path,
+                       rsakeys: pathlib.Path) -> None:
+    """Standard RDP Security at the other crypt levels, with the committed lab key pair
+    (xrdp_rsakeys.ini) so the unit tests can decrypt them:
+      session_rdp_low/  rdesktop -> forwarder -> xrdp crypt_level=low (40-bit RC4,
+                        client -> server encrypted only)
+      session_rdp_fips/ xfreerdp /sec:rdp -> forwarder -> xrdp crypt_level=fips (3DES +
+                        HMAC-SHA1); rdesktop cannot do FIPS against xrdp (LAB-NOTES)."""
+    rk_sha = __import__("hashlib").sha256(rsakeys.read_bytes()).hexdigest()
+    low = lab.xrdp("rdp", name="xrdp-rdp-low", rsakeys=rsakeys, crypt_level="low")
+    fips = lab.xrdp("rdp", name="xrdp-rdp-fips", rsakeys=rsakeys, crypt_level="fips")
+    cases = [
+        ("session_rdp_low", low, "rdesktop", [],
+         "rdesktop 1.9 -> forwarder (plaintext relay) -> xrdp 'rdp' profile, "
+         "crypt_level=low (40-bit RC4; reaches xrdp's login stage)"),
+        ("session_rdp_fips", fips, "xfreerdp", ["/sec:rdp"],
+         "xfreerdp /sec:rdp -> forwarder (plaintext relay) -> xrdp 'rdp' profile, "
+         "crypt_level=fips (3DES/HMAC-SHA1; reaches xrdp's login stage)"),
+    ]
+    for subdir, host, client, args, what in cases:
+        cap.session(subdir, host, client, args, what)
+        mpath = out / subdir / "manifest.json"
+        meta = json.loads(mpath.read_text())
+        meta["rsakeys"] = {"file": "../xrdp_rsakeys.ini", "sha256": rk_sha}
+        mpath.write_text(json.dumps(meta, indent=1) + "\n")
+        chk = check_rdp_session_all(out / subdir, rsakeys)
+        cap.summary["files"][subdir + "/"]["key_check"] = chk
+        print(f"  {subdir}: method=0x{chk['encryption_method']:x} "
+              f"level={chk['encryption_level']} checked={chk['encrypted_checked']} "
+              f"ok={chk['ok']} client_info={chk.get('client_info')}", flush=True)
+        if not chk["ok"]:
+            raise LabError(f"{subdir}: captured session does not verify: {chk}")
+
+
 def verify_tree(out: pathlib.Path) -> list:
     """Each .bin: TPKT (03 00, length == file size); in session dirs fast-path PDUs are
     accepted when their own length field equals the file size."""
@@ -712,10 +836,18 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=pathlib.Path, default=DEFAULT_OUT)
     ap.add_argument("--keep", action="store_true", help="keep the lab dir")
+    ap.add_argument("--only", choices=["rdp-levels"],
+                    help="capture only this group into the existing fixture tree "
+                         "(rdp-levels: session_rdp_low/ and session_rdp_fips/, with the "
+                         "existing xrdp_rsakeys.ini); capture_log.json is updated, not "
+                         "replaced")
     args = ap.parse_args(argv)
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.monotonic()
+
+    if args.only:
+        return main_only(args, out, t_start)
 
     with Lab("capture", keep=True if args.keep else None) as lab:
         cap = Capture(out, lab)
@@ -808,12 +940,49 @@ def main(argv=None) -> int:
             chk = check_rdp_session(out / sd, rsakeys)
             cap.summary["files"][sd + "/"]["key_check"] = chk
             print(f"  {sd}: key check {chk}", flush=True)
+
+        # ---- 4. Standard RDP Security at crypt_level=low and fips (same key pair)
+        print("Standard RDP Security levels:", flush=True)
+        capture_rdp_levels(cap, lab, out, rsakeys)
         problems = verify_tree(out)
         cap.summary["verify_problems"] = problems
         cap.summary["elapsed_s"] = round(time.monotonic() - t_start, 2)
         (out / "capture_log.json").write_text(json.dumps(cap.summary, indent=1) + "\n")
         print(f"verify: {'OK' if not problems else problems}")
         print(f"elapsed {cap.summary['elapsed_s']} s")
+        if problems:
+            lab.mark_failed()
+            return 1
+    return 0
+
+
+def main_only(args, out: pathlib.Path, t_start: float) -> int:
+    """--only GROUP: capture one group into an existing tree, merging capture_log.json."""
+    rsakeys = out / "xrdp_rsakeys.ini"
+    if not rsakeys.exists():
+        print(f"{rsakeys} missing: run a full capture first", file=sys.stderr)
+        return 2
+    log_path = out / "capture_log.json"
+    with Lab("capture", keep=True if args.keep else None) as lab:
+        cap = Capture(out, lab)
+        if log_path.exists():
+            old = json.loads(log_path.read_text())
+            cap.summary["files"] = old.get("files", {})
+            cap.summary["runs"] = old.get("runs", [])
+            cap.summary["versions_" + args.only] = cap.summary.pop("versions")
+            cap.summary["versions"] = old.get("versions")
+            cap.summary["date_utc_" + args.only] = cap.summary.pop("date_utc")
+            cap.summary["date_utc"] = old.get("date_utc")
+            for k, v in old.items():
+                cap.summary.setdefault(k, v)
+        print(f"lab dir: {lab.dir}\nfixtures: {out}", flush=True)
+        if args.only == "rdp-levels":
+            capture_rdp_levels(cap, lab, out, rsakeys)
+        problems = verify_tree(out)
+        cap.summary["verify_problems"] = problems
+        cap.summary["elapsed_s_" + args.only] = round(time.monotonic() - t_start, 2)
+        log_path.write_text(json.dumps(cap.summary, indent=1) + "\n")
+        print(f"verify: {'OK' if not problems else problems}")
         if problems:
             lab.mark_failed()
             return 1

@@ -1,0 +1,103 @@
+// Scenario 1, saturated relay: the host sends fast-path output PDUs back to back while each
+// client sends input PDUs back to back; the gateway's relayed bytes per CPU-second are compared
+// with the record cryptography bound for the same bytes in the same directions and record sizes.
+#include "bench/crypto_bound.hpp"
+#include "bench/pdus.hpp"
+#include "bench/proc_stats.hpp"
+#include "bench/scenario_util.hpp"
+#include "bench/scenarios.hpp"
+
+namespace rdpbridge::bench {
+
+namespace {
+
+struct Measured {
+    uint64_t down = 0, up = 0, pdus_down = 0, pdus_up = 0;
+    double cpu = 0, wall = 0;
+    Negotiated suites;
+};
+
+Measured measure(const Bench& bench, std::size_t sessions) {
+    const auto& s = bench.settings.relay;
+    Fleet fleet(bench.settings.host);
+    GatewayProcess gateway(bench.gateway("relay-" + std::to_string(sessions), fleet.host_port()));
+    fleet.set_host_profile({true, s.output_pdu, {}});
+    const auto opened = fleet.open(gateway.port(), sessions, sessions,
+                                   {ClientMode::relay, s.input_events});
+    require_established(opened, sessions, fleet, "relay");
+    measure_for(s.warmup_seconds);
+
+    const Tally t0 = fleet.tally();
+    const double cpu0 = cpu_seconds(gateway.pid());
+    const auto wall0 = std::chrono::steady_clock::now();
+    measure_for(s.seconds);
+    const Tally t1 = fleet.tally();
+    const double cpu1 = cpu_seconds(gateway.pid());
+    const auto wall1 = std::chrono::steady_clock::now();
+    gateway.check_alive();
+    if (t1.failed) throw std::runtime_error("relay: " + first_errors(fleet));
+
+    Measured m;
+    m.down = t1.bytes_down - t0.bytes_down;
+    m.up = t1.bytes_up - t0.bytes_up;
+    m.pdus_down = t1.pdus_down - t0.pdus_down;
+    m.pdus_up = t1.pdus_up - t0.pdus_up;
+    m.cpu = cpu1 - cpu0;
+    m.wall = std::chrono::duration<double>(wall1 - wall0).count();
+    m.suites = fleet.negotiated();
+    fleet.close_all();
+    gateway.stop();
+    if (m.cpu <= 0 || m.down == 0 || (s.input_events && m.up == 0))
+        throw std::runtime_error("relay: no bytes or no gateway CPU time measured");
+    return m;
+}
+
+}  // namespace
+
+void run_relay(const Bench& bench) {
+    const auto& s = bench.settings.relay;
+    for (std::size_t sessions : s.session_counts) {
+        const Measured m = measure(bench, sessions);
+        const Suite front{m.suites.client_version, m.suites.client_cipher};
+        const Suite back{m.suites.host_version, m.suites.host_cipher};
+        // Down: open the host's records, seal for the client. Up: the other way round.
+        const auto down = relay_bound(back, front, s.output_pdu, bench.settings.bound_seconds);
+        const std::size_t input_pdu = s.input_events ? fastpath_input(s.input_events).size() : 0;
+        RelayBound up;
+        if (m.up) up = relay_bound(front, back, input_pdu, bench.settings.bound_seconds);
+        // CPU-seconds one core would need for exactly these bytes with nothing but the crypto.
+        const double bound_cpu = double(m.down) / down.bytes_per_cpu_second +
+                                 (m.up ? double(m.up) / up.bytes_per_cpu_second : 0.0);
+        const double relayed = double(m.down + m.up);
+        const double value = relayed / m.cpu / 1e6;
+        const double bound = relayed / bound_cpu / 1e6;
+
+        Row row;
+        row.id = "relay.sessions_" + std::to_string(sessions);
+        row.figure = "relay, " + std::to_string(sessions) + " session(s): bytes per gateway CPU-s";
+        row.value = value;
+        row.unit = "MB/CPU-s";
+        row.bound = bound;
+        row.bound_what = "EVP record crypto, 1 core";
+        row.ratio = value / bound;
+        row.target = "≥ 70 %";
+        row.met = row.ratio >= 0.70;
+        row.details = {
+            {"sessions", sessions},
+            {"seconds", m.wall},
+            {"gateway_cpu_seconds", m.cpu},
+            {"gateway_cores_used", m.cpu / m.wall},
+            {"throughput_MB_per_s", relayed / m.wall / 1e6},
+            {"down", {{"bytes", m.down}, {"pdus", m.pdus_down}, {"pdu_bytes", s.output_pdu},
+                      {"bound_MB_per_cpu_s", down.bytes_per_cpu_second / 1e6},
+                      {"open", down.open_with}, {"seal", down.seal_with}}},
+            {"up", {{"bytes", m.up}, {"pdus", m.pdus_up}, {"pdu_bytes", input_pdu},
+                    {"bound_MB_per_cpu_s", up.bytes_per_cpu_second / 1e6},
+                    {"open", up.open_with}, {"seal", up.seal_with}}},
+            {"front", front.version + " " + front.cipher},
+            {"back", back.version + " " + back.cipher}};
+        bench.report.add(std::move(row));
+    }
+}
+
+}  // namespace rdpbridge::bench

@@ -1,0 +1,64 @@
+// Everything a bench run can be told, with the full run's defaults; --smoke shrinks the counts
+// and durations to a seconds-long check that the instrument works.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "bench/tls_contexts.hpp"
+
+namespace rdpbridge::bench {
+
+struct RelaySettings {
+    std::vector<std::size_t> session_counts;  // default: 1, then one per core
+    double warmup_seconds = 2;
+    double seconds = 10;
+    std::size_t output_pdu = 16384;  // host -> client fast-path PDU size (one full TLS record)
+    std::size_t input_events = 255;  // client -> host mouse events per input PDU (1,789 bytes)
+};
+
+struct IdleSettings {
+    std::size_t sessions = 10000;
+    std::size_t concurrency = 64;  // handshakes in flight while opening
+    double settle_seconds = 2;
+    double seconds = 5;  // CPU is measured over this much idleness
+    uint64_t rss_limit = uint64_t(1) << 30;
+    double cpu_limit = 0.01;  // cores: "about zero"
+};
+
+struct HandshakeSettings {
+    std::size_t concurrency = 16;
+    std::size_t max_sessions = 1000000;
+    double seconds = 10;
+};
+
+struct LatencySettings {
+    std::size_t sessions = 100;
+    double bytes_per_second = 1e6;  // per session
+    std::size_t output_pdu = 4096;
+    double warmup_seconds = 2;
+    double seconds = 10;
+    std::size_t concurrency = 16;
+};
+
+struct Settings {
+    bool smoke = false;
+    std::filesystem::path rdpbridge;
+    std::filesystem::path work_dir;  // state dir, gateway logs; a fresh temp dir by default
+    std::filesystem::path json_out;
+    std::set<std::string> scenarios = {"relay", "idle", "handshake", "latency"};
+    double bound_seconds = 2;  // CPU time per in-process bound
+    HostTlsPolicy host;
+    RelaySettings relay;
+    IdleSettings idle;
+    HandshakeSettings handshake;
+    LatencySettings latency;
+
+    void apply_smoke();  // seconds, not minutes: checks the instrument, asserts no time
+};
+
+}  // namespace rdpbridge::bench

@@ -1,0 +1,251 @@
+// The bridge against a Standard RDP Security host, with the test playing the host: the captured
+// xrdp Connect Response (proprietary certificate, 128-bit, HIGH) and that host's private key let
+// the test derive the host's view of the session keys from the client random it hands the bridge.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+
+#include "fixtures.hpp"
+#include "rdp/bridge.hpp"
+#include "rdp/crypto.hpp"
+#include "rdp/fastpath.hpp"
+#include "rdp/gcc.hpp"
+#include "rdp/mcs.hpp"
+#include "rdp/security_header.hpp"
+#include "rdp/server_security.hpp"
+#include "rdp/tpkt.hpp"
+#include "rdp/x224.hpp"
+
+using namespace rdpbridge::rdp;
+using rdpbridge::test::fixture;
+
+namespace {
+
+constexpr uint16_t kIoChannel = 1003;
+constexpr uint16_t kInitiator = 6;  // user 1007
+
+Bytes ini_bytes(const std::string& key) {
+    std::ifstream in(std::string(RDPBRIDGE_FIXTURES_DIR) + "/xrdp_rsakeys.ini");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind(key + "=", 0) != 0) continue;
+        Bytes out;
+        std::regex byte("0x([0-9a-fA-F]{2})");
+        for (auto it = std::sregex_iterator(line.begin(), line.end(), byte); it != std::sregex_iterator(); ++it)
+            out.push_back(uint8_t(std::stoi((*it)[1], nullptr, 16)));
+        return out;
+    }
+    ADD_FAILURE() << "no " << key << " in xrdp_rsakeys.ini";
+    return {};
+}
+
+Bytes send_data(bool indication, uint16_t flags, ByteView body, bool with_header = true) {
+    Bytes data;
+    Writer w(data);
+    if (with_header) {
+        w.u16le(flags);
+        w.u16le(0);
+    }
+    w.bytes(body);
+    mcs::SendData sd;
+    sd.indication = indication;
+    sd.initiator = kInitiator;
+    sd.channel = kIoChannel;
+    return *mcs::encode_send_data(sd, data);
+}
+
+ByteView user_data_of(const Bytes& frame) {
+    auto sd = mcs::decode_send_data(*unwrap_x224_data(frame));
+    EXPECT_TRUE(sd);
+    return sd->user_data;
+}
+
+// Splits a byte stream into its PDUs.
+std::vector<Bytes> pdus(const Bytes& stream) {
+    Framer f(0xFFFF);
+    f.feed(stream);
+    std::vector<Bytes> out;
+    while (auto p = f.next()) {
+        if (!*p) break;
+        out.push_back(**p);
+    }
+    return out;
+}
+
+class RdpHostBridge : public ::testing::Test {
+protected:
+    void SetUp() override {
+        BridgeParams p;
+        p.client_requested = protocol::ssl;
+        p.front_selected = protocol::ssl;
+        p.back_selected = protocol::rdp;
+        p.allowed_methods = encryption_method::bits128 | encryption_method::fips;
+        for (std::size_t i = 0; i < 32; ++i) p.client_random[i] = uint8_t(0xA0 + i);
+        client_random_.assign(p.client_random.begin(), p.client_random.end());
+        bridge_ = std::make_unique<Bridge>(p);
+
+        Bytes to_host, to_client;
+        ASSERT_FALSE(bridge_->from_client(fixture("mcs_connect_initial_freerdp_tls.bin"), to_host));
+        const Bytes response = fixture("mcs_connect_response_xrdp_rdp.bin");
+        ASSERT_FALSE(bridge_->from_host(response, to_client));
+        client_view_response_ = to_client;
+
+        auto cr = mcs::decode_connect_response(*unwrap_x224_data(response));
+        auto security = decode_server_security(*cr->conference.find(gcc::block::sc_security));
+        ASSERT_TRUE(security);
+        server_random_ = security->server_random;
+        modulus_ = security->certificate->key.modulus;
+        SessionKeys host = derive_session_keys(security->method, client_random_, server_random_);
+        std::swap(host.encrypt_key, host.decrypt_key);  // the host encrypts with our decrypt key
+        host_ = std::make_unique<StandardSecurity>(host);
+    }
+
+    // Sends a Client Info PDU through the bridge and lets the host read it, so that both RC4
+    // streams are where a real session would have them.
+    void log_on() {
+        Bytes to_host;
+        ASSERT_FALSE(bridge_->from_client(send_data(false, sec::info_pkt, Bytes(8, 0)), to_host));
+        const auto out = pdus(to_host);
+        ASSERT_EQ(out.size(), 2u);
+        Reader info(user_data_of(out[1]));
+        ASSERT_TRUE(info.skip(4, "basic header"));
+        const ByteView mac = *info.bytes(8, "mac");
+        Bytes data(info.rest().begin(), info.rest().end());
+        ASSERT_TRUE(host_->open(data, mac.data(), false));
+    }
+
+    Bytes client_random_, server_random_, modulus_, client_view_response_;
+    std::unique_ptr<Bridge> bridge_;
+    std::unique_ptr<StandardSecurity> host_;
+};
+
+}  // namespace
+
+TEST_F(RdpHostBridge, ClientSeesWhatATlsServerSends) {
+    auto cr = mcs::decode_connect_response(*unwrap_x224_data(client_view_response_));
+    ASSERT_TRUE(cr);
+    const auto* security = cr->conference.find(gcc::block::sc_security);
+    ASSERT_TRUE(security);
+    EXPECT_EQ(security->body, Bytes(8, 0));  // method NONE, level NONE, no random, no cert
+    auto facts = bridge_->take_facts();
+    bool cert_checked = false;
+    for (auto& [k, v] : facts)
+        if (k == "rdp_certificate") cert_checked = v.find("signature valid") != std::string::npos;
+    EXPECT_TRUE(cert_checked);
+}
+
+TEST_F(RdpHostBridge, ClientInfoIsPrecededByTheSecurityExchangeAndEncrypted) {
+    const Bytes info_body = {'I', 0, 'N', 0, 'F', 0, 'O', 0};
+    Bytes to_host;
+    ASSERT_FALSE(bridge_->from_client(send_data(false, sec::info_pkt, info_body), to_host));
+    const auto out = pdus(to_host);
+    ASSERT_EQ(out.size(), 2u);
+
+    // 1. Security Exchange: the client random under the host's RSA key, little-endian, 8 zeros.
+    Reader ex(user_data_of(out[0]));
+    EXPECT_EQ(*ex.u16le("flags"), sec::exchange_pkt);
+    ASSERT_TRUE(ex.skip(2, "flags_hi"));
+    const uint32_t length = *ex.u32le("length");
+    EXPECT_EQ(length, modulus_.size() + 8);
+    const ByteView encrypted = *ex.bytes(length, "random");
+    const Bytes d = ini_bytes("pri_exp");
+    const Bytes recovered = crypto::rsa_public_le(encrypted.first(modulus_.size()), modulus_, d);
+    EXPECT_EQ(Bytes(recovered.begin(), recovered.begin() + 32), client_random_);
+
+    // 2. Client Info: SEC_INFO_PKT|SEC_ENCRYPT, MAC over the plaintext, RC4.
+    Reader info(user_data_of(out[1]));
+    EXPECT_EQ(*info.u16le("flags"), sec::info_pkt | sec::encrypt);
+    ASSERT_TRUE(info.skip(2, "flags_hi"));
+    const ByteView mac = *info.bytes(8, "mac");
+    Bytes data(info.rest().begin(), info.rest().end());
+    EXPECT_TRUE(host_->open(data, mac.data(), false));
+    EXPECT_EQ(data, info_body);
+}
+
+TEST_F(RdpHostBridge, EncryptedLicenseErrorWithoutLicenseFlagReachesClientAsLicensePdu) {
+    Bytes to_host;
+    ASSERT_FALSE(bridge_->from_client(send_data(false, sec::info_pkt, Bytes(8, 0)), to_host));
+    // STATUS_VALID_CLIENT / ST_NO_TRANSITION license error, as Server 2003 sends it: only
+    // SEC_ENCRYPT in the header (the FreeRDP proxy failure case).
+    const Bytes license = {0xFF, 0x03, 0x10, 0x00, 0x07, 0x00, 0x00, 0x00,
+                           0x02, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00};
+    const Sealed sealed = host_->seal(license);
+    Bytes body(sealed.mac.begin(), sealed.mac.end());
+    body.insert(body.end(), sealed.data.begin(), sealed.data.end());
+    Bytes to_client;
+    ASSERT_FALSE(bridge_->from_host(send_data(true, sec::encrypt, body), to_client));
+    Reader r(user_data_of(to_client));
+    EXPECT_EQ(*r.u16le("flags"), sec::license_pkt);  // what a TLS client requires
+    ASSERT_TRUE(r.skip(2, "flags_hi"));
+    EXPECT_EQ(Bytes(r.rest().begin(), r.rest().end()), license);
+}
+
+TEST_F(RdpHostBridge, TamperedHostPduIsNeverPassedOn) {
+    Bytes to_host;
+    ASSERT_FALSE(bridge_->from_client(send_data(false, sec::info_pkt, Bytes(8, 0)), to_host));
+    const Bytes demand_active(40, 0x11);
+    Sealed sealed = host_->seal(demand_active);
+    sealed.data[5] ^= 0x01;
+    Bytes body(sealed.mac.begin(), sealed.mac.end());
+    body.insert(body.end(), sealed.data.begin(), sealed.data.end());
+    Bytes to_client;
+    auto failure = bridge_->from_host(send_data(true, sec::encrypt, body), to_client);
+    ASSERT_TRUE(failure);
+    EXPECT_EQ(failure->cause, Cause::host_mac_mismatch);
+    EXPECT_TRUE(to_client.empty());
+}
+
+TEST_F(RdpHostBridge, FastPathBothWays) {
+    log_on();
+    Bytes to_host;
+    // Host -> client: encrypted fast-path output becomes plain.
+    const Bytes update(300, 0x42);  // long enough for the two-byte length form
+    const Sealed sealed = host_->seal(update);
+    fastpath::Pdu out;
+    out.header = uint8_t(sec::fastpath_encrypted << 6);
+    out.mac = sealed.mac;
+    Bytes to_client;
+    ASSERT_FALSE(bridge_->from_host(*fastpath::encode(out, sealed.data), to_client));
+    auto plain = fastpath::decode(to_client, false);
+    ASSERT_TRUE(plain);
+    EXPECT_EQ(plain->flags(), 0);
+    EXPECT_EQ(Bytes(plain->data.begin(), plain->data.end()), update);
+
+    // Client -> host: plain fast-path input (two events) becomes encrypted.
+    fastpath::Pdu in;
+    in.header = uint8_t(2 << 2);
+    const Bytes events = {0x20, 0x00, 0x08, 0x10, 0x00, 0x20, 0x00, 0x20, 0x00, 0x08, 0x10, 0x00,
+                          0x21, 0x00, 0x21, 0x00};
+    Bytes stream = *fastpath::encode(in, events);
+    to_host.clear();
+    ASSERT_FALSE(bridge_->from_client(stream, to_host));
+    auto sealed_in = fastpath::decode(to_host, false);
+    ASSERT_TRUE(sealed_in);
+    EXPECT_EQ(sealed_in->flags(), sec::fastpath_encrypted);
+    EXPECT_EQ(sealed_in->header & 0x3F, in.header);
+    Bytes data(sealed_in->data.begin(), sealed_in->data.end());
+    EXPECT_TRUE(host_->open(data, sealed_in->mac->data(), false));
+    EXPECT_EQ(data, events);
+}
+
+TEST(RdpHostBridgeShield, MsT120ChannelIsRefusedBeforeTheHost) {
+    auto ci = mcs::decode_connect_initial(
+        *unwrap_x224_data(fixture("mcs_connect_initial_freerdp_tls.bin")));
+    auto* net = ci->conference.find(gcc::block::cs_net);
+    // Rename the first channel to "ms_t120" (any case counts).
+    const char name[8] = {'m', 's', '_', 't', '1', '2', '0', 0};
+    std::copy(name, name + 8, net->body.begin() + 4);
+    BridgeParams p;
+    p.client_requested = p.front_selected = p.back_selected = protocol::ssl;
+    Bridge b(p);
+    Bytes to_host;
+    auto failure = b.from_client(*mcs::encode(*ci), to_host);
+    ASSERT_TRUE(failure);
+    EXPECT_EQ(failure->cause, Cause::client_requested_ms_t120);
+    EXPECT_TRUE(to_host.empty());
+    p.refuse_ms_t120 = false;
+    Bridge lenient(p);
+    EXPECT_FALSE(lenient.from_client(*mcs::encode(*ci), to_host));
+    EXPECT_FALSE(to_host.empty());
+}

@@ -1,5 +1,7 @@
 // The synthetic RDP client: X.224 request offering TLS, a TLS 1.3 handshake, the MCS connect
 // exchange, then silence, saturating input or latency probing, per profile.
+#include <netinet/in.h>
+
 #include "bench/pdu_splitter.hpp"
 #include "bench/pdus.hpp"
 #include "bench/peers.hpp"
@@ -44,13 +46,19 @@ awaitable<void> send_input(SharedTally& tally, std::shared_ptr<Conn> conn, std::
 
 }  // namespace
 
-awaitable<std::shared_ptr<Conn>> client_connect(ClientSide& side, tcp::endpoint target,
-                                                bool direct) {
+awaitable<std::shared_ptr<Conn>> client_connect(ClientSide& side, asio::ip::address_v4 source,
+                                                tcp::endpoint target, bool direct) {
     auto conn = std::make_shared<Conn>(side.io, direct ? side.direct : side.modern, side.registry);
     Deadline deadline(side.io, conn, kHandshakeLimit);
     const char* stage = "tcp connect";
     try {
         auto& socket = conn->stream.next_layer();
+        socket.open(tcp::v4());
+        // The port is then picked at connect() from the whole 4-tuple, not at bind(): many
+        // sessions share one source address.
+        const int one = 1;
+        setsockopt(socket.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+        socket.bind(tcp::endpoint(source, 0));
         co_await socket.async_connect(target, use_awaitable);
         socket.set_option(tcp::no_delay(true));
         stage = "x224";

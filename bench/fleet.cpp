@@ -96,14 +96,26 @@ struct Batch {
     std::promise<void> done;
 };
 
+// Clients come from many loopback addresses (127.1.x.y), as real users do from many hosts: a
+// gateway that limits sessions or connection rates per source address would otherwise count
+// every synthetic client against one. Open batches put 25 sessions on each address; churn
+// batches cycle through 250 addresses.
+asio::ip::address_v4 source_address(std::size_t session, bool churn) {
+    constexpr std::size_t kSessionsPerSource = 25;
+    constexpr std::size_t kChurnSources = 250;
+    const std::size_t a = churn ? session % kChurnSources : session / kSessionsPerSource;
+    return asio::ip::address_v4((127u << 24) | (1u << 16) | uint32_t(a / 250) << 8 |
+                                uint32_t(1 + a % 250));
+}
+
 awaitable<void> batch_worker(peers::ClientSide& side, std::shared_ptr<Batch> batch,
                                     tcp::endpoint target, bool direct,
                                     ClientProfile profile) {
     while (batch->next < batch->count && peers::Clock::now() < batch->until &&
            !side.tally.stopping) {
-        ++batch->next;
+        const auto source = source_address(batch->next++, batch->churn);
         try {
-            auto conn = co_await peers::client_connect(side, target, direct);
+            auto conn = co_await peers::client_connect(side, source, target, direct);
             ++batch->established;
             if (batch->churn) {
                 conn->close();

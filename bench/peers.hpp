@@ -144,9 +144,9 @@ struct ClientSide {
     std::vector<int64_t> latencies;  // client thread only
 };
 
-// Connect, X.224, TLS, MCS connect exchange; throws std::exception on any failure.
-awaitable<std::shared_ptr<Conn>> client_connect(ClientSide& side, tcp::endpoint target,
-                                                bool direct);
+// Connect from `source`, X.224, TLS, MCS connect exchange; throws std::exception on any failure.
+awaitable<std::shared_ptr<Conn>> client_connect(ClientSide& side, asio::ip::address_v4 source,
+                                                tcp::endpoint target, bool direct);
 // The session after its connect exchange, per profile, until it is closed.
 awaitable<void> client_life(ClientSide& side, std::shared_ptr<Conn> conn, ClientProfile profile);
 

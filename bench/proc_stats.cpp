@@ -47,6 +47,13 @@ uint64_t rss_bytes(pid_t pid) {
     throw std::runtime_error("no VmRSS for pid " + std::to_string(pid));
 }
 
+double load_average() {
+    std::istringstream in(read_file("/proc/loadavg"));
+    double one_minute = 0;
+    in >> one_minute;
+    return one_minute;
+}
+
 double thread_cpu_seconds() {
     timespec ts{};
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);

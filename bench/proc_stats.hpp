@@ -14,5 +14,8 @@ uint64_t rss_bytes(pid_t pid);
 // CPU time of the calling thread, in seconds: bounds measured in-process use it, so that other
 // load on the machine does not lower them.
 double thread_cpu_seconds();
+// The 1-minute load average (/proc/loadavg): how busy the machine was around a measurement, to
+// read its noise by. Other work on the machine competes with the gateway and the peers.
+double load_average();
 
 }  // namespace rdpbridge::bench

@@ -13,7 +13,7 @@ namespace {
 
 struct Measured {
     uint64_t down = 0, up = 0, pdus_down = 0, pdus_up = 0;
-    double cpu = 0, wall = 0;
+    double cpu = 0, wall = 0, load = 0;
     Negotiated suites;
 };
 
@@ -45,6 +45,7 @@ Measured measure(const Bench& bench, std::size_t sessions) {
     m.cpu = cpu1 - cpu0;
     m.wall = std::chrono::duration<double>(wall1 - wall0).count();
     m.suites = fleet.negotiated();
+    m.load = load_average();
     fleet.close_all();
     gateway.stop();
     if (m.cpu <= 0 || m.down == 0 || (s.input_events && m.up == 0))
@@ -84,6 +85,7 @@ void run_relay(const Bench& bench) {
         row.met = row.ratio >= 0.70;
         row.details = {
             {"sessions", sessions},
+            {"load_average_1m", m.load},
             {"seconds", m.wall},
             {"gateway_cpu_seconds", m.cpu},
             {"gateway_cores_used", m.cpu / m.wall},

@@ -26,6 +26,7 @@ namespace fs = std::filesystem;
 
 // A timeout longer than this is almost certainly a unit mistake ("600" meant as ms).
 constexpr std::int64_t kMaxDurationMs = 10 * 60 * 1000;
+constexpr std::int64_t kMaxIdleMs = 7LL * 24 * 3600 * 1000;  // idle_timeout: up to a week
 
 // ---------------------------------------------------------------------------------------------
 // Text helpers
@@ -212,10 +213,12 @@ std::optional<std::string> check_endpoint(std::string_view text, bool port_zero_
     return std::nullopt;
 }
 
-std::optional<std::string> check_duration_ms(std::int64_t ms, std::string_view as_written) {
+std::optional<std::string> check_duration_ms(std::int64_t ms, std::string_view as_written,
+                                             std::int64_t max_ms = kMaxDurationMs) {
     if (ms <= 0) return std::string(as_written) + " is too short; a duration must be more than 0";
-    if (ms > kMaxDurationMs) {
-        return std::string(as_written) + " is too long; a duration must be at most 10m";
+    if (ms > max_ms) {
+        return std::string(as_written) + " is too long; this duration must be at most " +
+               (max_ms == kMaxDurationMs ? std::string("10m") : std::to_string(max_ms / 3600000) + "h");
     }
     return std::nullopt;
 }
@@ -234,6 +237,7 @@ std::optional<std::int64_t> parse_duration_text(std::string_view text) {
     if (unit == "ms") scale = 1;
     if (unit == "s") scale = 1000;
     if (unit == "m") scale = 60 * 1000;
+    if (unit == "h") scale = 60 * 60 * 1000;
     if (scale == 0) return std::nullopt;
     if (ec == std::errc::result_out_of_range ||
         number > std::numeric_limits<std::int64_t>::max() / scale) {
@@ -273,9 +277,12 @@ bool is_listener_name(std::string_view name) {
 constexpr std::string_view kRootKeys[] = {"state_dir", "logging", "limits", "shield",
                                           "listener",  "backend", "route"};
 constexpr std::string_view kShieldKeys[] = {"refuse_ms_t120"};
-constexpr std::string_view kLoggingKeys[] = {"handshake_log", "level"};
-constexpr std::string_view kLimitsKeys[] = {"handshake_timeout", "max_x224_request",
-                                            "relay_buffer"};
+constexpr std::string_view kLoggingKeys[] = {"handshake_log", "level", "rotate_size_mb",
+                                             "rotate_files"};
+constexpr std::string_view kLimitsKeys[] = {
+    "handshake_timeout", "max_x224_request", "relay_buffer",
+    "max_sessions",      "max_handshakes",   "max_sessions_per_source",
+    "connections_per_second_per_source",     "idle_timeout"};
 constexpr std::string_view kListenerKeys[] = {"name", "bind", "default_backend", "tls"};
 constexpr std::string_view kFrontTlsKeys[] = {"certificate", "private_key", "min_version"};
 constexpr std::string_view kBackendKeys[] = {"name",          "address",          "security",
@@ -324,7 +331,8 @@ class Reader {
     std::optional<std::int64_t> integer(const Scope& s, std::string_view key, std::int64_t lo,
                                         std::int64_t hi);
     std::optional<bool> boolean(const Scope& s, std::string_view key);
-    std::optional<Duration> duration(const Scope& s, std::string_view key);
+    std::optional<Duration> duration(const Scope& s, std::string_view key,
+                                     std::int64_t max_ms = kMaxDurationMs);
     std::optional<fs::path> path(const Scope& s, std::string_view key);
     std::optional<Endpoint> endpoint(const Scope& s, std::string_view key, bool port_zero_ok,
                                      std::string_view example);
@@ -478,7 +486,8 @@ std::optional<bool> Reader::boolean(const Scope& s, std::string_view key) {
     return std::nullopt;
 }
 
-std::optional<Duration> Reader::duration(const Scope& s, std::string_view key) {
+std::optional<Duration> Reader::duration(const Scope& s, std::string_view key,
+                                         std::int64_t max_ms) {
     const toml::node* n = s.get(key);
     if (n == nullptr) return std::nullopt;
     std::optional<std::int64_t> ms;
@@ -494,14 +503,14 @@ std::optional<Duration> Reader::duration(const Scope& s, std::string_view key) {
             fail(n->source(), s.key(key),
                  as_written +
                      " is not a duration; write whole seconds (10) or a number with "
-                     "unit ms, s or m: \"500ms\", \"10s\", \"2m\"");
+                     "unit ms, s, m or h: \"500ms\", \"10s\", \"2m\", \"12h\"");
             return std::nullopt;
         }
     } else {
         wrong_type(*n, s.key(key), "a duration (whole seconds, or a string such as \"10s\")");
         return std::nullopt;
     }
-    if (auto problem = check_duration_ms(*ms, as_written)) {
+    if (auto problem = check_duration_ms(*ms, as_written, max_ms)) {
         fail(n->source(), s.key(key), std::move(*problem));
         return std::nullopt;
     }
@@ -542,6 +551,9 @@ void Reader::read_logging(const Scope& s, Logging& out) {
     check_keys(s, kLoggingKeys);
     if (auto p = path(s, "handshake_log")) out.handshake_log = *p;
     if (auto level = choice(s, "level", kLevelChoices, "a log level")) out.level = *level;
+    if (auto n = integer(s, "rotate_size_mb", 1, 100000))
+        out.rotate_size_mb = static_cast<std::size_t>(*n);
+    if (auto n = integer(s, "rotate_files", 1, 100)) out.rotate_files = static_cast<std::size_t>(*n);
 }
 
 void Reader::read_limits(const Scope& s, Limits& out) {
@@ -552,6 +564,18 @@ void Reader::read_limits(const Scope& s, Limits& out) {
     }
     if (auto n = integer(s, "relay_buffer", 1024, 1048576)) {
         out.relay_buffer = static_cast<std::size_t>(*n);
+    }
+    if (auto n = integer(s, "max_sessions", 1, 1000000)) out.max_sessions = std::size_t(*n);
+    if (auto n = integer(s, "max_handshakes", 1, 1000000)) out.max_handshakes = std::size_t(*n);
+    if (auto n = integer(s, "max_sessions_per_source", 1, 1000000))
+        out.max_sessions_per_source = std::size_t(*n);
+    if (auto n = integer(s, "connections_per_second_per_source", 1, 1000000))
+        out.connections_per_second_per_source = double(*n);
+    if (const toml::node* idle = s.get("idle_timeout");
+        idle != nullptr && idle->as_integer() != nullptr && idle->as_integer()->get() == 0) {
+        out.idle_timeout = Duration::zero();  // 0: sessions may stay idle for ever
+    } else if (auto d = duration(s, "idle_timeout", kMaxIdleMs)) {
+        out.idle_timeout = *d;
     }
 }
 

@@ -82,8 +82,17 @@ awaitable<void> accept_loop(GatewayState& state, const ListenerRuntime& listener
             co_await pause.async_wait(use_awaitable);
             continue;
         }
+        const std::string source = socket.remote_endpoint(ec).address().to_string();
+        std::string id = ids.next();
+        if (auto refused = state.admission.admit(source, Admission::Clock::now())) {
+            // Refused before any byte is read: one line, then the socket closes.
+            Json line{{"conn", id}, {"listener", listener.config->name}, {"client", source}};
+            line.update(failure_fields(rdp::Stage::client_transport, *refused));
+            state.log.write(std::move(line));
+            continue;
+        }
         asio::co_spawn(acceptor.get_executor(),
-                       run_session(state, listener, std::move(socket), ids.next()),
+                       run_session(state, listener, std::move(socket), std::move(id), source),
                        asio::detached);
     }
 }
@@ -91,8 +100,9 @@ awaitable<void> accept_loop(GatewayState& state, const ListenerRuntime& listener
 }  // namespace
 
 int run_gateway(const config::Config& config) {
-    HandshakeLog log(config.logging.handshake_log, config.logging.level);
-    GatewayState state{config, log, {}, {}, false};
+    HandshakeLog log(config.logging.handshake_log, config.logging.level,
+                     config.logging.rotate_size_mb << 20, config.logging.rotate_files);
+    GatewayState state(config, log);
     for (const auto& backend : config.backends) {
         state.backends.try_emplace(backend.name, &backend, tls::make_backend_context(backend.tls));
     }
@@ -120,6 +130,9 @@ int run_gateway(const config::Config& config) {
         state.sessions.close_all();
     });
     io.run();
+    if (const auto lost = log.dropped())
+        log.warn(std::to_string(lost) + " handshake log event(s) were dropped: the log could not "
+                 "keep up (slow disk?)");
     log.info("stopped");
     log.flush();
     return 0;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "proxy/admission.hpp"
 #include "proxy/asio.hpp"
 #include "proxy/handshake_log.hpp"
 #include "tls/context.hpp"
@@ -50,10 +51,13 @@ private:
 };
 
 struct GatewayState {
+    GatewayState(const config::Config& c, HandshakeLog& l)
+        : config(c), log(l), admission(c.limits) {}
     const config::Config& config;
     HandshakeLog& log;
     std::map<std::string, BackendRuntime, std::less<>> backends;
     SessionRegistry sessions;
+    Admission admission;
     bool shutting_down = false;
 };
 

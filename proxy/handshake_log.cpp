@@ -1,6 +1,8 @@
 #include "proxy/handshake_log.hpp"
 
-#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/async.h>
+#include <spdlog/async_logger.h>
+#include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -33,23 +35,49 @@ bool is_lead_key(const std::string& k) {
 
 }  // namespace
 
+namespace {
+
+constexpr std::size_t kQueueSize = 16384;  // events; about 10 MB at the longest lines
+
+spdlog::details::thread_pool& pool_of(const std::shared_ptr<void>& p) {
+    return *static_cast<spdlog::details::thread_pool*>(p.get());
+}
+
+}  // namespace
+
 HandshakeLog::HandshakeLog(const std::optional<std::filesystem::path>& file,
-                           const std::string& level) {
-    console_ = std::make_shared<spdlog::logger>(
-        "rdpbridge", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+                           const std::string& level, std::size_t rotate_bytes,
+                           std::size_t rotate_files) {
+    auto pool = std::make_shared<spdlog::details::thread_pool>(kQueueSize, 1);
+    pool_ = pool;
+    console_ = std::make_shared<spdlog::async_logger>(
+        "rdpbridge", std::make_shared<spdlog::sinks::stderr_sink_mt>(), pool,
+        spdlog::async_overflow_policy::overrun_oldest);
     console_->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
     console_->set_level(spdlog::level::from_str(level));
     console_->flush_on(spdlog::level::trace);
     if (file) {
         if (file->has_parent_path()) std::filesystem::create_directories(file->parent_path());
-        file_ = std::make_shared<spdlog::logger>(
-            "handshake", std::make_shared<spdlog::sinks::basic_file_sink_mt>(file->string()));
+        // handshake.jsonl rotates to handshake.1.jsonl ... handshake.N.jsonl.
+        file_ = std::make_shared<spdlog::async_logger>(
+            "handshake",
+            std::make_shared<spdlog::sinks::rotating_file_sink_mt>(file->string(), rotate_bytes,
+                                                                   rotate_files),
+            pool, spdlog::async_overflow_policy::overrun_oldest);
         file_->set_pattern("%v");
         file_->flush_on(spdlog::level::info);
     }
 }
 
-HandshakeLog::~HandshakeLog() { flush(); }
+HandshakeLog::~HandshakeLog() {
+    flush();
+    // The async loggers hand their last messages to the pool, which drains them on destruction.
+    file_.reset();
+    console_.reset();
+    pool_.reset();
+}
+
+std::size_t HandshakeLog::dropped() const { return pool_of(pool_).overrun_counter(); }
 
 void HandshakeLog::write(Json event) {
     Json line{{"ts", now_iso()}};

@@ -22,13 +22,18 @@ using Json = nlohmann::ordered_json;
 
 class HandshakeLog {
 public:
-    // `file` may be empty: events then go to stderr only.
-    HandshakeLog(const std::optional<std::filesystem::path>& file, const std::string& level);
+    // `file` may be empty: events then go to stderr only. Writing is asynchronous through a
+    // bounded queue, so a slow disk never stalls a session; when the queue overflows the oldest
+    // events are dropped and counted (dropped()).
+    HandshakeLog(const std::optional<std::filesystem::path>& file, const std::string& level,
+                 std::size_t rotate_bytes = 50u << 20, std::size_t rotate_files = 5);
     ~HandshakeLog();
 
     // Writes one event: `event` must hold "event"; "ts" is added here.
     void write(Json event);
     void flush();
+    // Events lost to a full queue since start.
+    std::size_t dropped() const;
 
     // Operational messages that are not per-connection events.
     void info(const std::string& text);
@@ -36,6 +41,7 @@ public:
     void error(const std::string& text);
 
 private:
+    std::shared_ptr<void> pool_;  // spdlog's thread pool, kept opaque to keep spdlog out of here
     std::shared_ptr<spdlog::logger> file_;
     std::shared_ptr<spdlog::logger> console_;
 };

@@ -5,6 +5,7 @@
 // transparent; after that, bytes pass without a copy.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -28,6 +29,7 @@ using FactSink = std::function<void(const rdp::Fact&)>;
 namespace detail {
 
 struct Direction {
+    std::chrono::steady_clock::time_point* last_activity = nullptr;
     uint64_t bytes = 0;
     std::string end;  // why this direction stopped
     std::optional<rdp::Failure> failure;
@@ -66,6 +68,7 @@ awaitable<void> pump(From& from, To& to, std::size_t buffer_size, Translator tra
             break;
         }
         d.bytes += n;
+        *d.last_activity = std::chrono::steady_clock::now();
         rdp::ByteView out(buffer.data(), n);
         if (!translate.transparent()) {
             translated.clear();
@@ -104,11 +107,33 @@ awaitable<void> say_goodbye(Stream& s) {
 
 // Runs until either side closes or the bridge fails, then closes both sides: a TLS
 // close_notify to whichever peer is still there, bounded by a short deadline.
+// Closes an idle session: no byte in either direction for `timeout` (zero: never).
+inline awaitable<void> idle_watch(asio::steady_timer& timer,
+                                  const std::chrono::steady_clock::time_point& last_activity,
+                                  std::chrono::milliseconds timeout, bool& fired,
+                                  std::function<void()> close) {
+    if (timeout.count() == 0) co_return;
+    boost::system::error_code ec;
+    for (;;) {
+        timer.expires_at(last_activity + timeout);
+        co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+        if (ec) co_return;  // the relay ended first
+        if (std::chrono::steady_clock::now() >= last_activity + timeout) break;
+    }
+    fired = true;
+    close();
+}
+
 template <class ClientStream, class HostStream>
 awaitable<RelayResult> relay(ClientStream& client, HostStream& host, rdp::Bridge& bridge,
-                             std::size_t buffer_size, FactSink facts) {
+                             std::size_t buffer_size, std::chrono::milliseconds idle_timeout,
+                             FactSink facts) {
     auto ex = co_await asio::this_coro::executor;
+    auto last_activity = std::chrono::steady_clock::now();
     detail::Direction up, down;  // client -> host, host -> client
+    up.last_activity = down.last_activity = &last_activity;
+    asio::steady_timer idle(ex);
+    bool idle_fired = false;
     asio::steady_timer both_done(ex, asio::steady_timer::time_point::max());
     int running = 2;
     const char* first = nullptr;
@@ -119,6 +144,7 @@ awaitable<RelayResult> relay(ClientStream& client, HostStream& host, rdp::Bridge
             boost::system::error_code ignored;
             client.lowest_layer().cancel(ignored);
             host.lowest_layer().cancel(ignored);
+            idle.cancel();
         }
         if (--running == 0) both_done.cancel();
     };
@@ -126,6 +152,14 @@ awaitable<RelayResult> relay(ClientStream& client, HostStream& host, rdp::Bridge
                    [&](std::exception_ptr) { finished("client"); });
     asio::co_spawn(ex, detail::pump(host, client, buffer_size, {bridge, false, facts}, down),
                    [&](std::exception_ptr) { finished("host"); });
+    asio::co_spawn(ex,
+                   idle_watch(idle, last_activity, idle_timeout, idle_fired,
+                                      [&] {
+                                          boost::system::error_code ignored;
+                                          client.lowest_layer().cancel(ignored);
+                                          host.lowest_layer().cancel(ignored);
+                                      }),
+                   asio::detached);
     boost::system::error_code ec;
     co_await both_done.async_wait(asio::redirect_error(use_awaitable, ec));
 
@@ -142,8 +176,11 @@ awaitable<RelayResult> relay(ClientStream& client, HostStream& host, rdp::Bridge
     RelayResult result;
     result.client_to_host = up.bytes;
     result.host_to_client = down.bytes;
-    result.closed_by = ended.failure ? "gateway" : first;
-    result.reason = ended.end;
+    result.closed_by = ended.failure || idle_fired ? "gateway" : first;
+    result.reason = idle_fired ? "idle_timeout: no data either way for " +
+                                     std::to_string(idle_timeout.count() / 1000) +
+                                     " s ([limits] idle_timeout)"
+                               : ended.end;
     result.failure = ended.failure;
     co_return result;
 }

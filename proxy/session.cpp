@@ -69,10 +69,11 @@ Json tls_facts(const tls::SessionFacts& f) {
 class Session {
 public:
     Session(GatewayState& gateway, const ListenerRuntime& listener, tcp::socket client,
-            std::string id)
+            std::string id, std::string source)
         : gateway_(gateway),
           listener_(listener),
           id_(std::move(id)),
+          source_(std::move(source)),
           client_(std::move(client)),
           backend_(client_.get_executor()),
           resolver_(client_.get_executor()),
@@ -105,6 +106,7 @@ private:
     GatewayState& gateway_;
     const ListenerRuntime& listener_;
     std::string id_;
+    std::string source_;
     tcp::socket client_;
     tcp::socket backend_;
     tcp::resolver resolver_;
@@ -468,6 +470,7 @@ awaitable<void> Session::run() {
         gateway_.log.write(std::move(closed));
     }
     gateway_.sessions.remove(registration);
+    gateway_.admission.finished(source_, established_logged_);
     close_all();
 }
 
@@ -478,6 +481,7 @@ awaitable<RelayResult> Session::bridge(SslStream& front, HostStream& host,
                                        const rdp::BridgeParams& params) {
     rdp::Bridge bridge(params);
     auto result = co_await relay(front, host, bridge, gateway_.config.limits.relay_buffer,
+                                 gateway_.config.limits.idle_timeout,
                                  [this](const rdp::Fact& f) { on_bridge_fact(f); });
     if (params.back_selected == rdp::protocol::rdp) {
         // How many PDUs went through RC4/FIPS each way: proof that key updates (every 4096)
@@ -494,6 +498,7 @@ void Session::on_bridge_fact(const rdp::Fact& f) {
         established_["handshake_ms"] = std::round(ms_since(started_) * 100) / 100;
         gateway_.log.write(std::move(established_));
         established_logged_ = true;
+        gateway_.admission.established(source_);
         return;
     }
     if (f.first.starts_with("rdp_")) established_["back"][f.first.substr(4)] = f.second;
@@ -517,8 +522,8 @@ rdp::Failure Session::unestablished_failure(const RelayResult& r) const {
 }  // namespace
 
 awaitable<void> run_session(GatewayState& gateway, const ListenerRuntime& listener,
-                            tcp::socket client, std::string id) {
-    Session session(gateway, listener, std::move(client), std::move(id));
+                            tcp::socket client, std::string id, std::string source) {
+    Session session(gateway, listener, std::move(client), std::move(id), std::move(source));
     co_await session.run();
 }
 

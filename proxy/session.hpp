@@ -8,7 +8,8 @@
 
 namespace rdpbridge::proxy {
 
+// `source` is the client's address, already admitted (see Admission).
 awaitable<void> run_session(GatewayState& gateway, const ListenerRuntime& listener,
-                            tcp::socket client, std::string id);
+                            tcp::socket client, std::string id, std::string source);
 
 }  // namespace rdpbridge::proxy

@@ -226,6 +226,23 @@ constexpr std::array kCauses = std::to_array<CauseInfo>({
      "0xC06 (decryption error)", "ERRCONNECT_CONNECT_TRANSPORT_FAILED",
      "Check the network path to the host for devices that alter traffic; if it repeats with one "
      "host, capture it and report it."},
+    {C::rate_limited, "rate_limited",
+     "The client's address opened new connections faster than allowed; this one was closed at "
+     "once.",
+     kSocketClosed, kTransportFailed,
+     "If the source is legitimate (a NAT in front of many users), raise [limits] "
+     "connections_per_second_per_source; otherwise it is a scan or a flood."},
+    {C::limit_handshakes, "limit_handshakes",
+     "Too many connections were in their handshake at once; this one was closed at once.",
+     kSocketClosed, kTransportFailed,
+     "A flood of half-open or slow clients; if the load is legitimate raise [limits] "
+     "max_handshakes."},
+    {C::limit_sessions, "limit_sessions", "The gateway already carries its maximum of sessions.",
+     kSocketClosed, kTransportFailed, "Raise [limits] max_sessions if the machine has room."},
+    {C::limit_sessions_per_source, "limit_sessions_per_source",
+     "The client's address already has its maximum of sessions and handshakes.", kSocketClosed,
+     kTransportFailed,
+     "Raise [limits] max_sessions_per_source for addresses that front many users (NAT)."},
     {C::gateway_shutting_down, "gateway_shutting_down",
      "The gateway was stopping while this connection was in its handshake.", kSocketClosed,
      kTransportFailed, "Reconnect once the gateway is back."},

@@ -84,6 +84,10 @@ enum class Cause : uint16_t {
     host_selected_unoffered_method,
     host_mac_mismatch,
     // The gateway itself.
+    rate_limited,
+    limit_handshakes,
+    limit_sessions,
+    limit_sessions_per_source,
     gateway_shutting_down,
     internal_error,
 };

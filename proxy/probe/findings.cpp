@@ -26,6 +26,7 @@ std::string_view to_string(LayerAnswer a) {
 std::string_view to_string(MethodOutcome o) {
     switch (o) {
         case MethodOutcome::accepted: return "accepted";
+        case MethodOutcome::overridden: return "overridden";
         case MethodOutcome::refused: return "refused";
         case MethodOutcome::error: return "error";
     }

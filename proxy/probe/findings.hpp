@@ -104,7 +104,12 @@ struct TlsFindings {
 
 // ------------------------------------------------------------------------------ Standard RDP
 
-enum class MethodOutcome { accepted, refused, error };
+enum class MethodOutcome {
+    accepted,    // SC_SECURITY names the offered method
+    overridden,  // the host selected a method that was not offered (xrdp does this)
+    refused,     // closed, or disconnected, instead of a Connect Response
+    error,       // the probe could not get that far (detail says why)
+};
 
 struct MethodResult {
     uint32_t offered = 0;  // CS_SECURITY encryptionMethods

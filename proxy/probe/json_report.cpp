@@ -72,7 +72,8 @@ Json tls(const TlsFindings& t) {
 }
 
 Json method(const MethodResult& m) {
-    const bool accepted = m.outcome == MethodOutcome::accepted;
+    const bool accepted =
+        m.outcome == MethodOutcome::accepted || m.outcome == MethodOutcome::overridden;
     return Json{{"offered", rdp::encryption_methods_to_string(m.offered)},
                 {"outcome", std::string(to_string(m.outcome))},
                 {"selected", accepted ? Json(rdp::encryption_methods_to_string(m.selected))

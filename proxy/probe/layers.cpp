@@ -1,5 +1,6 @@
 #include "proxy/probe/layers.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 
@@ -30,6 +31,12 @@ std::string printable_prefix(rdp::ByteView bytes) {
         if (text.size() >= 40) break;
     }
     return text;
+}
+
+bool contains_ci(rdp::ByteView bytes, std::string_view needle) {
+    const auto it = std::search(bytes.begin(), bytes.end(), needle.begin(), needle.end(),
+                                [](uint8_t b, char n) { return std::tolower(b) == n; });
+    return it != bytes.end();
 }
 
 bool starts_with(rdp::ByteView bytes, std::string_view prefix) {
@@ -106,6 +113,9 @@ std::string describe_foreign_bytes(rdp::ByteView bytes) {
     std::string quoted = "\"";
     quoted.append(printable_prefix(bytes)).append("\"");
     if (starts_with(bytes, "HTTP/")) return "an HTTP response " + quoted + ": an HTTP server";
+    // An HTTP/0.9-style answer (Python's http.server answers our bytes so) is a bare HTML page.
+    if (contains_ci(bytes, "<html") || contains_ci(bytes, "<!doctype html"))
+        return "an HTML page " + quoted + ": an HTTP server";
     if (starts_with(bytes, "SSH-")) return quoted + ": an SSH server";
     if (bytes.size() >= 2 && bytes[0] >= 0x14 && bytes[0] <= 0x17 && bytes[1] == 0x03)
         return "a TLS record: a TLS service that expects no RDP preamble";
@@ -151,8 +161,8 @@ LayerScan scan_layers(const std::string& ip, uint16_t port, Budget& budget) {
             scan.reach = Reach::not_rdp;
             scan.unreachable = Unreachable{
                 rdp::Cause::host_silent,
-                "accepts TCP but did not answer the X.224 Connection Request: " + result.detail +
-                    "; not an RDP service (or a hung one)"};
+                "accepts TCP but sent nothing in answer to the X.224 Connection Request (" +
+                    result.detail + "): not an RDP service, or a hung one"};
             return scan;
         }
         if (result.answer != LayerAnswer::no_answer && result.answer != LayerAnswer::closed)

@@ -112,8 +112,8 @@ MethodResult interpret_connect_response(uint32_t offered, rdp::ByteView frame,
     m.selected = security->method;
     m.level = security->level;
     if (security->method != rdp::encryption_method::none && (security->method & offered) == 0) {
-        m.outcome = MethodOutcome::refused;
-        m.detail = "selected " + rdp::encryption_methods_to_string(security->method) +
+        m.outcome = MethodOutcome::overridden;
+        m.detail = "host selected " + rdp::encryption_methods_to_string(security->method) +
                    ", which was not offered";
     } else {
         m.outcome = MethodOutcome::accepted;

@@ -23,12 +23,6 @@ std::string fixed(double v, int decimals) {
     return buf;
 }
 
-std::string colon_hex(const std::string& hex) {
-    std::string out;
-    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out += (out.empty() ? "" : ":") + hex.substr(i, 2);
-    return out;
-}
-
 std::string yes_no(std::optional<bool> v) { return !v ? "n/a" : *v ? "yes" : "NO"; }
 
 void layers(std::ostringstream& o, const Findings& f) {
@@ -96,10 +90,11 @@ void rdp_security(std::ostringstream& o, const Findings& f) {
         o << "  " << pad("server version", 14) << rdp_version_text(*r.server_version) << " ("
           << rdp::hex32(*r.server_version) << ")\n";
     auto line = [&](const std::string& label, const MethodResult& m) {
-        o << "  " << pad(label, 14) << pad(std::string(to_string(m.outcome)), 9);
-        if (m.outcome == MethodOutcome::accepted)
+        o << "  " << pad(label, 14) << pad(std::string(to_string(m.outcome)), 10);
+        if (m.outcome == MethodOutcome::accepted || m.outcome == MethodOutcome::overridden)
             o << "host selected " << rdp::encryption_methods_to_string(m.selected) << ", level "
-              << rdp::to_string(m.level);
+              << rdp::to_string(m.level)
+              << (m.outcome == MethodOutcome::overridden ? " (not what was offered)" : "");
         else
             o << m.detail;
         o << "\n";

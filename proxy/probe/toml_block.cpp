@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "proxy/probe/verdict.hpp"
+#include "proxy/probe/wording.hpp"
 
 namespace rdpbridge::probe {
 
@@ -104,10 +105,7 @@ std::string toml_block(const Findings& f, const Recommendation& r) {
                                                               : "off";
     w.key("verify", toml_string(verify), "tls.verify");
     if (t.verify == config::CertVerify::pin) {
-        std::string pin;
-        for (std::size_t i = 0; i + 1 < t.pin_sha256.size(); i += 2)
-            pin += (pin.empty() ? "" : ":") + t.pin_sha256.substr(i, 2);
-        w.key("pin_sha256", toml_string(pin), "tls.pin_sha256");
+        w.key("pin_sha256", toml_string(colon_hex(t.pin_sha256)), "tls.pin_sha256");
     }
     if (!t.sni.empty()) w.key("sni", toml_string(t.sni), "tls.sni");
     return w.take();

@@ -27,6 +27,22 @@ std::string seconds_text(Millis m) {
     return buf;
 }
 
+// The cause in the transport vocabulary, the detail in the probe's words (which step, how many
+// bytes had arrived).
+WireFailure transport(const error_code& ec, bool timed_out, Millis waited, std::size_t received,
+                      const char* step) {
+    const auto cause = proxy::transport_failure(proxy::Peer::host, rdp::Stage::backend_negotiation,
+                                                ec, timed_out, received)
+                           .cause;
+    std::string detail = cause == rdp::Cause::host_silent  ? "no answer within " + seconds_text(waited)
+                         : cause == rdp::Cause::host_reset ? std::string("reset the connection")
+                         : ec == asio::error::eof          ? std::string("closed the connection")
+                                                           : ec.message();
+    if (cause != rdp::Cause::host_silent) detail.append(" ").append(step);
+    if (received > 0) detail.append(" (" + std::to_string(received) + " byte(s) received)");
+    return WireFailure{cause, std::move(detail)};
+}
+
 }  // namespace
 
 Budget::Budget(Millis step, Millis total) : step_(step), end_(Clock::now() + total) {}
@@ -141,9 +157,7 @@ Outcome<rdp::Bytes> Connection::exchange(rdp::ByteView pdu, std::size_t max) {
                       });
     const bool written = c.run_until(done);
     if (!written || ec) {
-        return WireFailure{proxy::transport_failure(proxy::Peer::host,
-                                                    rdp::Stage::backend_negotiation, ec,
-                                                    !written, 0)};
+        return transport(ec, !written, c.last_step, 0, "while sending");
     }
     rdp::Bytes buffer;
     std::array<uint8_t, 4096> chunk;
@@ -181,14 +195,10 @@ Outcome<rdp::Bytes> Connection::exchange(rdp::ByteView pdu, std::size_t max) {
         });
         const bool answered = c.run_until(done);
         if (!answered || ec) {
-            auto failure = proxy::transport_failure(proxy::Peer::host,
-                                                    rdp::Stage::backend_negotiation, ec,
-                                                    !answered, buffer.size());
-            if (!answered) {
-                failure.detail = "no answer within " + seconds_text(c.last_step) + " (" +
-                                 std::to_string(buffer.size()) + " byte(s) received)";
-            }
-            return WireFailure{failure.cause, failure.detail, std::move(buffer)};
+            auto failure =
+                transport(ec, !answered, c.last_step, buffer.size(), "before answering");
+            failure.first_bytes = std::move(buffer);
+            return failure;
         }
         buffer.insert(buffer.end(), chunk.begin(), chunk.begin() + long(n));
     }
@@ -218,8 +228,7 @@ Outcome<SSL*> Connection::start_tls(SSL_CTX* ctx, const std::function<void(SSL*)
     }
     if (ec) {
         if (ec.category() != asio::error::get_ssl_category()) {
-            return WireFailure{proxy::transport_failure(proxy::Peer::host, rdp::Stage::backend_tls,
-                                                        ec, false, 0)};
+            return transport(ec, false, c.last_step, 0, "during the TLS handshake");
         }
         return WireFailure{tls::diagnose_handshake(tls::Side::backend, ec.value(), alerts,
                                                    SSL_get_verify_result(ssl), ec.message())};

@@ -54,11 +54,25 @@ std::string rdp_version_text(uint32_t version) {
     return rdp::hex32(version);
 }
 
+std::string colon_hex(const std::string& hex) {
+    std::string out;
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+        if (!out.empty()) out += ':';
+        out.append(hex, i, 2);
+    }
+    return out;
+}
+
 std::string one_line(const Findings& f) {
     const std::string what = f.reach == Reach::unreachable ? "unreachable" : "not RDP";
-    if (!f.unreachable) return target_text(f.target) + ": " + what;
-    return target_text(f.target) + ": " + what + " (" +
-           std::string(rdp::describe(f.unreachable->cause).id) + "): " + f.unreachable->detail;
+    const std::string target = target_text(f.target);
+    if (!f.unreachable) return target + ": " + what;
+    // Connect failures name the endpoint themselves; once on the line is enough.
+    std::string_view detail = f.unreachable->detail;
+    for (const std::string& prefix : {target + ": ", f.address + ":" + std::to_string(f.target.port) + ": "})
+        if (detail.starts_with(prefix)) detail.remove_prefix(prefix.size());
+    return target + ": " + what + " (" + std::string(rdp::describe(f.unreachable->cause).id) +
+           "): " + std::string(detail);
 }
 
 }  // namespace rdpbridge::probe

@@ -21,6 +21,9 @@ std::vector<std::string> neg_flag_names(uint8_t flags);
 // SC_CORE version: "RDP 4.0", "RDP 5.0 to 8.1", "RDP 10.7", or the hex value.
 std::string rdp_version_text(uint32_t version);
 
+// "ab:cd:..." from "abcd...": how pins and fingerprints are shown.
+std::string colon_hex(const std::string& hex);
+
 // The one line printed when there is no RDP host to report on.
 std::string one_line(const Findings& f);
 

@@ -57,6 +57,7 @@ std::size_t pick_max_pdu(uint8_t selector) {
 
 struct Leg {
     const char* name;
+    bool to_host;
     ByteView stream;
     std::size_t fed = 0;
     Bytes out;
@@ -88,10 +89,12 @@ void check_emitted(const Leg& leg, ByteView emitted) {
         if ((*header)->kind != FrameKind::tpkt) continue;
         auto payload = unwrap_x224_data(pdu);
         if (!payload) continue;  // passed through as the peer sent it
+        // The bridge opens (and re-seals) only the Send Data PDUs of its leg's direction; any
+        // other domain PDU it relays as the peer sent it.
         auto type = mcs::domain_pdu_type(*payload);
-        if (!type || (*type != mcs::DomainPdu::send_data_request &&
-                      *type != mcs::DomainPdu::send_data_indication))
-            continue;
+        const auto own = leg.to_host ? mcs::DomainPdu::send_data_request
+                                     : mcs::DomainPdu::send_data_indication;
+        if (!type || *type != own) continue;
         auto sd = mcs::decode_send_data(*payload);
         FUZZ_CHECK(sd.ok(), std::string(leg.name) + ": emitted a Send Data PDU that does not "
                                                     "decode: " + sd.error().message() + " (" +
@@ -149,8 +152,8 @@ RDPBRIDGE_FUZZ_TARGET(fuzz_bridge) {
         params.client_random[i] = uint8_t(random_seed * 31 + i * 7 + 1);
     rdpbridge::fuzz::Chunker chunker(in.u32());
     const std::size_t client_length = in.u16();
-    Leg client{"client", in.take(client_length), 0, {}, std::nullopt};
-    Leg host{"host", in.rest(), 0, {}, std::nullopt};
+    Leg client{"client", true, in.take(client_length), 0, {}, std::nullopt};
+    Leg host{"host", false, in.rest(), 0, {}, std::nullopt};
     const bool tls_host = params.back_selected != protocol::rdp;
 
     Bridge bridge(params);

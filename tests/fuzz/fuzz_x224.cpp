@@ -5,6 +5,7 @@
 // Oracles (round trip): whatever decodes re-encodes to a frame that decodes to the same
 // structure, and re-encoding that is byte-stable; the negotiation functions' outputs encode
 // to frames that decode to themselves.
+#include <bit>
 #include <variant>
 
 #include "rdp/negotiation.hpp"
@@ -73,15 +74,22 @@ RDPBRIDGE_FUZZ_TARGET(fuzz_x224) {
         round_trip(*confirm, decode_connection_confirm, "connection confirm");
         if (auto* f = std::get_if<NegotiationFailure>(&confirm->negotiation))
             (void)to_string(f->code);
-        for (uint32_t offered : {protocol::rdp, protocol::ssl, protocol::ssl | protocol::hybrid}) {
-            ConnectionRequest sent;
-            sent.negotiation = NegotiationRequest{0, offered};
-            auto outcome = interpret_backend_confirm(sent, *confirm);
+        for (auto security : {BackSecurity::automatic, BackSecurity::tls, BackSecurity::rdp}) {
+            ConnectionRequest client;
+            client.negotiation = NegotiationRequest{0, protocol::ssl | protocol::hybrid};
+            const ConnectionRequest sent = backend_request(client, security);
+            const uint32_t offered = sent.negotiation ? sent.negotiation->requested_protocols : 0;
+            auto outcome = interpret_backend_confirm(sent, *confirm, security);
             if (auto* agreement = std::get_if<BackendAgreement>(&outcome)) {
                 FUZZ_CHECK((agreement->selected_protocol & ~offered) == 0,
                            "agreed on a protocol that was not offered");
+                FUZZ_CHECK(std::popcount(agreement->selected_protocol) <= 1,
+                           "agreed on more than one protocol");
                 round_trip(front_confirm(protocol::ssl, *agreement), decode_connection_confirm,
                            "front confirm");
+            } else {
+                const auto& refusal = std::get<Refusal>(outcome);
+                FUZZ_CHECK(!refusal.detail.empty(), "refusal without detail");
             }
         }
     }

@@ -373,7 +373,7 @@ connect_timeout = "1h"
     EXPECT_EQ(zero.message, "0s is too short; a duration must be more than 0");
     const LoadError long_ = error_for(errors, "backend[1].connect_timeout");
     EXPECT_EQ(long_.line, 14);
-    EXPECT_EQ(long_.message, "\"11m\" is too long; a duration must be at most 10m");
+    EXPECT_EQ(long_.message, "\"11m\" is too long; this duration must be at most 10m");
     const LoadError fraction = error_for(errors, "backend[2].connect_timeout");
     EXPECT_EQ(fraction.line, 18);
     EXPECT_TRUE(Contains(fraction.message, "expected a duration"));

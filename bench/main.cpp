@@ -1,0 +1,123 @@
+// rdpbridge_bench: drives a real rdpbridge process with synthetic RDP clients and a synthetic
+// Windows 7-like host on loopback, and reports each figure against a bound measured in the same
+// run. See bench/README.md.
+#include <openssl/opensslv.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <thread>
+
+#include "bench/fd_limit.hpp"
+#include "bench/proc_stats.hpp"
+#include "bench/report.hpp"
+#include "bench/scenarios.hpp"
+#include "bench/settings.hpp"
+
+namespace {
+
+using namespace rdpbridge::bench;
+
+// $RDPBRIDGE_BIN, else the build tree's layout: build/bench/rdpbridge_bench -> build/rdpbridge.
+std::filesystem::path default_gateway_binary() {
+    if (const char* env = std::getenv("RDPBRIDGE_BIN"); env && *env) return env;
+    std::error_code ec;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    return ec ? std::filesystem::path("rdpbridge") : self.parent_path().parent_path() / "rdpbridge";
+}
+
+std::filesystem::path fresh_work_dir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "rdpbridge-bench-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) throw std::runtime_error("cannot create a work directory");
+    return pattern;
+}
+
+void add_options(CLI::App& app, Settings& s, std::vector<std::string>& only) {
+    app.add_flag("--smoke", s.smoke, "Seconds-long run with small counts: checks the instrument");
+    app.add_option("--rdpbridge", s.rdpbridge, "rdpbridge binary (default $RDPBRIDGE_BIN, else ../rdpbridge next to this binary's directory)");
+    app.add_option("--json", s.json_out, "Write the results as JSON here (default WORK_DIR/results.json)");
+    app.add_option("--work-dir", s.work_dir, "State dir and gateway logs (default: a new /tmp/rdpbridge-bench-*)");
+    app.add_option("--only", only, "Run only these scenarios: relay, idle, handshake, latency")
+        ->check(CLI::IsMember({"relay", "idle", "handshake", "latency"}));
+    app.add_option("--bound-seconds", s.bound_seconds, "CPU seconds per in-process bound");
+    app.add_option("--host-ciphers", s.host.ciphers, "Synthetic host's TLS 1.0 cipher list");
+    app.add_option("--host-key-bits", s.host.key_bits, "Synthetic host's RSA key size");
+    app.add_option("--relay-sessions", s.relay.session_counts, "Session counts for the relay (default: 1 and one per core)");
+    app.add_option("--relay-seconds", s.relay.seconds, "Relay measurement window");
+    app.add_option("--relay-output-pdu", s.relay.output_pdu, "Host fast-path output PDU bytes (44..32767)");
+    app.add_option("--relay-input-events", s.relay.input_events, "Mouse events per client input PDU (0..255; 0: no input)");
+    app.add_option("--idle-sessions", s.idle.sessions, "Idle sessions to hold");
+    app.add_option("--idle-seconds", s.idle.seconds, "Idle CPU measurement window");
+    app.add_option("--handshake-seconds", s.handshake.seconds, "Handshake measurement window");
+    app.add_option("--handshake-concurrency", s.handshake.concurrency, "Handshakes in flight");
+    app.add_option("--latency-sessions", s.latency.sessions, "Sessions for the latency scenario");
+    app.add_option("--latency-rate", s.latency.bytes_per_second, "Bytes per second per latency session");
+    app.add_option("--latency-pdu", s.latency.output_pdu, "Output PDU bytes in the latency scenario");
+    app.add_option("--latency-seconds", s.latency.seconds, "Latency measurement window");
+}
+
+Json context(const Settings& s, const FdLimit& fds) {
+    return {{"smoke", s.smoke},
+            {"cores", std::thread::hardware_concurrency()},
+            {"load_average_1m_at_start", load_average()},
+            {"openssl", OPENSSL_VERSION_TEXT},
+            {"rdpbridge", s.rdpbridge.string()},
+            {"work_dir", s.work_dir.string()},
+            {"fd_limit_soft", fds.soft},
+            {"fd_limit_hard", fds.hard}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Settings settings;
+    std::vector<std::string> only;
+    CLI::App app{"Drives rdpbridge to its limits on loopback and reports each figure against a "
+                 "bound measured in the same run."};
+    add_options(app, settings, only);
+    CLI11_PARSE(app, argc, argv);
+
+    try {
+        if (settings.smoke) {
+            const auto keep = settings.relay.session_counts;
+            settings.apply_smoke();
+            if (!keep.empty()) settings.relay.session_counts = keep;
+        }
+        if (!only.empty()) settings.scenarios = {only.begin(), only.end()};
+        if (settings.relay.session_counts.empty())
+            settings.relay.session_counts = {1, std::max(1u, std::thread::hardware_concurrency())};
+        if (settings.rdpbridge.empty()) settings.rdpbridge = default_gateway_binary();
+        if (settings.work_dir.empty()) settings.work_dir = fresh_work_dir();
+        if (settings.json_out.empty()) settings.json_out = settings.work_dir / "results.json";
+        // A peer that closes while we write must fail that write, not kill the bench.
+        signal(SIGPIPE, SIG_IGN);
+        const FdLimit fds = raise_fd_limit();
+
+        Report report;
+        report.set_context(context(settings, fds));
+        const Bench bench{settings, fds, report};
+        const std::pair<const char*, void (*)(const Bench&)> scenarios[] = {
+            {"relay", run_relay}, {"idle", run_idle}, {"handshake", run_handshake},
+            {"latency", run_latency}};
+        for (const auto& [name, run] : scenarios) {
+            if (!settings.scenarios.count(name)) continue;
+            std::cerr << "bench: " << name << "...\n";
+            try {
+                run(bench);
+            } catch (const std::exception& e) {
+                report.fail(name, e.what());
+            }
+        }
+        if (settings.smoke) report.drop_verdicts();
+        report.print(std::cout);
+        report.write(settings.json_out);
+        std::cout << "JSON: " << settings.json_out.string() << "\n"
+                  << "gateway logs: " << (settings.work_dir / "logs").string() << "\n";
+        return report.instrument_ok() ? 0 : 1;
+    } catch (const std::exception& e) {
+        std::cerr << "rdpbridge_bench: " << e.what() << "\n";
+        return 1;
+    }
+}

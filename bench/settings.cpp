@@ -1,0 +1,21 @@
+#include "bench/settings.hpp"
+
+namespace rdpbridge::bench {
+
+void Settings::apply_smoke() {
+    smoke = true;
+    bound_seconds = 0.2;
+    relay.session_counts = {1};
+    relay.warmup_seconds = 0.3;
+    relay.seconds = 1;
+    idle.sessions = 50;
+    idle.settle_seconds = 0.2;
+    idle.seconds = 1;
+    handshake.max_sessions = 20;
+    handshake.seconds = 30;  // an upper limit only: 20 sessions take well under a second
+    latency.sessions = 5;
+    latency.warmup_seconds = 0.3;
+    latency.seconds = 1;
+}
+
+}  // namespace rdpbridge::bench

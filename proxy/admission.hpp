@@ -1,0 +1,47 @@
+// Admission control: the bounds that keep one client — or many — from starving the others.
+// Pure bookkeeping with the clock passed in, so it can be tested without sockets or sleeps.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "config/config.hpp"
+#include "rdp/diagnosis.hpp"
+
+namespace rdpbridge::proxy {
+
+class Admission {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    explicit Admission(const config::Limits& limits) : limits_(limits) {}
+
+    // A new connection from `source`. On success the connection counts as a handshake until
+    // established() or finished().
+    std::optional<rdp::Failure> admit(const std::string& source, Clock::time_point now);
+    void established(const std::string& source);
+    // The connection ended; `was_established` says which count it leaves.
+    void finished(const std::string& source, bool was_established);
+
+    std::size_t handshakes() const { return handshakes_; }
+    std::size_t sessions() const { return sessions_; }
+
+private:
+    struct Source {
+        double tokens = 0;
+        Clock::time_point refilled{};
+        std::size_t handshakes = 0;
+        std::size_t sessions = 0;
+    };
+    void prune(Clock::time_point now);
+
+    const config::Limits& limits_;
+    std::map<std::string, Source> sources_;
+    std::size_t handshakes_ = 0;
+    std::size_t sessions_ = 0;
+};
+
+}  // namespace rdpbridge::proxy

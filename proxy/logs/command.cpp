@@ -1,0 +1,151 @@
+#include "proxy/logs/command.hpp"
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <iostream>
+
+#include "proxy/logs/follow.hpp"
+#include "proxy/logs/ingest.hpp"
+#include "proxy/logs/reader.hpp"
+#include "proxy/logs/report.hpp"
+#include "proxy/logs/stop_signal.hpp"
+
+namespace rdpbridge::logs {
+
+namespace {
+
+constexpr int kExitUnreadable = 1;
+constexpr int kExitUsage = 2;
+// How quickly --follow notices new lines and signals; a stat and a read per poll.
+constexpr std::chrono::milliseconds kPollInterval{200};
+
+constexpr const char* kFooter = R"(
+Reads handshake logs (JSON Lines, as written by `rdpbridge run`), including rotated ones
+(handshake.1.jsonl) and gzip-compressed ones (*.gz), and prints: connections, established
+sessions and failures per backend ("(none)": failed before a backend was chosen); the failures
+grouped by stage and cause, most frequent first, each with what happened, the fix, when it was
+first and last seen and up to 3 example connection ids; handshake time p50/p95 per backend.
+Lines that are not handshake events are counted and skipped. The vocabulary of stages and
+causes: docs/diagnosis.md; the --json schema: docs/logs.md.
+
+--follow then keeps reading the last FILE as the gateway appends to it (surviving rotation)
+and prints each new failure with its fix, until Ctrl-C or SIGTERM.
+
+Exit codes: 0 success, 1 a FILE could not be read (the others are still reported),
+2 usage error.
+
+Examples:
+  rdpbridge logs /var/log/rdpbridge/handshake*.jsonl*
+  rdpbridge logs --since 2h --backend win7 /var/log/rdpbridge/handshake.jsonl
+  rdpbridge logs --since 1d --json /var/log/rdpbridge/handshake.jsonl > report.json
+  rdpbridge logs --follow /var/log/rdpbridge/handshake.jsonl)";
+
+CLI::Validator duration_validator() {
+    return CLI::Validator(
+        [](std::string& text) {
+            return parse_duration(text) ? std::string()
+                                        : "\"" + text + "\" is not a duration such as 30m, 1h, 2d";
+        },
+        "DURATION");
+}
+
+bool is_compressed_name(const std::string& file) {
+    return file.size() > 3 && file.compare(file.size() - 3, 3, ".gz") == 0;
+}
+
+Filter make_filter(const Options& o) {
+    using namespace std::chrono;
+    Filter f;
+    if (!o.since.empty())
+        f.since = floor<milliseconds>(system_clock::now()) - *parse_duration(o.since);
+    if (!o.backend.empty()) f.backend = o.backend;
+    return f;
+}
+
+void report_unreadable(const std::string& file, const std::string& why) {
+    std::cerr << "rdpbridge logs: cannot read " << file << ": " << why << "\n";
+}
+
+// Prints new failures as they are appended, until a stop signal.
+void follow(Follower& follower, const Options& o) {
+    FailureFeed feed(
+        o.backend.empty() ? std::nullopt : std::optional<std::string>(o.backend),
+        [&](const Event& e, const std::string& backend) {
+            std::cout << (o.json ? json_failure_line(e, backend) : human_failure_line(e, backend))
+                      << std::endl;  // flushed per failure: whoever watches sees it now
+        },
+        [](const LineRef& where) {
+            std::cerr << "rdpbridge logs: malformed line skipped at " << where.file << ":"
+                      << where.line << "\n";
+        });
+    const auto on_line = feed.lines_of(follower.path().string());
+    std::cerr << "rdpbridge logs: following " << follower.path().string()
+              << " for new failures (Ctrl-C to stop)" << std::endl;
+    while (!stop_requested()) {
+        follower.poll(on_line);
+        sleep_unless_stopped(kPollInterval);
+    }
+}
+
+}  // namespace
+
+CLI::App* add_command(CLI::App& app, Options& o) {
+    auto* cmd = app.add_subcommand(
+        "logs",
+        "Review handshake logs: connections and failures per backend, failures grouped by "
+        "stage and cause with their fixes, handshake times; --follow for new failures.");
+    cmd->footer(kFooter);
+    cmd->add_option("files", o.files, "Handshake log files: plain, rotated or .gz")->required();
+    cmd->add_option("--since", o.since,
+                    "Only events in the last DURATION: 90s, 30m, 1h, 2d, 1w, 1h30m")
+        ->check(duration_validator());
+    cmd->add_option("--backend", o.backend,
+                    "Only connections routed to this backend (\"(none)\": failed before routing)")
+        ->type_name("NAME");
+    cmd->add_flag("--json", o.json,
+                  "Print one JSON document (schema rdpbridge.logs/1, see docs/logs.md)");
+    cmd->add_flag("--follow", o.follow,
+                  "After the summary, print each new failure in the last FILE as it is "
+                  "written, until Ctrl-C/SIGTERM");
+    return cmd;
+}
+
+int run(const Options& o) {
+    if (o.follow && is_compressed_name(o.files.back())) {
+        std::cerr << "rdpbridge logs: --follow reads the last FILE as it grows, but "
+                  << o.files.back() << " is compressed; put the live log last\n";
+        return kExitUsage;
+    }
+    // Before any reading, so a signal during the first pass does not kill us mid-report.
+    if (o.follow) install_stop_handlers();
+
+    const Scope scope{o.files, make_filter(o)};
+    Aggregator aggregator(scope.filter);
+    int status = 0;
+    const std::size_t whole = o.follow ? o.files.size() - 1 : o.files.size();
+    for (std::size_t i = 0; i < whole; ++i) {
+        if (auto error = read_lines(o.files[i], summarize_into(aggregator, o.files[i]))) {
+            report_unreadable(o.files[i], *error);
+            status = kExitUnreadable;
+        }
+    }
+    std::optional<Follower> follower;
+    if (o.follow) {
+        // The followed file's existing lines go into the summary through the follower itself,
+        // so that no line falls between the summary and the first new failure.
+        follower.emplace(o.files.back());
+        if (auto error = follower->poll(summarize_into(aggregator, o.files.back()))) {
+            report_unreadable(o.files.back(), *error);
+            status = kExitUnreadable;
+            follower.reset();
+        }
+    }
+
+    const Summary summary = aggregator.summary();
+    std::cout << (o.json ? json_report(summary, scope, o.follow) : human_report(summary, scope))
+              << std::flush;
+    if (follower) follow(*follower, o);
+    return status;
+}
+
+}  // namespace rdpbridge::logs

@@ -1,0 +1,24 @@
+// `rdpbridge logs`: the subcommand's options, help and exit codes. main.cpp only registers it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace rdpbridge::logs {
+
+struct Options {
+    std::vector<std::string> files;
+    std::string since;    // DURATION, validated while parsing
+    std::string backend;  // empty: every backend
+    bool json = false;
+    bool follow = false;
+};
+
+CLI::App* add_command(CLI::App& app, Options& options);
+int run(const Options& options);
+
+}  // namespace rdpbridge::logs

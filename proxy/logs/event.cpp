@@ -1,0 +1,47 @@
+#include "proxy/logs/event.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace rdpbridge::logs {
+
+namespace {
+
+using Json = nlohmann::json;
+
+// A string member, or "" when absent or of another type: optional fields never fail a line.
+std::string text(const Json& j, const char* key) {
+    const auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+std::optional<Event> parse_event(std::string_view line) {
+    // No exceptions: a log full of garbage must not cost an exception per line.
+    const Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object()) return std::nullopt;
+
+    Event e;
+    const auto ts = parse_timestamp(text(j, "ts"));
+    if (!ts) return std::nullopt;
+    e.ts = *ts;
+    e.conn = text(j, "conn");
+    e.name = text(j, "event");
+    if (e.conn.empty() || e.name.empty()) return std::nullopt;
+    e.backend = text(j, "backend");
+
+    if (e.name == "handshake_failed") {
+        e.stage = text(j, "stage");
+        e.cause = text(j, "cause");
+        if (e.stage.empty() || e.cause.empty()) return std::nullopt;
+        e.detail = text(j, "detail");
+        e.explanation = text(j, "explanation");
+        e.hint = text(j, "hint");
+    } else if (e.name == "session_established") {
+        const auto it = j.find("handshake_ms");
+        if (it != j.end() && it->is_number()) e.handshake_ms = it->get<double>();
+    }
+    return e;
+}
+
+}  // namespace rdpbridge::logs

@@ -1,0 +1,34 @@
+// One handshake-log line, reduced to the facts `rdpbridge logs` aggregates. The log's own
+// schema is written by proxy/handshake_log.cpp and proxy/session.cpp; see README "The handshake
+// log".
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "proxy/logs/time_text.hpp"
+
+namespace rdpbridge::logs {
+
+struct Event {
+    TimePoint ts;
+    std::string conn;
+    std::string name;     // "event": connection_accepted, stage, handshake_failed, ...
+    std::string backend;  // empty until the connection was routed
+    // handshake_failed
+    std::string stage;
+    std::string cause;
+    std::string detail;
+    std::string explanation;
+    std::string hint;
+    // session_established
+    std::optional<double> handshake_ms;
+};
+
+// nullopt when the line is not a handshake event: not JSON, not an object, or missing a
+// parsable "ts", a "conn" or an "event" (and, for handshake_failed, "stage" and "cause").
+// Unknown event names parse: newer gateways may add events, and older readers skip them.
+std::optional<Event> parse_event(std::string_view line);
+
+}  // namespace rdpbridge::logs

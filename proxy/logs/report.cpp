@@ -1,0 +1,125 @@
+#include "proxy/logs/report.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
+#include "proxy/logs/vocabulary.hpp"
+
+namespace rdpbridge::logs {
+
+namespace {
+
+std::string ms_text(const std::optional<double>& ms) {
+    if (!ms) return "-";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f ms", *ms);
+    return buf;
+}
+
+std::string plural(std::uint64_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+void pad(std::ostream& out, const std::string& s, std::size_t width, bool right) {
+    const std::size_t fill = width > s.size() ? width - s.size() : 0;
+    if (right) out << std::string(fill, ' ');
+    out << s;
+    if (!right) out << std::string(fill, ' ');
+}
+
+void header(std::ostream& out, const Summary& s, const Scope& scope) {
+    out << "Handshake log: " << plural(scope.files.size(), "file", "files") << ", "
+        << plural(s.events, "event", "events");
+    if (s.first_event)
+        out << " from " << format_timestamp(*s.first_event) << " to "
+            << format_timestamp(*s.last_event);
+    out << "\n";
+    if (scope.filter.since) out << "Since: " << format_timestamp(*scope.filter.since) << "\n";
+    if (scope.filter.backend) out << "Backend: " << *scope.filter.backend << "\n";
+}
+
+void backend_table(std::ostream& out, const Summary& s) {
+    static const std::vector<std::string> titles{
+        "backend", "connections", "established", "failed", "unfinished", "handshake p50",
+        "handshake p95"};
+    std::vector<const BackendStats*> rows;
+    for (const auto& b : s.backends) rows.push_back(&b);
+    rows.push_back(&s.total);
+    std::vector<std::vector<std::string>> cells;
+    for (const auto* b : rows)
+        cells.push_back({b->name, std::to_string(b->connections), std::to_string(b->established),
+                         std::to_string(b->failed), std::to_string(b->unfinished),
+                         ms_text(b->p50_ms), ms_text(b->p95_ms)});
+    std::vector<std::size_t> width;
+    for (const auto& t : titles) width.push_back(t.size());
+    for (const auto& row : cells)
+        for (std::size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+
+    out << "\nConnections per backend:\n";
+    auto print_row = [&](const std::vector<std::string>& row) {
+        out << " ";
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            out << " ";
+            pad(out, row[i], width[i], i > 0);  // names left, numbers right
+        }
+        out << "\n";
+    };
+    print_row(titles);
+    for (const auto& row : cells) print_row(row);
+}
+
+void failure_groups(std::ostream& out, const Summary& s) {
+    if (s.failures.empty()) {
+        out << "\nNo handshake failures.\n";
+        return;
+    }
+    out << "\nFailures by stage and cause, most frequent first ("
+        << plural(s.total.failed, "failed connection", "failed connections") << "):\n";
+    for (const auto& g : s.failures) {
+        out << "\n  " << g.count << "x  " << g.stage << " / " << g.cause << "\n"
+            << "      What happened: " << g.explanation << "\n"
+            << "      Fix: " << g.fix << "\n"
+            << "      First seen " << format_timestamp(g.first_seen) << ", last seen "
+            << format_timestamp(g.last_seen) << "\n"
+            << "      Examples:\n";
+        for (const auto& ex : g.examples) {
+            out << "        " << ex.conn << "  " << format_timestamp(ex.ts);
+            if (!ex.detail.empty()) out << "  " << ex.detail;
+            out << "\n";
+        }
+    }
+}
+
+}  // namespace
+
+std::string human_report(const Summary& s, const Scope& scope) {
+    std::ostringstream out;
+    header(out, s, scope);
+    if (s.total.connections == 0) {
+        out << "\nNo connections" << (scope.filter.since || scope.filter.backend
+                                          ? " match the filter.\n"
+                                          : " in these files.\n");
+    } else {
+        backend_table(out, s);
+        failure_groups(out, s);
+    }
+    if (s.malformed > 0) {
+        out << "\n" << plural(s.malformed, "malformed line", "malformed lines") << " skipped";
+        if (s.first_malformed)
+            out << " (first at " << s.first_malformed->file << ":" << s.first_malformed->line
+                << ")";
+        out << "\n";
+    }
+    return out.str();
+}
+
+std::string human_failure_line(const Event& e, const std::string& backend) {
+    const auto words = failure_words(e.cause, e.explanation, e.hint);
+    std::string s = format_timestamp(e.ts) + " [" + e.conn + "] handshake failed at " + e.stage +
+                    ": " + e.cause + " (backend " + backend + ") — " + words.explanation;
+    if (!e.detail.empty()) s += " (" + e.detail + ")";
+    return s + " Fix: " + words.fix;
+}
+
+}  // namespace rdpbridge::logs

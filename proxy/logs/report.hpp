@@ -1,0 +1,27 @@
+// Rendering a Summary for people (report.cpp) and for machines (json_report.cpp; schema
+// rdpbridge.logs/1, documented in docs/logs.md), and one failure line each for --follow.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "proxy/logs/event.hpp"
+#include "proxy/logs/summary.hpp"
+
+namespace rdpbridge::logs {
+
+// What the summary was computed over, echoed so a saved report explains itself.
+struct Scope {
+    std::vector<std::string> files;
+    Filter filter;
+};
+
+std::string human_report(const Summary& summary, const Scope& scope);
+// Indented for reading; on one line with --follow, so the whole output is JSON Lines.
+std::string json_report(const Summary& summary, const Scope& scope, bool one_line = false);
+
+// A failure as it happens (--follow), `backend` as attributed (kNoBackend before routing).
+std::string human_failure_line(const Event& failure, const std::string& backend);
+std::string json_failure_line(const Event& failure, const std::string& backend);
+
+}  // namespace rdpbridge::logs

@@ -1,0 +1,152 @@
+#include "proxy/logs/summary.hpp"
+
+#include <algorithm>
+
+#include "proxy/logs/vocabulary.hpp"
+
+namespace rdpbridge::logs {
+
+namespace {
+
+bool newer_first(const Example& a, const Example& b) {
+    return a.ts != b.ts ? a.ts > b.ts : a.conn < b.conn;
+}
+
+void keep_recent(std::vector<Example>& examples, Example e) {
+    examples.push_back(std::move(e));
+    std::sort(examples.begin(), examples.end(), newer_first);
+    if (examples.size() > kMaxExamples) examples.resize(kMaxExamples);
+}
+
+void finish_times(BackendStats& s, std::vector<double>& samples) {
+    s.timed = samples.size();
+    if (samples.empty()) return;
+    std::sort(samples.begin(), samples.end());
+    s.p50_ms = nearest_rank(samples, 50);
+    s.p95_ms = nearest_rank(samples, 95);
+}
+
+bool more_frequent(const FailureGroup& a, const FailureGroup& b) {
+    if (a.count != b.count) return a.count > b.count;
+    const auto ra = stage_rank(a.stage), rb = stage_rank(b.stage);
+    if (ra != rb) return ra < rb;
+    return std::tie(a.stage, a.cause) < std::tie(b.stage, b.cause);
+}
+
+}  // namespace
+
+double nearest_rank(const std::vector<double>& sorted, unsigned percent) {
+    // rank = ceil(percent/100 * n), in integers to avoid rounding 0.95 * 20 up to 20.
+    const std::size_t n = sorted.size();
+    const std::size_t rank = std::max<std::size_t>(1, (percent * n + 99) / 100);
+    return sorted[std::min(rank, n) - 1];
+}
+
+void Aggregator::add(const Event& e) {
+    if (filter_.since && e.ts < *filter_.since) return;
+    ++events_;
+    if (!first_event_ || e.ts < *first_event_) first_event_ = e.ts;
+    if (!last_event_ || e.ts > *last_event_) last_event_ = e.ts;
+
+    Conn& c = conns_[e.conn];
+    if (!e.backend.empty()) c.backend = e.backend;  // routing stage, warning, outcome events
+    if (e.name == "connection_accepted") {
+        c.counted = true;
+    } else if (e.name == "session_established") {
+        c.counted = c.established = true;
+        if (e.handshake_ms) c.handshake_ms = e.handshake_ms;
+    } else if (e.name == "handshake_failed") {
+        c.counted = c.failed = true;
+        add_failure(e, c.backend.empty() ? std::string(kNoBackend) : c.backend);
+    }
+}
+
+void Aggregator::add_failure(const Event& e, const std::string& backend) {
+    Group& g = groups_[GroupKey{backend, e.stage, e.cause}];
+    ++g.count;
+    // The newest line's words win: they come from the most recent gateway version.
+    const bool newest = e.ts >= g.last_seen;
+    if (!e.explanation.empty() && (newest || g.explanation.empty())) g.explanation = e.explanation;
+    if (!e.hint.empty() && (newest || g.fix.empty())) g.fix = e.hint;
+    g.first_seen = std::min(g.first_seen, e.ts);
+    g.last_seen = std::max(g.last_seen, e.ts);
+    keep_recent(g.examples, Example{e.conn, e.ts, e.detail});
+}
+
+void Aggregator::add_malformed(LineRef where) {
+    if (malformed_++ == 0) first_malformed_ = std::move(where);
+}
+
+bool Aggregator::wanted_backend(const std::string& name) const {
+    return !filter_.backend || *filter_.backend == name;
+}
+
+Summary Aggregator::summary() const {
+    Summary s;
+    s.events = events_;
+    s.first_event = first_event_;
+    s.last_event = last_event_;
+    s.malformed = malformed_;
+    s.first_malformed = first_malformed_;
+
+    std::map<std::string, BackendStats> by_backend;
+    std::map<std::string, std::vector<double>> times;
+    std::vector<double> all_times;
+    s.total.name = "all";
+    for (const auto& [id, c] : conns_) {
+        if (!c.counted) continue;
+        const std::string name = c.backend.empty() ? std::string(kNoBackend) : c.backend;
+        if (!wanted_backend(name)) continue;
+        for (BackendStats* b : {&by_backend[name], &s.total}) {
+            ++b->connections;
+            b->established += c.established;
+            b->failed += c.failed;
+            b->unfinished += !c.established && !c.failed;
+        }
+        if (c.established && c.handshake_ms) {
+            times[name].push_back(*c.handshake_ms);
+            all_times.push_back(*c.handshake_ms);
+        }
+    }
+    for (auto& [name, b] : by_backend) {
+        b.name = name;
+        finish_times(b, times[name]);
+        if (name != kNoBackend) s.backends.push_back(std::move(b));
+    }
+    if (auto it = by_backend.find(std::string(kNoBackend)); it != by_backend.end())
+        s.backends.push_back(std::move(it->second));  // pre-routing failures read best last
+    finish_times(s.total, all_times);
+
+    // Merge the per-backend groups of each (stage, cause) that pass the backend filter.
+    std::map<std::pair<std::string, std::string>, FailureGroup> merged;
+    for (const auto& [key, g] : groups_) {
+        const auto& [backend, stage, cause] = key;
+        if (!wanted_backend(backend)) continue;
+        FailureGroup& m = merged[{stage, cause}];
+        const bool first = m.count == 0;
+        if (first) {
+            m.stage = stage;
+            m.cause = cause;
+            m.first_seen = g.first_seen;
+            m.last_seen = g.last_seen;
+        }
+        const bool newer = first || g.last_seen >= m.last_seen;
+        if (!g.explanation.empty() && (newer || m.explanation.empty()))
+            m.explanation = g.explanation;
+        if (!g.fix.empty() && (newer || m.fix.empty())) m.fix = g.fix;
+        m.count += g.count;
+        m.first_seen = std::min(m.first_seen, g.first_seen);
+        m.last_seen = std::max(m.last_seen, g.last_seen);
+        for (const auto& ex : g.examples) keep_recent(m.examples, ex);
+    }
+    for (auto& [key, g] : merged) {
+        auto words = failure_words(g.cause, g.explanation, g.fix);
+        g.explanation = std::move(words.explanation);
+        g.fix = std::move(words.fix);
+        s.failures.push_back(std::move(g));
+    }
+    std::sort(s.failures.begin(), s.failures.end(), more_frequent);
+    return s;
+}
+
+}  // namespace rdpbridge::logs

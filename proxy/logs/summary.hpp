@@ -1,0 +1,117 @@
+// Aggregating handshake events into what `rdpbridge logs` reports: per-backend counts and
+// handshake times, and failures grouped by (stage, cause). Pure: events in, a Summary out — no
+// files, no clock (the --since instant is computed by the caller), so every rule is unit-tested.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "proxy/logs/event.hpp"
+
+namespace rdpbridge::logs {
+
+// Where connections that failed before routing are counted: they have no backend.
+inline constexpr std::string_view kNoBackend = "(none)";
+inline constexpr std::size_t kMaxExamples = 3;
+
+struct LineRef {
+    std::string file;
+    std::uint64_t line = 0;
+};
+
+struct Filter {
+    std::optional<TimePoint> since;      // keep events at or after this instant
+    std::optional<std::string> backend;  // keep connections of this backend (or kNoBackend)
+};
+
+struct BackendStats {
+    std::string name;
+    std::uint64_t connections = 0;
+    std::uint64_t established = 0;  // connections with a session_established event
+    std::uint64_t failed = 0;       // connections with a handshake_failed event
+    std::uint64_t unfinished = 0;   // neither: still in the handshake, or cut off by the log
+    std::size_t timed = 0;          // established connections that carry handshake_ms
+    std::optional<double> p50_ms;   // nearest-rank percentiles of handshake_ms
+    std::optional<double> p95_ms;
+};
+
+struct Example {
+    std::string conn;
+    TimePoint ts;
+    std::string detail;
+};
+
+struct FailureGroup {
+    std::string stage;
+    std::string cause;
+    std::uint64_t count = 0;
+    std::string explanation;  // from the log lines, else from the vocabulary
+    std::string fix;
+    TimePoint first_seen;
+    TimePoint last_seen;
+    std::vector<Example> examples;  // the most recent kMaxExamples, newest first
+};
+
+struct Summary {
+    BackendStats total;                 // name "all"
+    std::vector<BackendStats> backends;  // by name, kNoBackend last
+    std::vector<FailureGroup> failures;  // most frequent first
+    std::uint64_t events = 0;            // events inside the filter's time window
+    std::optional<TimePoint> first_event;
+    std::optional<TimePoint> last_event;
+    std::uint64_t malformed = 0;
+    std::optional<LineRef> first_malformed;
+};
+
+// Nearest-rank percentile (the smallest value with at least `percent`% of values at or below
+// it): always a value that was measured. `sorted` must be ascending and non-empty.
+double nearest_rank(const std::vector<double>& sorted, unsigned percent);
+
+class Aggregator {
+public:
+    explicit Aggregator(Filter filter = {}) : filter_(std::move(filter)) {}
+
+    // Events may come in any order (files in any order): nothing depends on arrival.
+    void add(const Event& e);
+    void add_malformed(LineRef where);
+    Summary summary() const;
+
+private:
+    // A connection counts once one of its accepted / established / failed events is in the
+    // window, so connections >= established + failed always holds, and a session merely
+    // closing inside the window is not counted again.
+    struct Conn {
+        std::string backend;
+        bool counted = false;
+        bool established = false;
+        bool failed = false;
+        std::optional<double> handshake_ms;
+    };
+    struct Group {
+        std::uint64_t count = 0;
+        std::string explanation;
+        std::string fix;
+        TimePoint first_seen = TimePoint::max();
+        TimePoint last_seen = TimePoint::min();
+        std::vector<Example> examples;
+    };
+    using GroupKey = std::tuple<std::string, std::string, std::string>;  // backend, stage, cause
+
+    bool wanted_backend(const std::string& name) const;
+    void add_failure(const Event& e, const std::string& backend);
+
+    Filter filter_;
+    std::unordered_map<std::string, Conn> conns_;
+    std::map<GroupKey, Group> groups_;
+    std::uint64_t events_ = 0;
+    std::optional<TimePoint> first_event_, last_event_;
+    std::uint64_t malformed_ = 0;
+    std::optional<LineRef> first_malformed_;
+};
+
+}  // namespace rdpbridge::logs

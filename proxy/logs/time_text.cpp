@@ -1,0 +1,122 @@
+#include "proxy/logs/time_text.hpp"
+
+#include <cstdio>
+
+namespace rdpbridge::logs {
+
+namespace {
+
+// Reads exactly `n` digits at `pos` (advancing it); nullopt if any is not a digit.
+std::optional<int> digits(std::string_view s, std::size_t& pos, std::size_t n) {
+    if (pos + n > s.size()) return std::nullopt;
+    int v = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const char c = s[pos + i];
+        if (c < '0' || c > '9') return std::nullopt;
+        v = v * 10 + (c - '0');
+    }
+    pos += n;
+    return v;
+}
+
+bool expect(std::string_view s, std::size_t& pos, char c) {
+    if (pos >= s.size() || s[pos] != c) return false;
+    ++pos;
+    return true;
+}
+
+// The zone suffix as an offset east of UTC, in minutes.
+std::optional<int> zone_offset_minutes(std::string_view s, std::size_t& pos) {
+    if (pos >= s.size()) return std::nullopt;
+    if (s[pos] == 'Z' || s[pos] == 'z') {
+        ++pos;
+        return 0;
+    }
+    if (s[pos] != '+' && s[pos] != '-') return std::nullopt;
+    const int sign = s[pos++] == '-' ? -1 : 1;
+    const auto hh = digits(s, pos, 2);
+    if (!hh || !expect(s, pos, ':')) return std::nullopt;
+    const auto mm = digits(s, pos, 2);
+    if (!mm || *hh > 23 || *mm > 59) return std::nullopt;
+    return sign * (*hh * 60 + *mm);
+}
+
+}  // namespace
+
+std::optional<TimePoint> parse_timestamp(std::string_view s) {
+    using namespace std::chrono;
+    std::size_t pos = 0;
+    const auto y = digits(s, pos, 4);
+    if (!y || !expect(s, pos, '-')) return std::nullopt;
+    const auto mo = digits(s, pos, 2);
+    if (!mo || !expect(s, pos, '-')) return std::nullopt;
+    const auto d = digits(s, pos, 2);
+    if (!d || pos >= s.size() || (s[pos] != 'T' && s[pos] != 't' && s[pos] != ' '))
+        return std::nullopt;
+    ++pos;
+    const auto hh = digits(s, pos, 2);
+    if (!hh || !expect(s, pos, ':')) return std::nullopt;
+    const auto mi = digits(s, pos, 2);
+    if (!mi || !expect(s, pos, ':')) return std::nullopt;
+    const auto ss = digits(s, pos, 2);
+    if (!ss) return std::nullopt;
+    int ms = 0;
+    if (pos < s.size() && s[pos] == '.') {
+        ++pos;
+        const std::size_t start = pos;
+        for (int scale = 100; pos < s.size() && s[pos] >= '0' && s[pos] <= '9'; ++pos) {
+            ms += (s[pos] - '0') * scale;  // digits past milliseconds add 0
+            scale /= 10;
+        }
+        if (pos == start) return std::nullopt;
+    }
+    const auto offset = zone_offset_minutes(s, pos);
+    if (!offset || pos != s.size()) return std::nullopt;
+
+    const year_month_day ymd{year{*y}, month{unsigned(*mo)}, day{unsigned(*d)}};
+    // 60 seconds is allowed for a leap second; chrono folds it into the next minute.
+    if (!ymd.ok() || *hh > 23 || *mi > 59 || *ss > 60) return std::nullopt;
+    return TimePoint{sys_days{ymd}} + hours{*hh} + minutes{*mi} + seconds{*ss} +
+           milliseconds{ms} - minutes{*offset};
+}
+
+std::string format_timestamp(TimePoint t) {
+    using namespace std::chrono;
+    const auto day = floor<days>(t);
+    const year_month_day ymd{day};
+    const hh_mm_ss hms{t - day};
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", int(ymd.year()),
+                  unsigned(ymd.month()), unsigned(ymd.day()), int(hms.hours().count()),
+                  int(hms.minutes().count()), int(hms.seconds().count()),
+                  int(hms.subseconds().count()));
+    return buf;
+}
+
+std::optional<std::chrono::seconds> parse_duration(std::string_view s) {
+    using std::chrono::seconds;
+    if (s.empty()) return std::nullopt;
+    long long total = 0;
+    std::size_t pos = 0;
+    while (pos < s.size()) {
+        long long n = 0;
+        const std::size_t start = pos;
+        // Nine digits of weeks is already ~19 million years: enough, and no overflow below.
+        while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9' && pos - start < 9)
+            n = n * 10 + (s[pos++] - '0');
+        if (pos == start || pos >= s.size()) return std::nullopt;
+        switch (s[pos++]) {
+            case 's': total += n; break;
+            case 'm': total += n * 60; break;
+            case 'h': total += n * 3600; break;
+            case 'd': total += n * 86400; break;
+            case 'w': total += n * 604800; break;
+            default: return std::nullopt;
+        }
+        // Beyond 100,000 years "now minus it" would overflow the millisecond clock.
+        if (total > 3'200'000'000'000LL) return std::nullopt;
+    }
+    return seconds{total};
+}
+
+}  // namespace rdpbridge::logs

@@ -1,6 +1,7 @@
 #include "proxy/gateway.hpp"
 
 #include <openssl/rand.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <list>
@@ -97,12 +98,28 @@ awaitable<void> accept_loop(GatewayState& state, const ListenerRuntime& listener
     }
 }
 
+// Each session holds two sockets; the default soft limit of 1024 descriptors would cap the
+// gateway at a few hundred sessions, so raise it to the hard limit the system grants.
+std::string raise_descriptor_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return "unknown";
+    if (limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &limit);
+        getrlimit(RLIMIT_NOFILE, &limit);
+    }
+    return std::to_string(limit.rlim_cur);
+}
+
 }  // namespace
 
 int run_gateway(const config::Config& config) {
     HandshakeLog log(config.logging.handshake_log, config.logging.level,
                      config.logging.rotate_size_mb << 20, config.logging.rotate_files);
     GatewayState state(config, log);
+    log.info("file descriptor limit " + raise_descriptor_limit() + "; up to " +
+             std::to_string(config.limits.max_sessions) + " sessions and " +
+             std::to_string(config.limits.max_handshakes) + " concurrent handshakes");
     for (const auto& backend : config.backends) {
         state.backends.try_emplace(backend.name, &backend, tls::make_backend_context(backend.tls));
     }

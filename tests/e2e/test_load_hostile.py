@@ -1,0 +1,180 @@
+"""Part 5 acceptance: under 2,000 connections that trickle or stall and 200 that send garbage,
+10 real sessions through rdpbridge keep relaying; afterwards the sessions are intact, the
+proxy's RSS is back near its baseline, every bad connection has exactly one handshake_failed
+line with the right cause, and its file descriptors are released.
+
+Bounded: every bad connection is closed by the gateway's 3 s handshake deadline; the whole test
+takes well under a minute. Loopback only."""
+
+import os
+import pathlib
+import random
+import resource
+import selectors
+import socket
+import time
+import unittest
+
+from gateway import start_gateway
+from lab import free_port, lab_for_test
+
+TRICKLE = 1000
+STALL = 1000
+GARBAGE = 200
+REAL = 10
+HANDSHAKE_TIMEOUT_S = 3
+RSS_BOUND_KB = 48 * 1024  # what stays allocated by the allocator after the burst, at most
+
+CONFIG = """
+state_dir = "{state}"
+[logging]
+handshake_log = "{log}"
+[limits]
+handshake_timeout = "%ds"
+max_handshakes = 4000
+max_sessions_per_source = 5000
+connections_per_second_per_source = 100000
+[[listener]]
+name = "front"
+bind = "127.0.0.1:{port}"
+default_backend = "desk"
+[[backend]]
+name = "desk"
+address = "127.0.0.1:%d"
+"""
+REQUEST = bytes.fromhex("030000130ee000000000000100080001000000")
+
+
+def rss_kb(pid: int) -> int:
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def fd_count(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def free_display() -> int:
+    n = 40 + free_port() % 400
+    while pathlib.Path(f"/tmp/.X11-unix/X{n}").exists() or pathlib.Path(f"/tmp/.X{n}-lock").exists():
+        n += 1
+    return n
+
+
+def update_lines(proc) -> int:
+    return proc.log_text().count("recv Update Data PDU")
+
+
+class HostileLoad(unittest.TestCase):
+    def setUp(self):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
+
+    def test_bad_connections_do_not_starve_real_sessions(self):
+        lab = lab_for_test(self)
+        display, vnc_port = free_display(), free_port()
+        lab.start(["Xvnc", f":{display}", "-rfbport", str(vnc_port), "-SecurityTypes", "None",
+                   "-geometry", "640x480", "-localhost", "-AlwaysShared", "-nolisten", "tcp"],
+                  "xvnc", ready_port=vnc_port)
+        lab.start(["xterm", "-e", "sh", "-c", "while true; do ls /usr/lib; sleep 0.2; done"],
+                  "xterm", env={"DISPLAY": f":{display}"})
+        host = lab.xrdp("tls10", autorun="Desk",
+                        sections={"Desk": {"name": "Desk", "lib": "libvnc.so", "username": "na",
+                                           "password": "na", "ip": "127.0.0.1",
+                                           "port": str(vnc_port)}})
+        gw = start_gateway(lab, config=CONFIG % (HANDSHAKE_TIMEOUT_S, host.port))
+        pid = gw.proc.pid
+
+        clients = []
+        for i in range(REAL):
+            clients.append(lab.start(
+                ["xfreerdp", f"/v:127.0.0.1:{gw.port}", "/cert:ignore", "/u:labuser",
+                 "/p:labpass-Secret1", "/sec:tls", "/tls-seclevel:3", "/size:640x480",
+                 "/log-level:DEBUG"], f"real{i}", env=lab.client_env(),
+                ready_regex=r"recv Update Data PDU", timeout=60))
+        gw.wait_event("session_established", count=REAL, timeout=30)
+        real_conns = {e["conn"] for e in gw.events("session_established")}
+        baseline_rss, baseline_fds = rss_kb(pid), fd_count(pid)
+
+        # The burst: stalled, trickling and garbage connections, all at once.
+        sel = selectors.DefaultSelector()
+        kinds = {}  # local port -> kind
+        rng = random.Random(7)
+        socks = []
+        for kind, count in (("stall", STALL), ("trickle", TRICKLE), ("garbage", GARBAGE)):
+            for _ in range(count):
+                s = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+                s.setblocking(False)
+                kinds[s.getsockname()[1]] = kind
+                if kind == "garbage":
+                    s.send(bytes([0xA7]) + bytes(rng.randrange(256) for _ in range(63)))
+                sel.register(s, selectors.EVENT_READ, [kind, 0])
+                socks.append(s)
+        # Trickle one byte of a valid request per socket every 0.5 s until the gateway closes.
+        open_count = len(socks)
+        deadline = time.monotonic() + HANDSHAKE_TIMEOUT_S + 20
+        next_trickle = 0.0
+        while open_count and time.monotonic() < deadline:
+            now = time.monotonic()
+            if now >= next_trickle:
+                next_trickle = now + 0.5
+                for key in list(sel.get_map().values()):
+                    state = key.data
+                    if state[0] == "trickle" and state[1] < len(REQUEST) - 1:
+                        try:
+                            key.fileobj.send(REQUEST[state[1]:state[1] + 1])
+                            state[1] += 1
+                        except OSError:
+                            pass
+            for key, _ in sel.select(timeout=0.1):
+                try:
+                    data = key.fileobj.recv(4096)
+                except OSError:
+                    data = b""
+                if not data:
+                    sel.unregister(key.fileobj)
+                    key.fileobj.close()
+                    open_count -= 1
+        self.assertEqual(open_count, 0, f"{open_count} bad connections still open")
+
+        # Every bad connection: exactly one line, the right cause.
+        bad_total = STALL + TRICKLE + GARBAGE
+        failed = gw.wait_event("handshake_failed", count=bad_total, timeout=20)
+        self.assertEqual(len(failed), bad_total)
+        port_of = {e["conn"]: int(e["client"].rsplit(":", 1)[1])
+                   for e in gw.events("connection_accepted")}
+        expected = {"stall": "client_silent", "trickle": "client_silent",
+                    "garbage": "client_not_rdp"}
+        seen = set()
+        for e in failed:
+            self.assertNotIn(e["conn"], seen, e)
+            seen.add(e["conn"])
+            kind = kinds[port_of[e["conn"]]]
+            self.assertEqual((e["stage"], e["cause"]), ("client_x224", expected[kind]), e)
+
+        # The real sessions lived through it and still relay.
+        self.assertEqual(gw.events("session_closed"), [])
+        marks = [update_lines(c) for c in clients]
+        for c, mark in zip(clients, marks):
+            self.assertTrue(c.alive(), c.describe())
+            c.wait_log(r"recv Update Data PDU", since=c.log_mark() - 1, timeout=20)
+        self.assertTrue(all(update_lines(c) > m for c, m in zip(clients, marks)))
+        self.assertEqual({e["conn"] for e in gw.events("session_established")}, real_conns)
+
+        # Resources: descriptors released, memory back near the baseline.
+        print(f"\nload: RSS baseline {baseline_rss} kB, after {rss_kb(pid)} kB; "
+              f"fds baseline {baseline_fds}, after {fd_count(pid)}")
+        self.assertLessEqual(fd_count(pid), baseline_fds)
+        self.assertLess(rss_kb(pid) - baseline_rss, RSS_BOUND_KB,
+                        f"RSS {rss_kb(pid)} kB vs baseline {baseline_rss} kB")
+
+        for c in clients:
+            c.stop()
+        closed = gw.wait_event("session_closed", count=REAL, timeout=20)
+        self.assertTrue(all(e["closed_by"] == "client" for e in closed), closed)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -120,6 +120,7 @@ private:
     Json established_ = Json::object();  // filled as facts arrive, logged once established
     bool established_logged_ = false;
     Json rdp_counts_ = Json::object();
+    std::string host_error_info_;  // the host's last Set Error Info, if any
 };
 
 void Session::stage_done(Stage stage, Json facts) {
@@ -467,6 +468,7 @@ awaitable<void> Session::run() {
                     {"bytes_host_to_client", relayed->host_to_client},
                     {"duration_ms", std::round(ms_since(started_) * 100) / 100}};
         closed.update(rdp_counts_);
+        if (!host_error_info_.empty()) closed["host_error_info"] = host_error_info_;
         gateway_.log.write(std::move(closed));
     }
     gateway_.sessions.remove(registration);
@@ -502,11 +504,14 @@ void Session::on_bridge_fact(const rdp::Fact& f) {
         return;
     }
     if (f.first.starts_with("rdp_")) established_["back"][f.first.substr(4)] = f.second;
+    if (f.first == "set_error_info") host_error_info_ = f.second;
     gateway_.log.write(Json{{"conn", id_}, {"event", "bridge"}, {f.first, f.second}});
 }
 
 rdp::Failure Session::unestablished_failure(const RelayResult& r) const {
     if (r.failure) return *r.failure;
+    if (!host_error_info_.empty())
+        return {Cause::host_set_error_info, "host said " + host_error_info_ + ", then closed"};
     const std::string progress = " after " + std::to_string(r.client_to_host) +
                                  " byte(s) from the client and " +
                                  std::to_string(r.host_to_client) +

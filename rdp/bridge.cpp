@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "rdp/crypto.hpp"
+#include "rdp/error_info.hpp"
 #include "rdp/fastpath.hpp"
 #include "rdp/licensing.hpp"
 #include "rdp/mcs.hpp"
@@ -54,10 +55,39 @@ std::optional<Failure> drain(Framer& framer, const bool& transparent, ByteView i
     return std::nullopt;
 }
 
+// The errorInfo of a Set Error Info PDU (Share Control + Share Data headers, pduType2 0x2F).
+std::optional<uint32_t> set_error_info_code(const Bytes& share) {
+    constexpr std::size_t kPduType2 = 6 + 8;
+    constexpr std::size_t kErrorInfo = 6 + 12;
+    if (share.size() < kErrorInfo + 4 || (share[2] & 0x0F) != 0x7) return std::nullopt;
+    if (share[kPduType2] != kPduType2SetErrorInfo) return std::nullopt;
+    return load_u32le(&share[kErrorInfo]);
+}
+
 // RC4 keys change before the 4097th PDU of a direction, and every 4096 after that.
 bool first_after_key_update(uint32_t packets) { return packets > 1 && (packets - 1) % 4096 == 0; }
 
 }  // namespace
+
+void Bridge::note_error_info(uint32_t code) {
+    facts_.emplace_back("set_error_info", error_info_to_string(code));
+}
+
+void Bridge::watch_transparent_host(ByteView in) {
+    if (!host_watching_) return;
+    if (auto error = host_watch_.feed(in)) {
+        // Watching is best effort: the bytes already went to the client untouched.
+        facts_.emplace_back("watch_stopped", error->message());
+        host_watching_ = false;
+        return;
+    }
+    for (const auto& e : host_watch_.take_events()) {
+        if (e.kind == WatchEvent::Kind::set_error_info)
+            note_error_info(e.code);
+        else
+            facts_.emplace_back("disconnect_provider_ultimatum", std::to_string(e.code));
+    }
+}
 
 void Bridge::note_key_updates() {
     if (security_->fips()) return;  // FIPS keys never change
@@ -92,6 +122,11 @@ std::optional<Failure> Bridge::from_client(ByteView in, Bytes& to_host) {
 }
 
 std::optional<Failure> Bridge::from_host(ByteView in, Bytes& to_client) {
+    if (host_transparent_) {
+        watch_transparent_host(in);
+        to_client.insert(to_client.end(), in.begin(), in.end());
+        return std::nullopt;
+    }
     return drain(host_framer_, host_transparent_, in, to_client, Cause::host_mcs_malformed,
                  [this](const Bytes& pdu, Bytes& out) { return host_pdu(pdu, out); });
 }
@@ -370,6 +405,7 @@ std::optional<Failure> Bridge::host_send_data(const Bytes& pdu, const mcs::SendD
     } else {
         licensing_done_ = true;
         keep = *flags & (sec::autodetect_req | sec::heartbeat | sec::transport_req);
+        if (auto code = set_error_info_code(plain)) note_error_info(*code);
         if (session_info::strip_autoreconnect_cookie(plain))
             facts_.emplace_back("withheld", "auto-reconnect cookie (keyed with the host's random, "
                                             "which the client never saw)");

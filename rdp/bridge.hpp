@@ -20,6 +20,7 @@
 #include "rdp/diagnosis.hpp"
 #include "rdp/framer.hpp"
 #include "rdp/mcs_domain.hpp"
+#include "rdp/pdu_watch.hpp"
 #include "rdp/standard_security.hpp"
 
 namespace rdpbridge::rdp {
@@ -73,6 +74,8 @@ private:
                                          ByteView plaintext, Bytes& out);
     bool standard_security() const { return security_ != nullptr; }
     void note_key_updates();
+    void note_error_info(uint32_t code);
+    void watch_transparent_host(ByteView in);
 
     BridgeParams params_;
     Framer client_framer_;
@@ -88,6 +91,10 @@ private:
     bool opened_update_noted_ = false;
     Bytes encrypted_client_random_;
     std::unique_ptr<StandardSecurity> security_;
+    // Once the host direction is transparent, a watcher still looks for the host's last words
+    // (Set Error Info, Disconnect Provider Ultimatum) without holding up the bytes.
+    PduWatch host_watch_;
+    bool host_watching_ = true;
     std::vector<Fact> facts_;
 };
 

@@ -226,6 +226,14 @@ constexpr std::array kCauses = std::to_array<CauseInfo>({
      "0xC06 (decryption error)", "ERRCONNECT_CONNECT_TRANSPORT_FAILED",
      "Check the network path to the host for devices that alter traffic; if it repeats with one "
      "host, capture it and report it."},
+    {C::host_set_error_info, "host_set_error_info",
+     "The host sent a Set Error Info PDU and closed: the detail names the ERRINFO code it gave "
+     "(licensing, logon, server policy, protocol error).",
+     "the message for that ERRINFO code; extended reason = the code (e.g. 7 = server denied "
+     "connection)",
+     "ERRINFO_* (the same code)",
+     "Act on the ERRINFO code in the detail: licensing codes (0x100+) mean the host's RD "
+     "licensing; ERRINFO_SERVER_DENIED_CONNECTION means the host's policy refused the user."},
     {C::rate_limited, "rate_limited",
      "The client's address opened new connections faster than allowed; this one was closed at "
      "once.",

@@ -83,6 +83,7 @@ enum class Cause : uint16_t {
     client_requested_ms_t120,
     host_selected_unoffered_method,
     host_mac_mismatch,
+    host_set_error_info,
     // The gateway itself.
     rate_limited,
     limit_handshakes,

@@ -2,6 +2,8 @@
 """Capture real RDP protocol bytes from the lab into tests/fixtures/.
 
     /usr/bin/python3 tests/lab/capture_fixtures.py [--out DIR] [--keep]
+    /usr/bin/python3 tests/lab/capture_fixtures.py --only rdp-levels   # just the 40-bit and
+        # FIPS Standard RDP Security sessions, into the existing tree (see capture_rdp_levels)
 
 Everything runs on 127.0.0.1 with dynamically chosen ports, under a Lab (tests/lab/lab.py)
 that stops every process it started. Each fixture file holds the raw bytes of one PDU
@@ -694,7 +696,11 @@ def _load_kat_module():
     path = HERE.parent / "fixtures" / "kat" / "generate_kat.py"
     spec = importlib.util.spec_from_file_location("generate_kat", path)
     mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    keep, sys.dont_write_bytecode = sys.dont_write_bytecode, True   # no __pycache__ in fixtures
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        sys.dont_write_bytecode = keep
     return mod
 
 

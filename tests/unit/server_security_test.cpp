@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
+#include <cctype>
 #include <functional>
 #include <map>
 #include <memory>
@@ -65,6 +66,13 @@ Bytes rsakeys_modulus() {
     std::string item;
     while (std::getline(items, item, ',')) out.push_back(uint8_t(std::stoul(item, nullptr, 16)));
     return out;
+}
+
+// "session_rdp_fips/s2c_01.bin" -> "session_rdp_fips_s2c_01": a gtest parameter name.
+std::string param_name(std::string file) {
+    file = file.substr(0, file.rfind('.'));
+    std::replace_if(file.begin(), file.end(), [](char c) { return !std::isalnum(uint8_t(c)); }, '_');
+    return file;
 }
 
 void put32(Bytes& b, std::size_t at, uint32_t v) { store_u32le(&b[at], v); }
@@ -133,7 +141,8 @@ INSTANTIATE_TEST_SUITE_P(
         CapturedResponse{"session_rdp_low/s2c_01.bin", encryption_method::bits40,
                          EncryptionLevel::low},
         CapturedResponse{"session_rdp_fips/s2c_01.bin", encryption_method::fips,
-                         EncryptionLevel::fips}));
+                         EncryptionLevel::fips}),
+    [](const auto& info) { return param_name(info.param.file); });
 
 TEST(ScSecurity, TlsConnectResponseHasNoEncryption) {
     auto sec = decode_server_security(sc_security_of("mcs_connect_response_xrdp_tls.bin"));
@@ -411,7 +420,7 @@ std::ostream& operator<<(std::ostream& os, const FastPathCase& c) { return os <<
 
 class CapturedFastPath : public ::testing::TestWithParam<FastPathCase> {};
 
-TEST_P(CapturedFastPath, DecodesAndReencodesExactly) {
+TEST_P(CapturedFastPath, DecodesAndReencodes) {
     const auto& c = GetParam();
     const Bytes frame = fixture(c.file);
     auto pdu = fastpath::decode(frame, c.fips);
@@ -453,9 +462,10 @@ INSTANTIATE_TEST_SUITE_P(
                       FastPathCase{"session_rdp_fips/s2c_16.bin", true, true, 2},
                       FastPathCase{"session_rdp_fips/s2c_19.bin", true, true, 2},
                       FastPathCase{"session_rdp_fips/c2s_18.bin", true, true, 2},
-                      FastPathCase{"session_tls/s2c_16.bin", false, false, 2}));
+                      FastPathCase{"session_tls/s2c_16.bin", false, false, 2}),
+    [](const auto& info) { return param_name(info.param.file); });
 
-TEST(FastPath, TwoByteLengthBelow128IsAccepted) {
+TEST(FastPathCodec, TwoByteLengthBelow128IsAccepted) {
     // What xrdp sends for a 6-byte fast-path Synchronize update.
     const Bytes frame = fixture("session_rdp_low/s2c_17.bin");
     ASSERT_EQ(frame.size(), 6u);
@@ -465,7 +475,7 @@ TEST(FastPath, TwoByteLengthBelow128IsAccepted) {
     EXPECT_EQ(pdu->data.size(), 3u);
 }
 
-TEST(FastPath, LengthSwitchesToTwoBytesAbove127) {
+TEST(FastPathCodec, LengthSwitchesToTwoBytesAbove127) {
     fastpath::Pdu p;
     p.header = 0x00;
     for (std::size_t data = 120; data <= 130; ++data) {
@@ -486,7 +496,7 @@ TEST(FastPath, LengthSwitchesToTwoBytesAbove127) {
     }
 }
 
-TEST(FastPath, EncryptedWithAndWithoutFipsInformation) {
+TEST(FastPathCodec, EncryptedWithAndWithoutFipsInformation) {
     const Bytes data(16, 0x11);
     const std::array<uint8_t, 8> mac{1, 2, 3, 4, 5, 6, 7, 8};
     fastpath::Pdu p;
@@ -524,7 +534,7 @@ TEST(FastPath, EncryptedWithAndWithoutFipsInformation) {
     EXPECT_EQ(d3->data.size(), data.size());
 }
 
-TEST(FastPath, MalformedFramesAreNamed) {
+TEST(FastPathCodec, MalformedFramesAreNamed) {
     auto expect = [](const Bytes& frame, bool fips, const std::string& field) {
         auto r = fastpath::decode(frame, fips);
         ASSERT_FALSE(r.ok()) << hex(frame);

@@ -635,21 +635,22 @@ TEST_P(KatFips, RejectsMalformedInput) {
     }
 }
 
-TEST_P(KatRc4, KeyUpdateAfter4096Packets) {
+TEST_P(KatRc4, KeyUpdateAfter4096PacketsAndAgainAfter8192) {
     ASSERT_FALSE(fips());
     const uint32_t interval = vectors()["key_update_interval"];
     const Bytes p = unhex(vectors()["update_plaintext"]);
     const json& c2s = v()["key_update"]["c2s"];
     const json& s2c = v()["key_update"]["s2c"];
     StandardSecurity plain(keys()), salted(keys()), server(swapped(keys())), client(keys());
-    std::vector<Sealed> from_server;
-    for (uint32_t n = 1; n <= interval + 1; ++n) {
+    const std::map<uint32_t, const char*> recorded = {
+        {interval, "packet_4096"}, {interval + 1, "packet_4097"}, {2 * interval + 1, "packet_8193"}};
+    for (uint32_t n = 1; n <= 2 * interval + 1; ++n) {
         const Sealed a = plain.seal(p);
         const Sealed b = salted.seal(p, true);
         const Sealed c = server.seal(p);
         ASSERT_EQ(a.data, b.data);
-        const char* which = n == interval ? "packet_4096" : n == interval + 1 ? "packet_4097" : nullptr;
-        if (which) {
+        if (auto it = recorded.find(n); it != recorded.end()) {
+            const char* which = it->second;
             EXPECT_EQ(hx(a.mac), c2s[which]["mac"]) << which;
             EXPECT_EQ(hx(a.data), c2s[which]["data"]) << which;
             EXPECT_EQ(hx(c.mac), s2c[which]["mac"]) << which;
@@ -658,24 +659,30 @@ TEST_P(KatRc4, KeyUpdateAfter4096Packets) {
         if (n == interval + 1) {
             EXPECT_EQ(hx(b.mac), c2s["packet_4097_salted_mac"]);
         }
-        if (n <= interval) {
+        if (n == interval + 1) {
+            // The client opens the generator's #4097, which only the updated key decrypts.
+            Bytes d = unhex(s2c["packet_4097"]["data"]);
+            const Bytes mac = unhex(s2c["packet_4097"]["mac"]);
+            ASSERT_TRUE(client.open(d, mac.data(), false));
+            EXPECT_EQ(d, p);
+        } else {
             Bytes d = c.data;
             ASSERT_TRUE(client.open(d, c.mac.data(), false)) << n;
         }
     }
-    // The client opens the generator's packet #4097, which only the updated key decrypts.
-    Bytes d = unhex(s2c["packet_4097"]["data"]);
-    const Bytes mac = unhex(s2c["packet_4097"]["mac"]);
-    ASSERT_TRUE(client.open(d, mac.data(), false));
-    EXPECT_EQ(d, p);
-    // #4097 is RC4 under the recorded new key from a fresh keystream...
+    EXPECT_EQ(plain.packets_sealed(), 2 * interval + 1);
+    // #4097 and #8193 are RC4 under the recorded new keys, each from a fresh keystream...
     for (const json* dir : {&c2s, &s2c}) {
-        crypto::Rc4 fresh;
-        fresh.reset(unhex((*dir)["key_after"]));
-        Bytes x = p;
-        fresh.apply(x.data(), x.size());
-        EXPECT_EQ(hx(x), (*dir)["packet_4097"]["data"]);
+        for (auto [key, packet] : {std::pair{"key_after", "packet_4097"},
+                                   std::pair{"key_after_second", "packet_8193"}}) {
+            crypto::Rc4 fresh;
+            fresh.reset(unhex((*dir)[key]));
+            Bytes x = p;
+            fresh.apply(x.data(), x.size());
+            EXPECT_EQ(hx(x), (*dir)[packet]["data"]) << key;
+        }
     }
+    EXPECT_NE(c2s["key_after"], c2s["key_after_second"]);
     // ... and not the continued keystream of the initial key.
     crypto::Rc4 old;
     old.reset(keys().encrypt_key);
@@ -685,6 +692,7 @@ TEST_P(KatRc4, KeyUpdateAfter4096Packets) {
     EXPECT_NE(hex(ByteView(stream).last(p.size())), c2s["packet_4097"]["data"]);
     const std::size_t key_size = method() == encryption_method::bits128 ? 16 : 8;
     EXPECT_EQ(unhex(c2s["key_after"]).size(), key_size);
+    EXPECT_EQ(unhex(c2s["key_after_second"]).size(), key_size);
 }
 
 std::string method_name(const ::testing::TestParamInfo<std::string>& info) {

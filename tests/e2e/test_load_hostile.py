@@ -15,8 +15,9 @@ import socket
 import time
 import unittest
 
+from desktop import desk_overrides, start_vnc_desktop
 from gateway import start_gateway
-from lab import free_port, lab_for_test
+from lab import lab_for_test
 
 TRICKLE = 1000
 STALL = 1000
@@ -56,12 +57,6 @@ def fd_count(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
-def free_display() -> int:
-    n = 40 + free_port() % 400
-    while pathlib.Path(f"/tmp/.X11-unix/X{n}").exists() or pathlib.Path(f"/tmp/.X{n}-lock").exists():
-        n += 1
-    return n
-
 
 def update_lines(proc) -> int:
     return proc.log_text().count("recv Update Data PDU")
@@ -74,16 +69,8 @@ class HostileLoad(unittest.TestCase):
 
     def test_bad_connections_do_not_starve_real_sessions(self):
         lab = lab_for_test(self)
-        display, vnc_port = free_display(), free_port()
-        lab.start(["Xvnc", f":{display}", "-rfbport", str(vnc_port), "-SecurityTypes", "None",
-                   "-geometry", "640x480", "-localhost", "-AlwaysShared", "-nolisten", "tcp"],
-                  "xvnc", ready_port=vnc_port)
-        lab.start(["xterm", "-e", "sh", "-c", "while true; do ls /usr/lib; sleep 0.2; done"],
-                  "xterm", env={"DISPLAY": f":{display}"})
-        host = lab.xrdp("tls10", autorun="Desk",
-                        sections={"Desk": {"name": "Desk", "lib": "libvnc.so", "username": "na",
-                                           "password": "na", "ip": "127.0.0.1",
-                                           "port": str(vnc_port)}})
+        vnc_port = start_vnc_desktop(lab, geometry="640x480", pause="0.2")
+        host = lab.xrdp("tls10", **desk_overrides(vnc_port))
         gw = start_gateway(lab, config=CONFIG % (HANDSHAKE_TIMEOUT_S, host.port))
         pid = gw.proc.pid
 

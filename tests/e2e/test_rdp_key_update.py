@@ -5,37 +5,22 @@ fast-path input and output (xrdp use_fastpath=both).
 The host side is xrdp in front of a VNC desktop with an xterm that redraws constantly (fast-path
 output); the client side is FreeRDP, driven with xdotool mouse moves (fast-path input)."""
 
-import pathlib
 import re
 import unittest
 
+from desktop import desk_overrides, start_vnc_desktop
 from gateway import start_gateway
-from lab import free_port, lab_for_test
+from lab import lab_for_test
 
 KEY_UPDATE_TIMEOUT = 90
 
-
-def free_display() -> int:
-    n = 40 + free_port() % 400
-    while pathlib.Path(f"/tmp/.X11-unix/X{n}").exists() or pathlib.Path(f"/tmp/.X{n}-lock").exists():
-        n += 1
-    return n
 
 
 class KeyUpdate(unittest.TestCase):
     def test_session_survives_4096_pdus_each_way(self):
         lab = lab_for_test(self)
-        display = free_display()
-        vnc_port = free_port()
-        lab.start(["Xvnc", f":{display}", "-rfbport", str(vnc_port), "-SecurityTypes", "None",
-                   "-geometry", "800x600", "-localhost", "-nolisten", "tcp"], "xvnc",
-                  ready_port=vnc_port)
-        lab.start(["xterm", "-e", "sh", "-c", "while true; do ls -la /usr/lib; done"], "xterm",
-                  env={"DISPLAY": f":{display}"})
-        host = lab.xrdp("rdp", crypt_level="high", autorun="Desk", use_fastpath="both",
-                        sections={"Desk": {"name": "Desk", "lib": "libvnc.so", "username": "na",
-                                           "password": "na", "ip": "127.0.0.1",
-                                           "port": str(vnc_port)}})
+        vnc_port = start_vnc_desktop(lab)
+        host = lab.xrdp("rdp", crypt_level="high", use_fastpath="both", **desk_overrides(vnc_port))
         gw = start_gateway(lab, host.port)
         client = lab.start(["xfreerdp", f"/v:127.0.0.1:{gw.port}", "/cert:ignore", "/u:labuser",
                             "/p:labpass-Secret1", "/sec:tls", "/tls-seclevel:3", "/size:800x600",

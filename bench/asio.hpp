@@ -1,20 +1,15 @@
-// The one way bench/ includes Asio. Boost 1.74's awaitable.hpp uses std::exchange without
-// including <utility>; g++ 12 in C++20 mode then fails on the first include, so <utility> comes
-// first (proxy/asio.hpp does the same for the gateway). Only the peer sources include this: one
-// translation unit with Asio+SSL costs ~25 s to compile on a 2-core machine.
+// bench/ uses the gateway's own Asio include (proxy/asio.hpp carries the Boost 1.74 <utility>
+// workaround) and the same short names. Only the peer sources include this: one translation
+// unit with Asio+SSL costs ~25 s to compile on a 2-core machine.
 #pragma once
 
-#include <utility>
-
-#include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
+#include "proxy/asio.hpp"
 
 namespace rdpbridge::bench {
 
 namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
-template <class T>
-using awaitable = asio::awaitable<T>;
+using proxy::awaitable;
+using proxy::tcp;
 using asio::use_awaitable;
 using SslStream = asio::ssl::stream<tcp::socket>;
 

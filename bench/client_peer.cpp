@@ -16,7 +16,9 @@ namespace {
 constexpr std::size_t kBusyReadBuffer = 64 * 1024;
 constexpr std::size_t kIdleReadBuffer = 512;
 
-[[noreturn]] void fail(const std::string& what) { throw std::runtime_error("client " + what); }
+[[noreturn]] void fail(const std::string& what) {
+    throw std::runtime_error("client " + what);
+}
 
 void check_confirm(const rdp::Bytes& frame) {
     auto confirm = rdp::decode_connection_confirm(frame);
@@ -103,7 +105,8 @@ awaitable<void> client_life(ClientSide& side, std::shared_ptr<Conn> conn, Client
         broken = splitter.feed({buffer.get(), n}, [&](rdp::ByteView head, std::size_t) {
             ++pdus;
             if (!keep) return;
-            if (auto probe = read_probe(head)) side.latencies.push_back(received - int64_t(probe->send_ns));
+            if (auto probe = read_probe(head))
+                side.latencies.push_back(received - int64_t(probe->send_ns));
         });
         tally.pdus_down.fetch_add(pdus, std::memory_order_relaxed);
         if (!broken.empty()) break;

@@ -78,7 +78,9 @@ std::string cipher_of(SslStream& s) {
     return name ? name : "?";
 }
 
-std::string version_of(SslStream& s) { return SSL_get_version(s.native_handle()); }
+std::string version_of(SslStream& s) {
+    return SSL_get_version(s.native_handle());
+}
 
 }  // namespace peers
 
@@ -98,10 +100,10 @@ struct Batch {
 
 // Clients come from many loopback addresses (127.1.x.y), as real users do from many hosts: a
 // gateway that limits sessions or connection rates per source address would otherwise count
-// every synthetic client against one. Open batches put 25 sessions on each address; churn
+// every synthetic client against one. Open batches put 10 sessions on each address; churn
 // batches cycle through 250 addresses.
 asio::ip::address_v4 source_address(std::size_t session, bool churn) {
-    constexpr std::size_t kSessionsPerSource = 25;
+    constexpr std::size_t kSessionsPerSource = 10;
     constexpr std::size_t kChurnSources = 250;
     const std::size_t a = churn ? session % kChurnSources : session / kSessionsPerSource;
     return asio::ip::address_v4((127u << 24) | (1u << 16) | uint32_t(a / 250) << 8 |
@@ -109,8 +111,7 @@ asio::ip::address_v4 source_address(std::size_t session, bool churn) {
 }
 
 awaitable<void> batch_worker(peers::ClientSide& side, std::shared_ptr<Batch> batch,
-                                    tcp::endpoint target, bool direct,
-                                    ClientProfile profile) {
+                             tcp::endpoint target, bool direct, ClientProfile profile) {
     while (batch->next < batch->count && peers::Clock::now() < batch->until &&
            !side.tally.stopping) {
         const auto source = source_address(batch->next++, batch->churn);
@@ -120,8 +121,7 @@ awaitable<void> batch_worker(peers::ClientSide& side, std::shared_ptr<Batch> bat
             if (batch->churn) {
                 conn->close();
             } else {
-                asio::co_spawn(side.io, peers::client_life(side, conn, profile),
-                                      asio::detached);
+                asio::co_spawn(side.io, peers::client_life(side, conn, profile), asio::detached);
             }
         } catch (const std::exception& e) {
             ++batch->failed;
@@ -167,9 +167,8 @@ struct Fleet::Impl {
         auto finished = batch->done.get_future();
         asio::post(client.io, [=, this] {
             for (std::size_t i = 0; i < batch->workers; ++i)
-                asio::co_spawn(client.io,
-                                      batch_worker(client, batch, target, direct, profile),
-                                      asio::detached);
+                asio::co_spawn(client.io, batch_worker(client, batch, target, direct, profile),
+                               asio::detached);
         });
         finished.wait();
         return {batch->established, batch->failed,
@@ -189,9 +188,13 @@ struct Fleet::Impl {
 
 Fleet::Fleet(const HostTlsPolicy& host_policy) : impl_(std::make_unique<Impl>(host_policy)) {}
 
-Fleet::~Fleet() { close_all(); }
+Fleet::~Fleet() {
+    close_all();
+}
 
-uint16_t Fleet::host_port() const { return impl_->host.acceptor.local_endpoint().port(); }
+uint16_t Fleet::host_port() const {
+    return impl_->host.acceptor.local_endpoint().port();
+}
 
 void Fleet::set_host_profile(const HostProfile& profile) {
     impl_->on(impl_->host.io, [&] { impl_->host.profile = profile; });
@@ -217,14 +220,22 @@ OpenResult Fleet::churn(uint16_t port, std::size_t concurrency, std::size_t max_
 Tally Fleet::tally() const {
     const auto& t = impl_->tally;
     constexpr auto r = std::memory_order_relaxed;
-    return {t.client_established.load(r), t.host_established.load(r), t.failed.load(r),
-            t.bytes_down.load(r),         t.bytes_up.load(r),         t.pdus_down.load(r),
+    return {t.client_established.load(r),
+            t.host_established.load(r),
+            t.failed.load(r),
+            t.bytes_down.load(r),
+            t.bytes_up.load(r),
+            t.pdus_down.load(r),
             t.pdus_up.load(r)};
 }
 
-Negotiated Fleet::negotiated() const { return impl_->tally.negotiated(); }
+Negotiated Fleet::negotiated() const {
+    return impl_->tally.negotiated();
+}
 
-std::vector<std::string> Fleet::errors() const { return impl_->tally.errors(); }
+std::vector<std::string> Fleet::errors() const {
+    return impl_->tally.errors();
+}
 
 void Fleet::start_recording() {
     impl_->on(impl_->client.io, [&] {

@@ -55,7 +55,7 @@ struct Negotiated {
 };
 
 class Fleet {
-public:
+  public:
     explicit Fleet(const HostTlsPolicy& host_policy);
     ~Fleet();
     Fleet(const Fleet&) = delete;
@@ -86,7 +86,7 @@ public:
     // Closes every session on both sides and waits until none is left.
     void close_all();
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -22,10 +22,25 @@ namespace rdpbridge::bench {
 namespace {
 
 constexpr std::chrono::seconds kStartLimit{60};  // the first start generates an RSA key
-constexpr int kStopLimitMs = 20000;             // SIGTERM closes every session with a goodbye
+constexpr int kStopLimitMs = 20000;              // SIGTERM closes every session with a goodbye
 
 [[noreturn]] void fail_errno(const std::string& what) {
     throw std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+// The quick start's listener and backend, written out, with the session limit raised.
+std::filesystem::path write_config(const GatewayLaunch& launch) {
+    const auto path = launch.log_dir / (launch.name + ".toml");
+    std::ofstream out(path);
+    out << "# rdpbridge run --listen 127.0.0.1:0 --target 127.0.0.1:" << launch.target_port
+        << ", with room for the bench's sessions\n"
+        << "state_dir = \"" << launch.state_dir.string() << "\"\n\n"
+        << "[limits]\nmax_sessions = " << launch.max_sessions << "\n\n"
+        << "[[listener]]\nname = \"quickstart\"\nbind = \"127.0.0.1:0\"\n"
+        << "default_backend = \"target\"\n\n"
+        << "[[backend]]\nname = \"target\"\naddress = \"127.0.0.1:" << launch.target_port << "\"\n";
+    if (!out) throw std::runtime_error("cannot write " + path.string());
+    return path;
 }
 
 }  // namespace
@@ -42,16 +57,15 @@ GatewayProcess::GatewayProcess(const GatewayLaunch& launch)
 
     int pipe_fds[2];
     if (pipe2(pipe_fds, O_CLOEXEC) != 0) fail_errno("pipe");
-    std::vector<std::string> args = {launch.binary.string(),
-                                     "run",
-                                     "--listen",
-                                     "127.0.0.1:0",
-                                     "--target",
-                                     "127.0.0.1:" + std::to_string(launch.target_port),
-                                     "--state-dir",
-                                     launch.state_dir.string(),
-                                     "--handshake-log",
-                                     handshake_log_.string()};
+    std::vector<std::string> args = {launch.binary.string(), "run"};
+    if (launch.max_sessions) {
+        args.insert(args.end(), {"--config", write_config(launch).string()});
+    } else {
+        args.insert(args.end(), {"--listen", "127.0.0.1:0", "--target",
+                                 "127.0.0.1:" + std::to_string(launch.target_port), "--state-dir",
+                                 launch.state_dir.string()});
+    }
+    args.insert(args.end(), {"--handshake-log", handshake_log_.string()});
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -86,7 +100,9 @@ GatewayProcess::GatewayProcess(const GatewayLaunch& launch)
     }
 }
 
-GatewayProcess::~GatewayProcess() { stop(); }
+GatewayProcess::~GatewayProcess() {
+    stop();
+}
 
 void GatewayProcess::drain(int fd) {
     static const std::regex listening(R"(listening on 127\.0\.0\.1:(\d+))");

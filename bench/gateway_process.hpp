@@ -1,5 +1,7 @@
 // rdpbridge as a separate process, started exactly as a user starts it:
 //   rdpbridge run --listen 127.0.0.1:0 --target 127.0.0.1:Q --state-dir DIR --handshake-log FILE
+// or, when a scenario needs more sessions than the gateway admits by default, as a user who
+// raised [limits] max_sessions would: from a config file saying the same plus that limit.
 // Readiness is its stderr line "listening on 127.0.0.1:P" (which also tells the port the OS
 // picked); stderr is drained into a file for the whole run so that the gateway never blocks on
 // a full pipe.
@@ -22,10 +24,11 @@ struct GatewayLaunch {
     std::filesystem::path log_dir;  // receives NAME.stderr and NAME.handshake.jsonl
     std::string name;
     uint16_t target_port = 0;
+    std::size_t max_sessions = 0;  // 0: quick-start flags; otherwise a config file with this limit
 };
 
 class GatewayProcess {
-public:
+  public:
     explicit GatewayProcess(const GatewayLaunch& launch);
     ~GatewayProcess();
     GatewayProcess(const GatewayProcess&) = delete;
@@ -40,7 +43,7 @@ public:
     // SIGTERM, as systemd stops it; SIGKILL if it has not exited within the limit.
     void stop();
 
-private:
+  private:
     void drain(int fd);
     std::string tail() const;
 

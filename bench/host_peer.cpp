@@ -14,7 +14,9 @@ namespace {
 
 constexpr std::size_t kReadBuffer = 64 * 1024;
 
-[[noreturn]] void fail(const std::string& what) { throw std::runtime_error("host " + what); }
+[[noreturn]] void fail(const std::string& what) {
+    throw std::runtime_error("host " + what);
+}
 
 uint32_t check_request(const rdp::Bytes& frame) {
     auto request = rdp::decode_connection_request(frame);
@@ -29,8 +31,9 @@ awaitable<void> send_output(HostSide& side, std::shared_ptr<Conn> conn, HostProf
     asio::steady_timer timer(side.io);
     // A random phase per session, so that paced sessions do not all send at the same instant.
     static std::minstd_rand random(42);
-    auto next = Clock::now() + std::chrono::nanoseconds(
-                                   profile.interval.count() ? random() % profile.interval.count() : 0);
+    auto next = Clock::now() + std::chrono::nanoseconds(profile.interval.count()
+                                                            ? random() % profile.interval.count()
+                                                            : 0);
     error_code ec;
     for (uint64_t sequence = 0; !side.tally.stopping; ++sequence) {
         if (profile.interval.count()) {
@@ -90,7 +93,8 @@ awaitable<void> host_session(HostSide& side, tcp::socket socket) {
         }
         stage = "relay";
         side.tally.host_established.fetch_add(1, std::memory_order_relaxed);
-        if (side.profile.send) asio::co_spawn(side.io, send_output(side, conn, side.profile), asio::detached);
+        if (side.profile.send)
+            asio::co_spawn(side.io, send_output(side, conn, side.profile), asio::detached);
         co_await count_input(side, *conn);
     } catch (const std::exception& e) {
         if (!side.tally.stopping) side.tally.fail(std::string("host ") + stage + ": " + e.what());

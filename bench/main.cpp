@@ -4,9 +4,12 @@
 #include <openssl/opensslv.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <thread>
 
@@ -29,32 +32,46 @@ std::filesystem::path default_gateway_binary() {
 }
 
 std::filesystem::path fresh_work_dir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "rdpbridge-bench-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "rdpbridge-bench-XXXXXX").string();
     if (!mkdtemp(pattern.data())) throw std::runtime_error("cannot create a work directory");
     return pattern;
 }
 
 void add_options(CLI::App& app, Settings& s, std::vector<std::string>& only) {
     app.add_flag("--smoke", s.smoke, "Seconds-long run with small counts: checks the instrument");
-    app.add_option("--rdpbridge", s.rdpbridge, "rdpbridge binary (default $RDPBRIDGE_BIN, else ../rdpbridge next to this binary's directory)");
-    app.add_option("--json", s.json_out, "Write the results as JSON here (default WORK_DIR/results.json)");
-    app.add_option("--work-dir", s.work_dir, "State dir and gateway logs (default: a new /tmp/rdpbridge-bench-*)");
+    app.add_option("--rdpbridge", s.rdpbridge,
+                   "rdpbridge binary (default $RDPBRIDGE_BIN, else ../rdpbridge next to this "
+                   "binary's directory)");
+    app.add_option("--json", s.json_out,
+                   "Write the results as JSON here (default WORK_DIR/results.json)");
+    app.add_option("--work-dir", s.work_dir,
+                   "State dir and gateway logs (default: a new /tmp/rdpbridge-bench-*)");
     app.add_option("--only", only, "Run only these scenarios: relay, idle, handshake, latency")
+        ->delimiter(',')
         ->check(CLI::IsMember({"relay", "idle", "handshake", "latency"}));
     app.add_option("--bound-seconds", s.bound_seconds, "CPU seconds per in-process bound");
+    app.add_option("--nice", s.nice,
+                   "Nice value for the bench and the gateway it starts (negative: root); on a "
+                   "shared machine, keeps other work from dominating the latency percentiles");
     app.add_option("--host-ciphers", s.host.ciphers, "Synthetic host's TLS 1.0 cipher list");
     app.add_option("--host-key-bits", s.host.key_bits, "Synthetic host's RSA key size");
-    app.add_option("--relay-sessions", s.relay.session_counts, "Session counts for the relay (default: 1 and one per core)");
+    app.add_option("--relay-sessions", s.relay.session_counts,
+                   "Session counts for the relay (default: 1 and one per core)");
     app.add_option("--relay-seconds", s.relay.seconds, "Relay measurement window");
-    app.add_option("--relay-output-pdu", s.relay.output_pdu, "Host fast-path output PDU bytes (44..32767)");
-    app.add_option("--relay-input-events", s.relay.input_events, "Mouse events per client input PDU (0..255; 0: no input)");
+    app.add_option("--relay-output-pdu", s.relay.output_pdu,
+                   "Host fast-path output PDU bytes (44..32767)");
+    app.add_option("--relay-input-events", s.relay.input_events,
+                   "Mouse events per client input PDU (0..255; 0: no input)");
     app.add_option("--idle-sessions", s.idle.sessions, "Idle sessions to hold");
     app.add_option("--idle-seconds", s.idle.seconds, "Idle CPU measurement window");
     app.add_option("--handshake-seconds", s.handshake.seconds, "Handshake measurement window");
     app.add_option("--handshake-concurrency", s.handshake.concurrency, "Handshakes in flight");
     app.add_option("--latency-sessions", s.latency.sessions, "Sessions for the latency scenario");
-    app.add_option("--latency-rate", s.latency.bytes_per_second, "Bytes per second per latency session");
-    app.add_option("--latency-pdu", s.latency.output_pdu, "Output PDU bytes in the latency scenario");
+    app.add_option("--latency-rate", s.latency.bytes_per_second,
+                   "Bytes per second per latency session");
+    app.add_option("--latency-pdu", s.latency.output_pdu,
+                   "Output PDU bytes in the latency scenario");
     app.add_option("--latency-seconds", s.latency.seconds, "Latency measurement window");
 }
 
@@ -66,6 +83,7 @@ Json context(const Settings& s, const FdLimit& fds) {
             {"rdpbridge", s.rdpbridge.string()},
             {"work_dir", s.work_dir.string()},
             {"fd_limit_soft", fds.soft},
+            {"nice", s.nice},
             {"fd_limit_hard", fds.hard}};
 }
 
@@ -74,8 +92,9 @@ Json context(const Settings& s, const FdLimit& fds) {
 int main(int argc, char** argv) {
     Settings settings;
     std::vector<std::string> only;
-    CLI::App app{"Drives rdpbridge to its limits on loopback and reports each figure against a "
-                 "bound measured in the same run."};
+    CLI::App app{
+        "Drives rdpbridge to its limits on loopback and reports each figure against a "
+        "bound measured in the same run."};
     add_options(app, settings, only);
     CLI11_PARSE(app, argc, argv);
 
@@ -94,12 +113,16 @@ int main(int argc, char** argv) {
         // A peer that closes while we write must fail that write, not kill the bench.
         signal(SIGPIPE, SIG_IGN);
         const FdLimit fds = raise_fd_limit();
+        if (settings.nice != 0 && setpriority(PRIO_PROCESS, 0, settings.nice) != 0)
+            throw std::runtime_error("setpriority: " + std::string(std::strerror(errno)));
 
         Report report;
         report.set_context(context(settings, fds));
         const Bench bench{settings, fds, report};
         const std::pair<const char*, void (*)(const Bench&)> scenarios[] = {
-            {"relay", run_relay}, {"idle", run_idle}, {"handshake", run_handshake},
+            {"relay", run_relay},
+            {"idle", run_idle},
+            {"handshake", run_handshake},
             {"latency", run_latency}};
         for (const auto& [name, run] : scenarios) {
             if (!settings.scenarios.count(name)) continue;

@@ -13,7 +13,7 @@
 namespace rdpbridge::bench {
 
 class PduSplitter {
-public:
+  public:
     static constexpr std::size_t kHead = 64;
 
     // Calls on_pdu(head, pdu_length) for every PDU completed by `in`; head holds its first
@@ -47,7 +47,7 @@ public:
         return {};
     }
 
-private:
+  private:
     std::array<uint8_t, kHead> head_{};
     std::size_t have_ = 0;    // bytes of the current PDU seen so far
     std::size_t length_ = 0;  // its announced length; 0 while the header is incomplete

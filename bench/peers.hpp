@@ -22,9 +22,9 @@ using Clock = std::chrono::steady_clock;
 using boost::system::error_code;
 
 inline uint64_t now_ns() {
-    return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                        Clock::now().time_since_epoch())
-                        .count());
+    return uint64_t(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+            .count());
 }
 
 // Updated from both sides' threads; read by the scenario thread.
@@ -39,7 +39,7 @@ struct SharedTally {
     std::vector<std::string> errors() const;
     Negotiated negotiated() const;
 
-private:
+  private:
     mutable std::mutex mutex_;
     std::vector<std::string> errors_;
     Negotiated negotiated_;
@@ -48,15 +48,15 @@ private:
 // The sockets one side has open, so that close_all can close them on that side's thread while
 // another thread waits for the side to be empty.
 class Registry {
-public:
+  public:
     class Entry {
-    public:
+      public:
         Entry(Registry& r, tcp::socket* s) : registry_(r), id_(r.add(s)) {}
         ~Entry() { registry_.remove(id_); }
         Entry(const Entry&) = delete;
         Entry& operator=(const Entry&) = delete;
 
-    private:
+      private:
         Registry& registry_;
         uint64_t id_;
     };
@@ -65,7 +65,7 @@ public:
     bool wait_empty(std::chrono::seconds limit);
     std::size_t size() const;
 
-private:
+  private:
     uint64_t add(tcp::socket* s);
     void remove(uint64_t id);
 
@@ -92,9 +92,8 @@ struct Conn {
 // Closes `conn` unless disarmed first: every handshake gets a deadline, so that a stalled
 // gateway fails sessions instead of hanging the bench.
 class Deadline {
-public:
-    Deadline(asio::io_context& io, const std::shared_ptr<Conn>& conn,
-             std::chrono::seconds limit)
+  public:
+    Deadline(asio::io_context& io, const std::shared_ptr<Conn>& conn, std::chrono::seconds limit)
         : timer_(io, limit) {
         timer_.async_wait([weak = std::weak_ptr<Conn>(conn)](const error_code& ec) {
             if (auto c = weak.lock(); c && !ec) c->close();
@@ -102,7 +101,7 @@ public:
     }
     ~Deadline() { timer_.cancel(); }
 
-private:
+  private:
     asio::steady_timer timer_;
 };
 

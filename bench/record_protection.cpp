@@ -60,7 +60,7 @@ void put_u64be(uint8_t* p, uint64_t v) {
 // TLS 1.3 (and 1.2) AEAD: nonce = static IV xor sequence number; TLS 1.3 appends the inner
 // content type to the plaintext and authenticates the record header.
 class Aead final : public RecordProtection {
-public:
+  public:
     Aead(const char* algorithm, bool tls13) : algorithm_(algorithm), tls13_(tls13) {
         cipher_ = fetch(algorithm);
         const auto key = fixed_bytes(std::size_t(EVP_CIPHER_get_key_length(cipher_.get())), 1);
@@ -77,11 +77,11 @@ public:
         sealed.resize(inner + kTagSize);
         const auto aad = additional_data(seal_seq_, tls13_ ? inner + kTagSize : plain.size());
         int n = 0;
-        bool ok = EVP_EncryptInit_ex2(seal_.get(), nullptr, nullptr, nonce(seal_seq_++).data(),
-                                      nullptr) == 1 &&
-                  EVP_EncryptUpdate(seal_.get(), nullptr, &n, aad.data(), aad_size()) == 1 &&
-                  EVP_EncryptUpdate(seal_.get(), sealed.data(), &n, plain.data(),
-                                    int(plain.size())) == 1;
+        bool ok =
+            EVP_EncryptInit_ex2(seal_.get(), nullptr, nullptr, nonce(seal_seq_++).data(),
+                                nullptr) == 1 &&
+            EVP_EncryptUpdate(seal_.get(), nullptr, &n, aad.data(), aad_size()) == 1 &&
+            EVP_EncryptUpdate(seal_.get(), sealed.data(), &n, plain.data(), int(plain.size())) == 1;
         if (ok && tls13_) {
             const uint8_t type = kApplicationData;
             ok = EVP_EncryptUpdate(seal_.get(), sealed.data() + plain.size(), &n, &type, 1) == 1;
@@ -114,7 +114,7 @@ public:
     void rewind() override { seal_seq_ = open_seq_ = 0; }
     std::string name() const override { return algorithm_; }
 
-private:
+  private:
     std::array<uint8_t, 12> nonce(uint64_t seq) const {
         std::array<uint8_t, 12> n;
         std::copy(iv_.begin(), iv_.end(), n.begin());
@@ -153,7 +153,7 @@ private:
 // OpenSSL's stitched AES-CBC-HMAC-SHA1 cipher when the CPU has one, which is faster than the
 // two passes; the bound does the same (checked against the two-pass opener at construction).
 class CbcSha1 final : public RecordProtection {
-public:
+  public:
     explicit CbcSha1(int aes_bits) : bits_(aes_bits) {
         const std::string cbc = "AES-" + std::to_string(aes_bits) + "-CBC";
         cipher_ = fetch(cbc.c_str());
@@ -165,9 +165,9 @@ public:
         EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
         mac_.reset(EVP_MAC_CTX_new(hmac));
         EVP_MAC_free(hmac);
-        OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                                                const_cast<char*>("SHA1"), 0),
-                               OSSL_PARAM_construct_end()};
+        OSSL_PARAM params[] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>("SHA1"), 0),
+            OSSL_PARAM_construct_end()};
         if (!mac_ || EVP_MAC_init(mac_.get(), mac_key_.data(), mac_key_.size(), params) != 1)
             fail("HMAC-SHA1");
         const std::string stitched_name = cbc + "-HMAC-SHA1";
@@ -214,9 +214,8 @@ public:
                 1)
             fail("AES-CBC init");
         EVP_CIPHER_CTX_set_padding(open_.get(), 0);
-        if (stitched_ &&
-            EVP_CIPHER_CTX_ctrl(seal_.get(), EVP_CTRL_AEAD_SET_MAC_KEY, int(mac_key_.size()),
-                                mac_key_.data()) <= 0)
+        if (stitched_ && EVP_CIPHER_CTX_ctrl(seal_.get(), EVP_CTRL_AEAD_SET_MAC_KEY,
+                                             int(mac_key_.size()), mac_key_.data()) <= 0)
             stitched_.reset();
         if (!stitched_) EVP_CIPHER_CTX_set_padding(seal_.get(), 0);
     }
@@ -226,7 +225,7 @@ public:
                (stitched_ ? "-HMAC-SHA1 (stitched) seal, two-pass open" : " + HMAC-SHA1");
     }
 
-private:
+  private:
     std::array<uint8_t, 13> header(uint64_t seq, std::size_t length) const {
         std::array<uint8_t, 13> h{};
         put_u64be(h.data(), seq);
@@ -251,8 +250,8 @@ private:
 
     void seal_stitched(std::span<const uint8_t> plain, Buffer& sealed) {
         auto h = header(seal_seq_++, plain.size());
-        const int extra = EVP_CIPHER_CTX_ctrl(seal_.get(), EVP_CTRL_AEAD_TLS1_AAD, int(h.size()),
-                                              h.data());
+        const int extra =
+            EVP_CIPHER_CTX_ctrl(seal_.get(), EVP_CTRL_AEAD_TLS1_AAD, int(h.size()), h.data());
         if (extra <= 0) fail("stitched AAD");
         sealed.resize(plain.size() + std::size_t(extra));
         std::memcpy(sealed.data(), plain.data(), plain.size());
@@ -283,7 +282,9 @@ private:
     uint64_t seal_seq_ = 0, open_seq_ = 0;
 };
 
-bool contains(const std::string& s, const char* part) { return s.find(part) != std::string::npos; }
+bool contains(const std::string& s, const char* part) {
+    return s.find(part) != std::string::npos;
+}
 
 }  // namespace
 

@@ -17,7 +17,7 @@ namespace rdpbridge::bench {
 using Buffer = std::vector<uint8_t>;
 
 class RecordProtection {
-public:
+  public:
     virtual ~RecordProtection() = default;
     // Protects one record's plaintext into `sealed`.
     virtual void seal(std::span<const uint8_t> plain, Buffer& sealed) = 0;

@@ -15,10 +15,14 @@ std::string number(double v) {
     char buf[64];
     const double a = std::fabs(v);
     if (a == 0) return "0";
-    if (a >= 1000) std::snprintf(buf, sizeof buf, "%.0f", v);
-    else if (a >= 100) std::snprintf(buf, sizeof buf, "%.1f", v);
-    else if (a >= 1) std::snprintf(buf, sizeof buf, "%.2f", v);
-    else std::snprintf(buf, sizeof buf, "%.3g", v);
+    if (a >= 1000)
+        std::snprintf(buf, sizeof buf, "%.0f", v);
+    else if (a >= 100)
+        std::snprintf(buf, sizeof buf, "%.1f", v);
+    else if (a >= 1)
+        std::snprintf(buf, sizeof buf, "%.2f", v);
+    else
+        std::snprintf(buf, sizeof buf, "%.3g", v);
     return buf;
 }
 

@@ -28,7 +28,7 @@ struct Row {
 };
 
 class Report {
-public:
+  public:
     void add(Row row) { rows_.push_back(std::move(row)); }
     // A scenario that could not be measured: an instrument failure, not a missed target.
     void fail(const std::string& scenario, const std::string& why);
@@ -43,7 +43,7 @@ public:
     Json json() const;
     void write(const std::filesystem::path& path) const;
 
-private:
+  private:
     Json context_ = Json::object();
     std::vector<Row> rows_;
     std::vector<std::pair<std::string, std::string>> failures_;

@@ -28,8 +28,7 @@ void run_handshake(const Bench& bench) {
     gateway.stop();
 
     // Read after the gateway ran: it generated the front key into the state dir if needed.
-    const auto sign =
-        sign_bound(bench.state_dir() / "front-key.pem", bench.settings.bound_seconds);
+    const auto sign = sign_bound(bench.state_dir() / "front-key.pem", bench.settings.bound_seconds);
     const double rate = double(done.established) / done.seconds;
     const double per_cpu = double(done.established) / cpu;
     Json details = {{"sessions", done.established},

@@ -20,8 +20,7 @@ struct Sampled {
 // Runs the probe load to `port` (the gateway, or the host itself when `direct`).
 Sampled sample(const LatencySettings& s, Fleet& fleet, uint16_t port, bool direct,
                const GatewayProcess* gateway) {
-    const auto opened =
-        fleet.open(port, s.sessions, s.concurrency, {ClientMode::probe, 0}, direct);
+    const auto opened = fleet.open(port, s.sessions, s.concurrency, {ClientMode::probe, 0}, direct);
     require_established(opened, s.sessions, fleet, direct ? "latency baseline" : "latency");
     measure_for(s.warmup_seconds);
     const uint64_t bytes0 = fleet.tally().bytes_down;
@@ -41,15 +40,17 @@ Sampled sample(const LatencySettings& s, Fleet& fleet, uint16_t port, bool direc
     return out;
 }
 
-double ms(int64_t ns) { return double(ns) / 1e6; }
+double ms(int64_t ns) {
+    return double(ns) / 1e6;
+}
 
 }  // namespace
 
 void run_latency(const Bench& bench) {
     const auto& s = bench.settings.latency;
     Fleet fleet(bench.settings.host);
-    const auto interval = std::chrono::nanoseconds(
-        int64_t(double(s.output_pdu) / s.bytes_per_second * 1e9));
+    const auto interval =
+        std::chrono::nanoseconds(int64_t(double(s.output_pdu) / s.bytes_per_second * 1e9));
     fleet.set_host_profile({true, s.output_pdu, interval});
 
     const Sampled direct = sample(s, fleet, fleet.host_port(), true, nullptr);
@@ -59,9 +60,9 @@ void run_latency(const Bench& bench) {
 
     // Latency under a load the peers could not even offer measures queueing in the bench, not
     // the gateway: such a run is reported but not judged.
-    const double achieved = std::min(direct.bytes_per_second_per_session,
-                                     via.bytes_per_second_per_session) /
-                            s.bytes_per_second;
+    const double achieved =
+        std::min(direct.bytes_per_second_per_session, via.bytes_per_second_per_session) /
+        s.bytes_per_second;
     const bool valid = achieved >= s.min_achieved;
     for (double p : {0.50, 0.99}) {
         const int64_t base = percentile(direct.ns, p);

@@ -22,8 +22,8 @@ Measured measure(const Bench& bench, std::size_t sessions) {
     Fleet fleet(bench.settings.host);
     GatewayProcess gateway(bench.gateway("relay-" + std::to_string(sessions), fleet.host_port()));
     fleet.set_host_profile({true, s.output_pdu, {}});
-    const auto opened = fleet.open(gateway.port(), sessions, sessions,
-                                   {ClientMode::relay, s.input_events});
+    const auto opened =
+        fleet.open(gateway.port(), sessions, sessions, {ClientMode::relay, s.input_events});
     require_established(opened, sessions, fleet, "relay");
     measure_for(s.warmup_seconds);
 
@@ -83,21 +83,28 @@ void run_relay(const Bench& bench) {
         row.ratio = value / bound;
         row.target = "≥ 70 %";
         row.met = row.ratio >= 0.70;
-        row.details = {
-            {"sessions", sessions},
-            {"load_average_1m", m.load},
-            {"seconds", m.wall},
-            {"gateway_cpu_seconds", m.cpu},
-            {"gateway_cores_used", m.cpu / m.wall},
-            {"throughput_MB_per_s", relayed / m.wall / 1e6},
-            {"down", {{"bytes", m.down}, {"pdus", m.pdus_down}, {"pdu_bytes", s.output_pdu},
-                      {"bound_MB_per_cpu_s", down.bytes_per_cpu_second / 1e6},
-                      {"open", down.open_with}, {"seal", down.seal_with}}},
-            {"up", {{"bytes", m.up}, {"pdus", m.pdus_up}, {"pdu_bytes", input_pdu},
-                    {"bound_MB_per_cpu_s", up.bytes_per_cpu_second / 1e6},
-                    {"open", up.open_with}, {"seal", up.seal_with}}},
-            {"front", front.version + " " + front.cipher},
-            {"back", back.version + " " + back.cipher}};
+        row.details = {{"sessions", sessions},
+                       {"load_average_1m", m.load},
+                       {"seconds", m.wall},
+                       {"gateway_cpu_seconds", m.cpu},
+                       {"gateway_cores_used", m.cpu / m.wall},
+                       {"throughput_MB_per_s", relayed / m.wall / 1e6},
+                       {"down",
+                        {{"bytes", m.down},
+                         {"pdus", m.pdus_down},
+                         {"pdu_bytes", s.output_pdu},
+                         {"bound_MB_per_cpu_s", down.bytes_per_cpu_second / 1e6},
+                         {"open", down.open_with},
+                         {"seal", down.seal_with}}},
+                       {"up",
+                        {{"bytes", m.up},
+                         {"pdus", m.pdus_up},
+                         {"pdu_bytes", input_pdu},
+                         {"bound_MB_per_cpu_s", up.bytes_per_cpu_second / 1e6},
+                         {"open", up.open_with},
+                         {"seal", up.seal_with}}},
+                       {"front", front.version + " " + front.cipher},
+                       {"back", back.version + " " + back.cipher}};
         bench.report.add(std::move(row));
     }
 }

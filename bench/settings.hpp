@@ -38,7 +38,7 @@ struct HandshakeSettings {
 
 struct LatencySettings {
     std::size_t sessions = 100;
-    double bytes_per_second = 1e6;  // per session
+    double bytes_per_second = 1e6;   // per session
     std::size_t output_pdu = 16384;  // one full TLS record, as bulk screen updates travel
     double min_achieved = 0.9;       // below this share of the offered load the run is void
     double warmup_seconds = 2;
@@ -53,6 +53,7 @@ struct Settings {
     std::filesystem::path json_out;
     std::set<std::string> scenarios = {"relay", "idle", "handshake", "latency"};
     double bound_seconds = 2;  // CPU time per in-process bound
+    int nice = 0;              // for the bench and (inherited) the gateway; 0 leaves it alone
     HostTlsPolicy host;
     RelaySettings relay;
     IdleSettings idle;

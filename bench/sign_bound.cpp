@@ -19,7 +19,9 @@ using Key = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
 using KeyCtx = std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)>;
 using MdCtx = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
 
-[[noreturn]] void fail(const std::string& what) { throw std::runtime_error("sign bound: " + what); }
+[[noreturn]] void fail(const std::string& what) {
+    throw std::runtime_error("sign bound: " + what);
+}
 
 Key load(const std::filesystem::path& path) {
     std::unique_ptr<FILE, decltype(&std::fclose)> f(std::fopen(path.c_str(), "r"), std::fclose);

@@ -9,6 +9,7 @@
 
 #include "config/load.hpp"
 #include "proxy/gateway.hpp"
+#include "proxy/logs/command.hpp"
 #include "proxy/probe/command.hpp"
 
 namespace {
@@ -149,6 +150,9 @@ int main(int argc, char** argv) {
     probe::Options probe_options;
     auto* probe_cmd = probe::add_command(app, probe_options);
 
+    logs::Options logs_options;
+    auto* logs_cmd = logs::add_command(app, logs_options);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -169,6 +173,7 @@ int main(int argc, char** argv) {
     }
     if (check_cmd->parsed()) return check_config(check_file);
     if (probe_cmd->parsed()) return probe::run(probe_options);
+    if (logs_cmd->parsed()) return logs::run(logs_options);
     if (version_cmd->parsed()) {
         std::cout << "rdpbridge " << RDPBRIDGE_VERSION << "\n";
         return 0;

@@ -225,8 +225,17 @@ awaitable<void> Session::connect_backend(const BackendRuntime& backend) {
     const auto& address = backend.config->address;
     connect_deadline_.arm(backend.config->connect_timeout, [this] { close_all(); });
     error_code ec;
-    auto endpoints = co_await resolver_.async_resolve(address.host, std::to_string(address.port),
-                                                      asio::redirect_error(use_awaitable, ec));
+    tcp::resolver::results_type endpoints;
+    const auto literal = asio::ip::make_address(address.host, ec);
+    if (!ec) {
+        // A literal address needs no resolver (which would hand the work to a helper thread).
+        endpoints = tcp::resolver::results_type::create(tcp::endpoint(literal, address.port),
+                                                        address.host,
+                                                        std::to_string(address.port));
+    } else {
+        endpoints = co_await resolver_.async_resolve(address.host, std::to_string(address.port),
+                                                     asio::redirect_error(use_awaitable, ec));
+    }
     if (ec) {
         connect_deadline_.disarm();
         throw HandshakeError{Stage::backend_resolve,

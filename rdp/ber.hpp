@@ -23,6 +23,9 @@ void write_header(Writer& w, uint16_t tag, std::size_t length, uint8_t min_width
 
 namespace rdpbridge::rdp::per {
 
+// The largest length either form can carry: 15 bits, as RDP peers read the two-octet form.
+inline constexpr std::size_t kMaxLength = 0x7FFF;
+
 // PER length determinant: one octet below 0x80, else two with the top bit set. Some encoders
 // (xrdp) use the two-octet form for small values too; `long_form` reports which was used so
 // that re-encoding can reproduce it.

@@ -129,6 +129,19 @@ Result<ConferenceCreate> decode(ByteView user_data, Direction direction) {
     return out;
 }
 
+Status encodable(const ConferenceCreate& cc) {
+    std::size_t data = 0;
+    for (const auto& b : cc.blocks) data += kBlockHeader + b.body.size();
+    if (data > per::kMaxLength)
+        return Error{"gcc.user_data.length", std::to_string(data) +
+                                                 " bytes of data blocks exceed a PER length"};
+    const std::size_t connect = cc.connect_pdu_header.size() +
+                                (data >= 0x80 || cc.long_user_data_length ? 2 : 1) + data;
+    if (int(connect) + cc.connect_length_skew > int(per::kMaxLength))
+        return Error{"gcc.connect_pdu.length", "the ConnectGCCPDU exceeds a PER length"};
+    return Ok{};
+}
+
 Bytes encode(const ConferenceCreate& cc) {
     Bytes data;
     Writer dw(data);

@@ -49,6 +49,8 @@ struct ConferenceCreate {
 
 Result<ConferenceCreate> decode(ByteView user_data, Direction direction);
 Bytes encode(const ConferenceCreate& cc);
+// Fails when a length encode() must write exceeds what PER can carry (blocks grew too much).
+Status encodable(const ConferenceCreate& cc);
 
 // CS_CORE.serverSelectedProtocol lives at byte 212 of the block (208 of its body) and is
 // present only when the client sent a block that long.

@@ -82,6 +82,7 @@ Result<ConnectPdu> decode_connect_response(ByteView payload) {
 }
 
 Result<Bytes> encode(const ConnectPdu& pdu) {
+    if (auto s = gcc::encodable(pdu.conference); !s) return s.error();
     const Bytes user_data = gcc::encode(pdu.conference);
     Bytes inner = pdu.fields_before_user_data;
     Writer iw(inner);

@@ -6,7 +6,8 @@
 namespace rdpbridge::rdp::mcs {
 
 namespace {
-constexpr std::size_t kMaxUserData = 0xFFFF - kTpktHeaderSize - kX224DataHeaderSize - 8;
+// PER lengths carry 15 bits; a larger Send Data PDU would be written with a corrupt length.
+constexpr std::size_t kMaxUserData = per::kMaxLength;
 }
 
 Result<DomainPdu> domain_pdu_type(ByteView payload) {

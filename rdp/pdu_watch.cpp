@@ -152,7 +152,7 @@ std::optional<Error> PduWatch::inspect() {
                                                     " byte(s), only " +
                                                     std::to_string(payload_size - header) + " left"};
     }
-    if (false) {
+    if (header + user_size < payload_size) {
         return Error{"mcs.send_data", std::to_string(payload_size - header - user_size) +
                                           " byte(s) after user data"};
     }

@@ -17,6 +17,9 @@ constexpr uint16_t kPublicKeyBlob = 0x0006;
 constexpr uint16_t kSignatureBlob = 0x0008;
 constexpr std::size_t kRandomSize = 32;
 constexpr uint32_t kMaxChain = 16;
+// A huge host key would make the RSA exchange cost seconds of CPU on the gateway's thread.
+constexpr uint32_t kMinRsaBits = 512;
+constexpr uint32_t kMaxRsaBits = 4096;
 
 // The Terminal Services signing key, published in [MS-RDPBCGR] 5.3.3.1.1 (little-endian).
 constexpr std::array<uint8_t, 64> kTsModulus{
@@ -49,6 +52,9 @@ Result<RsaPublicKey> read_rsa1_blob(ByteView blob) {
     auto exponent = r.u32le("server_certificate.public_key.pub_exp");
     for (auto* f : {&keylen, &bitlen, &datalen, &exponent})
         if (!*f) return f->error();
+    if (*bitlen < kMinRsaBits || *bitlen > kMaxRsaBits)
+        return Error{"server_certificate.public_key.bitlen",
+                     std::to_string(*bitlen) + " bits is outside 512..4096"};
     if (*keylen < 8 + 8 || *keylen != (*bitlen / 8) + 8)
         return Error{"server_certificate.public_key.keylen",
                      std::to_string(*keylen) + " does not match bitlen " + std::to_string(*bitlen)};
@@ -117,6 +123,9 @@ Result<ServerCertificate> read_x509_chain(ByteView cert) {
     if (!key)
         return Error{"server_certificate.cert_blob",
                      "last certificate of the chain does not hold an RSA public key"};
+    if (key->bits < int(kMinRsaBits) || key->bits > int(kMaxRsaBits))
+        return Error{"server_certificate.cert_blob",
+                     "RSA key of " + std::to_string(key->bits) + " bits is outside 512..4096"};
     out.key.modulus = std::move(key->modulus);
     out.key.exponent = key->exponent;
     out.key.bits = uint32_t(key->bits);

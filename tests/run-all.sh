@@ -3,7 +3,8 @@
 #   bash tests/run-all.sh
 # 1. installs build and test dependencies (deploy/install-deps.sh --test);
 # 2. Release build: unit tests and the end-to-end lab tests (xrdp + FreeRDP under Xvfb);
-# 3. ASan+UBSan build: the same suites again under the sanitizers.
+# 3. ASan+UBSan build: the same suites again under the sanitizers;
+# 4. every libFuzzer target for a bounded time. (The bench's smoke run is a CTest test.)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
@@ -21,3 +22,5 @@ run_suite "$top/build"
 echo "== ASan+UBSan build: all tests"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite "$top/build-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRDPBRIDGE_SANITIZE=ON
+echo "== libFuzzer: every rdp/ decoder, 30 s each"
+bash "$top/tests/fuzz/run.sh" 30

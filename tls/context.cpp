@@ -59,6 +59,10 @@ Context make_front_context(const config::FrontTls& policy, const std::filesystem
     SSL_CTX_set_security_level(c, 2);
     SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET);
+    // RDP clients do not resume sessions: issuing TLS 1.3 tickets and caching sessions only
+    // costs memory and time per connection.
+    SSL_CTX_set_num_tickets(c, 0);
+    SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
     if (SSL_CTX_set_cipher_list(c, kFrontCipherList) != 1)
         throw std::runtime_error("front cipher list rejected: " + openssl_error());
 

@@ -19,7 +19,7 @@ constexpr int kExitUsage = 2;
 // How quickly --follow notices new lines and signals; a stat and a read per poll.
 constexpr std::chrono::milliseconds kPollInterval{200};
 
-constexpr const char* kFooter = R"(
+constexpr const char* kFooter = R"help(
 Reads handshake logs (JSON Lines, as written by `rdpbridge run`), including rotated ones
 (handshake.1.jsonl) and gzip-compressed ones (*.gz), and prints: connections, established
 sessions and failures per backend ("(none)": failed before a backend was chosen); the failures
@@ -38,7 +38,7 @@ Examples:
   rdpbridge logs /var/log/rdpbridge/handshake*.jsonl*
   rdpbridge logs --since 2h --backend win7 /var/log/rdpbridge/handshake.jsonl
   rdpbridge logs --since 1d --json /var/log/rdpbridge/handshake.jsonl > report.json
-  rdpbridge logs --follow /var/log/rdpbridge/handshake.jsonl)";
+  rdpbridge logs --follow /var/log/rdpbridge/handshake.jsonl)help";
 
 CLI::Validator duration_validator() {
     return CLI::Validator(
@@ -46,7 +46,7 @@ CLI::Validator duration_validator() {
             return parse_duration(text) ? std::string()
                                         : "\"" + text + "\" is not a duration such as 30m, 1h, 2d";
         },
-        "DURATION");
+        "");  // no description: the option's type name already says DURATION
 }
 
 bool is_compressed_name(const std::string& file) {
@@ -98,7 +98,8 @@ CLI::App* add_command(CLI::App& app, Options& o) {
     cmd->add_option("files", o.files, "Handshake log files: plain, rotated or .gz")->required();
     cmd->add_option("--since", o.since,
                     "Only events in the last DURATION: 90s, 30m, 1h, 2d, 1w, 1h30m")
-        ->check(duration_validator());
+        ->check(duration_validator())
+        ->type_name("DURATION");
     cmd->add_option("--backend", o.backend,
                     "Only connections routed to this backend (\"(none)\": failed before routing)")
         ->type_name("NAME");

@@ -10,7 +10,9 @@
 
 namespace rdpbridge::logs {
 
-Follower::~Follower() { close_file(); }
+Follower::~Follower() {
+    close_file();
+}
 
 void Follower::close_file() {
     if (fd_ >= 0) ::close(fd_);

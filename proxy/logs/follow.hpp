@@ -15,7 +15,7 @@
 namespace rdpbridge::logs {
 
 class Follower {
-public:
+  public:
     explicit Follower(std::filesystem::path path) : path_(std::move(path)) {}
     ~Follower();
     Follower(const Follower&) = delete;
@@ -28,7 +28,7 @@ public:
 
     const std::filesystem::path& path() const { return path_; }
 
-private:
+  private:
     std::optional<std::string> open_file();
     void read_available(const LineFn& on_line);
     bool replaced() const;   // the path now names another file (rotated)

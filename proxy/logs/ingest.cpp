@@ -10,27 +10,37 @@ bool blank(std::string_view s) {
     return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t'; });
 }
 
+// Sorts a line into an event or a malformed line. Blank lines are neither, and so is a last
+// line that does not parse yet: the gateway may be writing it at this very moment.
+template <class OnEvent, class OnMalformed>
+void dispatch(const Line& line, OnEvent&& on_event, OnMalformed&& on_malformed) {
+    if (!line.too_long && blank(line.text)) return;
+    auto event = line.too_long ? std::nullopt : parse_event(line.text);
+    if (event)
+        on_event(*event);
+    else if (line.too_long || !line.unterminated)
+        on_malformed();
+}
+
 }  // namespace
 
 LineFn summarize_into(Aggregator& aggregator, std::string file) {
     return [&aggregator, file = std::move(file)](const Line& line) {
-        if (!line.too_long && blank(line.text)) return;
-        auto event = line.too_long ? std::nullopt : parse_event(line.text);
-        if (event)
-            aggregator.add(*event);
-        else
-            aggregator.add_malformed(LineRef{file, line.number});
+        dispatch(
+            line, [&](const Event& e) { aggregator.add(e); },
+            [&] {
+                aggregator.add_malformed(LineRef{file, line.number});
+            });
     };
 }
 
 LineFn FailureFeed::lines_of(std::string file) {
     return [this, file = std::move(file)](const Line& line) {
-        if (!line.too_long && blank(line.text)) return;
-        auto event = line.too_long ? std::nullopt : parse_event(line.text);
-        if (event)
-            take(*event);
-        else
-            on_malformed_(LineRef{file, line.number});
+        dispatch(
+            line, [&](const Event& e) { take(e); },
+            [&] {
+                on_malformed_(LineRef{file, line.number});
+            });
     };
 }
 

@@ -20,7 +20,7 @@ LineFn summarize_into(Aggregator& aggregator, std::string file);
 // line's own, or the routing seen earlier for its connection), applies the backend filter and
 // hands it on; malformed lines go to on_malformed.
 class FailureFeed {
-public:
+  public:
     using FailureFn = std::function<void(const Event&, const std::string& backend)>;
     using MalformedFn = std::function<void(const LineRef&)>;
 
@@ -31,7 +31,7 @@ public:
 
     LineFn lines_of(std::string file);
 
-private:
+  private:
     void take(const Event& e);
 
     std::optional<std::string> backend_;

@@ -13,24 +13,26 @@ Json time_or_null(const std::optional<TimePoint>& t) {
     return t ? Json(format_timestamp(*t)) : Json(nullptr);
 }
 
-Json ms_or_null(const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); }
+Json ms_or_null(const std::optional<double>& v) {
+    return v ? Json(*v) : Json(nullptr);
+}
 
 Json backend_json(const BackendStats& b) {
-    return Json{{"name", b.name},
-                {"connections", b.connections},
-                {"established", b.established},
-                {"failed", b.failed},
-                {"unfinished", b.unfinished},
-                {"handshake_ms",
-                 {{"samples", b.timed}, {"p50", ms_or_null(b.p50_ms)},
-                  {"p95", ms_or_null(b.p95_ms)}}}};
+    return Json{
+        {"name", b.name},
+        {"connections", b.connections},
+        {"established", b.established},
+        {"failed", b.failed},
+        {"unfinished", b.unfinished},
+        {"handshake_ms",
+         {{"samples", b.timed}, {"p50", ms_or_null(b.p50_ms)}, {"p95", ms_or_null(b.p95_ms)}}}};
 }
 
 Json failure_json(const FailureGroup& g) {
     Json examples = Json::array();
     for (const auto& ex : g.examples)
-        examples.push_back({{"conn", ex.conn}, {"ts", format_timestamp(ex.ts)},
-                            {"detail", ex.detail}});
+        examples.push_back(
+            {{"conn", ex.conn}, {"ts", format_timestamp(ex.ts)}, {"detail", ex.detail}});
     return Json{{"stage", g.stage},
                 {"cause", g.cause},
                 {"count", g.count},
@@ -55,8 +57,7 @@ std::string json_report(const Summary& s, const Scope& scope, bool one_line) {
     for (const auto& g : s.failures) failures.push_back(failure_json(g));
     Json malformed{{"count", s.malformed}, {"first", nullptr}};
     if (s.first_malformed)
-        malformed["first"] = {{"file", s.first_malformed->file},
-                              {"line", s.first_malformed->line}};
+        malformed["first"] = {{"file", s.first_malformed->file}, {"line", s.first_malformed->line}};
     const Json doc{
         {"schema", "rdpbridge.logs/1"},
         {"files", scope.files},

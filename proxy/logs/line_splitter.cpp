@@ -2,10 +2,10 @@
 
 namespace rdpbridge::logs {
 
-void LineSplitter::emit(std::string_view text, const LineFn& on_line) {
+void LineSplitter::emit(std::string_view text, bool unterminated, const LineFn& on_line) {
     if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
     ++number_;
-    on_line(Line{overflow_ ? std::string_view() : text, number_, overflow_});
+    on_line(Line{overflow_ ? std::string_view() : text, number_, overflow_, unterminated});
     overflow_ = false;
 }
 
@@ -22,10 +22,10 @@ void LineSplitter::feed(std::string_view bytes, const LineFn& on_line) {
             return;
         }
         if (overflow_ || partial_.empty()) {
-            emit(piece, on_line);  // the common case: no copy
+            emit(piece, false, on_line);  // the common case: no copy
         } else {
             partial_.append(piece);
-            emit(partial_, on_line);
+            emit(partial_, false, on_line);
             partial_.clear();
         }
         bytes.remove_prefix(nl + 1);
@@ -34,7 +34,7 @@ void LineSplitter::feed(std::string_view bytes, const LineFn& on_line) {
 
 void LineSplitter::finish(const LineFn& on_line) {
     if (!overflow_ && partial_.empty()) return;
-    emit(partial_, on_line);
+    emit(partial_, true, on_line);
     partial_.clear();
 }
 

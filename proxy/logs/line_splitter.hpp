@@ -15,11 +15,12 @@ struct Line {
     std::string_view text;  // without "\n" or "\r\n"; empty when too_long
     std::uint64_t number;   // 1-based
     bool too_long;
+    bool unterminated;  // the data ended without a newline: maybe still being written
 };
 using LineFn = std::function<void(const Line&)>;
 
 class LineSplitter {
-public:
+  public:
     // Real handshake lines are under 4 KiB; 1 MiB leaves room for anything a gateway writes.
     static constexpr std::size_t kMaxLine = 1 << 20;
 
@@ -32,8 +33,8 @@ public:
     // Forgets the tail and starts numbering at 1 again (a new or truncated file).
     void reset();
 
-private:
-    void emit(std::string_view text, const LineFn& on_line);
+  private:
+    void emit(std::string_view text, bool unterminated, const LineFn& on_line);
 
     std::size_t max_line_;
     std::string partial_;

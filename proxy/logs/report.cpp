@@ -40,9 +40,9 @@ void header(std::ostream& out, const Summary& s, const Scope& scope) {
 }
 
 void backend_table(std::ostream& out, const Summary& s) {
-    static const std::vector<std::string> titles{
-        "backend", "connections", "established", "failed", "unfinished", "handshake p50",
-        "handshake p95"};
+    static const std::vector<std::string> titles{"backend",      "connections", "established",
+                                                 "failed",       "unfinished",  "handshake p50",
+                                                 "handshake p95"};
     std::vector<const BackendStats*> rows;
     for (const auto& b : s.backends) rows.push_back(&b);
     rows.push_back(&s.total);
@@ -58,9 +58,8 @@ void backend_table(std::ostream& out, const Summary& s) {
 
     out << "\nConnections per backend:\n";
     auto print_row = [&](const std::vector<std::string>& row) {
-        out << " ";
         for (std::size_t i = 0; i < row.size(); ++i) {
-            out << " ";
+            out << "  ";
             pad(out, row[i], width[i], i > 0);  // names left, numbers right
         }
         out << "\n";
@@ -97,9 +96,9 @@ std::string human_report(const Summary& s, const Scope& scope) {
     std::ostringstream out;
     header(out, s, scope);
     if (s.total.connections == 0) {
-        out << "\nNo connections" << (scope.filter.since || scope.filter.backend
-                                          ? " match the filter.\n"
-                                          : " in these files.\n");
+        out << "\nNo connections"
+            << (scope.filter.since || scope.filter.backend ? " match the filter.\n"
+                                                           : " in these files.\n");
     } else {
         backend_table(out, s);
         failure_groups(out, s);

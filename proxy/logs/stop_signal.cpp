@@ -9,7 +9,9 @@ namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
 
-void on_stop_signal(int) { g_stop = 1; }
+void on_stop_signal(int) {
+    g_stop = 1;
+}
 
 }  // namespace
 
@@ -22,7 +24,9 @@ void install_stop_handlers() {
     sigaction(SIGTERM, &sa, nullptr);
 }
 
-bool stop_requested() { return g_stop != 0; }
+bool stop_requested() {
+    return g_stop != 0;
+}
 
 void sleep_unless_stopped(std::chrono::milliseconds interval) {
     if (stop_requested()) return;

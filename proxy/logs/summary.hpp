@@ -58,7 +58,7 @@ struct FailureGroup {
 };
 
 struct Summary {
-    BackendStats total;                 // name "all"
+    BackendStats total;                  // name "all"
     std::vector<BackendStats> backends;  // by name, kNoBackend last
     std::vector<FailureGroup> failures;  // most frequent first
     std::uint64_t events = 0;            // events inside the filter's time window
@@ -73,7 +73,7 @@ struct Summary {
 double nearest_rank(const std::vector<double>& sorted, unsigned percent);
 
 class Aggregator {
-public:
+  public:
     explicit Aggregator(Filter filter = {}) : filter_(std::move(filter)) {}
 
     // Events may come in any order (files in any order): nothing depends on arrival.
@@ -81,7 +81,7 @@ public:
     void add_malformed(LineRef where);
     Summary summary() const;
 
-private:
+  private:
     // A connection counts once one of its accepted / established / failed events is in the
     // window, so connections >= established + failed always holds, and a session merely
     // closing inside the window is not counted again.

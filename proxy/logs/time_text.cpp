@@ -1,6 +1,9 @@
 #include "proxy/logs/time_text.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <iterator>
+#include <utility>
 
 namespace rdpbridge::logs {
 
@@ -18,6 +21,10 @@ std::optional<int> digits(std::string_view s, std::size_t& pos, std::size_t n) {
     pos += n;
     return v;
 }
+
+// Duration units and their length in seconds.
+constexpr std::pair<char, long long> kUnits[] = {
+    {'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 604800}};
 
 bool expect(std::string_view s, std::size_t& pos, char c) {
     if (pos >= s.size() || s[pos] != c) return false;
@@ -76,8 +83,8 @@ std::optional<TimePoint> parse_timestamp(std::string_view s) {
     const year_month_day ymd{year{*y}, month{unsigned(*mo)}, day{unsigned(*d)}};
     // 60 seconds is allowed for a leap second; chrono folds it into the next minute.
     if (!ymd.ok() || *hh > 23 || *mi > 59 || *ss > 60) return std::nullopt;
-    return TimePoint{sys_days{ymd}} + hours{*hh} + minutes{*mi} + seconds{*ss} +
-           milliseconds{ms} - minutes{*offset};
+    return TimePoint{sys_days{ymd}} + hours{*hh} + minutes{*mi} + seconds{*ss} + milliseconds{ms} -
+           minutes{*offset};
 }
 
 std::string format_timestamp(TimePoint t) {
@@ -101,19 +108,17 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view s) {
     while (pos < s.size()) {
         long long n = 0;
         const std::size_t start = pos;
-        // Nine digits of weeks is already ~19 million years: enough, and no overflow below.
+        // At most nine digits, so that n * unit cannot overflow.
         while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9' && pos - start < 9)
             n = n * 10 + (s[pos++] - '0');
         if (pos == start || pos >= s.size()) return std::nullopt;
-        switch (s[pos++]) {
-            case 's': total += n; break;
-            case 'm': total += n * 60; break;
-            case 'h': total += n * 3600; break;
-            case 'd': total += n * 86400; break;
-            case 'w': total += n * 604800; break;
-            default: return std::nullopt;
-        }
-        // Beyond 100,000 years "now minus it" would overflow the millisecond clock.
+        const auto unit = std::find_if(std::begin(kUnits), std::end(kUnits),
+                                       [&](const auto& u) { return u.first == s[pos]; });
+        if (unit == std::end(kUnits)) return std::nullopt;
+        ++pos;
+        total += n * unit->second;
+        // About 100,000 years: no log is that old, and any number of pairs stays far from
+        // overflowing once converted to milliseconds.
         if (total > 3'200'000'000'000LL) return std::nullopt;
     }
     return seconds{total};

@@ -13,8 +13,8 @@ namespace {
 
 std::vector<std::string> alt_names(X509* cert) {
     std::vector<std::string> out;
-    auto* names = static_cast<GENERAL_NAMES*>(
-        X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+    auto* names =
+        static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
     if (!names) return out;
     for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
         const GENERAL_NAME* n = sk_GENERAL_NAME_value(names, i);
@@ -22,7 +22,9 @@ std::vector<std::string> alt_names(X509* cert) {
             const ASN1_STRING* s = n->d.ia5;
             const std::string value(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
                                     std::size_t(ASN1_STRING_length(s)));
-            std::string entry = n->type == GEN_DNS ? "DNS:" : n->type == GEN_URI ? "URI:" : "email:";
+            std::string entry = n->type == GEN_DNS   ? "DNS:"
+                                : n->type == GEN_URI ? "URI:"
+                                                     : "email:";
             out.push_back(entry.append(value));
         } else if (n->type == GEN_IPADD) {
             const ASN1_OCTET_STRING* ip = n->d.ip;
@@ -84,7 +86,7 @@ std::optional<CertificateFacts> certificate_facts(X509* cert) {
 std::optional<CertificateFacts> certificate_facts(rdp::ByteView der) {
     const unsigned char* p = der.data();
     std::unique_ptr<X509, decltype(&X509_free)> cert(d2i_X509(nullptr, &p, long(der.size())),
-                                                    X509_free);
+                                                     X509_free);
     if (!cert) return std::nullopt;
     return certificate_facts(cert.get());
 }

@@ -36,8 +36,7 @@ CLI::App* add_command(CLI::App& app, Options& o) {
         "Standard RDP Security, NLA) and print the [[backend]] profile that reaches it.");
     cmd->footer(kFooter);
     cmd->add_option("target", o.target, "HOST[:PORT] (port 3389 by default)")->required();
-    cmd->add_option("--timeout", o.timeout_seconds,
-                    "Seconds any single step may wait (default 5)")
+    cmd->add_option("--timeout", o.timeout_seconds, "Seconds any single step may wait (default 5)")
         ->check(CLI::Range(0.1, 600.0));
     cmd->add_flag("--json", o.json,
                   "Print one JSON document (schema rdpbridge.probe/1, see docs/probe.md)");

@@ -4,49 +4,68 @@ namespace rdpbridge::probe {
 
 int exit_code(const Findings& f) {
     switch (f.reach) {
-        case Reach::rdp: return kExitRdpHost;
-        case Reach::unreachable: return kExitUnreachable;
-        case Reach::not_rdp: return kExitNotRdp;
+        case Reach::rdp:
+            return kExitRdpHost;
+        case Reach::unreachable:
+            return kExitUnreachable;
+        case Reach::not_rdp:
+            return kExitNotRdp;
     }
     return kExitNotRdp;
 }
 
 std::string_view to_string(LayerAnswer a) {
     switch (a) {
-        case LayerAnswer::selected: return "selected";
-        case LayerAnswer::failure: return "failure";
-        case LayerAnswer::no_negotiation: return "no_negotiation";
-        case LayerAnswer::other_pdu: return "other_pdu";
-        case LayerAnswer::no_answer: return "no_answer";
-        case LayerAnswer::closed: return "closed";
+        case LayerAnswer::selected:
+            return "selected";
+        case LayerAnswer::failure:
+            return "failure";
+        case LayerAnswer::no_negotiation:
+            return "no_negotiation";
+        case LayerAnswer::other_pdu:
+            return "other_pdu";
+        case LayerAnswer::no_answer:
+            return "no_answer";
+        case LayerAnswer::closed:
+            return "closed";
     }
     return "closed";
 }
 
 std::string_view to_string(MethodOutcome o) {
     switch (o) {
-        case MethodOutcome::accepted: return "accepted";
-        case MethodOutcome::overridden: return "overridden";
-        case MethodOutcome::refused: return "refused";
-        case MethodOutcome::error: return "error";
+        case MethodOutcome::accepted:
+            return "accepted";
+        case MethodOutcome::overridden:
+            return "overridden";
+        case MethodOutcome::refused:
+            return "refused";
+        case MethodOutcome::error:
+            return "error";
     }
     return "error";
 }
 
 std::string_view to_string(CipherOrder o) {
     switch (o) {
-        case CipherOrder::unknown: return "unknown";
-        case CipherOrder::server: return "server";
-        case CipherOrder::client: return "client";
+        case CipherOrder::unknown:
+            return "unknown";
+        case CipherOrder::server:
+            return "server";
+        case CipherOrder::client:
+            return "client";
     }
     return "unknown";
 }
 
 std::string_view to_string(Reach r) {
     switch (r) {
-        case Reach::rdp: return "rdp";
-        case Reach::unreachable: return "unreachable";
-        case Reach::not_rdp: return "not_rdp";
+        case Reach::rdp:
+            return "rdp";
+        case Reach::unreachable:
+            return "unreachable";
+        case Reach::not_rdp:
+            return "not_rdp";
     }
     return "not_rdp";
 }

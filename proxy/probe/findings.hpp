@@ -26,7 +26,7 @@ inline constexpr int kExitNotRdp = 4;
 struct Target {
     std::string host;  // as given
     uint16_t port = 3389;
-    std::string sni;   // --sni; empty = none sent
+    std::string sni;  // --sni; empty = none sent
 };
 
 // Why the probe could not talk RDP to the host at all, in the diagnosis vocabulary
@@ -73,18 +73,18 @@ enum class CipherOrder { unknown, server, client };
 struct TlsVersionResult {
     std::string version;  // "1.0", "1.1", "1.2", "1.3"
     bool accepted = false;
-    std::string refusal;  // why the handshake failed, when not accepted
+    std::string refusal;               // why the handshake failed, when not accepted
     std::vector<CipherFacts> ciphers;  // in the order the host chose them
     CipherOrder order = CipherOrder::unknown;
     std::optional<bool> secure_renegotiation;  // TLS <= 1.2 only
-    bool complete = true;  // false when a bound stopped the enumeration
+    bool complete = true;                      // false when a bound stopped the enumeration
 };
 
 struct CertificateFacts {
     std::string subject;
     std::string issuer;
     std::vector<std::string> subject_alt_names;  // "DNS:host", "IP:192.0.2.7"
-    std::string not_before;  // ISO 8601 UTC
+    std::string not_before;                      // ISO 8601 UTC
     std::string not_after;
     int days_left = 0;  // negative once expired
     bool expired = false;
@@ -130,8 +130,8 @@ struct RdpCertificateFacts {
 };
 
 struct RdpSecurityFindings {
-    std::vector<MethodResult> methods;  // one offered method at a time: 40, 56, 128, FIPS
-    std::optional<MethodResult> all;    // every method offered at once: what the host prefers
+    std::vector<MethodResult> methods;       // one offered method at a time: 40, 56, 128, FIPS
+    std::optional<MethodResult> all;         // every method offered at once: what the host prefers
     std::optional<uint32_t> server_version;  // SC_CORE version, e.g. 0x00080004
     std::optional<RdpCertificateFacts> certificate;
 };
@@ -139,8 +139,8 @@ struct RdpSecurityFindings {
 // ------------------------------------------------------------------------------ NLA
 
 struct NlaFindings {
-    bool required = false;   // HYBRID_REQUIRED_BY_SERVER to an SSL request
-    bool supported = false;  // HYBRID or HYBRID_EX selected when offered
+    bool required = false;        // HYBRID_REQUIRED_BY_SERVER to an SSL request
+    bool supported = false;       // HYBRID or HYBRID_EX selected when offered
     std::string credssp_version;  // empty: not learned (see note)
     std::string note;
 };

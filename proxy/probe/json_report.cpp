@@ -1,5 +1,6 @@
 // json_report() from report.hpp. Field names and meanings are a public interface: change
 // them only together with docs/probe.md, kJsonSchema and tests/unit/probe_report_test.cpp.
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "proxy/probe/report.hpp"
@@ -12,7 +13,9 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-Json optional_bool(std::optional<bool> v) { return v ? Json(*v) : Json(nullptr); }
+Json optional_bool(std::optional<bool> v) {
+    return v ? Json(*v) : Json(nullptr);
+}
 
 Json layer(const LayerResult& l) {
     Json j{{"request", l.name},
@@ -76,8 +79,8 @@ Json method(const MethodResult& m) {
         m.outcome == MethodOutcome::accepted || m.outcome == MethodOutcome::overridden;
     return Json{{"offered", rdp::encryption_methods_to_string(m.offered)},
                 {"outcome", std::string(to_string(m.outcome))},
-                {"selected", accepted ? Json(rdp::encryption_methods_to_string(m.selected))
-                                      : Json(nullptr)},
+                {"selected",
+                 accepted ? Json(rdp::encryption_methods_to_string(m.selected)) : Json(nullptr)},
                 {"level", accepted ? Json(rdp::to_string(m.level)) : Json(nullptr)},
                 {"detail", m.detail}};
 }
@@ -118,13 +121,12 @@ Json verdict(const Findings& f) {
     return Json{{"era", v.era},
                 {"problems", problems},
                 {"risks", v.risks},
-                {"backend",
-                 Json{{"usable", r.usable},
-                      {"name", r.backend.name},
-                      {"security", std::string(config::to_string(r.backend.security))},
-                      {"verified", optional_bool(r.verified)},
-                      {"verification_detail", r.verification_detail},
-                      {"toml", v.toml}}}};
+                {"backend", Json{{"usable", r.usable},
+                                 {"name", r.backend.name},
+                                 {"security", std::string(config::to_string(r.backend.security))},
+                                 {"verified", optional_bool(r.verified)},
+                                 {"verification_detail", r.verification_detail},
+                                 {"toml", v.toml}}}};
 }
 
 }  // namespace
@@ -154,13 +156,13 @@ std::string json_report(const Findings& f) {
     j["tls"] = f.tls ? tls(*f.tls) : Json(nullptr);
     j["rdp_security"] = f.rdp_security ? rdp_security(*f.rdp_security) : Json(nullptr);
     const bool rdp = f.reach == Reach::rdp;
-    j["nla"] = !rdp ? Json(nullptr)
-                    : Json{{"required", f.nla.required},
-                           {"supported", f.nla.supported},
-                           {"credssp_version", f.nla.credssp_version.empty()
-                                                   ? Json(nullptr)
-                                                   : Json(f.nla.credssp_version)},
-                           {"note", f.nla.note}};
+    j["nla"] =
+        !rdp ? Json(nullptr)
+             : Json{{"required", f.nla.required},
+                    {"supported", f.nla.supported},
+                    {"credssp_version",
+                     f.nla.credssp_version.empty() ? Json(nullptr) : Json(f.nla.credssp_version)},
+                    {"note", f.nla.note}};
     j["verdict"] = rdp ? verdict(f) : Json(nullptr);
     return j.dump(2) + "\n";
 }

@@ -58,7 +58,9 @@ bool is_tls_based(uint32_t selected) {
 
 }  // namespace
 
-std::span<const LayerRequest> layer_requests() { return kRequests; }
+std::span<const LayerRequest> layer_requests() {
+    return kRequests;
+}
 
 LayerResult interpret_frame(const LayerRequest& request, rdp::ByteView frame) {
     LayerResult r = unanswered(request);
@@ -71,9 +73,8 @@ LayerResult interpret_frame(const LayerRequest& request, rdp::ByteView frame) {
         r.detail = dpum ? "answered with an MCS Disconnect Provider Ultimatum instead of a "
                           "Connection Confirm (refused)"
                         : "answered with a PDU that is not a Connection Confirm (" +
-                              confirm.error().message() + "): 0x" + rdp::hex(frame.first(
-                                                                          std::min<std::size_t>(
-                                                                              frame.size(), 16)));
+                              confirm.error().message() + "): 0x" +
+                              rdp::hex(frame.first(std::min<std::size_t>(frame.size(), 16)));
         return r;
     }
     if (auto* rsp = std::get_if<rdp::NegotiationResponse>(&confirm->negotiation)) {
@@ -96,13 +97,17 @@ LayerResult interpret_failure(const LayerRequest& request, const WireFailure& fa
     r.detail = failure.detail;
     switch (failure.cause) {
         case rdp::Cause::host_silent:
-        case rdp::Cause::connection_timed_out: r.answer = LayerAnswer::no_answer; break;
+        case rdp::Cause::connection_timed_out:
+            r.answer = LayerAnswer::no_answer;
+            break;
         case rdp::Cause::host_confirm_malformed:
             r.answer = LayerAnswer::other_pdu;
             if (!failure.first_bytes.empty())
                 r.detail = "answered with " + describe_foreign_bytes(failure.first_bytes);
             break;
-        default: r.answer = LayerAnswer::closed; break;
+        default:
+            r.answer = LayerAnswer::closed;
+            break;
     }
     return r;
 }
@@ -136,8 +141,8 @@ LayerScan scan_layers(const std::string& ip, uint16_t port, Budget& budget) {
         if (!connection.ok()) {
             if (scan.results.empty()) {
                 scan.reach = Reach::unreachable;
-                scan.unreachable = Unreachable{connection.failure().cause,
-                                               connection.failure().detail};
+                scan.unreachable =
+                    Unreachable{connection.failure().cause, connection.failure().detail};
                 return scan;
             }
             scan.results.push_back(interpret_failure(request, connection.failure()));
@@ -145,16 +150,17 @@ LayerScan scan_layers(const std::string& ip, uint16_t port, Budget& budget) {
         }
         const auto answer =
             connection.value().exchange(connection_request(request.protocols), kMaxConfirm);
-        auto& result = scan.results.emplace_back(answer.ok()
-                                                     ? interpret_frame(request, answer.value())
-                                                     : interpret_failure(request, answer.failure()));
+        auto& result =
+            scan.results.emplace_back(answer.ok() ? interpret_frame(request, answer.value())
+                                                  : interpret_failure(request, answer.failure()));
         const bool first = scan.results.size() == 1;
         if (result.answer == LayerAnswer::other_pdu && !answer.ok() &&
             !answer.failure().first_bytes.empty()) {
             scan.reach = Reach::not_rdp;
-            scan.unreachable = Unreachable{rdp::Cause::host_confirm_malformed,
-                                           "answered the X.224 Connection Request with " +
-                                               describe_foreign_bytes(answer.failure().first_bytes)};
+            scan.unreachable =
+                Unreachable{rdp::Cause::host_confirm_malformed,
+                            "answered the X.224 Connection Request with " +
+                                describe_foreign_bytes(answer.failure().first_bytes)};
             return scan;
         }
         if (first && result.answer == LayerAnswer::no_answer) {
@@ -173,7 +179,8 @@ LayerScan scan_layers(const std::string& ip, uint16_t port, Budget& budget) {
         scan.unreachable =
             Unreachable{rdp::Cause::host_closed,
                         "accepts TCP but closed every connection without answering an X.224 "
-                        "Connection Request (" + scan.results.front().detail + ")"};
+                        "Connection Request (" +
+                            scan.results.front().detail + ")"};
     }
     return scan;
 }

@@ -17,8 +17,8 @@ using rdp::Writer;
 // T.124 ConnectGCCPDU up to the H.221 key, exactly as mstsc and FreeRDP send it:
 // conferenceCreateRequest with userData present, conference name "1", one set of user data,
 // h221NonStandard key "Duca".
-constexpr std::array<uint8_t, 12> kConferenceCreateRequestHeader{
-    0x00, 0x08, 0x00, 0x10, 0x00, 0x01, 0xC0, 0x00, 'D', 'u', 'c', 'a'};
+constexpr std::array<uint8_t, 12> kConferenceCreateRequestHeader{0x00, 0x08, 0x00, 0x10, 0x00, 0x01,
+                                                                 0xC0, 0x00, 'D',  'u',  'c',  'a'};
 
 // T.125 DomainParameters (maxChannelIds, maxUserIds, maxTokenIds, numPriorities,
 // minThroughput, maxHeight, maxMCSPDUsize, protocolVersion) a real client proposes.
@@ -106,7 +106,7 @@ rdp::gcc::DataBlock cs_core(uint32_t server_selected_protocol) {
     w.u32le(kKeyboardIbmEnhanced);
     w.u32le(0);  // keyboardSubType
     w.u32le(kFunctionKeys);
-    zeros(w, 64);  // imeFileName
+    zeros(w, 64);         // imeFileName
     w.u16le(kColor8Bpp);  // postBeta2ColorDepth
     w.u16le(1);           // clientProductId
     w.u32le(0);           // serialNumber

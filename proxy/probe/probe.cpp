@@ -1,5 +1,7 @@
 #include "proxy/probe/probe.hpp"
 
+#include <algorithm>
+
 #include "proxy/probe/layers.hpp"
 #include "proxy/probe/rdp_security_scan.hpp"
 #include "proxy/probe/tls_scan.hpp"
@@ -29,6 +31,21 @@ void verify(Findings& f, const TlsEndpoint& endpoint, Budget& budget) {
     r.verified = check.ok;
     r.verification_detail = check.detail;
     f.verdict.toml = toml_block(f, r);
+}
+
+// Other ISO transport services (an S7 PLC on port 102) answer the X.224 request with a plain
+// Connection Confirm, which looks like a pre-RDP-5.2 host until MCS gets no answer.
+bool speaks_mcs(const Findings& f) {
+    const bool rdp_negotiation = std::any_of(f.layers.begin(), f.layers.end(), [](const auto& l) {
+        return l.answer == LayerAnswer::selected || l.answer == LayerAnswer::failure;
+    });
+    if (rdp_negotiation || !f.rdp_security) return true;
+    const auto& r = *f.rdp_security;
+    if (r.server_version) return true;
+    const auto answered = [](const MethodResult& m) {
+        return m.outcome == MethodOutcome::accepted || m.outcome == MethodOutcome::overridden;
+    };
+    return std::any_of(r.methods.begin(), r.methods.end(), answered) || (r.all && answered(*r.all));
 }
 
 }  // namespace
@@ -68,6 +85,13 @@ Findings run_probe(const Target& target, Millis step_timeout) {
     }
     if (standard_rdp_offered(f.layers))
         f.rdp_security = scan_rdp_security(f.address, target.port, budget);
+    if (!speaks_mcs(f)) {
+        f.reach = Reach::not_rdp;
+        f.unreachable = Unreachable{rdp::Cause::host_mcs_malformed,
+                                    "confirms X.224 connections but never answers an MCS Connect "
+                                    "Initial: an ISO transport service that is not RDP"};
+        return finish();
+    }
     f.verdict = judge(f);
     verify(f, endpoint, budget);
     return finish();

@@ -40,8 +40,9 @@ MethodResult refused(uint32_t offered, std::string detail) {
     return m;
 }
 
+// `silent` reports a host that took the Connect Initial and never answered it.
 MethodResult probe_method(const std::string& ip, uint16_t port, uint32_t offered, Budget& budget,
-                          RdpSecurityFindings& findings) {
+                          RdpSecurityFindings& findings, bool& silent) {
     MethodResult error;
     error.offered = offered;
     auto connection = Connection::open(ip, port, budget);
@@ -71,6 +72,7 @@ MethodResult probe_method(const std::string& ip, uint16_t port, uint32_t offered
         if (f.cause == rdp::Cause::host_closed || f.cause == rdp::Cause::host_reset)
             return refused(offered, "closed the connection after the Connect Initial");
         error.detail = "MCS: " + f.detail;
+        silent = f.cause == rdp::Cause::host_silent;
         return error;
     }
     return interpret_connect_response(offered, response.value(), findings);
@@ -125,9 +127,14 @@ MethodResult interpret_connect_response(uint32_t offered, rdp::ByteView frame,
 
 RdpSecurityFindings scan_rdp_security(const std::string& ip, uint16_t port, Budget& budget) {
     RdpSecurityFindings findings;
-    for (uint32_t method : kMethods)
-        findings.methods.push_back(probe_method(ip, port, method, budget, findings));
-    findings.all = probe_method(ip, port, kAllMethods, budget, findings);
+    bool silent = false;
+    for (uint32_t method : kMethods) {
+        findings.methods.push_back(probe_method(ip, port, method, budget, findings, silent));
+        // A host silent after a Connect Initial would make every further offer cost a whole
+        // step timeout, and teach nothing new.
+        if (silent) return findings;
+    }
+    findings.all = probe_method(ip, port, kAllMethods, budget, findings, silent);
     return findings;
 }
 

@@ -71,11 +71,11 @@ void choose_ciphers(const TlsFindings& tls, Recommendation& r) {
         list += (list.empty() ? "" : ":") + c.name;
     }
     t.ciphers = list;
-    r.why["tls.ciphers"] =
-        n_strong > 0 && std::size_t(n_strong) < suites.size()
-            ? "the host's forward-secret AEAD suites; " + std::to_string(suites.size() - n_strong) +
-                  " weaker accepted suite(s) left out"
-            : "the suites the host accepted, in its order";
+    r.why["tls.ciphers"] = n_strong > 0 && std::size_t(n_strong) < suites.size()
+                               ? "the host's forward-secret AEAD suites; " +
+                                     std::to_string(suites.size() - n_strong) +
+                                     " weaker accepted suite(s) left out"
+                               : "the suites the host accepted, in its order";
 }
 
 void choose_renegotiation(const TlsFindings& tls, Recommendation& r) {
@@ -100,8 +100,8 @@ void choose_verification(const Findings& f, Recommendation& r) {
     t.pin_sha256 = cert->sha256;
     r.why["tls.verify"] = cert->self_signed ? "self-signed: pin it rather than trust a CA"
                                             : "pin this certificate (or use verify = \"ca\")";
-    r.why["tls.pin_sha256"] = cert->subject + ", valid until " + cert->not_after +
-                              (cert->expired ? " (EXPIRED)" : "");
+    r.why["tls.pin_sha256"] =
+        cert->subject + ", valid until " + cert->not_after + (cert->expired ? " (EXPIRED)" : "");
     if (!f.target.sni.empty()) {
         t.sni = f.target.sni;
         r.why["tls.sni"] = "as given with --sni";
@@ -111,8 +111,9 @@ void choose_verification(const Findings& f, Recommendation& r) {
 void recommend_tls(const Findings& f, Recommendation& r) {
     r.backend.security = config::BackendSecurity::tls;
     r.has_tls = true;
-    r.why["security"] = "the host selects TLS (PROTOCOL_SSL); a host that stops offering it "
-                        "is refused rather than silently downgraded";
+    r.why["security"] =
+        "the host selects TLS (PROTOCOL_SSL); a host that stops offering it "
+        "is refused rather than silently downgraded";
     choose_versions(*f.tls, r);
     choose_ciphers(*f.tls, r);
     choose_renegotiation(*f.tls, r);
@@ -130,8 +131,9 @@ void recommend_rdp(const Findings& f, Recommendation& r) {
                ", level " + rdp::to_string(f.rdp_security->all->level) + ")";
     }
     r.why["security"] = why + "; clients still get TLS 1.2+ from rdpbridge";
-    r.notes.push_back("Standard RDP Security stays on the leg between rdpbridge and the host: "
-                      "keep that network path private.");
+    r.notes.push_back(
+        "Standard RDP Security stays on the leg between rdpbridge and the host: "
+        "keep that network path private.");
 }
 
 }  // namespace
@@ -156,9 +158,10 @@ Recommendation recommend(const Findings& f) {
         recommend_tls(f, r);
     } else if (tls) {
         recommend_tls(f, r);
-        r.notes.push_back("NOT USABLE YET: the host offers TLS only inside NLA (CredSSP), which "
-                          "rdpbridge does not run towards hosts; turn NLA off on the host or wait "
-                          "for backend NLA support.");
+        r.notes.push_back(
+            "NOT USABLE YET: the host offers TLS only inside NLA (CredSSP), which "
+            "rdpbridge does not run towards hosts; turn NLA off on the host or wait "
+            "for backend NLA support.");
     } else if (standard_rdp_offered(f.layers)) {
         r.usable = true;
         recommend_rdp(f, r);

@@ -23,7 +23,9 @@ std::string fixed(double v, int decimals) {
     return buf;
 }
 
-std::string yes_no(std::optional<bool> v) { return !v ? "n/a" : *v ? "yes" : "NO"; }
+std::string yes_no(std::optional<bool> v) {
+    return !v ? "n/a" : *v ? "yes" : "NO";
+}
 
 void layers(std::ostringstream& o, const Findings& f) {
     o << "\nSecurity layers (X.224 request -> answer)\n";
@@ -57,8 +59,8 @@ void certificate(std::ostringstream& o, const CertificateFacts& c, const std::st
 
 void tls(std::ostringstream& o, const Findings& f) {
     if (!f.tls) return;
-    o << "\nTLS (each handshake after an X.224 request for "
-      << rdp::protocols_to_string(f.tls->via) << ")\n";
+    o << "\nTLS (each handshake after an X.224 request for " << rdp::protocols_to_string(f.tls->via)
+      << ")\n";
     for (const auto& v : f.tls->versions) {
         o << "  TLS " << pad(v.version, 6);
         if (!v.accepted) {
@@ -68,7 +70,8 @@ void tls(std::ostringstream& o, const Findings& f) {
         o << "accepted  " << v.ciphers.size() << " suite(s)"
           << (v.complete ? "" : " (enumeration stopped at the bound)")
           << ", order: " << to_string(v.order);
-        if (v.secure_renegotiation) o << ", secure renegotiation: " << yes_no(v.secure_renegotiation);
+        if (v.secure_renegotiation)
+            o << ", secure renegotiation: " << yes_no(v.secure_renegotiation);
         o << "\n";
         for (const auto& c : v.ciphers) {
             o << "      " << pad(c.name, 34) << pad(std::to_string(c.bits) + " bits", 9)
@@ -118,10 +121,9 @@ void rdp_security(std::ostringstream& o, const Findings& f) {
 void verdict(std::ostringstream& o, const Findings& f) {
     const auto& v = f.verdict;
     o << "\nNLA\n  " << pad("required", 14) << (f.nla.required ? "yes" : "no") << "\n  "
-      << pad("offered", 14) << (f.nla.supported ? "yes" : "no") << "\n  "
-      << pad("CredSSP", 14) << (f.nla.credssp_version.empty() ? "not determined"
-                                                              : f.nla.credssp_version)
-      << "\n  " << f.nla.note << "\n";
+      << pad("offered", 14) << (f.nla.supported ? "yes" : "no") << "\n  " << pad("CredSSP", 14)
+      << (f.nla.credssp_version.empty() ? "not determined" : f.nla.credssp_version) << "\n  "
+      << f.nla.note << "\n";
     o << "\nProblems a modern hardened client will hit\n";
     if (v.problems.empty()) o << "  (none found)\n";
     for (const auto& p : v.problems) {
@@ -143,10 +145,9 @@ void verdict(std::ostringstream& o, const Findings& f) {
 std::string human_report(const Findings& f) {
     if (f.reach != Reach::rdp) return one_line(f) + "\n";
     std::ostringstream o;
-    o << "rdpbridge probe " << target_text(f.target) << " (" << f.address << "): "
-      << f.connections << " connection(s), " << fixed(f.elapsed_ms / 1000.0, 2) << " s"
-      << (f.budget_exhausted ? " (time budget spent: some results are incomplete)" : "")
-      << "\n\n"
+    o << "rdpbridge probe " << target_text(f.target) << " (" << f.address << "): " << f.connections
+      << " connection(s), " << fixed(f.elapsed_ms / 1000.0, 2) << " s"
+      << (f.budget_exhausted ? " (time budget spent: some results are incomplete)" : "") << "\n\n"
       << pad("Verdict", 8) << f.verdict.era << "\n";
     layers(o, f);
     tls(o, f);

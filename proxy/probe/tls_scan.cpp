@@ -90,16 +90,18 @@ Outcome<Handshake> attempt(const TlsEndpoint& ep, SSL_CTX* ctx, const VersionSpe
     auto confirm = rdp::decode_connection_confirm(answer.value());
     auto* rsp = confirm ? std::get_if<rdp::NegotiationResponse>(&confirm->negotiation) : nullptr;
     if (!rsp || rsp->selected_protocol == rdp::protocol::rdp) {
-        return WireFailure{rdp::Cause::host_selected_unoffered,
-                           "the host no longer selects TLS for " +
-                               rdp::protocols_to_string(ep.x224_request)};
+        return WireFailure{
+            rdp::Cause::host_selected_unoffered,
+            "the host no longer selects TLS for " + rdp::protocols_to_string(ep.x224_request)};
     }
     const std::string list = join(suites);
     auto tls = connection.value().start_tls(ctx, [&](SSL* ssl) {
         SSL_set_min_proto_version(ssl, v.openssl);
         SSL_set_max_proto_version(ssl, v.openssl);
-        if (v.openssl == TLS1_3_VERSION) SSL_set_ciphersuites(ssl, list.c_str());
-        else SSL_set_cipher_list(ssl, list.c_str());
+        if (v.openssl == TLS1_3_VERSION)
+            SSL_set_ciphersuites(ssl, list.c_str());
+        else
+            SSL_set_cipher_list(ssl, list.c_str());
         if (!ep.sni.empty()) SSL_set_tlsext_host_name(ssl, ep.sni.c_str());
     });
     if (!tls.ok()) return tls.failure();
@@ -111,6 +113,22 @@ Outcome<Handshake> attempt(const TlsEndpoint& ep, SSL_CTX* ctx, const VersionSpe
     std::unique_ptr<X509, decltype(&X509_free)> peer(SSL_get1_peer_certificate(ssl), X509_free);
     h.certificate = certificate_facts(peer.get());
     return h;
+}
+
+// How a host says "not this version / none of these suites": an alert, or (SChannel) a closed
+// or reset connection. Silence and failed connects say nothing about the offer.
+bool is_refusal(rdp::Cause cause) {
+    switch (cause) {
+        case rdp::Cause::host_silent:
+        case rdp::Cause::connection_timed_out:
+        case rdp::Cause::connection_refused:
+        case rdp::Cause::host_unreachable:
+        case rdp::Cause::network_unreachable:
+        case rdp::Cause::connect_failed:
+            return false;
+        default:
+            return true;
+    }
 }
 
 struct VersionScan {
@@ -128,13 +146,16 @@ VersionScan scan_version(const TlsEndpoint& ep, SSL_CTX* ctx, const VersionSpec&
     while (!remaining.empty()) {
         if (int(scan.result.ciphers.size()) >= kMaxSuitesPerVersion || budget.exhausted()) {
             scan.result.complete = false;
+            if (scan.result.ciphers.empty())
+                scan.result.refusal = "not tested: the probe's time budget was spent";
             break;
         }
         auto h = attempt(ep, ctx, v, remaining, budget);
         if (!h.ok()) {
+            scan.result.complete = is_refusal(h.failure().cause);
             if (scan.result.ciphers.empty()) {
-                scan.result.refusal = std::string(rdp::describe(h.failure().cause).id) + ": " +
-                                      h.failure().detail;
+                scan.result.refusal =
+                    std::string(rdp::describe(h.failure().cause).id) + ": " + h.failure().detail;
             }
             break;
         }
@@ -154,8 +175,8 @@ VersionScan scan_version(const TlsEndpoint& ep, SSL_CTX* ctx, const VersionSpec&
         const auto& ciphers = scan.result.ciphers;
         auto h = attempt(ep, ctx, v, {ciphers[1].name, ciphers[0].name}, budget);
         if (h.ok()) {
-            scan.result.order =
-                h.value().cipher.name == ciphers[0].name ? CipherOrder::server : CipherOrder::client;
+            scan.result.order = h.value().cipher.name == ciphers[0].name ? CipherOrder::server
+                                                                         : CipherOrder::client;
         }
     }
     return scan;
@@ -170,11 +191,21 @@ CipherFacts cipher_facts(const SSL_CIPHER* cipher) {
     f.iana = SSL_CIPHER_standard_name(cipher) ? SSL_CIPHER_standard_name(cipher) : "";
     f.bits = SSL_CIPHER_get_bits(cipher, nullptr);
     switch (SSL_CIPHER_get_kx_nid(cipher)) {
-        case NID_kx_rsa: f.key_exchange = "RSA"; break;
-        case NID_kx_ecdhe: f.key_exchange = "ECDH"; break;
-        case NID_kx_dhe: f.key_exchange = "DH"; break;
-        case NID_kx_any: f.key_exchange = "any"; break;
-        default: f.key_exchange = OBJ_nid2sn(SSL_CIPHER_get_kx_nid(cipher)); break;
+        case NID_kx_rsa:
+            f.key_exchange = "RSA";
+            break;
+        case NID_kx_ecdhe:
+            f.key_exchange = "ECDH";
+            break;
+        case NID_kx_dhe:
+            f.key_exchange = "DH";
+            break;
+        case NID_kx_any:
+            f.key_exchange = "any";
+            break;
+        default:
+            f.key_exchange = OBJ_nid2sn(SSL_CIPHER_get_kx_nid(cipher));
+            break;
     }
     f.forward_secrecy =
         f.key_exchange == "ECDH" || f.key_exchange == "DH" || f.key_exchange == "any";
@@ -217,15 +248,14 @@ ProfileCheck check_profile(const TlsEndpoint& endpoint, const config::BackendTls
     }
     auto connection = Connection::open(endpoint.ip, endpoint.port, budget);
     if (!connection.ok()) return {false, connection.failure().detail};
-    auto answer =
-        connection.value().exchange(connection_request(rdp::protocol::ssl), kMaxConfirm);
+    auto answer = connection.value().exchange(connection_request(rdp::protocol::ssl), kMaxConfirm);
     if (!answer.ok()) return {false, answer.failure().detail};
     auto tls = connection.value().start_tls(ctx.get(), [&](SSL* ssl) {
         if (!policy.sni.empty()) SSL_set_tlsext_host_name(ssl, policy.sni.c_str());
     });
     if (!tls.ok()) {
-        return {false, std::string(rdp::describe(tls.failure().cause).id) + ": " +
-                           tls.failure().detail};
+        return {false,
+                std::string(rdp::describe(tls.failure().cause).id) + ": " + tls.failure().detail};
     }
     const auto facts = tls::inspect(tls.value());
     if (policy.verify == config::CertVerify::pin &&

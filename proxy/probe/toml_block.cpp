@@ -22,7 +22,7 @@ std::string duration(config::Duration d) {
 }
 
 class Writer {
-public:
+  public:
     explicit Writer(const Recommendation& r) : r_(r) {}
 
     void comment(const std::string& text) { out_ += "# " + text + "\n"; }
@@ -43,7 +43,7 @@ public:
     }
     std::string take() { return std::move(out_); }
 
-private:
+  private:
     const Recommendation& r_;
     std::string out_;
 };
@@ -54,15 +54,26 @@ std::string toml_string(std::string_view s) {
     std::string out = "\"";
     for (char c : s) {
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\t': out += "\\t"; break;
-            case '\r': out += "\\r"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
             default:
                 if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
                     char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", unsigned(static_cast<unsigned char>(c)));
+                    std::snprintf(buf, sizeof buf, "\\u%04x",
+                                  unsigned(static_cast<unsigned char>(c)));
                     out += buf;
                 } else {
                     out.push_back(c);
@@ -80,8 +91,8 @@ std::string toml_block(const Findings& f, const Recommendation& r) {
         w.comment("Verified: a TLS handshake with exactly these settings succeeded (" +
                   r.verification_detail + ").");
     } else if (r.verified == false) {
-        w.comment("NOT verified: a handshake with these settings failed (" +
-                  r.verification_detail + ").");
+        w.comment("NOT verified: a handshake with these settings failed (" + r.verification_detail +
+                  ").");
     }
     for (const auto& note : r.notes) w.comment(note);
     w.line("[[backend]]");

@@ -30,7 +30,9 @@ bool predates_negotiation(const Findings& f) {
     return l && l->answer == LayerAnswer::no_negotiation;
 }
 
-bool tls_offered(const Findings& f) { return f.tls && !accepted_versions(*f.tls).empty(); }
+bool tls_offered(const Findings& f) {
+    return f.tls && !accepted_versions(*f.tls).empty();
+}
 
 std::vector<uint32_t> accepted_methods(const Findings& f) {
     std::vector<uint32_t> out;
@@ -48,26 +50,26 @@ Problem problem(Cause cause, std::string summary, std::string why) {
 void certificate_problems(const CertificateFacts& c, std::vector<Problem>& out) {
     if (c.expired) {
         out.push_back(problem(Cause::host_certificate_expired,
-                              "The host's TLS certificate expired " +
-                                  std::to_string(-c.days_left) + " day(s) ago (" + c.not_after +
-                                  ").",
+                              "The host's TLS certificate expired " + std::to_string(-c.days_left) +
+                                  " day(s) ago (" + c.not_after + ").",
                               "Clients that verify certificates refuse it; others warn on every "
                               "connection. rdpbridge accepts it only with verify = \"pin\" "
                               "(and logs a warning)."));
     } else if (c.not_yet_valid) {
-        out.push_back(problem(Cause::host_certificate_not_yet_valid,
-                              "The host's TLS certificate is not valid before " + c.not_before +
-                                  ".",
-                              "A clock is wrong on the host or here."));
+        out.push_back(
+            problem(Cause::host_certificate_not_yet_valid,
+                    "The host's TLS certificate is not valid before " + c.not_before + ".",
+                    "A clock is wrong on the host or here."));
     }
     if (c.self_signed) {
         Problem p = problem(Cause::host_certificate_untrusted,
                             "The host's TLS certificate is self-signed (" + c.subject + ").",
                             "No client can verify it: mstsc warns (or refuses under the "
                             "'Do not connect' server-authentication policy), FreeRDP asks.");
-        p.fix = "Pin it in rdpbridge (verify = \"pin\", pin_sha256 below): clients then verify "
-                "rdpbridge's own certificate instead; or give the host a certificate from a "
-                "CA the clients trust.";
+        p.fix =
+            "Pin it in rdpbridge (verify = \"pin\", pin_sha256 below): clients then verify "
+            "rdpbridge's own certificate instead; or give the host a certificate from a "
+            "CA the clients trust.";
         out.push_back(std::move(p));
     }
     if (c.key_type == "RSA" && c.key_bits > 0 && c.key_bits < kMinimumRsaBits) {
@@ -109,7 +111,8 @@ void tls_problems(const Findings& f, std::vector<Problem>& out) {
         if (v.accepted && v.secure_renegotiation == false) {
             out.push_back(problem(Cause::host_requires_insecure_renegotiation,
                                   "The host does not support secure renegotiation (RFC 5746) at "
-                                  "TLS " + v.version + ".",
+                                  "TLS " +
+                                      v.version + ".",
                                   "OpenSSL 3 clients refuse such hosts by default (\"unsafe "
                                   "legacy renegotiation disabled\")."));
             break;
@@ -143,12 +146,15 @@ std::string era(const Findings& f) {
     const std::string nla = f.nla.required    ? ", NLA required"
                             : f.nla.supported ? ", NLA offered"
                                               : ", no NLA";
-    if (version(f, "1.3")) return "modern: TLS 1.3 (Windows 11 / Server 2022 or newer, or a "
-                                  "current xrdp)" + nla;
+    if (version(f, "1.3"))
+        return "modern: TLS 1.3 (Windows 11 / Server 2022 or newer, or a "
+               "current xrdp)" +
+               nla;
     if (version(f, "1.2")) {
         if (version(f, "1.0"))
             return "Windows 7 / 2008 R2 with the TLS 1.2 updates, or Windows 8.1 – Server 2019 "
-                   "class: TLS 1.0 to 1.2" + nla;
+                   "class: TLS 1.0 to 1.2" +
+                   nla;
         return "Windows 10 / Server 2016–2019 class or a hardened host: TLS 1.2, no 1.3" + nla;
     }
     if (version(f, "1.1"))
@@ -173,13 +179,22 @@ std::vector<Problem> problems(const Findings& f) {
                               "ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED."));
     }
     if (f.nla.required) {
-        Problem p = problem(Cause::host_hybrid_required,
-                            "The host requires Network Level Authentication.",
-                            "Modern clients handle this themselves; rdpbridge does not run "
-                            "CredSSP towards a host yet, so it cannot bridge this one.");
+        Problem p =
+            problem(Cause::host_hybrid_required, "The host requires Network Level Authentication.",
+                    "Modern clients handle this themselves; rdpbridge does not run "
+                    "CredSSP towards a host yet, so it cannot bridge this one.");
         out.push_back(std::move(p));
     }
-    if (tls_offered(f)) tls_problems(f, out);
+    if (tls_offered(f)) {
+        tls_problems(f, out);
+    } else if (f.tls) {
+        std::string refusals;
+        for (const auto& v : f.tls->versions)
+            refusals += (refusals.empty() ? "TLS " : "; TLS ") + v.version + ": " + v.refusal;
+        out.push_back(problem(Cause::host_tls_failed,
+                              "The host selects TLS, but no TLS handshake with it succeeded.",
+                              refusals));
+    }
     return out;
 }
 
@@ -200,22 +215,25 @@ std::vector<std::string> risks(const Findings& f) {
         for (uint32_t m : methods)
             if (m == em::bits40 || m == em::bits56)
                 weak += (weak.empty() ? "" : ", ") + rdp::encryption_methods_to_string(m);
-        out.push_back("Standard RDP Security is accepted: RC4 (or 3DES with FIPS) with MD5/SHA-1 "
-                      "MACs, and the host's key is vouched for only by the publicly known "
-                      "Terminal Services signing key, so anyone on the path can impersonate the "
-                      "host.");
+        out.push_back(
+            "Standard RDP Security is accepted: RC4 (or 3DES with FIPS) with MD5/SHA-1 "
+            "MACs, and the host's key is vouched for only by the publicly known "
+            "Terminal Services signing key, so anyone on the path can impersonate the "
+            "host.");
         if (!weak.empty())
             out.push_back("Export-grade encryption accepted (" + weak +
                           " RC4): breakable by brute force.");
         if (tls_offered(f))
-            out.push_back("The host also accepts TLS, yet still lets a client (or an attacker "
-                          "rewriting the X.224 exchange) settle on Standard RDP Security.");
+            out.push_back(
+                "The host also accepts TLS, yet still lets a client (or an attacker "
+                "rewriting the X.224 exchange) settle on Standard RDP Security.");
     }
     if (f.tls) {
         for (const auto& v : f.tls->versions) {
             if (!v.accepted) continue;
             if (v.version == "1.0" || v.version == "1.1")
-                out.push_back("TLS " + v.version + " accepted: CBC with predictable IVs (BEAST), "
+                out.push_back("TLS " + v.version +
+                              " accepted: CBC with predictable IVs (BEAST), "
                               "MD5/SHA-1 in the handshake.");
             const bool rc4 = std::any_of(v.ciphers.begin(), v.ciphers.end(), [](const auto& c) {
                 return c.name.find("RC4") != std::string::npos;
@@ -253,10 +271,9 @@ Verdict judge(const Findings& f) {
 std::string backend_name(const Target& t) {
     std::string name;
     for (char c : t.host)
-        name.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' ||
-                               c == '-'
-                           ? c
-                           : '-');
+        name.push_back(
+            std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-' ? c
+                                                                                            : '-');
     return name.empty() ? "host" : name;
 }
 

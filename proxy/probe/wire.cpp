@@ -1,6 +1,8 @@
 #include "proxy/probe/wire.hpp"
 
+#include <algorithm>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -34,7 +36,8 @@ WireFailure transport(const error_code& ec, bool timed_out, Millis waited, std::
     const auto cause = proxy::transport_failure(proxy::Peer::host, rdp::Stage::backend_negotiation,
                                                 ec, timed_out, received)
                            .cause;
-    std::string detail = cause == rdp::Cause::host_silent  ? "no answer within " + seconds_text(waited)
+    std::string detail = cause == rdp::Cause::host_silent
+                             ? "no answer within " + seconds_text(waited)
                          : cause == rdp::Cause::host_reset ? std::string("reset the connection")
                          : ec == asio::error::eof          ? std::string("closed the connection")
                                                            : ec.message();
@@ -127,7 +130,7 @@ Connection::~Connection() = default;
 Outcome<Connection> Connection::open(const std::string& ip, uint16_t port, Budget& budget) {
     auto impl = std::make_unique<Impl>(budget);
     impl->endpoint = ip.find(':') != std::string::npos ? "[" + ip + "]:" + std::to_string(port)
-                                                      : ip + ":" + std::to_string(port);
+                                                       : ip + ":" + std::to_string(port);
     if (budget.exhausted())
         return WireFailure{rdp::Cause::connection_timed_out, "time budget spent"};
     error_code ec;
@@ -170,9 +173,10 @@ Outcome<rdp::Bytes> Connection::exchange(rdp::ByteView pdu, std::size_t max) {
         }
         auto header = rdp::peek_frame(buffer);
         if (!header) {
-            return WireFailure{rdp::Cause::host_confirm_malformed, header.error().message(),
-                               rdp::Bytes(buffer.begin(), buffer.begin() + long(std::min(
-                                                                   buffer.size(), kFirstBytesKept)))};
+            return WireFailure{
+                rdp::Cause::host_confirm_malformed, header.error().message(),
+                rdp::Bytes(buffer.begin(),
+                           buffer.begin() + long(std::min(buffer.size(), kFirstBytesKept)))};
         }
         if (*header) {
             const std::size_t length = (*header)->length;
@@ -195,8 +199,7 @@ Outcome<rdp::Bytes> Connection::exchange(rdp::ByteView pdu, std::size_t max) {
         });
         const bool answered = c.run_until(done);
         if (!answered || ec) {
-            auto failure =
-                transport(ec, !answered, c.last_step, buffer.size(), "before answering");
+            auto failure = transport(ec, !answered, c.last_step, buffer.size(), "before answering");
             failure.first_bytes = std::move(buffer);
             return failure;
         }

@@ -36,22 +36,31 @@ struct WireFailure {
 
 template <class T>
 class [[nodiscard]] Outcome {
-public:
-    Outcome(T value) : v_(std::move(value)) {}            // NOLINT(google-explicit-constructor)
+  public:
+    Outcome(T value) : v_(std::move(value)) {}                // NOLINT(google-explicit-constructor)
     Outcome(WireFailure failure) : v_(std::move(failure)) {}  // NOLINT(google-explicit-constructor)
     bool ok() const { return v_.index() == 0; }
-    T& value() { assert(ok()); return std::get<0>(v_); }
-    const T& value() const { assert(ok()); return std::get<0>(v_); }
-    const WireFailure& failure() const { assert(!ok()); return std::get<1>(v_); }
+    T& value() {
+        assert(ok());
+        return std::get<0>(v_);
+    }
+    const T& value() const {
+        assert(ok());
+        return std::get<0>(v_);
+    }
+    const WireFailure& failure() const {
+        assert(!ok());
+        return std::get<1>(v_);
+    }
 
-private:
+  private:
     std::variant<T, WireFailure> v_;
 };
 
 // The time the whole probe may take and the longest any single step may wait, shared by the
 // scanners (and their threads): once the total is spent no new connection starts.
 class Budget {
-public:
+  public:
     Budget(Millis step, Millis total);
     // The deadline for the next step: the step timeout, or less when the total runs out.
     Millis step() const;
@@ -59,7 +68,7 @@ public:
     void count_connection() { ++connections_; }
     int connections() const { return connections_; }
 
-private:
+  private:
     Millis step_;
     std::chrono::steady_clock::time_point end_;
     std::atomic<int> connections_{0};
@@ -70,7 +79,7 @@ private:
 Outcome<std::vector<std::string>> resolve(const std::string& host, Millis timeout);
 
 class Connection {
-public:
+  public:
     // TCP to ip:port; counts the connection in `budget` and uses its step deadline throughout.
     static Outcome<Connection> open(const std::string& ip, uint16_t port, Budget& budget);
     Connection(Connection&&) noexcept;
@@ -86,7 +95,7 @@ public:
     // Connection lives.
     Outcome<SSL*> start_tls(SSL_CTX* ctx, const std::function<void(SSL*)>& configure);
 
-private:
+  private:
     struct Impl;
     explicit Connection(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;

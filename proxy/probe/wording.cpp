@@ -24,9 +24,12 @@ std::string answer_text(const LayerResult& l) {
             return "RDP_NEG_FAILURE " + rdp::to_string(*l.failure);
         case LayerAnswer::no_negotiation:
             return "answers without negotiation (pre-RDP-5.2 host)";
-        case LayerAnswer::no_answer: return "no answer (" + l.detail + ")";
-        case LayerAnswer::closed: return "closed (" + l.detail + ")";
-        case LayerAnswer::other_pdu: return l.detail;
+        case LayerAnswer::no_answer:
+            return "no answer (" + l.detail + ")";
+        case LayerAnswer::closed:
+            return "closed (" + l.detail + ")";
+        case LayerAnswer::other_pdu:
+            return l.detail;
     }
     return l.detail;
 }
@@ -69,7 +72,8 @@ std::string one_line(const Findings& f) {
     if (!f.unreachable) return target + ": " + what;
     // Connect failures name the endpoint themselves; once on the line is enough.
     std::string_view detail = f.unreachable->detail;
-    for (const std::string& prefix : {target + ": ", f.address + ":" + std::to_string(f.target.port) + ": "})
+    for (const std::string& prefix :
+         {target + ": ", f.address + ":" + std::to_string(f.target.port) + ": "})
         if (detail.starts_with(prefix)) detail.remove_prefix(prefix.size());
     return target + ": " + what + " (" + std::string(rdp::describe(f.unreachable->cause).id) +
            "): " + std::string(detail);

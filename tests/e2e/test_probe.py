@@ -197,6 +197,7 @@ class ProbeLab(unittest.TestCase):
         self.assertIn("host_ssl_not_allowed", [p["cause"] for p in r["verdict"]["problems"]])
         self.assertEqual(r["verdict"]["backend"]["security"], "rdp")
         self.assertIn('security = "rdp"', r["verdict"]["backend"]["toml"])
+        self.assert_config_accepts(key, r["verdict"]["backend"])
         return r
 
     def test_rdp_host_high(self):
@@ -249,14 +250,7 @@ class ProbeLab(unittest.TestCase):
         self.assertIs(backend["verified"], True, backend["verification_detail"])
         self.assertIn('verify = "pin"', backend["toml"])
         self.assertIn("pin_sha256 = ", backend["toml"])
-        config = ("state_dir = \"{state}\"\n[logging]\nhandshake_log = \"{log}\"\n\n"
-                  "[[listener]]\nname = \"main\"\nbind = \"127.0.0.1:{port}\"\n"
-                  f"default_backend = \"{backend['name']}\"\n\n")
-        config += backend["toml"].replace("{", "{{").replace("}", "}}")
-        path = self.lab.dir / f"{key}-check.toml"
-        path.write_text(config.format(state=self.lab.dir / "state", log="/dev/null", port=3389))
-        check = subprocess.run([BIN, "check-config", str(path)], capture_output=True, text=True)
-        self.assertEqual(check.returncode, 0, check.stdout + check.stderr + config)
+        config = self.assert_config_accepts(key, backend)
 
         host = self.host(key)
         gw = start_gateway(self.lab, config=config, name=f"rdpbridge-{key}")
@@ -266,11 +260,35 @@ class ProbeLab(unittest.TestCase):
         self.assertRegex(host.log_text(), tls_version_regex)
         self.assertEqual(gw.failures(), [])
 
+    def assert_config_accepts(self, key, backend):
+        """The printed block plus a listener passes `rdpbridge check-config`; returns the
+        config text for start_gateway ({port}, {log}, {state} placeholders)."""
+        config = ("state_dir = \"{state}\"\n[logging]\nhandshake_log = \"{log}\"\n\n"
+                  "[[listener]]\nname = \"main\"\nbind = \"127.0.0.1:{port}\"\n"
+                  f"default_backend = \"{backend['name']}\"\n\n")
+        config += backend["toml"].replace("{", "{{").replace("}", "}}")
+        path = self.lab.dir / f"{key.replace(':', '-')}-check.toml"
+        path.write_text(config.format(state=self.lab.dir / "state", log="/dev/null", port=3389))
+        check = subprocess.run([BIN, "check-config", str(path)], capture_output=True, text=True)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr + config)
+        return config
+
     def test_tls10_profile_lets_a_hardened_client_through(self):
         self.assert_profile_reaches_host("tls10", r"TLS connection established .*TLSv1 ")
 
     def test_modern_profile_lets_a_hardened_client_through(self):
         self.assert_profile_reaches_host("modern", r"TLS connection established .*TLSv1\.[23]")
+
+    def test_rdp_profile_lets_a_hardened_client_through(self):
+        key = "rdp:high"
+        config = self.assert_config_accepts(key, self.report(key)["verdict"]["backend"])
+        host = self.host(key)
+        gw = start_gateway(self.lab, config=config, name="rdpbridge-rdp-high")
+        res = self.lab.xfreerdp(gw.port, *HARDENED, until_log=(host, SESMAN), timeout=30)
+        self.assertTrue(res.reached("CONNECTION_STATE_FINALIZATION"), res.summary())
+        host.wait_log(SESMAN)
+        self.assertRegex(host.log_text(), r"Non-TLS connection established .*security level : high")
+        self.assertEqual(gw.failures(), [])
 
 
 def rsakeys_modulus_bytes(host):
@@ -322,6 +340,35 @@ class ProbeNotRdp(unittest.TestCase):
         report = self.assert_one_line(listener.getsockname()[1], 4,
                                       r": not RDP \(host_silent\): accepts TCP but sent nothing")
         self.assertEqual(report["error"]["cause"], "host_silent")
+
+    def test_iso_transport_service_that_is_not_rdp(self):
+        # Like an S7 PLC on port 102: a bare X.224 Connection Confirm (no RDP negotiation),
+        # then nothing for MCS.
+        listener = socket.socket()
+        self.addCleanup(listener.close)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+
+        def serve():
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    return
+                with conn:
+                    if conn.recv(1024):
+                        conn.sendall(bytes.fromhex("0300000b06d00000123400"))
+                        conn.recv(4096)  # the MCS Connect Initial: left unanswered
+                        conn.settimeout(STEP_TIMEOUT + 1)
+                        try:
+                            conn.recv(1)
+                        except OSError:
+                            pass
+
+        threading.Thread(target=serve, daemon=True).start()
+        report = self.assert_one_line(listener.getsockname()[1], 4,
+                                      r": not RDP \(host_mcs_malformed\): .*not RDP")
+        self.assertEqual(report["layers"][0]["answer"], "no_negotiation")
 
 
 if __name__ == "__main__":

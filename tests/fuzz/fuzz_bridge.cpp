@@ -15,7 +15,8 @@
 //    rewritten PDU decodes, carries the value the bridge is meant to write and otherwise equals
 //    the original;
 //  - towards a Standard RDP Security host: what the bridge emits while translating is a run of
-//    whole PDUs, each of which frames, and each Send Data PDU among them decodes.
+//    whole PDUs, each of which frames; the rebuilt connect PDU and each Send Data PDU of the
+//    leg's direction among them decode.
 #include <algorithm>
 #include <array>
 #include <initializer_list>
@@ -62,6 +63,7 @@ struct Leg {
     std::size_t fed = 0;
     Bytes out;
     std::optional<Failure> failure;
+    std::size_t tpkt_emitted = 0;  // slow-path PDUs seen by check_emitted
 };
 
 bool one_of(Cause c, std::initializer_list<Cause> allowed) {
@@ -78,7 +80,7 @@ std::optional<ByteView> first_pdu(ByteView stream, std::size_t max_pdu) {
 }
 
 // What a translating bridge emits is a run of whole PDUs; those it built itself must parse.
-void check_emitted(const Leg& leg, ByteView emitted) {
+void check_emitted(Leg& leg, ByteView emitted) {
     while (!emitted.empty()) {
         auto header = peek_frame(emitted);
         FUZZ_CHECK(header.ok() && header->has_value() && (*header)->length <= emitted.size(),
@@ -88,7 +90,18 @@ void check_emitted(const Leg& leg, ByteView emitted) {
         emitted = emitted.subspan(pdu.size());
         if ((*header)->kind != FrameKind::tpkt) continue;
         auto payload = unwrap_x224_data(pdu);
-        if (!payload) continue;  // passed through as the peer sent it
+        if (!payload) {  // passed through as the peer sent it
+            ++leg.tpkt_emitted;
+            continue;
+        }
+        if (leg.tpkt_emitted++ == 0) {  // the connect PDU, which the bridge always rebuilds
+            auto connect = leg.to_host ? mcs::decode_connect_initial(*payload)
+                                       : mcs::decode_connect_response(*payload);
+            FUZZ_CHECK(connect.ok(), std::string(leg.name) +
+                                         ": emitted a connect PDU that does not decode: " +
+                                         connect.error().message());
+            continue;
+        }
         // The bridge opens (and re-seals) only the Send Data PDUs of its leg's direction; any
         // other domain PDU it relays as the peer sent it.
         auto type = mcs::domain_pdu_type(*payload);
@@ -152,8 +165,8 @@ RDPBRIDGE_FUZZ_TARGET(fuzz_bridge) {
         params.client_random[i] = uint8_t(random_seed * 31 + i * 7 + 1);
     rdpbridge::fuzz::Chunker chunker(in.u32());
     const std::size_t client_length = in.u16();
-    Leg client{"client", true, in.take(client_length), 0, {}, std::nullopt};
-    Leg host{"host", false, in.rest(), 0, {}, std::nullopt};
+    Leg client{"client", true, in.take(client_length), 0, {}, std::nullopt, 0};
+    Leg host{"host", false, in.rest(), 0, {}, std::nullopt, 0};
     const bool tls_host = params.back_selected != protocol::rdp;
 
     Bridge bridge(params);

@@ -5,7 +5,8 @@
 // Oracles (round trip): encode(decode(x)) is a TPKT frame whose payload decodes to the same
 // structure, and encoding that again is byte-stable; encode fails only when the PDU cannot
 // fit a TPKT frame; the bridge's rewrite (serverSelectedProtocol / clientRequestedProtocols)
-// survives encode/decode and changes nothing else.
+// survives encode/decode and changes nothing else; a PDU grown by a block (as the bridge grows
+// CS_SECURITY) either fails to encode or decodes back to what was encoded.
 #include <algorithm>
 
 #include "rdp/mcs.hpp"
@@ -64,6 +65,18 @@ void check(ByteView payload, Decode decode, uint16_t core_type, bool initial) {
     Bytes frame2;
     auto third = re_decode(*again, decode, frame2);
     FUZZ_CHECK(third.ok() && frame2 == frame, "encoding not stable");
+
+    // The bridge's growth of the PDU: towards a Standard RDP Security host it adds (or
+    // replaces) the 8-byte CS_SECURITY block. Whatever encode accepts must decode back.
+    if (initial) {
+        mcs::ConnectPdu grown = *pdu;
+        grown.conference.blocks.push_back({gcc::block::cs_security, Bytes(8, 0x1B)});
+        Bytes grown_frame;
+        auto regrown = re_decode(grown, decode, grown_frame);
+        if (regrown)
+            FUZZ_CHECK(same(grown, *regrown), "grown PDU does not round-trip: " + describe(grown) +
+                                                  " vs " + describe(*regrown));
+    }
 
     // The bridge's rewrite of the core block.
     mcs::ConnectPdu edited = *pdu;

@@ -159,6 +159,11 @@ def main():
                 user_data = user_data[4:]
             add("fuzz_sec_payload", user_data)
 
+        # The host -> client watcher: the host's stream after the X.224 exchange.
+        host_stream = b"".join(b for d, _, b in pdus[2:] if d == "s2c")
+        for seed in (0, 9):
+            add("fuzz_pdu_watch", bytes([0]) + struct.pack("<I", seed) + host_stream)
+
         # The bridge: the streams after the X.224 exchange, once per kind of host.
         client = b"".join(b for d, _, b in pdus[2:] if d == "c2s")
         host = b"".join(b for d, _, b in pdus[2:] if d == "s2c")
@@ -181,6 +186,17 @@ def main():
     share = bytearray(pdu)
     struct.pack_into("<H", share, 6 + 6, len(pdu) - 6)  # uncompressedLength
     add("fuzz_sec_payload", bytes(share))
+
+    # A Set Error Info PDU (errorInfo ERRINFO_LOGOFF_BY_USER 0x0C) in a Send Data Indication,
+    # then a Disconnect Provider Ultimatum: built here, no captured session ends that way.
+    share = struct.pack("<HHH", 22, 0x17, 1002) + struct.pack("<IBBHBBH", 0x103EA, 0, 1, 4, 0x2F, 0, 0)
+    share += struct.pack("<I", 0x0C)
+    sdi = bytes([26 << 2]) + struct.pack(">HH", 1, 1003) + bytes([0x70, len(share)]) + share
+    dpu = bytes([0x21, 0x80])
+    stream = b""
+    for payload in (sdi, dpu):
+        stream += struct.pack(">BBH", 3, 0, 7 + len(payload)) + bytes([2, 0xF0, 0x80]) + payload
+    add("fuzz_pdu_watch", bytes([0]) + struct.pack("<I", 2) + stream)
 
     if os.path.isdir(args.out):
         shutil.rmtree(args.out)

@@ -24,7 +24,9 @@ rdp::mcs::ConnectPdu decode_initial(const rdp::Bytes& frame) {
     return *pdu;
 }
 
-LayerRequest request(const char* name, uint32_t protocols) { return {name, protocols}; }
+LayerRequest request(const char* name, uint32_t protocols) {
+    return {name, protocols};
+}
 
 }  // namespace
 
@@ -74,7 +76,8 @@ TEST(ProbeLayers, ReadsXrdpConfirms) {
     EXPECT_EQ(ssl.selected, rdp::protocol::ssl);
     EXPECT_EQ(ssl.flags, rdp::neg_rsp_flags::extended_client_data_supported);
 
-    const auto failure = interpret_frame(request("RDP", 0), fixture("x224_cc_xrdp_tls_failure.bin"));
+    const auto failure =
+        interpret_frame(request("RDP", 0), fixture("x224_cc_xrdp_tls_failure.bin"));
     EXPECT_EQ(failure.answer, LayerAnswer::failure);
     EXPECT_EQ(failure.failure, rdp::NegFailureCode::ssl_required_by_server);
 
@@ -121,9 +124,8 @@ TEST(ProbeLayers, DerivedFacts) {
 
 TEST(ProbeRdpSecurity, ReadsXrdpConnectResponse) {
     RdpSecurityFindings findings;
-    const auto m = interpret_connect_response(rdp::encryption_method::bits128,
-                                              fixture("mcs_connect_response_xrdp_rdp.bin"),
-                                              findings);
+    const auto m = interpret_connect_response(
+        rdp::encryption_method::bits128, fixture("mcs_connect_response_xrdp_rdp.bin"), findings);
     EXPECT_EQ(m.outcome, MethodOutcome::accepted) << m.detail;
     EXPECT_EQ(m.selected, rdp::encryption_method::bits128);
     EXPECT_EQ(m.level, rdp::EncryptionLevel::high);

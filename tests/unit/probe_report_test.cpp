@@ -80,8 +80,8 @@ TEST(ProbeJson, RdpHost) {
     EXPECT_TRUE(j["error"].is_null());
 
     const auto& rdp = j["layers"][0];
-    expect_keys(rdp, {"request", "requested_protocols", "answer", "selected", "flags", "failure",
-                      "text"});
+    expect_keys(
+        rdp, {"request", "requested_protocols", "answer", "selected", "flags", "failure", "text"});
     EXPECT_EQ(rdp["answer"], "failure");
     EXPECT_EQ(rdp["failure"], "SSL_REQUIRED_BY_SERVER");
     EXPECT_TRUE(rdp["selected"].is_null());
@@ -93,8 +93,8 @@ TEST(ProbeJson, RdpHost) {
     expect_keys(j["tls"], {"via", "versions", "certificate"});
     EXPECT_EQ(j["tls"]["via"], "SSL");
     const auto& v10 = j["tls"]["versions"][0];
-    expect_keys(v10, {"version", "accepted", "refusal", "ciphers", "order",
-                      "secure_renegotiation", "complete"});
+    expect_keys(v10, {"version", "accepted", "refusal", "ciphers", "order", "secure_renegotiation",
+                      "complete"});
     EXPECT_EQ(v10["version"], "1.0");
     EXPECT_TRUE(v10["refusal"].is_null());
     EXPECT_EQ(v10["order"], "unknown");
@@ -184,9 +184,9 @@ TEST(ProbeReport, NotAnRdpHostIsOneLine) {
 
 TEST(ProbeReport, HumanReportHasEverySection) {
     const auto text = human_report(rdp_host());
-    for (const char* section : {"Verdict", "Security layers", "TLS (", "certificate", "NLA",
-                                "Problems a modern hardened client will hit", "Risks",
-                                "[[backend]]"}) {
+    for (const char* section :
+         {"Verdict", "Security layers", "TLS (", "certificate", "NLA",
+          "Problems a modern hardened client will hit", "Risks", "[[backend]]"}) {
         EXPECT_NE(text.find(section), std::string::npos) << section << "\n" << text;
     }
 }

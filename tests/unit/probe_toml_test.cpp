@@ -99,8 +99,8 @@ TEST(ProbeToml, EveryValueSaysWhy) {
         const auto line_start = toml.rfind('\n', at) + 1;
         const auto line_end = toml.find('\n', at);
         const auto previous = toml.rfind('\n', line_start - 2) + 1;
-        const bool trailing = toml.substr(line_start, line_end - line_start).find(" # ") !=
-                              std::string::npos;
+        const bool trailing =
+            toml.substr(line_start, line_end - line_start).find(" # ") != std::string::npos;
         const bool above = toml.compare(previous, 2, "# ") == 0;
         EXPECT_TRUE(trailing || above) << key << "\n" << toml;
     }

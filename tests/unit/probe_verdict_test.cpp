@@ -75,9 +75,9 @@ Findings win7() {
                 selected("SSL", 1, 1)};
     TlsFindings tls;
     tls.via = rdp::protocol::ssl;
-    tls.versions = {version("1.0", {suite("AES256-SHA", "RSA", false),
-                                    suite("AES128-SHA", "RSA", false)}),
-                    version("1.1", {}), version("1.2", {}), version("1.3", {})};
+    tls.versions = {
+        version("1.0", {suite("AES256-SHA", "RSA", false), suite("AES128-SHA", "RSA", false)}),
+        version("1.1", {}), version("1.2", {}), version("1.3", {})};
     tls.certificate = certificate(200);
     f.tls = tls;
     return f;
@@ -85,12 +85,11 @@ Findings win7() {
 
 Findings modern() {
     Findings f = win7();
-    f.tls->versions = {
-        version("1.0", {}), version("1.1", {}),
-        version("1.2", {suite("ECDHE-RSA-AES256-GCM-SHA384", "ECDH", true),
-                        suite("AES256-SHA", "RSA", false),
-                        suite("DHE-RSA-AES128-GCM-SHA256", "DH", true)}),
-        version("1.3", {suite("TLS_AES_256_GCM_SHA384", "any", true)})};
+    f.tls->versions = {version("1.0", {}), version("1.1", {}),
+                       version("1.2", {suite("ECDHE-RSA-AES256-GCM-SHA384", "ECDH", true),
+                                       suite("AES256-SHA", "RSA", false),
+                                       suite("DHE-RSA-AES128-GCM-SHA256", "DH", true)}),
+                       version("1.3", {suite("TLS_AES_256_GCM_SHA384", "any", true)})};
     return f;
 }
 
@@ -183,8 +182,9 @@ TEST(ProbeVerdict, ExpiredCertificateSaysSinceWhenAndTheFix) {
     auto f = win7();
     f.tls->certificate = certificate(-12);
     const auto all = problems(f);
-    const auto it = std::find_if(all.begin(), all.end(),
-                                 [](const auto& p) { return p.cause == "host_certificate_expired"; });
+    const auto it = std::find_if(all.begin(), all.end(), [](const auto& p) {
+        return p.cause == "host_certificate_expired";
+    });
     ASSERT_NE(it, all.end());
     EXPECT_NE(it->summary.find("expired 12 day(s) ago"), std::string::npos) << it->summary;
     EXPECT_NE(it->fix.find("certlm.msc"), std::string::npos);

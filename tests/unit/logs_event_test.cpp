@@ -1,0 +1,77 @@
+#include <gtest/gtest.h>
+
+#include "proxy/logs/event.hpp"
+
+using namespace rdpbridge::logs;
+
+// Lines as the gateway writes them (captured from the e2e lab, trimmed of unused fields).
+constexpr const char* kAccepted =
+    R"({"ts":"2026-11-25T18:06:45.075Z","conn":"c7759e-000002","event":"connection_accepted",)"
+    R"("listener":"front","client":"127.0.0.1:35854"})";
+constexpr const char* kRouting =
+    R"({"ts":"2026-11-25T18:06:28.568Z","conn":"c7759e-000001","event":"stage","stage":"routing",)"
+    R"("ms":0.01,"backend":"win7"})";
+constexpr const char* kEstablished =
+    R"({"ts":"2026-11-25T18:06:28.789Z","conn":"c7759e-000001","event":"session_established",)"
+    R"("backend":"win7","front":{"tls_version":"TLSv1.3"},"handshake_ms":221.3})";
+constexpr const char* kFailed =
+    R"({"ts":"2026-11-25T18:06:56.629Z","conn":"656db6-000001","event":"handshake_failed",)"
+    R"("stage":"backend_negotiation","cause":"host_ssl_not_allowed","detail":"offered SSL",)"
+    R"("explanation":"The host refuses TLS.","client_sees":{"mstsc":"0x904","freerdp":"X"},)"
+    R"("hint":"Set [[backend]] security = \"rdp\".","backend":"target","elapsed_ms":221.11})";
+
+TEST(LogsEvent, ParsesTheGatewaysEvents) {
+    const auto accepted = parse_event(kAccepted);
+    ASSERT_TRUE(accepted);
+    EXPECT_EQ(accepted->name, "connection_accepted");
+    EXPECT_EQ(accepted->conn, "c7759e-000002");
+    EXPECT_EQ(accepted->backend, "");
+    EXPECT_EQ(format_timestamp(accepted->ts), "2026-11-25T18:06:45.075Z");
+
+    EXPECT_EQ(parse_event(kRouting)->backend, "win7");
+
+    const auto established = parse_event(kEstablished);
+    ASSERT_TRUE(established);
+    EXPECT_EQ(established->backend, "win7");
+    EXPECT_EQ(established->handshake_ms, 221.3);
+
+    const auto failed = parse_event(kFailed);
+    ASSERT_TRUE(failed);
+    EXPECT_EQ(failed->stage, "backend_negotiation");
+    EXPECT_EQ(failed->cause, "host_ssl_not_allowed");
+    EXPECT_EQ(failed->detail, "offered SSL");
+    EXPECT_EQ(failed->explanation, "The host refuses TLS.");
+    EXPECT_EQ(failed->hint, "Set [[backend]] security = \"rdp\".");
+    EXPECT_EQ(failed->backend, "target");
+}
+
+TEST(LogsEvent, OptionalFieldsOfTheWrongTypeAreIgnored) {
+    const auto e =
+        parse_event(R"({"ts":"2026-11-25T18:06:28.789Z","conn":"c1","event":"session_established",)"
+                    R"("backend":7,"handshake_ms":"fast"})");
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->backend, "");
+    EXPECT_FALSE(e->handshake_ms);
+}
+
+TEST(LogsEvent, UnknownEventsParseSoNewerLogsStillRead) {
+    const auto e = parse_event(R"({"ts":"2026-11-25T18:06:28Z","conn":"c1","event":"shiny_new"})");
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->name, "shiny_new");
+}
+
+TEST(LogsEvent, RejectsLinesThatAreNotHandshakeEvents) {
+    for (const char* bad : {
+             "not json at all", "[1,2,3]", "\"a string\"",
+             R"({"ts":"2026-11-25T18:06:28Z","conn":"c1","event":"stage")",  // cut short
+             R"({"conn":"c1","event":"stage"})",
+             R"({"ts":"yesterday","conn":"c1","event":"stage"})",
+             R"({"ts":"2026-11-25T18:06:28Z","event":"stage"})",
+             R"({"ts":"2026-11-25T18:06:28Z","conn":"","event":"stage"})",
+             R"({"ts":"2026-11-25T18:06:28Z","conn":"c1"})",
+             R"({"ts":"2026-11-25T18:06:28Z","conn":"c1","event":"handshake_failed","stage":"x"})",
+             R"({"ts":"2026-11-25T18:06:28Z","conn":"c1","event":"handshake_failed","cause":"x"})",
+             "2026-11-25 18:06:28.568 warn [c1] handshake_failed stage=client_x224",  // stderr
+         })
+        EXPECT_FALSE(parse_event(bad)) << bad;
+}

@@ -1,0 +1,308 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "proxy/logs/ingest.hpp"
+#include "proxy/logs/summary.hpp"
+#include "rdp/diagnosis.hpp"
+
+using namespace rdpbridge;
+using namespace rdpbridge::logs;
+using std::chrono::seconds;
+
+namespace {
+
+const TimePoint kT0 = *parse_timestamp("2026-01-01T00:00:00Z");
+
+TimePoint at(int second) {
+    return kT0 + seconds(second);
+}
+
+Event event(const char* name, const char* conn, int second, const char* backend = "") {
+    Event e;
+    e.name = name;
+    e.conn = conn;
+    e.ts = at(second);
+    e.backend = backend;
+    return e;
+}
+
+Event failed(const char* conn, int second, const char* stage, const char* cause,
+             const char* backend = "", const char* detail = "") {
+    Event e = event("handshake_failed", conn, second, backend);
+    e.stage = stage;
+    e.cause = cause;
+    e.detail = detail;
+    e.explanation = "explained";
+    e.hint = "fixed";
+    return e;
+}
+
+Event established(const char* conn, int second, const char* backend, double ms) {
+    Event e = event("session_established", conn, second, backend);
+    e.handshake_ms = ms;
+    return e;
+}
+
+// A connection that is accepted, routed and ends with `outcome` (which names its conn).
+void routed(Aggregator& a, const Event& outcome, const char* backend) {
+    a.add(event("connection_accepted", outcome.conn.c_str(), 0));
+    a.add(event("stage", outcome.conn.c_str(), 0, backend));
+    a.add(outcome);
+}
+
+const BackendStats& backend(const Summary& s, std::string_view name) {
+    const auto it = std::find_if(s.backends.begin(), s.backends.end(),
+                                 [&](const BackendStats& b) { return b.name == name; });
+    if (it == s.backends.end()) throw std::runtime_error("no backend " + std::string(name));
+    return *it;
+}
+
+std::vector<std::string> names(const Summary& s) {
+    std::vector<std::string> out;
+    for (const auto& b : s.backends) out.push_back(b.name);
+    return out;
+}
+
+std::vector<std::string> group_keys(const Summary& s) {
+    std::vector<std::string> out;
+    for (const auto& g : s.failures)
+        out.push_back(std::to_string(g.count) + " " + g.stage + "/" + g.cause);
+    return out;
+}
+
+}  // namespace
+
+TEST(LogsSummary, CountsPerBackendWithPreRoutingFailuresUnderNone) {
+    Aggregator a;
+    routed(a, established("c1", 1, "win7", 100), "win7");
+    routed(a, failed("c2", 2, "backend_tls", "host_tls_version_mismatch", "win7"), "win7");
+    a.add(event("connection_accepted", "c3", 3));
+    a.add(failed("c3", 3, "client_x224", "client_not_rdp"));
+    a.add(event("connection_accepted", "c4", 4));
+    a.add(event("stage", "c4", 4, "xp"));  // routed, still in its handshake
+    const Summary s = a.summary();
+
+    EXPECT_EQ(names(s), (std::vector<std::string>{"win7", "xp", "(none)"}));
+    const auto& win7 = backend(s, "win7");
+    EXPECT_EQ(win7.connections, 2u);
+    EXPECT_EQ(win7.established, 1u);
+    EXPECT_EQ(win7.failed, 1u);
+    EXPECT_EQ(win7.unfinished, 0u);
+    const auto& xp = backend(s, "xp");
+    EXPECT_EQ(xp.connections, 1u);
+    EXPECT_EQ(xp.unfinished, 1u);
+    const auto& none = backend(s, "(none)");
+    EXPECT_EQ(none.connections, 1u);
+    EXPECT_EQ(none.failed, 1u);
+    EXPECT_EQ(s.total.connections, 4u);
+    EXPECT_EQ(s.total.established, 1u);
+    EXPECT_EQ(s.total.failed, 2u);
+    EXPECT_EQ(s.total.unfinished, 1u);
+}
+
+TEST(LogsSummary, EachConnectionCountsOnceAndAClosingAloneDoesNot) {
+    Aggregator a;
+    routed(a, established("c1", 1, "win7", 100), "win7");
+    a.add(event("warning", "c1", 1, "win7"));
+    a.add(event("session_closed", "c1", 9, "win7"));
+    a.add(event("session_closed", "c0", 9, "win7"));         // its session began before these lines
+    a.add(failed("c9", 9, "client_x224", "client_silent"));  // its accept line is elsewhere
+    const Summary s = a.summary();
+    EXPECT_EQ(backend(s, "win7").connections, 1u);
+    EXPECT_EQ(s.total.connections, 2u);
+    EXPECT_EQ(s.total.failed, 1u);
+}
+
+TEST(LogsSummary, FailureGroupsMostFrequentFirstThenInHandshakeOrder) {
+    Aggregator a;
+    for (const char* c : {"a1", "a2"})
+        a.add(failed(c, 1, "backend_negotiation", "host_ssl_not_allowed", "xp"));
+    for (const char* c : {"b1", "b2", "b3"}) a.add(failed(c, 1, "client_x224", "client_not_rdp"));
+    for (const char* c : {"c1", "c2"}) a.add(failed(c, 1, "client_x224", "client_spoke_http"));
+    a.add(failed("d1", 1, "backend_connect", "connection_refused", "xp"));
+    EXPECT_EQ(group_keys(a.summary()), (std::vector<std::string>{
+                                           "3 client_x224/client_not_rdp",
+                                           "2 client_x224/client_spoke_http",
+                                           "2 backend_negotiation/host_ssl_not_allowed",
+                                           "1 backend_connect/connection_refused",
+                                       }));
+}
+
+TEST(LogsSummary, GroupsTheSameCauseAcrossBackends) {
+    Aggregator a;
+    a.add(failed("a", 1, "backend_connect", "connection_refused", "b1"));
+    a.add(failed("b", 2, "backend_connect", "connection_refused", "b2"));
+    const Summary s = a.summary();
+    ASSERT_EQ(s.failures.size(), 1u);
+    EXPECT_EQ(s.failures[0].count, 2u);
+}
+
+TEST(LogsSummary, GroupKnowsFirstAndLastSeenAndTheThreeNewestExamples) {
+    Aggregator a;
+    a.add(failed("c3", 30, "client_x224", "client_not_rdp", "", "third"));
+    a.add(failed("c1", 10, "client_x224", "client_not_rdp", "", "first"));
+    a.add(failed("c5", 50, "client_x224", "client_not_rdp", "", "fifth"));
+    a.add(failed("c2", 20, "client_x224", "client_not_rdp", "", "second"));
+    a.add(failed("c4", 40, "client_x224", "client_not_rdp", "", "fourth"));
+    const Summary s = a.summary();
+    const auto& g = s.failures.at(0);
+    EXPECT_EQ(g.count, 5u);
+    EXPECT_EQ(g.first_seen, at(10));
+    EXPECT_EQ(g.last_seen, at(50));
+    ASSERT_EQ(g.examples.size(), 3u);
+    EXPECT_EQ(g.examples[0].conn, "c5");
+    EXPECT_EQ(g.examples[0].detail, "fifth");
+    EXPECT_EQ(g.examples[1].conn, "c4");
+    EXPECT_EQ(g.examples[2].conn, "c3");
+}
+
+TEST(LogsSummary, WordsComeFromTheLogElseFromTheVocabulary) {
+    Aggregator a;
+    Event logged = failed("c1", 1, "client_x224", "client_spoke_http");
+    logged.explanation = "as logged";
+    logged.hint = "logged fix";
+    a.add(logged);
+    Event bare = failed("c2", 1, "client_x224", "client_not_rdp");
+    bare.explanation.clear();
+    bare.hint.clear();
+    a.add(bare);
+    Event unknown = failed("c3", 1, "client_x224", "cause_from_the_future");
+    unknown.explanation.clear();
+    unknown.hint.clear();
+    a.add(unknown);
+
+    const Summary s = a.summary();
+    ASSERT_EQ(s.failures.size(), 3u);
+    for (const auto& g : s.failures) {
+        if (g.cause == "client_spoke_http") {
+            EXPECT_EQ(g.explanation, "as logged");
+            EXPECT_EQ(g.fix, "logged fix");
+        } else if (g.cause == "client_not_rdp") {
+            const auto& info = rdp::describe(rdp::Cause::client_not_rdp);
+            EXPECT_EQ(g.explanation, info.explanation);
+            EXPECT_EQ(g.fix, info.fix);
+        } else {
+            EXPECT_NE(g.explanation.find("Unknown cause"), std::string::npos);
+            EXPECT_FALSE(g.fix.empty());
+        }
+    }
+}
+
+TEST(LogsSummary, NearestRankPercentiles) {
+    std::vector<double> twenty;
+    for (int i = 1; i <= 20; ++i) twenty.push_back(i);
+    EXPECT_EQ(nearest_rank(twenty, 50), 10);
+    EXPECT_EQ(nearest_rank(twenty, 95), 19);
+    EXPECT_EQ(nearest_rank({7}, 50), 7);
+    EXPECT_EQ(nearest_rank({7}, 95), 7);
+    EXPECT_EQ(nearest_rank({1, 2, 3, 4}, 50), 2);
+    EXPECT_EQ(nearest_rank({1, 2, 3, 4}, 95), 4);
+}
+
+TEST(LogsSummary, HandshakeTimePercentilesPerBackend) {
+    Aggregator a;
+    const char* conns[] = {"c01", "c02", "c03", "c04", "c05", "c06", "c07", "c08", "c09", "c10",
+                           "c11", "c12", "c13", "c14", "c15", "c16", "c17", "c18", "c19", "c20"};
+    for (int i = 19; i >= 0; --i)  // out of order on purpose
+        routed(a, established(conns[i], i, "win7", 10.0 * (i + 1)), "win7");
+    routed(a, established("x1", 1, "xp", 5), "xp");
+    Event untimed = event("session_established", "y1", 1, "old");  // no handshake_ms
+    routed(a, untimed, "old");
+    const Summary s = a.summary();
+    EXPECT_EQ(backend(s, "win7").timed, 20u);
+    EXPECT_EQ(backend(s, "win7").p50_ms, 100.0);
+    EXPECT_EQ(backend(s, "win7").p95_ms, 190.0);
+    EXPECT_EQ(backend(s, "xp").p50_ms, 5.0);
+    EXPECT_EQ(backend(s, "xp").p95_ms, 5.0);
+    EXPECT_EQ(backend(s, "old").established, 1u);
+    EXPECT_FALSE(backend(s, "old").p50_ms);
+    EXPECT_EQ(s.total.timed, 21u);
+    EXPECT_EQ(s.total.p50_ms, 100.0);  // 11th of 21: 5, 10, 20, ... 100
+}
+
+TEST(LogsSummary, SinceKeepsOnlyEventsInTheWindow) {
+    Aggregator a(Filter{at(100), std::nullopt});
+    routed(a, failed("old", 50, "client_x224", "client_not_rdp"), "");
+    a.add(event("connection_accepted", "straddles", 90));
+    a.add(failed("straddles", 110, "client_x224", "client_silent"));
+    a.add(event("connection_accepted", "new", 120));
+    a.add(established("new", 121, "win7", 42));
+    const Summary s = a.summary();
+    EXPECT_EQ(s.total.connections, 2u);
+    EXPECT_EQ(s.total.failed, 1u);
+    EXPECT_EQ(s.total.established, 1u);
+    EXPECT_EQ(group_keys(s), (std::vector<std::string>{"1 client_x224/client_silent"}));
+    EXPECT_EQ(s.events, 3u);
+    EXPECT_EQ(s.first_event, at(110));
+    EXPECT_EQ(s.last_event, at(121));
+}
+
+TEST(LogsSummary, BackendFilterKeepsThatBackendsConnectionsAndFailures) {
+    auto feed = [](Aggregator& a) {
+        routed(a, established("c1", 1, "win7", 10), "win7");
+        routed(a, failed("c2", 2, "backend_tls", "host_tls_failed", "win7"), "win7");
+        routed(a, failed("c3", 3, "backend_connect", "connection_refused", "xp"), "xp");
+        a.add(failed("c4", 4, "client_x224", "client_not_rdp"));
+    };
+    Aggregator win7(Filter{std::nullopt, "win7"});
+    feed(win7);
+    Summary s = win7.summary();
+    EXPECT_EQ(names(s), (std::vector<std::string>{"win7"}));
+    EXPECT_EQ(s.total.connections, 2u);
+    EXPECT_EQ(group_keys(s), (std::vector<std::string>{"1 backend_tls/host_tls_failed"}));
+
+    Aggregator none(Filter{std::nullopt, "(none)"});
+    feed(none);
+    s = none.summary();
+    EXPECT_EQ(names(s), (std::vector<std::string>{"(none)"}));
+    EXPECT_EQ(group_keys(s), (std::vector<std::string>{"1 client_x224/client_not_rdp"}));
+}
+
+TEST(LogsSummary, OrderOfLinesDoesNotMatter) {
+    std::vector<Event> events{
+        event("connection_accepted", "c1", 1),
+        event("stage", "c1", 1, "win7"),
+        established("c1", 2, "win7", 10),
+        event("connection_accepted", "c2", 3),
+        failed("c2", 4, "client_x224", "client_not_rdp"),
+        event("session_closed", "c1", 5, "win7"),
+    };
+    Aggregator forward, backward;
+    for (const auto& e : events) forward.add(e);
+    for (auto it = events.rbegin(); it != events.rend(); ++it) backward.add(*it);
+    const Summary f = forward.summary(), b = backward.summary();
+    EXPECT_EQ(names(f), names(b));
+    EXPECT_EQ(group_keys(f), group_keys(b));
+    EXPECT_EQ(f.total.connections, b.total.connections);
+    EXPECT_EQ(backend(f, "win7").established, backend(b, "win7").established);
+}
+
+TEST(LogsSummary, MalformedLinesAreCountedWithTheFirstPlace) {
+    Aggregator a;
+    const auto feed = summarize_into(a, "handshake.jsonl");
+    const std::string accepted =
+        R"({"ts":"2026-01-01T00:00:00Z","conn":"c1","event":"connection_accepted"})";
+    feed(Line{accepted, 1, false, false});
+    feed(Line{"", 2, false, false});  // blank: neither an event nor malformed
+    feed(Line{"{not json", 3, false, false});
+    feed(Line{"", 4, true, false});  // too long to be an event
+    feed(Line{"  \t", 5, false, false});
+    const Summary s = a.summary();
+    EXPECT_EQ(s.total.connections, 1u);
+    EXPECT_EQ(s.malformed, 2u);
+    ASSERT_TRUE(s.first_malformed);
+    EXPECT_EQ(s.first_malformed->file, "handshake.jsonl");
+    EXPECT_EQ(s.first_malformed->line, 3u);
+}
+
+TEST(LogsSummary, AHalfWrittenLastLineIsNotMalformed) {
+    Aggregator a;
+    const auto feed = summarize_into(a, "handshake.jsonl");
+    feed(Line{R"({"ts":"2026-01-01T00:00:00Z","conn":"c1","event":"conn)", 1, false, true});
+    EXPECT_EQ(a.summary().malformed, 0u);
+    // A complete event without its newline still counts.
+    feed(Line{R"({"ts":"2026-01-01T00:00:00Z","conn":"c2","event":"connection_accepted"})", 1,
+              false, true});
+    EXPECT_EQ(a.summary().total.connections, 1u);
+}

@@ -80,10 +80,7 @@ class HostileLoad(unittest.TestCase):
         for i in range(REAL):
             clients.append(lab.start(
                 ["stdbuf", "-oL", "-eL", "xfreerdp", f"/v:127.0.0.1:{gw.port}", "/cert:ignore", "/u:labuser",
-                 "/p:labpass-Secret1", "/sec:tls", "/tls-seclevel:3", "/size:320x240",
-                 # Side by side, so that no window hides another (a hidden one would ask the
-                 # host to suppress its updates).
-                 f"/window-position:{(i % 4) * 320}x{(i // 4) * 260}", "-suppress-output",
+                 "/p:labpass-Secret1", "/sec:tls", "/tls-seclevel:3", "/size:640x480",
                  "/log-level:DEBUG"], f"real{i}", env=lab.client_env(),
                 ready_regex=r"recv Update Data PDU", timeout=60))
         gw.wait_event("session_established", count=REAL, timeout=30)

@@ -305,6 +305,12 @@ awaitable<rdp::BackendAgreement> Session::negotiate_backend(
                    {{"back_requested",
                      rdp::protocols_to_string(ours.negotiation->requested_protocols)},
                     {"back_selected", rdp::protocols_to_string(agreement.selected_protocol)}});
+        if (agreement.selected_protocol == rdp::protocol::ssl) {
+            warning("backend_no_nla",
+                    "host accepted a session without Network Level Authentication: anyone who "
+                    "reaches it gets a logon screen before authenticating (pre-authentication "
+                    "exposure); keep it reachable only through the gateway");
+        }
         if (agreement.selected_protocol == rdp::protocol::rdp) {
             warning("backend_standard_rdp_security",
                     "host speaks only Standard RDP Security (RC4/FIPS, no TLS, no NLA); the "

@@ -131,40 +131,59 @@ std::optional<Failure> Bridge::from_host(ByteView in, Bytes& to_client) {
                  [this](const Bytes& pdu, Bytes& out) { return host_pdu(pdu, out); });
 }
 
+namespace {
+
+// The Send Data PDU inside a slow-path frame, or nullopt for the other MCS domain PDUs (erect
+// domain, attach user, channel join, disconnect), which pass between the legs unchanged.
+struct DomainFrame {
+    mcs::DomainPdu type;
+    std::optional<mcs::SendData> send_data;     // when type is the carrier asked for
+    std::optional<uint8_t> disconnect_reason;   // when type is a Disconnect Provider Ultimatum
+};
+
+Result<DomainFrame> domain_frame(const Bytes& pdu, mcs::DomainPdu carrier) {
+    auto payload = unwrap_x224_data(pdu);
+    if (!payload) return payload.error();
+    auto type = mcs::domain_pdu_type(*payload);
+    if (!type) return type.error();
+    DomainFrame frame{*type, std::nullopt, std::nullopt};
+    if (*type == mcs::DomainPdu::disconnect_provider_ultimatum) {
+        if (auto reason = mcs::disconnect_reason(*payload)) frame.disconnect_reason = *reason;
+    }
+    if (*type != carrier) return frame;
+    auto sd = mcs::decode_send_data(*payload);
+    if (!sd) return sd.error();
+    frame.send_data = *sd;
+    return frame;
+}
+
+}  // namespace
+
 std::optional<Failure> Bridge::client_pdu(const Bytes& pdu, Bytes& out) {
     if (pdu[0] != kTpktVersion) return client_fastpath(pdu, out);
     if (!client_connected_) return connect_initial(pdu, out);
-    auto payload = unwrap_x224_data(pdu);
-    if (!payload) return Failure{Cause::client_mcs_malformed, payload.error().message()};
-    auto type = mcs::domain_pdu_type(*payload);
-    if (!type) return Failure{Cause::client_mcs_malformed, type.error().message()};
-    if (*type != mcs::DomainPdu::send_data_request) {
+    auto frame = domain_frame(pdu, mcs::DomainPdu::send_data_request);
+    if (!frame) return Failure{Cause::client_mcs_malformed, frame.error().message()};
+    if (frame->type != mcs::DomainPdu::send_data_request) {
         append(out, pdu);
         return std::nullopt;
     }
-    auto sd = mcs::decode_send_data(*payload);
-    if (!sd) return Failure{Cause::client_mcs_malformed, sd.error().message()};
-    return client_send_data(pdu, *sd, out);
+    return client_send_data(pdu, *frame->send_data, out);
 }
 
 std::optional<Failure> Bridge::host_pdu(const Bytes& pdu, Bytes& out) {
     if (pdu[0] != kTpktVersion) return host_fastpath(pdu, out);
     if (!host_connected_) return connect_response(pdu, out);
-    auto payload = unwrap_x224_data(pdu);
-    if (!payload) return Failure{Cause::host_mcs_malformed, payload.error().message()};
-    auto type = mcs::domain_pdu_type(*payload);
-    if (!type) return Failure{Cause::host_mcs_malformed, type.error().message()};
-    if (*type == mcs::DomainPdu::disconnect_provider_ultimatum) {
-        if (auto reason = mcs::disconnect_reason(*payload))
-            facts_.emplace_back("disconnect_provider_ultimatum", std::to_string(*reason));
-    }
-    if (*type != mcs::DomainPdu::send_data_indication) {
+    auto frame = domain_frame(pdu, mcs::DomainPdu::send_data_indication);
+    if (!frame) return Failure{Cause::host_mcs_malformed, frame.error().message()};
+    if (frame->disconnect_reason)
+        facts_.emplace_back("disconnect_provider_ultimatum",
+                            std::to_string(*frame->disconnect_reason));
+    if (frame->type != mcs::DomainPdu::send_data_indication) {
         append(out, pdu);
         return std::nullopt;
     }
-    auto sd = mcs::decode_send_data(*payload);
-    if (!sd) return Failure{Cause::host_mcs_malformed, sd.error().message()};
-    return host_send_data(pdu, *sd, out);
+    return host_send_data(pdu, *frame->send_data, out);
 }
 
 std::optional<Failure> Bridge::connect_initial(const Bytes& pdu, Bytes& out) {

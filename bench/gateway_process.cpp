@@ -28,15 +28,20 @@ constexpr int kStopLimitMs = 20000;              // SIGTERM closes every session
     throw std::runtime_error(what + ": " + std::strerror(errno));
 }
 
-// The quick start's listener and backend, written out, with the session limit raised.
+// The quick start's listener and backend, written out, with the launch's limits raised.
 std::filesystem::path write_config(const GatewayLaunch& launch) {
     const auto path = launch.log_dir / (launch.name + ".toml");
     std::ofstream out(path);
     out << "# rdpbridge run --listen 127.0.0.1:0 --target 127.0.0.1:" << launch.target_port
         << ", with room for the bench's sessions\n"
         << "state_dir = \"" << launch.state_dir.string() << "\"\n\n"
-        << "[limits]\nmax_sessions = " << launch.max_sessions << "\n\n"
-        << "[[listener]]\nname = \"quickstart\"\nbind = \"127.0.0.1:0\"\n"
+        << "[limits]\n";
+    if (launch.max_sessions) out << "max_sessions = " << launch.max_sessions << "\n";
+    if (launch.max_handshakes) out << "max_handshakes = " << launch.max_handshakes << "\n";
+    if (launch.connections_per_second_per_source)
+        out << "connections_per_second_per_source = " << launch.connections_per_second_per_source
+            << "\n";
+    out << "\n[[listener]]\nname = \"quickstart\"\nbind = \"127.0.0.1:0\"\n"
         << "default_backend = \"target\"\n\n"
         << "[[backend]]\nname = \"target\"\naddress = \"127.0.0.1:" << launch.target_port << "\"\n";
     if (!out) throw std::runtime_error("cannot write " + path.string());
@@ -58,7 +63,7 @@ GatewayProcess::GatewayProcess(const GatewayLaunch& launch)
     int pipe_fds[2];
     if (pipe2(pipe_fds, O_CLOEXEC) != 0) fail_errno("pipe");
     std::vector<std::string> args = {launch.binary.string(), "run"};
-    if (launch.max_sessions) {
+    if (launch.uses_config()) {
         args.insert(args.end(), {"--config", write_config(launch).string()});
     } else {
         args.insert(args.end(), {"--listen", "127.0.0.1:0", "--target",

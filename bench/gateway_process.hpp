@@ -1,7 +1,8 @@
 // rdpbridge as a separate process, started exactly as a user starts it:
 //   rdpbridge run --listen 127.0.0.1:0 --target 127.0.0.1:Q --state-dir DIR --handshake-log FILE
-// or, when a scenario needs more sessions than the gateway admits by default, as a user who
-// raised [limits] max_sessions would: from a config file saying the same plus that limit.
+// or, when a scenario needs more than the gateway admits by default, as a user who raised
+// [limits] max_sessions (or max_handshakes, connections_per_second_per_source) would: from a
+// config file saying the same plus those limits.
 // Readiness is its stderr line "listening on 127.0.0.1:P" (which also tells the port the OS
 // picked); stderr is drained into a file for the whole run so that the gateway never blocks on
 // a full pipe.
@@ -24,7 +25,15 @@ struct GatewayLaunch {
     std::filesystem::path log_dir;  // receives NAME.stderr and NAME.handshake.jsonl
     std::string name;
     uint16_t target_port = 0;
-    std::size_t max_sessions = 0;  // 0: quick-start flags; otherwise a config file with this limit
+    // [limits] to raise; 0 keeps the default. Any nonzero one makes the launch a config file
+    // equal to the quick start plus these limits, instead of the quick-start flags.
+    std::size_t max_sessions = 0;
+    std::size_t max_handshakes = 0;
+    std::size_t connections_per_second_per_source = 0;
+
+    bool uses_config() const {
+        return max_sessions || max_handshakes || connections_per_second_per_source;
+    }
 };
 
 class GatewayProcess {

@@ -47,9 +47,10 @@ void add_options(CLI::App& app, Settings& s, std::vector<std::string>& only) {
                    "Write the results as JSON here (default WORK_DIR/results.json)");
     app.add_option("--work-dir", s.work_dir,
                    "State dir and gateway logs (default: a new /tmp/rdpbridge-bench-*)");
-    app.add_option("--only", only, "Run only these scenarios: relay, idle, handshake, latency")
+    app.add_option("--only", only,
+                   "Run only these scenarios: relay, idle, handshake, latency, logging")
         ->delimiter(',')
-        ->check(CLI::IsMember({"relay", "idle", "handshake", "latency"}));
+        ->check(CLI::IsMember({"relay", "idle", "handshake", "latency", "logging"}));
     app.add_option("--bound-seconds", s.bound_seconds, "CPU seconds per in-process bound");
     app.add_option("--nice", s.nice,
                    "Nice value for the bench and the gateway it starts (negative: root); on a "
@@ -73,6 +74,12 @@ void add_options(CLI::App& app, Settings& s, std::vector<std::string>& only) {
     app.add_option("--latency-pdu", s.latency.output_pdu,
                    "Output PDU bytes in the latency scenario");
     app.add_option("--latency-seconds", s.latency.seconds, "Latency measurement window");
+    app.add_option("--logging-seconds", s.logging.seconds,
+                   "Logging scenario: each relay window (baseline, then under the flood)");
+    app.add_option("--logging-flood", s.logging.flood_connections,
+                   "Logging scenario: garbage connections in the flood (2 log events each)");
+    app.add_option("--logging-concurrency", s.logging.flood_concurrency,
+                   "Logging scenario: flood connections open at once, at most");
 }
 
 Json context(const Settings& s, const FdLimit& fds) {
@@ -123,7 +130,8 @@ int main(int argc, char** argv) {
             {"relay", run_relay},
             {"idle", run_idle},
             {"handshake", run_handshake},
-            {"latency", run_latency}};
+            {"latency", run_latency},
+            {"logging", run_logging}};
         for (const auto& [name, run] : scenarios) {
             if (!settings.scenarios.count(name)) continue;
             std::cerr << "bench: " << name << "...\n";

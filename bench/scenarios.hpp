@@ -1,6 +1,7 @@
-// The four measurements of the issue. Each starts its own rdpbridge (so that CPU and RSS belong
-// to that scenario alone), measures its bound in the same run, and adds rows to the report;
-// each throws on an instrument failure (sessions that did not establish, a gateway that died).
+// The four measurements of the issue, and what handshake logging costs a relaying session. Each
+// starts its own rdpbridge (so that CPU and RSS belong to that scenario alone), measures its
+// bound in the same run, and adds rows to the report; each throws on an instrument failure
+// (sessions that did not establish, a gateway that died).
 #pragma once
 
 #include "bench/fd_limit.hpp"
@@ -25,5 +26,6 @@ void run_relay(const Bench& bench);
 void run_idle(const Bench& bench);
 void run_handshake(const Bench& bench);
 void run_latency(const Bench& bench);
+void run_logging(const Bench& bench);
 
 }  // namespace rdpbridge::bench

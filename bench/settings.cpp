@@ -16,6 +16,9 @@ void Settings::apply_smoke() {
     latency.sessions = 5;
     latency.warmup_seconds = 0.3;
     latency.seconds = 1;
+    logging.warmup_seconds = 0.3;
+    logging.seconds = 1;
+    logging.flood_connections = 50;
 }
 
 }  // namespace rdpbridge::bench

@@ -46,12 +46,25 @@ struct LatencySettings {
     std::size_t concurrency = 16;
 };
 
+// One saturated relay session measured twice through the same gateway: alone, then while a
+// flood of garbage-sending connections (2 handshake-log events each) is paced over the window.
+struct LoggingSettings {
+    double warmup_seconds = 2;
+    double seconds = 10;                   // each window: baseline, then loaded
+    std::size_t flood_connections = 5000;  // connection_accepted + handshake_failed each
+    std::size_t flood_concurrency = 32;    // flood connections open at once, at most
+    // The gateway's [limits] for this scenario: high enough that admission refuses no flood
+    // connection (a refusal would log one event instead of two).
+    std::size_t max_handshakes = 100000;
+    std::size_t connections_per_second_per_source = 1000000;
+};
+
 struct Settings {
     bool smoke = false;
     std::filesystem::path rdpbridge;
     std::filesystem::path work_dir;  // state dir, gateway logs; a fresh temp dir by default
     std::filesystem::path json_out;
-    std::set<std::string> scenarios = {"relay", "idle", "handshake", "latency"};
+    std::set<std::string> scenarios = {"relay", "idle", "handshake", "latency", "logging"};
     double bound_seconds = 2;  // CPU time per in-process bound
     int nice = 0;              // for the bench and (inherited) the gateway; 0 leaves it alone
     HostTlsPolicy host;
@@ -59,6 +72,7 @@ struct Settings {
     IdleSettings idle;
     HandshakeSettings handshake;
     LatencySettings latency;
+    LoggingSettings logging;
 
     void apply_smoke();  // seconds, not minutes: checks the instrument, asserts no time
 };

@@ -20,7 +20,8 @@ run_suite() {  # build-dir, extra cmake args...
 echo "== Release build: all tests"
 run_suite "$top/build"
 echo "== ASan+UBSan build: all tests"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+RDPBRIDGE_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite "$top/build-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRDPBRIDGE_SANITIZE=ON
 echo "== libFuzzer: every rdp/ decoder, 30 s each"
 bash "$top/tests/fuzz/run.sh" 30

@@ -58,6 +58,27 @@ class Gateway:
         return self.events("handshake_failed")
 
 
+def single_backend_config(backend_port: int, *, backend: str = "host", tables: str = "",
+                          backend_keys: str = "") -> str:
+    """A config with one loopback listener whose default backend is 127.0.0.1:backend_port.
+    `tables` adds top-level tables ([limits], [shield]); `backend_keys` adds keys and sub-tables
+    to the [[backend]]. {port}, {log} and {state} are left for start_gateway to fill."""
+    return f"""
+state_dir = "{{state}}"
+[logging]
+handshake_log = "{{log}}"
+{tables}
+[[listener]]
+name = "front"
+bind = "127.0.0.1:{{port}}"
+default_backend = "{backend}"
+[[backend]]
+name = "{backend}"
+address = "127.0.0.1:{backend_port}"
+{backend_keys}
+"""
+
+
 def start_gateway(lab, target_port=None, *extra, config=None, name="rdpbridge"):
     """Quick start in front of 127.0.0.1:target_port, or `config` (TOML text in which
     {port} and {log} are substituted)."""

@@ -7,25 +7,9 @@ import ssl
 import time
 import unittest
 
-from gateway import start_gateway
+from gateway import single_backend_config, start_gateway
 from lab import lab_for_test
 
-CONFIG = """
-state_dir = "{state}"
-[logging]
-handshake_log = "{log}"
-[limits]
-handshake_timeout = "2s"
-[[listener]]
-name = "front"
-bind = "127.0.0.1:{port}"
-default_backend = "win7"
-[[backend]]
-name = "win7"
-address = "127.0.0.1:%d"
-[backend.tls]
-min_version = "1.0"
-"""
 
 CLOSE_DEADLINE = 10.0
 
@@ -47,7 +31,9 @@ class BadClients(unittest.TestCase):
     def setUp(self):
         self.lab = lab_for_test(self)
         self.host = self.lab.xrdp("tls10")
-        self.gw = start_gateway(self.lab, config=CONFIG % self.host.port)
+        self.gw = start_gateway(self.lab, config=single_backend_config(
+            self.host.port, backend="win7", tables='[limits]\nhandshake_timeout = "2s"',
+            backend_keys='[backend.tls]\nmin_version = "1.0"'))
 
     def connect(self):
         return socket.create_connection(("127.0.0.1", self.gw.port), timeout=5)

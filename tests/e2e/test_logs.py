@@ -12,7 +12,7 @@ import ssl
 import subprocess
 import unittest
 
-from gateway import BIN, start_gateway
+from gateway import BIN, single_backend_config, start_gateway
 from lab import free_port, lab_for_test
 
 # xrdp logs this twice, at DEBUG then at INFO: ending on the second keeps a late first line from
@@ -24,20 +24,6 @@ X224_REQUEST = bytes.fromhex("030000130ee000000000000100080001000000")
 CLOSE_DEADLINE = 10.0
 COMMAND_TIMEOUT = 30
 
-CONFIG = """
-state_dir = "{state}"
-[logging]
-handshake_log = "{log}"
-[[listener]]
-name = "front"
-bind = "127.0.0.1:{port}"
-default_backend = "win7"
-[[backend]]
-name = "win7"
-address = "127.0.0.1:%d"
-[backend.tls]
-min_version = "1.0"
-"""
 
 
 # ------------------------------------------------------------------ clients that fail
@@ -159,7 +145,8 @@ class Logs(unittest.TestCase):
         line and a gzip-compressed rotated file; returns the files, oldest first."""
         lab = self.lab
         host = lab.xrdp("tls10")
-        gw = start_gateway(lab, config=CONFIG % host.port)
+        gw = start_gateway(lab, config=single_backend_config(
+            host.port, backend="win7", backend_keys='[backend.tls]\nmin_version = "1.0"'))
         for sessions in (1, 2):
             res = lab.xfreerdp(gw.port, *HARDENED, until_log=(host, SESMAN), timeout=30)
             self.assertEqual(res.ended_by, "until", res.summary())

@@ -10,25 +10,11 @@ import socket
 import ssl
 import unittest
 
-from gateway import start_gateway
+from gateway import single_backend_config, start_gateway
 from lab import lab_for_test
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures"
 
-CONFIG = """
-state_dir = "{state}"
-[logging]
-handshake_log = "{log}"
-[shield]
-refuse_ms_t120 = %s
-[[listener]]
-name = "front"
-bind = "127.0.0.1:{port}"
-default_backend = "host"
-[[backend]]
-name = "host"
-address = "127.0.0.1:%d"
-"""
 
 
 def attack(port: int) -> bool:
@@ -59,7 +45,8 @@ class MsT120Shield(unittest.TestCase):
     def test_refused_before_the_host(self):
         lab = lab_for_test(self)
         host = lab.xrdp("tls10")
-        gw = start_gateway(lab, config=CONFIG % ("true", host.port))
+        gw = start_gateway(lab, config=single_backend_config(
+            host.port, tables="[shield]\nrefuse_ms_t120 = true"))
         self.assertTrue(attack(gw.port), "the gateway answered an MS_T120 Connect Initial")
         failed = gw.wait_event("handshake_failed")
         self.assertEqual(len(failed), 1, failed)
@@ -73,7 +60,8 @@ class MsT120Shield(unittest.TestCase):
     def test_without_the_shield_the_host_receives_it(self):
         lab = lab_for_test(self)
         host = lab.xrdp("tls10")
-        gw = start_gateway(lab, config=CONFIG % ("false", host.port))
+        gw = start_gateway(lab, config=single_backend_config(
+            host.port, tables="[shield]\nrefuse_ms_t120 = false"))
         attack(gw.port)
         host.wait_log(re.compile("ms_t120", re.I), timeout=10)
 

@@ -4,27 +4,13 @@ from the client's states, xrdp's log and the handshake log."""
 
 import unittest
 
-from gateway import start_gateway
+from gateway import single_backend_config, start_gateway
 from lab import DEFAULT_PASSWORD, lab_for_test
 
 HARDENED = ("/sec:tls", "/tls-seclevel:3")
 SESMAN = r"connecting to sesman"
 HOST_ERRORS = r"MAC checksum error|header|decrypt|[Ii]nvalid"
 
-CONFIG = """
-state_dir = "{state}"
-[logging]
-handshake_log = "{log}"
-[[listener]]
-name = "front"
-bind = "127.0.0.1:{port}"
-default_backend = "xp"
-[[backend]]
-name = "xp"
-address = "127.0.0.1:%d"
-security = "rdp"
-encryption_methods = ["40", "56", "128", "fips"]
-"""
 
 
 class StandardSecurityBridge(unittest.TestCase):
@@ -90,7 +76,9 @@ class StandardSecurityBridge(unittest.TestCase):
                          ("mcs_gcc", "host_selected_unoffered_method"))
         self.assertIn("encryption_methods", failed["hint"])
         # A profile that allows it bridges the host.
-        gw = start_gateway(lab, config=CONFIG % host.port, name="lenient")
+        gw = start_gateway(lab, config=single_backend_config(
+            host.port, backend="xp",
+            backend_keys='security = "rdp"\nencryption_methods = ["40", "56", "128", "fips"]'), name="lenient")
         res = lab.xfreerdp(gw.port, *HARDENED, until_log=(host, SESMAN), timeout=30)
         self.assertTrue(res.reached("CONNECTION_STATE_FINALIZATION"), res.summary())
         est = gw.wait_event("session_established")[0]

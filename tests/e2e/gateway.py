@@ -28,11 +28,15 @@ class Gateway:
         self.log_path = pathlib.Path(log_path)
 
     def events(self, event=None, conn=None):
-        """Every parsed line of the handshake log (each line must be valid JSON)."""
+        """Every parsed line of the handshake log (each complete line must be valid JSON).
+
+        The writer's stdio buffer can end mid-line, so a read may catch the file with its last
+        line half written: only newline-terminated lines count; the rest is read next time."""
         if not self.log_path.exists():
             return []
         out = []
-        for line in self.log_path.read_text().splitlines():
+        text = self.log_path.read_text()
+        for line in text[:text.rfind("\n") + 1].splitlines():
             e = json.loads(line)
             if (event is None or e.get("event") == event) and (conn is None or e.get("conn") == conn):
                 out.append(e)

@@ -25,6 +25,10 @@ void set_legacy_policy(SSL_CTX* c, const HostTlsPolicy& policy) {
     SSL_CTX_set_security_level(c, 0);
     SSL_CTX_set_min_proto_version(c, TLS1_VERSION);
     SSL_CTX_set_max_proto_version(c, TLS1_VERSION);
+    // Windows 7's Schannel never implemented Encrypt-then-MAC (RFC 7366); an OpenSSL host would
+    // agree to it, and then libssl in the gateway could not use the stitched AES-CBC-HMAC-SHA1
+    // sealing that it uses against a real Windows 7 host (and that the relay bound assumes).
+    SSL_CTX_set_options(c, SSL_OP_NO_ENCRYPT_THEN_MAC);
     if (SSL_CTX_set_cipher_list(c, policy.ciphers.c_str()) != 1)
         throw std::runtime_error("host cipher list \"" + policy.ciphers +
                                  "\" rejected: " + openssl_error_text());

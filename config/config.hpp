@@ -87,7 +87,9 @@ struct Route {
 struct Limits {
     Duration handshake_timeout = std::chrono::seconds(10);
     std::size_t max_x224_request = 2048;   // bytes; a real request is < 200
-    std::size_t relay_buffer = 16 * 1024;  // bytes buffered per direction at most
+    // Bytes held per direction at most, and only while they are in flight. Four TLS records:
+    // one read and one send carry four records instead of one.
+    std::size_t relay_buffer = 64 * 1024;
     std::size_t max_sessions = 2000;            // established sessions, all listeners
     std::size_t max_handshakes = 256;           // connections still in their handshake
     std::size_t max_sessions_per_source = 50;   // established sessions per client address

@@ -15,23 +15,21 @@
 
 namespace rdpbridge::proxy {
 
-// Asio's context takes ownership of the SSL_CTX built by tls/.
 struct BackendRuntime {
-    BackendRuntime(const config::Backend* c, tls::Context ctx)
-        : config(c), tls(ctx.release()) {}
+    BackendRuntime(const config::Backend* c, tls::Context ctx) : config(c), tls(std::move(ctx)) {}
     const config::Backend* config;
-    asio::ssl::context tls;
+    tls::Context tls;
 };
 
 struct ListenerRuntime {
     ListenerRuntime(const config::Listener* c, tls::Context ctx)
-        : config(c), front_tls(ctx.release()) {}
+        : config(c), front_tls(std::move(ctx)) {}
     const config::Listener* config;
-    asio::ssl::context front_tls;
+    tls::Context front_tls;
 };
 
 class SessionRegistry {
-public:
+  public:
     using Closer = std::function<void()>;
     uint64_t add(Closer closer) {
         closers_[++next_] = std::move(closer);
@@ -45,7 +43,7 @@ public:
         for (auto& [id, close] : copy) close();
     }
 
-private:
+  private:
     uint64_t next_ = 0;
     std::map<uint64_t, Closer> closers_;
 };

@@ -1,7 +1,8 @@
 // Full-duplex relay between the client's and the host's streams after the handshake. Each
-// direction reads into one fixed buffer and writes it out before reading again, so no more than
+// direction reads into one buffer and writes it out before reading again, so no more than
 // `buffer_size` bytes per direction are ever held: a peer that stops reading stalls its sender,
-// it does not grow memory. The Bridge sees the bytes until it declares a direction
+// it does not grow memory. The buffer is allocated when bytes arrive and freed once they are
+// written, so an idle session holds none. The Bridge sees the bytes until it declares a direction
 // transparent; after that, bytes pass without a copy.
 #pragma once
 
@@ -53,27 +54,46 @@ struct Translator {
     }
 };
 
+inline std::string describe_end(const boost::system::error_code& ec) {
+    return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ? "closed"
+                                                                              : ec.message();
+}
+
+// Waits until `from` has bytes to read. A TlsStream knows when it holds decrypted bytes; a raw
+// socket (the Standard RDP Security leg) is readable when the kernel says so.
+template <class Stream>
+awaitable<void> until_readable(Stream& from, boost::system::error_code& ec) {
+    if constexpr (requires { from.async_wait_readable(use_awaitable); })
+        co_await from.async_wait_readable(asio::redirect_error(use_awaitable, ec));
+    else
+        co_await from.async_wait(tcp::socket::wait_read, asio::redirect_error(use_awaitable, ec));
+}
+
 template <class From, class To>
 awaitable<void> pump(From& from, To& to, std::size_t buffer_size, Translator translate,
                      Direction& d) {
-    // Not zero-filled: at 10,000 idle sessions every kilobyte per session counts.
-    auto buffer = std::make_unique_for_overwrite<uint8_t[]>(buffer_size);
-    rdp::Bytes translated;
     boost::system::error_code ec;
     for (;;) {
+        // The buffer exists only while bytes are in flight: an idle session holds none, so
+        // 10,000 idle sessions cost no relay memory, and a busy one can use large buffers.
+        co_await until_readable(from, ec);
+        if (ec) {
+            d.end = describe_end(ec);
+            break;
+        }
+        // Not zero-filled: it is overwritten by the read.
+        auto buffer = std::make_unique_for_overwrite<uint8_t[]>(buffer_size);
         const std::size_t n = co_await from.async_read_some(
             asio::buffer(buffer.get(), buffer_size), asio::redirect_error(use_awaitable, ec));
         if (ec) {
-            d.end = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated
-                        ? "closed"
-                        : ec.message();
+            d.end = describe_end(ec);
             break;
         }
         d.bytes += n;
         *d.last_activity = std::chrono::steady_clock::now();
         rdp::ByteView out(buffer.get(), n);
+        rdp::Bytes translated;
         if (!translate.transparent()) {
-            translated.clear();
             if (auto failure = translate(out, translated)) {
                 d.end = std::string(rdp::describe(failure->cause).id) + ": " + failure->detail;
                 d.failure = std::move(failure);
@@ -156,11 +176,11 @@ awaitable<RelayResult> relay(ClientStream& client, HostStream& host, rdp::Bridge
                    [&](std::exception_ptr) { finished("host"); });
     asio::co_spawn(ex,
                    idle_watch(idle, last_activity, idle_timeout, idle_fired,
-                                      [&] {
-                                          boost::system::error_code ignored;
-                                          client.lowest_layer().cancel(ignored);
-                                          host.lowest_layer().cancel(ignored);
-                                      }),
+                              [&] {
+                                  boost::system::error_code ignored;
+                                  client.lowest_layer().cancel(ignored);
+                                  host.lowest_layer().cancel(ignored);
+                              }),
                    asio::detached);
     boost::system::error_code ec;
     co_await both_done.async_wait(asio::redirect_error(use_awaitable, ec));

@@ -11,6 +11,7 @@
 
 #include "proxy/relay.hpp"
 #include "proxy/routing.hpp"
+#include "proxy/tls_stream.hpp"
 #include "proxy/transport_errors.hpp"
 #include "proxy/watchdog.hpp"
 #include "rdp/negotiation.hpp"
@@ -26,7 +27,6 @@ using Clock = std::chrono::steady_clock;
 using boost::system::error_code;
 using rdp::Cause;
 using rdp::Stage;
-using SslStream = asio::ssl::stream<tcp::socket>;
 
 constexpr std::size_t kMaxConfirm = 512;  // a Connection Confirm is 19 bytes
 constexpr int kCertificateWarningDays = 30;
@@ -89,11 +89,11 @@ private:
     awaitable<rdp::BackendAgreement> negotiate_backend(const BackendRuntime& backend,
                                                        const rdp::ConnectionRequest& request);
     awaitable<void> refuse_client(rdp::NegFailureCode code);
-    awaitable<tls::SessionFacts> accept_front_tls(SslStream& front);
-    awaitable<tls::SessionFacts> connect_backend_tls(SslStream& back, const BackendRuntime& backend);
+    awaitable<tls::SessionFacts> accept_front_tls(TlsStream& front);
+    awaitable<tls::SessionFacts> connect_backend_tls(TlsStream& back, const BackendRuntime& backend);
     awaitable<rdp::Bytes> read_tpkt(tcp::socket& socket, Peer peer, Stage stage, std::size_t max);
     template <class HostStream>
-    awaitable<RelayResult> bridge(SslStream& front, HostStream& host,
+    awaitable<RelayResult> bridge(TlsStream& front, HostStream& host,
                                   const rdp::BridgeParams& params);
     void on_bridge_fact(const rdp::Fact& f);
     rdp::Failure unestablished_failure(const RelayResult& r) const;
@@ -112,8 +112,8 @@ private:
     tcp::resolver resolver_;
     Watchdog deadline_;
     Watchdog connect_deadline_;
-    SslStream* front_tls_ = nullptr;
-    SslStream* back_tls_ = nullptr;
+    TlsStream* front_tls_ = nullptr;
+    TlsStream* back_tls_ = nullptr;
     Clock::time_point started_ = Clock::now();
     Clock::time_point stage_started_ = started_;
     std::string backend_name_;
@@ -320,7 +320,7 @@ awaitable<rdp::BackendAgreement> Session::negotiate_backend(
     }
 }
 
-awaitable<tls::SessionFacts> Session::accept_front_tls(SslStream& front) {
+awaitable<tls::SessionFacts> Session::accept_front_tls(TlsStream& front) {
     tls::AlertTrace alerts;
     tls::attach_alert_trace(front.native_handle(), &alerts);
     error_code ec;
@@ -342,7 +342,7 @@ awaitable<tls::SessionFacts> Session::accept_front_tls(SslStream& front) {
     co_return facts;
 }
 
-awaitable<tls::SessionFacts> Session::connect_backend_tls(SslStream& back,
+awaitable<tls::SessionFacts> Session::connect_backend_tls(TlsStream& back,
                                                           const BackendRuntime& backend) {
     const auto& policy = backend.config->tls;
     SSL* ssl = back.native_handle();
@@ -402,8 +402,8 @@ awaitable<void> Session::run() {
                             {"client", ec ? "?" : endpoint_text(peer)}});
     deadline_.arm(gateway_.config.limits.handshake_timeout, [this] { close_all(); });
 
-    std::optional<SslStream> front;
-    std::optional<SslStream> back;
+    std::optional<TlsStream> front;
+    std::optional<TlsStream> back;
     std::optional<RelayResult> relayed;
     try {
         const auto request = co_await read_client_request();
@@ -440,7 +440,7 @@ awaitable<void> Session::run() {
                                                    deadline_.fired(), 0)};
         }
 
-        front.emplace(std::move(client_), const_cast<asio::ssl::context&>(listener_.front_tls));
+        front.emplace(std::move(client_), listener_.front_tls.get());
         front_tls_ = &*front;
         const auto front_facts = co_await accept_front_tls(*front);
         established_ = Json{{"conn", id_}, {"event", "session_established"},
@@ -456,7 +456,7 @@ awaitable<void> Session::run() {
         params.refuse_ms_t120 = gateway_.config.shield.refuse_ms_t120;
         params.allowed_methods = backend.config->encryption_methods;
         if (agreement.selected_protocol == rdp::protocol::ssl) {
-            back.emplace(std::move(backend_), const_cast<asio::ssl::context&>(backend.tls));
+            back.emplace(std::move(backend_), backend.tls.get());
             back_tls_ = &*back;
             const auto back_facts = co_await connect_backend_tls(*back, backend);
             established_["back"] = tls_facts(back_facts);
@@ -494,7 +494,7 @@ awaitable<void> Session::run() {
 // The MCS connect exchange (and, towards Standard RDP Security hosts, the security exchange)
 // runs inside the relay: the session counts as established only once the bridge says so.
 template <class HostStream>
-awaitable<RelayResult> Session::bridge(SslStream& front, HostStream& host,
+awaitable<RelayResult> Session::bridge(TlsStream& front, HostStream& host,
                                        const rdp::BridgeParams& params) {
     rdp::Bridge bridge(params);
     auto result = co_await relay(front, host, bridge, gateway_.config.limits.relay_buffer,

@@ -90,7 +90,7 @@ TEST(FullFile, LoadsEveryKey) {
     EXPECT_EQ(c.logging.level, "debug");
     EXPECT_EQ(c.limits.handshake_timeout, 1500ms);
     EXPECT_EQ(c.limits.max_x224_request, 4096u);
-    EXPECT_EQ(c.limits.relay_buffer, 65536u);
+    EXPECT_EQ(c.limits.relay_buffer, 32768u);
 
     ASSERT_EQ(c.listeners.size(), 2u);
     const Listener& main = c.listeners[0];
@@ -165,7 +165,7 @@ TEST(Defaults, MinimalConfigUsesStructDefaults) {
     EXPECT_FALSE(c.logging.handshake_log);
     EXPECT_EQ(c.limits.handshake_timeout, 10s);
     EXPECT_EQ(c.limits.max_x224_request, 2048u);
-    EXPECT_EQ(c.limits.relay_buffer, 16384u);
+    EXPECT_EQ(c.limits.relay_buffer, 65536u);
     ASSERT_EQ(c.listeners.size(), 1u);
     EXPECT_EQ(c.listeners[0].bind.port, 3389);
     EXPECT_FALSE(c.listeners[0].tls.certificate);

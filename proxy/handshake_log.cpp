@@ -83,9 +83,13 @@ void HandshakeLog::write(Json event) {
     Json line{{"ts", now_iso()}};
     line.update(event);
     if (file_) file_->info(line.dump(-1, ' ', false, Json::error_handler_t::replace));
+    // On stderr a person reads one line per connection, session and failure; the step-by-step
+    // `stage` and `bridge` events (a dozen per session, all in the JSON log) only at debug level.
     const auto& name = line["event"];
-    const bool failed = name == "handshake_failed";
-    console_->log(failed ? spdlog::level::warn : spdlog::level::info, human_line(line));
+    const auto level = name == "handshake_failed"                ? spdlog::level::warn
+                       : name == "stage" || name == "bridge" ? spdlog::level::debug
+                                                                 : spdlog::level::info;
+    if (console_->should_log(level)) console_->log(level, human_line(line));
 }
 
 void HandshakeLog::flush() {

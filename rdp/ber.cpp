@@ -11,7 +11,7 @@ std::string tag_name(uint16_t tag) {
 
 }  // namespace
 
-Result<Tlv> read(Reader& r, uint16_t expected_tag, const char* field) {
+Result<Header> read_header(Reader& r, uint16_t expected_tag, const char* field) {
     auto first = r.u8(field);
     if (!first) return first.error();
     uint16_t tag = *first;
@@ -39,9 +39,33 @@ Result<Tlv> read(Reader& r, uint16_t expected_tag, const char* field) {
         }
         width = uint8_t(1 + n);
     }
-    auto value = r.bytes(length, field);
+    return Header{tag, length, width};
+}
+
+Result<Tlv> read(Reader& r, uint16_t expected_tag, const char* field) {
+    auto header = read_header(r, expected_tag, field);
+    if (!header) return header.error();
+    auto value = r.bytes(header->length, field);
     if (!value) return value.error();
-    return Tlv{tag, *value, width};
+    return Tlv{header->tag, *value, header->length_width};
+}
+
+Result<int64_t> read_integer(Reader& r, const char* field) {
+    auto tlv = read(r, kInteger, field);
+    if (!tlv) return tlv.error();
+    ByteView digits = tlv->value;
+    if (digits.empty()) return Error{field, "INTEGER without content octets"};
+    const bool negative = digits[0] & 0x80;
+    // Redundant sign octets carry no value; what remains must fit in 64 bits.
+    while (digits.size() > 1 && digits[0] == (negative ? 0xFF : 0x00) &&
+           bool(digits[1] & 0x80) == negative)
+        digits = digits.subspan(1);
+    if (digits.size() > 8)
+        return Error{field, "INTEGER of " + std::to_string(digits.size()) +
+                                " octets does not fit in 64 bits"};
+    uint64_t value = negative ? ~uint64_t{0} : 0;  // sign-extended
+    for (uint8_t d : digits) value = value << 8 | d;
+    return int64_t(value);
 }
 
 void write_header(Writer& w, uint16_t tag, std::size_t length, uint8_t min_width) {
@@ -56,6 +80,47 @@ void write_header(Writer& w, uint16_t tag, std::size_t length, uint8_t min_width
         w.u8(0x82);
         w.u16be(uint16_t(length));
     }
+}
+
+void DerWriter::begin(uint8_t tag) {
+    out_.push_back(tag);
+    open_.push_back(out_.size());
+    out_.push_back(0);  // the length, filled in by end()
+}
+
+void DerWriter::end() {
+    const std::size_t at = open_.back();
+    open_.pop_back();
+    const std::size_t length = out_.size() - at - 1;
+    if (length < 0x80) {
+        out_[at] = uint8_t(length);
+        return;
+    }
+    uint8_t octets = 0;
+    for (std::size_t rest = length; rest != 0; rest >>= 8) ++octets;
+    out_[at] = uint8_t(0x80 | octets);
+    out_.insert(out_.begin() + std::ptrdiff_t(at + 1), octets, 0);
+    for (uint8_t i = 0; i < octets; ++i)
+        out_[at + octets - i] = uint8_t(length >> (8 * i));
+}
+
+void DerWriter::integer(int64_t value) {
+    // Fewest octets: drop leading octets that only repeat the sign of the next one.
+    uint8_t octets = 8;
+    while (octets > 1) {
+        const int64_t top = value >> (8 * (octets - 1) - 1);  // the dropped octet and next bit
+        if (top != 0 && top != -1) break;
+        --octets;
+    }
+    begin(kInteger);
+    for (uint8_t i = octets; i > 0; --i) out_.push_back(uint8_t(uint64_t(value) >> (8 * (i - 1))));
+    end();
+}
+
+void DerWriter::octet_string(ByteView value) {
+    begin(kOctetString);
+    out_.insert(out_.end(), value.begin(), value.end());
+    end();
 }
 
 }  // namespace rdpbridge::rdp::ber

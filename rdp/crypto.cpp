@@ -26,19 +26,24 @@ OSSL_LIB_CTX* legacy_context() {
     return ctx;
 }
 
-const EVP_MD* fetch_md(const char* name) {
-    static thread_local struct Cache {
-        EVP_MD* md5 = EVP_MD_fetch(legacy_context(), "MD5", nullptr);
-        EVP_MD* sha1 = EVP_MD_fetch(legacy_context(), "SHA1", nullptr);
-    } cache;
-    return name[0] == 'M' ? cache.md5 : cache.sha1;
+enum class Md { md5, sha1, sha256 };
+
+const EVP_MD* fetch_md(Md md) {
+    // Fetched once per thread. SHA-256 is no legacy algorithm; the private context simply has
+    // the default provider too.
+    static thread_local const std::array<EVP_MD*, 3> cache{
+        EVP_MD_fetch(legacy_context(), "MD5", nullptr),
+        EVP_MD_fetch(legacy_context(), "SHA1", nullptr),
+        EVP_MD_fetch(legacy_context(), "SHA256", nullptr),
+    };
+    return cache[std::size_t(md)];
 }
 
 template <std::size_t N>
-std::array<uint8_t, N> digest(const char* name, std::initializer_list<ByteView> parts) {
+std::array<uint8_t, N> digest(Md md, std::initializer_list<ByteView> parts) {
     std::array<uint8_t, N> out{};
     std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-    EVP_DigestInit_ex(ctx.get(), fetch_md(name), nullptr);
+    EVP_DigestInit_ex(ctx.get(), fetch_md(md), nullptr);
     for (auto p : parts) EVP_DigestUpdate(ctx.get(), p.data(), p.size());
     unsigned int len = 0;
     EVP_DigestFinal_ex(ctx.get(), out.data(), &len);
@@ -53,10 +58,18 @@ struct CipherState {
     ~CipherState() { EVP_CIPHER_CTX_free(ctx); }
 };
 
+using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
+
+X509Ptr parse_x509(ByteView der) {
+    const unsigned char* p = der.data();
+    return X509Ptr(d2i_X509(nullptr, &p, long(der.size())), X509_free);
+}
+
 }  // namespace
 
-Md5 md5(std::initializer_list<ByteView> parts) { return digest<16>("MD5", parts); }
-Sha1 sha1(std::initializer_list<ByteView> parts) { return digest<20>("SHA1", parts); }
+Md5 md5(std::initializer_list<ByteView> parts) { return digest<16>(Md::md5, parts); }
+Sha1 sha1(std::initializer_list<ByteView> parts) { return digest<20>(Md::sha1, parts); }
+Sha256 sha256(std::initializer_list<ByteView> parts) { return digest<32>(Md::sha256, parts); }
 
 Sha1 hmac_sha1(ByteView key, std::initializer_list<ByteView> parts) {
     // HMAC per RFC 2104 over SHA-1, built from the digest so that it shares our context.
@@ -73,7 +86,7 @@ Sha1 hmac_sha1(ByteView key, std::initializer_list<ByteView> parts) {
         opad[i] = k[i] ^ 0x5C;
     }
     std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-    EVP_DigestInit_ex(ctx.get(), fetch_md("SHA1"), nullptr);
+    EVP_DigestInit_ex(ctx.get(), fetch_md(Md::sha1), nullptr);
     EVP_DigestUpdate(ctx.get(), ipad.data(), ipad.size());
     for (auto p : parts) EVP_DigestUpdate(ctx.get(), p.data(), p.size());
     Sha1 inner{};
@@ -141,9 +154,7 @@ Bytes rsa_public_le(ByteView message_le, ByteView modulus_le, uint32_t exponent)
 }
 
 std::optional<RsaKeyLe> x509_rsa_key(ByteView der) {
-    const unsigned char* p = der.data();
-    std::unique_ptr<X509, decltype(&X509_free)> cert(d2i_X509(nullptr, &p, long(der.size())),
-                                                     X509_free);
+    const X509Ptr cert = parse_x509(der);
     if (!cert) return std::nullopt;
     EVP_PKEY* key = X509_get0_pubkey(cert.get());
     if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA) return std::nullopt;
@@ -163,6 +174,17 @@ std::optional<RsaKeyLe> x509_rsa_key(ByteView der) {
     BN_free(n);
     BN_free(e);
     return out;
+}
+
+std::optional<Bytes> x509_subject_public_key(ByteView der) {
+    const X509Ptr cert = parse_x509(der);
+    if (!cert) return std::nullopt;
+    // OpenSSL keeps the BIT STRING's unused-bits count apart from its data; keys are whole
+    // octets, so the data is the key.
+    const ASN1_BIT_STRING* key = X509_get0_pubkey_bitstr(cert.get());
+    if (!key) return std::nullopt;
+    const unsigned char* data = ASN1_STRING_get0_data(key);
+    return Bytes(data, data + ASN1_STRING_length(key));
 }
 
 void cleanse(void* p, std::size_t n) { OPENSSL_cleanse(p, n); }

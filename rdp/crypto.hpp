@@ -1,7 +1,8 @@
 // The primitives Standard RDP Security is built from (MD5, SHA-1, HMAC-SHA1, RC4, 3DES-CBC, raw
-// RSA), from OpenSSL's libcrypto. RC4 lives in OpenSSL 3's legacy provider; it is loaded into a
-// private library context used only here, so legacy algorithms never become available to the
-// TLS code or to anything else in the process. No I/O happens here.
+// RSA), and CredSSP's SHA-256 and certificate public key, from OpenSSL's libcrypto. RC4 lives in
+// OpenSSL 3's legacy provider; it is loaded into a private library context used only here, so
+// legacy algorithms never become available to the TLS code or to anything else in the process.
+// No I/O happens here.
 #pragma once
 
 #include <array>
@@ -14,10 +15,12 @@ namespace rdpbridge::rdp::crypto {
 
 using Md5 = std::array<uint8_t, 16>;
 using Sha1 = std::array<uint8_t, 20>;
+using Sha256 = std::array<uint8_t, 32>;
 
 // Digests over the concatenation of the given parts.
 Md5 md5(std::initializer_list<ByteView> parts);
 Sha1 sha1(std::initializer_list<ByteView> parts);
+Sha256 sha256(std::initializer_list<ByteView> parts);
 Sha1 hmac_sha1(ByteView key, std::initializer_list<ByteView> parts);
 
 // A running RC4 keystream: successive calls continue where the last one stopped, as RDP
@@ -63,6 +66,11 @@ struct RsaKeyLe {
     int bits;
 };
 std::optional<RsaKeyLe> x509_rsa_key(ByteView der);
+
+// The contents of a DER X.509 certificate's subjectPublicKey BIT STRING, without its
+// unused-bits octet (for RSA the DER RSAPublicKey): what CredSSP binds its run to. nullopt if
+// the certificate does not parse.
+std::optional<Bytes> x509_subject_public_key(ByteView der);
 
 // Wipes key material before its memory is released.
 void cleanse(void* p, std::size_t n);

@@ -11,6 +11,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import shutil
 import struct
 
@@ -197,6 +198,20 @@ def main():
     for payload in (sdi, dpu):
         stream += struct.pack(">BBH", 3, 0, 7 + len(payload)) + bytes([2, 0xF0, 0x80]) + payload
     add("fuzz_pdu_watch", bytes([0]) + struct.pack("<I", 2) + stream)
+
+    # CredSSP (tests/fixtures/credssp/, see its README): every file on its own, and each run's
+    # TSRequests of one side back to back, the stream complete_ts_request_size cuts.
+    runs = {}
+    for path in sorted(glob.glob(os.path.join(FIXTURES, "credssp", "*.bin"))):
+        data = read(path)
+        add("fuzz_credssp", struct.pack("<I", 0) + data)
+        m = re.fullmatch(r"(.+)_(\d+)_(client|server)\.bin", os.path.basename(path))
+        if m:
+            runs.setdefault((m.group(1), m.group(3)), []).append((int(m.group(2)), data))
+    for _, messages in sorted(runs.items()):
+        stream = b"".join(data for _, data in sorted(messages))
+        for seed in (1, 7):
+            add("fuzz_credssp", struct.pack("<I", seed) + stream)
 
     if os.path.isdir(args.out):
         shutil.rmtree(args.out)

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <utility>
+
 #include "rdp/ber.hpp"
 #include "rdp/bytes.hpp"
 #include "rdp/framer.hpp"
@@ -137,6 +140,58 @@ TEST(Ber, RejectsWrongTagAndOverlongLength) {
     const Bytes short_value{0x04, 0x82, 0x01, 0x00, 0x00};
     Reader r3(short_value);
     EXPECT_FALSE(ber::read(r3, 0x04, "f"));
+}
+
+TEST(Ber, DerIntegersInTheFewestOctets) {
+    const std::pair<int64_t, const char*> cases[] = {
+        {0, "020100"},          {127, "02017f"},        {128, "02020080"},
+        {256, "02020100"},      {-1, "0201ff"},         {-128, "020180"},
+        {-129, "0202ff7f"},     {0x7FFFFFFF, "02047fffffff"},
+        {int32_t(0xC000006D), "0204c000006d"},          {INT64_MIN, "02088000000000000000"},
+    };
+    for (const auto& [value, der] : cases) {
+        Bytes out;
+        ber::DerWriter(out).integer(value);
+        EXPECT_EQ(hex(out), der) << value;
+        Reader r(out);
+        EXPECT_EQ(*ber::read_integer(r, "i"), value) << der;
+    }
+}
+
+TEST(Ber, ReadsRedundantIntegerOctetsButNotOverlongValues) {
+    const Bytes padded{0x02, 0x03, 0x00, 0x00, 0x06};
+    Reader r1(padded);
+    EXPECT_EQ(*ber::read_integer(r1, "i"), 6);
+    const Bytes positive{0x02, 0x05, 0x00, 0xC0, 0x00, 0x00, 0x6D};
+    Reader r2(positive);
+    EXPECT_EQ(*ber::read_integer(r2, "i"), int64_t{0xC000006D});
+    const Bytes too_long{0x02, 0x09, 0x01, 0, 0, 0, 0, 0, 0, 0, 0};
+    Reader r3(too_long);
+    EXPECT_EQ(ber::read_integer(r3, "i").error().field, "i");
+    const Bytes empty{0x02, 0x00};
+    Reader r4(empty);
+    EXPECT_FALSE(ber::read_integer(r4, "i"));
+}
+
+TEST(Ber, DerWriterFillsInShortestLengths) {
+    for (std::size_t len : {0u, 0x7Fu, 0x80u, 0xFFu, 0x100u, 0xFFFFu, 0x10000u}) {
+        Bytes out;
+        ber::DerWriter w(out);
+        w.begin(ber::kSequence);
+        w.octet_string(Bytes(len, 0xAB));
+        w.end();
+        const std::size_t inner = 1 + (len < 0x80 ? 1 : len <= 0xFF ? 2 : len <= 0xFFFF ? 3 : 4) + len;
+        const std::size_t outer_width = inner < 0x80 ? 1 : inner <= 0xFF ? 2 : inner <= 0xFFFF ? 3 : 4;
+        EXPECT_EQ(out.size(), 1 + outer_width + inner) << len;
+        if (inner > 0xFFFF) continue;  // beyond what ber::read takes
+        Reader r(out);
+        auto seq = ber::read(r, ber::kSequence, "s");
+        ASSERT_TRUE(seq) << len;
+        Reader inside(seq->value);
+        auto octets = ber::read(inside, ber::kOctetString, "o");
+        ASSERT_TRUE(octets) << len;
+        EXPECT_EQ(octets->value.size(), len);
+    }
 }
 
 TEST(Per, Lengths) {

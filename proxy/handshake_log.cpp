@@ -71,10 +71,14 @@ HandshakeLog::HandshakeLog(const std::optional<std::filesystem::path>& file,
 
 HandshakeLog::~HandshakeLog() {
     flush();
-    // The async loggers hand their last messages to the pool, which drains them on destruction.
+    // The pool first: its destructor lets the worker thread write every queued message, then
+    // joins it. Queued messages hold references to their logger, so destroying the pool before
+    // the loggers means the loggers die here, on this thread, after the join, rather than on
+    // the worker when it drops the last reference (which ThreadSanitizer cannot follow: the
+    // worker's reference counting runs in the uninstrumented libspdlog).
+    pool_.reset();
     file_.reset();
     console_.reset();
-    pool_.reset();
 }
 
 std::size_t HandshakeLog::dropped() const { return pool_of(pool_).overrun_counter(); }

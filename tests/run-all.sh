@@ -4,7 +4,12 @@
 # 1. installs build and test dependencies (deploy/install-deps.sh --test);
 # 2. Release build: unit tests and the end-to-end lab tests (xrdp + FreeRDP under Xvfb);
 # 3. ASan+UBSan build: the same suites again under the sanitizers;
-# 4. every libFuzzer target for a bounded time. (The bench's smoke run is a CTest test.)
+# 4. ThreadSanitizer: only the rdpbridge binary (the gateway's io_context and spdlog's async
+#    logging threads; the probe's resolver and TLS scan threads), driven by every end-to-end
+#    test; a ThreadSanitizer report makes it exit 66, which fails the test (in every build the
+#    lab requires the gateway to exit 0 without a sanitizer report when it is stopped, and the
+#    probe and logs tests check the commands' exit codes);
+# 5. every libFuzzer target for a bounded time. (The bench's smoke run is a CTest test.)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
@@ -23,5 +28,13 @@ echo "== ASan+UBSan build: all tests"
 RDPBRIDGE_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite "$top/build-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRDPBRIDGE_SANITIZE=ON
+echo "== ThreadSanitizer build of the gateway: end-to-end tests"
+cmake -S "$top" -B "$top/build-tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRDPBRIDGE_TSAN=ON \
+  -DRDPBRIDGE_TESTS=OFF >/dev/null
+cmake --build "$top/build-tsan" -j"$jobs" --target rdpbridge
+(cd "$top/tests/e2e" &&
+  RDPBRIDGE_BIN="$top/build-tsan/rdpbridge" RDPBRIDGE_SANITIZED=1 PYTHONDONTWRITEBYTECODE=1 \
+  TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1" \
+  python3 -m unittest discover -v -p 'test_*.py')
 echo "== libFuzzer: every rdp/ decoder, 30 s each"
 bash "$top/tests/fuzz/run.sh" 30

@@ -83,6 +83,31 @@ address = "127.0.0.1:{backend_port}"
 """
 
 
+def routed_config(backends: dict, *, tables: str = "") -> str:
+    """A config with one loopback listener, no default backend, and for each entry of
+    `backends` ({name: port}) a [[backend]] at 127.0.0.1:port with a [[route]] that sends the
+    clients whose cookie is that name (FreeRDP: /u:name) to it. `tables` as for
+    single_backend_config."""
+    blocks = "".join(f"""
+[[backend]]
+name = "{name}"
+address = "127.0.0.1:{port}"
+[[route]]
+listener = "front"
+mstshash = "{name}"
+backend = "{name}"
+""" for name, port in backends.items())
+    return f"""
+state_dir = "{{state}}"
+[logging]
+handshake_log = "{{log}}"
+{tables}
+[[listener]]
+name = "front"
+bind = "127.0.0.1:{{port}}"
+{blocks}"""
+
+
 def start_gateway(lab, target_port=None, *extra, config=None, name="rdpbridge"):
     """Quick start in front of 127.0.0.1:target_port, or `config` (TOML text in which
     {port} and {log} are substituted)."""
@@ -97,4 +122,7 @@ def start_gateway(lab, target_port=None, *extra, config=None, name="rdpbridge"):
                 f"127.0.0.1:{target_port}", "--handshake-log", str(log),
                 "--state-dir", str(lab.dir / "state"), *extra]
     proc = lab.start(argv, name, ready_regex=r"listening on 127\.0\.0\.1:%d" % port)
+    # SIGTERM ends it with 0; anything else, or a sanitizer report (ASan, TSan and UBSan
+    # builds), fails the test when the lab is closed.
+    proc.expect_clean_exit = True
     return Gateway(lab, proc, port, log)

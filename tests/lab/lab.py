@@ -11,7 +11,9 @@ Rules this module keeps:
   * no sleeps as synchronisation: readiness is a listening port or a log line, each
     polled with short intervals under a bounded deadline; a timeout raises LabTimeout
     with the last log lines.
-  * all traffic stays on 127.0.0.1.
+  * all traffic stays on 127.0.0.1;
+  * a process marked `expect_clean_exit` (the gateway under test) must exit 0, printing no
+    sanitizer report, when the lab stops it: close() raises LabError otherwise.
 
 Typical use in a unittest:
 
@@ -277,11 +279,19 @@ def tool_versions(display: Optional[str] = None) -> dict:
 
 
 # ----------------------------------------------------------------------------- Proc
+# The first line of a sanitizer report (ASan, LSan, TSan, UBSan) in a process's output.
+_SANITIZER_REPORT_RE = re.compile(
+    r"^(?:==\d+==ERROR: \w+Sanitizer|WARNING: ThreadSanitizer|.*: runtime error: )", re.M)
+
+
 class Proc:
     """A process started by a Lab, in its own process group, output in `log_path`."""
 
     def __init__(self, name: str, argv: Sequence[str], popen: subprocess.Popen,
                  log_path: pathlib.Path):
+        # Set by the owner for processes that must end cleanly when stopped (our own binary):
+        # Lab.close() then fails unless it exited 0 with no sanitizer report in its output.
+        self.expect_clean_exit = False
         self.name = name
         self.argv = list(argv)
         self.popen = popen
@@ -318,6 +328,20 @@ class Proc:
     def wait_log(self, regex, timeout: float = 10.0, since: int = 0) -> str:
         return wait_file_regex(self.log_path, regex, timeout, since=since, proc=self,
                                what=self.name)
+
+    def exit_problem(self) -> Optional[str]:
+        """For a process that has ended: None if it exited 0 and printed no sanitizer report,
+        else what went wrong with the report (whole, up to 200 lines) or the log's tail."""
+        text = self.log_text()
+        m = _SANITIZER_REPORT_RE.search(text)
+        if m:
+            report = "\n".join(text[m.start():].splitlines()[:200])
+            return (f"{self.name} (pid {self.pid}, rc={self.returncode}) printed a sanitizer "
+                    f"report ({self.log_path}):\n{report}")
+        if self.returncode != 0:
+            return (f"{self.name} (pid {self.pid}) exited with {self.returncode}, not 0\n"
+                    f"{self.describe()}")
+        return None
 
     def describe(self) -> str:
         rc = self.poll()
@@ -622,6 +646,11 @@ class Lab:
                 p.stop()
             except Exception as e:       # keep stopping the others
                 errors.append(f"{p.name}: {e}")
+        for p in self.procs:
+            problem = p.exit_problem() if p.expect_clean_exit else None
+            if problem:
+                errors.append(problem)
+                self.failed = True       # keep the logs
         _open_labs.discard(self)
         keep = self.keep if self.keep is not None else (self.failed or _env_keep())
         if keep:

@@ -62,11 +62,9 @@ class Gateway:
         return self.events("handshake_failed")
 
 
-def single_backend_config(backend_port: int, *, backend: str = "host", tables: str = "",
-                          backend_keys: str = "") -> str:
-    """A config with one loopback listener whose default backend is 127.0.0.1:backend_port.
-    `tables` adds top-level tables ([limits], [shield]); `backend_keys` adds keys and sub-tables
-    to the [[backend]]. {port}, {log} and {state} are left for start_gateway to fill."""
+def _front_listener(tables: str) -> str:
+    """The state dir, the log, `tables`, and the loopback listener "front" that every e2e
+    config has; {port}, {log} and {state} are left for start_gateway to fill."""
     return f"""
 state_dir = "{{state}}"
 [logging]
@@ -75,7 +73,15 @@ handshake_log = "{{log}}"
 [[listener]]
 name = "front"
 bind = "127.0.0.1:{{port}}"
-default_backend = "{backend}"
+"""
+
+
+def single_backend_config(backend_port: int, *, backend: str = "host", tables: str = "",
+                          backend_keys: str = "") -> str:
+    """A config with one loopback listener whose default backend is 127.0.0.1:backend_port.
+    `tables` adds top-level tables ([limits], [shield]); `backend_keys` adds keys and sub-tables
+    to the [[backend]]. {port}, {log} and {state} are left for start_gateway to fill."""
+    return _front_listener(tables) + f"""default_backend = "{backend}"
 [[backend]]
 name = "{backend}"
 address = "127.0.0.1:{backend_port}"
@@ -97,15 +103,7 @@ listener = "front"
 mstshash = "{name}"
 backend = "{name}"
 """ for name, port in backends.items())
-    return f"""
-state_dir = "{{state}}"
-[logging]
-handshake_log = "{{log}}"
-{tables}
-[[listener]]
-name = "front"
-bind = "127.0.0.1:{{port}}"
-{blocks}"""
+    return _front_listener(tables) + blocks
 
 
 def start_gateway(lab, target_port=None, *extra, config=None, name="rdpbridge"):

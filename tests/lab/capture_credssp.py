@@ -298,11 +298,7 @@ class NlaServer(threading.Thread):
     def __init__(self, lab: Lab, name: str, cert: pathlib.Path, key: pathlib.Path,
                  users_file: pathlib.Path, answer_version: int):
         super().__init__(daemon=True, name=f"nla-server-{name}")
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((LOOPBACK, 0))
-        self.sock.listen(1)
-        self.port = self.sock.getsockname()[1]
+        self.sock, self.port = labmod.listen_loopback(1)
         self.log = EventLog(lab.dir / f"nla-server-{name}.log")
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(str(cert), str(key))

@@ -303,11 +303,7 @@ class FakeServer(threading.Thread):
 
     def __init__(self, labobj: Lab, name: str):
         super().__init__(daemon=True, name=f"fake-server-{name}")
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((LOOPBACK, 0))
-        self.sock.listen(4)
-        self.port = self.sock.getsockname()[1]
+        self.sock, self.port = labmod.listen_loopback(4)
         self.log = EventLog(labobj.dir / f"fake-server-{name}.log")
         self.pdu: bytes | None = None
         self.error: BaseException | None = None
@@ -362,11 +358,7 @@ class RecordingForwarder(threading.Thread):
         self.upstream_port = upstream_port
         self.max_pdus = max_pdus
         self.lifetime = lifetime
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind((LOOPBACK, 0))
-        self.listener.listen(4)
-        self.port = self.listener.getsockname()[1]
+        self.listener, self.port = labmod.listen_loopback(4)
         self.log = EventLog(labobj.dir / f"forwarder-{name}.log")
         self.log_path = self.log.path
         self.records: list = []          # (t, "c2s"/"s2c", bytes)

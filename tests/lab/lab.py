@@ -112,6 +112,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def listen_loopback(backlog: int = 4) -> tuple:
+    """A TCP socket listening on 127.0.0.1 at a port the kernel picked: (socket, port)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((LOOPBACK, 0))
+    sock.listen(backlog)
+    return sock, sock.getsockname()[1]
+
+
 def tail(path: PathLike, lines: int = TAIL_LINES) -> str:
     """Last `lines` lines of a text file ('' if missing)."""
     try:

@@ -201,6 +201,66 @@ constexpr std::array kCauses = std::to_array<CauseInfo>({
      "The TLS handshake with the host failed (detail gives OpenSSL's reason and any alert).",
      kSocketClosed, kTlsFailed,
      "Run rdpbridge probe against the host and compare with [backend.tls]."},
+    {C::client_nla_failed, "client_nla_failed",
+     "The client's NLA logon was refused: the gateway's security package rejected its user or "
+     "password (detail gives the package's reason).",
+     "\"The logon attempt failed\" (the gateway answers errorCode STATUS_LOGON_FAILURE)",
+     "ERRCONNECT_LOGON_FAILURE",
+     "Check the user and its password in the gateway's NLA users file, and that the client "
+     "sends the domain the file expects; the user retypes the password."},
+    {C::client_nla_binding_mismatch, "client_nla_binding_mismatch",
+     "Possible man-in-the-middle: the client bound its NLA run to another public key than the "
+     "gateway's certificate, so something between client and gateway terminates TLS. No "
+     "credentials were accepted.",
+     "\"The logon attempt failed\" (errorCode STATUS_LOGON_FAILURE)", "ERRCONNECT_LOGON_FAILURE",
+     "Find the device that intercepts TLS on the client's path (TLS-inspecting proxy or "
+     "firewall, antivirus HTTPS scanning) and exempt the gateway's port; the client must see "
+     "the gateway's own certificate."},
+    {C::client_delegated_no_password, "client_delegated_no_password",
+     "The client authenticated but delegated no password (Restricted Admin mode, Remote "
+     "Credential Guard or a smart card): the gateway needs the password to log on to the host.",
+     "under HYBRID_EX its access-denied message (Early User Authorization Result denied); "
+     "else 0x904 (socket closed)",
+     kTransportFailed,
+     "Connect with a password and without Restricted Admin or Remote Credential Guard (mstsc "
+     "without /restrictedAdmin and /remoteGuard; check the Group Policy 'Restrict delegation of "
+     "credentials to remote servers')."},
+    {C::client_nla_malformed, "client_nla_malformed",
+     "The client's CredSSP messages could not be decoded or came out of order (detail names the "
+     "field or step).",
+     kSocketClosed, kTransportFailed, "Update the client, or capture and report; the detail "
+                                      "names the field."},
+    {C::host_nla_failed, "host_nla_failed",
+     "The gateway's security package could not authenticate to the host (detail gives the "
+     "package's reason: no shared mechanism, no Kerberos ticket, NTLM flags refused).",
+     kSocketClosed, kTransportFailed,
+     "Read the package's reason in the detail; for NTLM check that the host allows it (Group "
+     "Policy 'Network security: Restrict NTLM'), for Kerberos the gateway's realm setup."},
+    {C::host_nla_logon_failure, "host_nla_logon_failure",
+     "The host refused the gateway's NLA logon with the user and password the client "
+     "delegated: it sent an errorCode (detail names the NTSTATUS, e.g. STATUS_LOGON_FAILURE, "
+     "STATUS_ACCOUNT_LOCKED_OUT), or closed right after the credentials.",
+     kSocketClosed, kTransportFailed,
+     "Check the user on the host (password, lockout, expiry, logon hours); the gateway logs "
+     "on with exactly what the client delegated, so the passwords in the gateway's users file "
+     "and on the host must agree."},
+    {C::host_nla_binding_mismatch, "host_nla_binding_mismatch",
+     "Possible man-in-the-middle: the host's NLA answer does not bind to the certificate it "
+     "presented in TLS, so something between gateway and host terminates TLS. No credentials "
+     "were sent.",
+     kSocketClosed, kTransportFailed,
+     "Find the device that intercepts TLS between gateway and host; pin the host's certificate "
+     "([backend.tls] verify = \"pin\") to stop at TLS already."},
+    {C::host_nla_access_denied, "host_nla_access_denied",
+     "The host authenticated the user but denied access (Early User Authorization Result "
+     "denied): the user may not log on remotely.",
+     kSocketClosed, kTransportFailed,
+     "Add the user to the host's Remote Desktop Users group, or grant 'Allow log on through "
+     "Remote Desktop Services'."},
+    {C::host_nla_malformed, "host_nla_malformed",
+     "The host's CredSSP messages could not be decoded or came out of order (detail names the "
+     "field or step).",
+     kSocketClosed, kTransportFailed, "Capture and report; the detail names the field."},
     {C::client_mcs_malformed, "client_mcs_malformed",
      "The client's MCS Connect Initial could not be decoded or rewritten.", kSocketClosed,
      kTransportFailed, "Capture and report; the detail names the field."},
@@ -263,9 +323,9 @@ constexpr std::array kCauses = std::to_array<CauseInfo>({
 std::string_view to_string(Stage s) {
     static constexpr std::array<std::string_view, kStageCount> names{
         "client_transport", "client_x224",         "routing",     "backend_resolve",
-        "backend_connect",  "backend_negotiation", "front_tls",   "backend_tls",
-        "mcs_gcc",          "security_exchange",   "licensing",   "capability_exchange",
-        "active_session"};
+        "backend_connect",  "backend_negotiation", "front_tls",   "front_nla",
+        "backend_tls",      "backend_nla",         "mcs_gcc",     "security_exchange",
+        "licensing",        "capability_exchange", "active_session"};
     return names[std::size_t(s)];
 }
 

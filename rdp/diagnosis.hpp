@@ -18,14 +18,16 @@ enum class Stage : uint8_t {
     backend_connect,
     backend_negotiation,
     front_tls,
+    front_nla,  // CredSSP with the client, the gateway as server
     backend_tls,
+    backend_nla,  // CredSSP with the host, the gateway as client
     mcs_gcc,
     security_exchange,
     licensing,
     capability_exchange,
     active_session,
 };
-inline constexpr std::size_t kStageCount = 13;
+inline constexpr std::size_t kStageCount = 15;
 std::string_view to_string(Stage s);
 
 enum class Cause : uint16_t {
@@ -77,6 +79,17 @@ enum class Cause : uint16_t {
     host_certificate_pin_mismatch,
     host_certificate_name_mismatch,
     host_tls_failed,
+    // NLA (CredSSP) with the client.
+    client_nla_failed,
+    client_nla_binding_mismatch,
+    client_delegated_no_password,
+    client_nla_malformed,
+    // NLA (CredSSP) with the host.
+    host_nla_failed,
+    host_nla_logon_failure,
+    host_nla_binding_mismatch,
+    host_nla_access_denied,
+    host_nla_malformed,
     // MCS connect and the bridged session.
     client_mcs_malformed,
     host_mcs_malformed,

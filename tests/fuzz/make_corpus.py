@@ -97,6 +97,26 @@ def send_data_user_data(payload):
     return payload[pos:pos + length]
 
 
+def der(tag, value):
+    """A DER TLV (lengths up to 0xFFFF)."""
+    n = len(value)
+    length = bytes([n]) if n < 0x80 else (bytes([0x81, n]) if n < 0x100 else
+                                          bytes([0x82]) + struct.pack(">H", n))
+    return bytes([tag]) + length + value
+
+
+def ts_request(version, token=None, auth_info=None, pub_key_auth=None):
+    """A TSRequest with the given fields ([MS-CSSP] 2.2.1)."""
+    body = der(0xA0, der(0x02, bytes([version])))
+    if token is not None:
+        body += der(0xA1, der(0x30, der(0x30, der(0xA0, der(0x04, token)))))
+    if auth_info is not None:
+        body += der(0xA2, der(0x04, auth_info))
+    if pub_key_auth is not None:
+        body += der(0xA3, der(0x04, pub_key_auth))
+    return der(0x30, body)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=os.path.join(HERE, "corpus"))
@@ -212,6 +232,25 @@ def main():
         stream = b"".join(data for _, data in sorted(messages))
         for seed in (1, 7):
             add("fuzz_credssp", struct.pack("<I", seed) + stream)
+
+    # The CredSSP server (its fake package completes on the token given by flags bits 1-2 and
+    # unseals as the identity, see fuzz_credssp_server.cpp): each captured client's messages as
+    # one stream, and whole runs at version 2, where the binding is the fake's public key itself,
+    # so that the seeds reach the delegated credentials.
+    for (run, side), messages in sorted(runs.items()):
+        if side != "client":
+            continue
+        stream = b"".join(data for _, data in sorted(messages))
+        for flags in (2, 3, 10):  # NTLM completes on the 2nd token; HYBRID_EX; a last token
+            for seed in (0, 7):
+                add("fuzz_credssp_server", bytes([flags]) + struct.pack("<I", seed) + stream)
+    for credentials in ("xfreerdp_v6_5_ts_credentials.bin",
+                        "built_ts_credentials_restricted_admin.bin"):
+        plain = read(os.path.join(FIXTURES, "credssp", credentials))
+        stream = (ts_request(2, token=b"N") + ts_request(2, token=b"A", pub_key_auth=b"KEY") +
+                  ts_request(2, auth_info=plain))
+        for flags in (2, 3):
+            add("fuzz_credssp_server", bytes([flags]) + struct.pack("<I", 1) + stream)
 
     if os.path.isdir(args.out):
         shutil.rmtree(args.out)

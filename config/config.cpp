@@ -24,6 +24,18 @@ std::string_view to_string(TlsVersion v) {
     return "?";
 }
 
+std::string_view to_string(NlaMode m) {
+    switch (m) {
+        case NlaMode::off:
+            return "off";
+        case NlaMode::offer:
+            return "offer";
+        case NlaMode::require:
+            return "require";
+    }
+    return "?";
+}
+
 std::string_view to_string(BackendSecurity s) {
     switch (s) {
         case BackendSecurity::automatic:

@@ -69,11 +69,23 @@ struct Backend {
     Duration connect_timeout = std::chrono::seconds(5);
 };
 
+// Network Level Authentication towards clients (CredSSP over TLS, PROTOCOL_HYBRID[_EX]). The
+// gateway authenticates the client itself and takes the password it delegates, to log on to the
+// host with: through the host's own NLA, or as auto-logon where the host has none.
+enum class NlaMode {
+    off,      // TLS only; a client that asks for NLA gets TLS, and logs on at the host's screen
+    offer,    // NLA for clients that ask for it, TLS for the others
+    require,  // clients that do not ask for NLA are refused (HYBRID_REQUIRED_BY_SERVER)
+};
+
 struct Listener {
     std::string name;
     Endpoint bind;
     FrontTls tls;
     std::string default_backend;  // may be empty when routes cover every client
+    NlaMode nla = NlaMode::off;
+    // Who may log on through NLA: gss-ntlmssp's users file, lines DOMAIN:USER:PASSWORD, mode 0600.
+    std::optional<std::filesystem::path> nla_users;
 };
 
 // A route sends clients whose X.224 cookie (`Cookie: mstshash=NAME`) matches `mstshash` to
@@ -123,5 +135,6 @@ struct Config {
 
 std::string_view to_string(TlsVersion v);
 std::string_view to_string(BackendSecurity s);
+std::string_view to_string(NlaMode m);
 
 }  // namespace rdpbridge::config

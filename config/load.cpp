@@ -173,6 +173,11 @@ constexpr Choice<TlsVersion> kFrontTlsVersionChoices[] = {
     {"1.2", TlsVersion::tls1_2},
     {"1.3", TlsVersion::tls1_3},
 };
+constexpr Choice<NlaMode> kNlaChoices[] = {
+    {"off", NlaMode::off},
+    {"offer", NlaMode::offer},
+    {"require", NlaMode::require},
+};
 constexpr Choice<CertVerify> kVerifyChoices[] = {
     {"off", CertVerify::off},
     {"pin", CertVerify::pin},
@@ -283,7 +288,8 @@ constexpr std::string_view kLimitsKeys[] = {
     "handshake_timeout", "max_x224_request", "relay_buffer",
     "max_sessions",      "max_handshakes",   "max_sessions_per_source",
     "connections_per_second_per_source",     "idle_timeout"};
-constexpr std::string_view kListenerKeys[] = {"name", "bind", "default_backend", "tls"};
+constexpr std::string_view kListenerKeys[] = {"name", "bind", "default_backend", "tls", "nla",
+                                              "nla_users"};
 constexpr std::string_view kFrontTlsKeys[] = {"certificate", "private_key", "min_version"};
 constexpr std::string_view kBackendKeys[] = {"name",          "address",          "security",
                                              "connect_timeout", "encryption_methods", "tls"};
@@ -633,6 +639,14 @@ Listener Reader::read_listener(const Scope& s) {
     if (auto ep = endpoint(s, "bind", true, "bind = \"0.0.0.0:3389\"")) l.bind = *ep;
     if (auto b = nonempty(s, "default_backend")) l.default_backend = *b;
     if (auto tls = table(s, "tls", "[listener.tls]")) read_front_tls(*tls, l.tls);
+    if (auto mode = choice(s, "nla", kNlaChoices, "an NLA mode")) l.nla = *mode;
+    if (auto users = nonempty(s, "nla_users")) l.nla_users = fs::path(*users);
+    if (l.nla != NlaMode::off && !l.nla_users && s.get("nla_users") == nullptr) {
+        fail(s.get("nla")->source(), s.key("nla"),
+             "NLA needs to know who may log on: add nla_users = \"/etc/rdpbridge/nla-users\", a "
+             "file of DOMAIN:USER:PASSWORD lines readable only by the gateway (mode 0600), or "
+             "set nla = \"off\"");
+    }
     return l;
 }
 
@@ -859,6 +873,7 @@ void resolve_paths(Config& c, const fs::path& base) {
     for (Listener& l : c.listeners) {
         resolve_opt(l.tls.certificate);
         resolve_opt(l.tls.private_key);
+        resolve_opt(l.nla_users);
     }
     for (Backend& b : c.backends) resolve_opt(b.tls.ca_file);
 }
@@ -1002,6 +1017,9 @@ LoadResult from_quick_start(const QuickStart& q) {
     if (q.handshake_log && q.handshake_log->empty()) {
         flag_error("--handshake-log", "must not be empty; leave the flag out to log to stderr");
     }
+    if (q.nla_users && q.nla_users->empty()) {
+        flag_error("--nla-users", "must not be empty; leave the flag out for TLS without NLA");
+    }
     if (q.state_dir && q.state_dir->empty()) {
         flag_error("--state-dir",
                    "must not be empty; leave the flag out to use " + config.state_dir.string());
@@ -1010,6 +1028,10 @@ LoadResult from_quick_start(const QuickStart& q) {
 
     config.logging.handshake_log = q.handshake_log;
     if (q.state_dir) config.state_dir = *q.state_dir;
+    if (q.nla_users) {
+        listener.nla = NlaMode::offer;
+        listener.nla_users = q.nla_users;
+    }
     config.listeners.push_back(std::move(listener));
     config.backends.push_back(std::move(backend));
     return config;

@@ -44,6 +44,7 @@ struct QuickStart {
     std::string backend_security = "auto";               // --backend-security auto|tls|rdp
     std::optional<std::filesystem::path> handshake_log;  // --handshake-log
     std::optional<std::filesystem::path> state_dir;      // --state-dir
+    std::optional<std::filesystem::path> nla_users;      // --nla-users: NLA offered with these
 };
 
 // One listener "quickstart" whose default_backend is the one backend "target". Errors carry the

@@ -3,13 +3,16 @@
 #include <openssl/rand.h>
 #include <malloc.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <cstdio>
+#include <cstring>
 #include <list>
 #include <stdexcept>
 
 #include "proxy/asio.hpp"
 #include "proxy/gateway_state.hpp"
+#include "proxy/nla/gss.hpp"
 #include "proxy/session.hpp"
 
 namespace rdpbridge::proxy {
@@ -112,6 +115,29 @@ std::string raise_descriptor_limit() {
     return std::to_string(limit.rlim_cur);
 }
 
+// A listener with NLA needs gss-ntlmssp and a users file only the gateway can read: say so at
+// start, with the fix, rather than at the first client.
+void check_nla(const config::Listener& listener) {
+    if (listener.nla == config::NlaMode::off) return;
+    const std::string who = "listener " + listener.name + ": ";
+    if (auto available = nla::check_ntlm_available(); !available)
+        throw std::runtime_error(who + available.error().message());
+    const std::string file = listener.nla_users->string();
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) {
+        throw std::runtime_error(who + "nla_users " + file + ": " + std::strerror(errno) +
+                                 "; create it with one DOMAIN:USER:PASSWORD line per user and "
+                                 "chmod 600 it");
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", unsigned(st.st_mode & 07777));
+        throw std::runtime_error(who + "nla_users " + file + " has mode " + mode +
+                                 ": it holds passwords, so only the gateway's user may read it; "
+                                 "chmod 600 " + file);
+    }
+}
+
 }  // namespace
 
 int run_gateway(const config::Config& config) {
@@ -135,6 +161,7 @@ int run_gateway(const config::Config& config) {
     std::list<tcp::acceptor> acceptors;
     IdSource ids;
     for (const auto& listener : config.listeners) {
+        check_nla(listener);
         listeners.emplace_back(&listener, tls::make_front_context(listener.tls, config.state_dir));
         acceptors.push_back(open_acceptor(io, listener));
         const auto local = acceptors.back().local_endpoint();

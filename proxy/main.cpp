@@ -84,6 +84,11 @@ int check_config(const std::string& file) {
     const auto& cfg = std::get<config::Config>(loaded);
     std::cout << file << ": OK — " << cfg.listeners.size() << " listener(s), "
               << cfg.backends.size() << " backend(s), " << cfg.routes.size() << " route(s)\n";
+    for (const auto& l : cfg.listeners) {
+        std::cout << "  listener " << l.name << ": NLA " << config::to_string(l.nla);
+        if (l.nla_users) std::cout << " (users " << l.nla_users->string() << ")";
+        std::cout << "\n";
+    }
     for (const auto& b : cfg.backends) {
         std::cout << "  backend " << b.name << ": " << b.address.host << ":" << b.address.port
                   << ", security " << config::to_string(b.security) << ", TLS "
@@ -131,12 +136,18 @@ int main(int argc, char** argv) {
         "--state-dir", o.state_dir,
         "Quick start: where the generated front certificate is kept (default /var/lib/rdpbridge "
         "as root, else ~/.local/state/rdpbridge)");
+    auto* nla_users = run_cmd->add_option(
+        "--nla-users", o.quick.nla_users,
+        "Quick start: offer Network Level Authentication (CredSSP) to clients and log them on "
+        "to the host with the password they delegate; FILE lists who may log on, one "
+        "DOMAIN:USER:PASSWORD per line, mode 0600 (needs the gss-ntlmssp package)");
     run_cmd->add_option("--log-level", o.log_level, "trace, debug, info (default), warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
     listen->excludes(cfg_opt);
     target->excludes(cfg_opt);
     security->excludes(cfg_opt);
     state->excludes(cfg_opt);
+    nla_users->excludes(cfg_opt);
     listen->needs(target);
     target->needs(listen);
 

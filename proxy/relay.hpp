@@ -69,29 +69,36 @@ awaitable<void> until_readable(Stream& from, boost::system::error_code& ec) {
         co_await from.async_wait(tcp::socket::wait_read, asio::redirect_error(use_awaitable, ec));
 }
 
+// `first`: bytes that arrived before the relay began (the client's MCS Connect Initial sent
+// right behind its CredSSP credentials), handled as if just read.
 template <class From, class To>
 awaitable<void> pump(From& from, To& to, std::size_t buffer_size, Translator translate,
-                     Direction& d) {
+                     Direction& d, rdp::Bytes first = {}) {
     boost::system::error_code ec;
     for (;;) {
-        // The buffer exists only while bytes are in flight: an idle session holds none, so
-        // 10,000 idle sessions cost no relay memory, and a busy one can use large buffers.
-        co_await until_readable(from, ec);
-        if (ec) {
-            d.end = describe_end(ec);
-            break;
+        std::unique_ptr<uint8_t[]> buffer;
+        std::size_t n = first.size();
+        if (first.empty()) {
+            // The buffer exists only while bytes are in flight: an idle session holds none, so
+            // 10,000 idle sessions cost no relay memory, and a busy one can use large buffers.
+            co_await until_readable(from, ec);
+            if (ec) {
+                d.end = describe_end(ec);
+                break;
+            }
+            // Not zero-filled: it is overwritten by the read.
+            buffer = std::make_unique_for_overwrite<uint8_t[]>(buffer_size);
+            n = co_await from.async_read_some(asio::buffer(buffer.get(), buffer_size),
+                                              asio::redirect_error(use_awaitable, ec));
+            if (ec) {
+                d.end = describe_end(ec);
+                break;
+            }
         }
-        // Not zero-filled: it is overwritten by the read.
-        auto buffer = std::make_unique_for_overwrite<uint8_t[]>(buffer_size);
-        const std::size_t n = co_await from.async_read_some(
-            asio::buffer(buffer.get(), buffer_size), asio::redirect_error(use_awaitable, ec));
-        if (ec) {
-            d.end = describe_end(ec);
-            break;
-        }
+        const rdp::Bytes earlier = std::exchange(first, {});
         d.bytes += n;
         *d.last_activity = std::chrono::steady_clock::now();
-        rdp::ByteView out(buffer.get(), n);
+        rdp::ByteView out = buffer ? rdp::ByteView(buffer.get(), n) : rdp::ByteView(earlier);
         rdp::Bytes translated;
         if (!translate.transparent()) {
             if (auto failure = translate(out, translated)) {
@@ -149,7 +156,7 @@ inline awaitable<void> idle_watch(asio::steady_timer& timer,
 template <class ClientStream, class HostStream>
 awaitable<RelayResult> relay(ClientStream& client, HostStream& host, rdp::Bridge& bridge,
                              std::size_t buffer_size, std::chrono::milliseconds idle_timeout,
-                             FactSink facts) {
+                             FactSink facts, rdp::Bytes client_early = {}) {
     auto ex = co_await asio::this_coro::executor;
     auto last_activity = std::chrono::steady_clock::now();
     detail::Direction up, down;  // client -> host, host -> client
@@ -170,7 +177,9 @@ awaitable<RelayResult> relay(ClientStream& client, HostStream& host, rdp::Bridge
         }
         if (--running == 0) both_done.cancel();
     };
-    asio::co_spawn(ex, detail::pump(client, host, buffer_size, {bridge, true, facts}, up),
+    asio::co_spawn(ex,
+                   detail::pump(client, host, buffer_size, {bridge, true, facts}, up,
+                                std::move(client_early)),
                    [&](std::exception_ptr) { finished("client"); });
     asio::co_spawn(ex, detail::pump(host, client, buffer_size, {bridge, false, facts}, down),
                    [&](std::exception_ptr) { finished("host"); });

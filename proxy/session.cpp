@@ -9,6 +9,7 @@
 #include <chrono>
 #include <optional>
 
+#include "proxy/nla_leg.hpp"
 #include "proxy/relay.hpp"
 #include "proxy/routing.hpp"
 #include "proxy/tls_stream.hpp"
@@ -49,6 +50,19 @@ rdp::BackSecurity to_rdp(config::BackendSecurity s) {
     return rdp::BackSecurity::automatic;
 }
 
+rdp::FrontNla to_rdp(config::NlaMode m) {
+    switch (m) {
+        case config::NlaMode::offer: return rdp::FrontNla::offer;
+        case config::NlaMode::require: return rdp::FrontNla::require;
+        case config::NlaMode::off: break;
+    }
+    return rdp::FrontNla::off;
+}
+
+bool is_nla(uint32_t selected) {
+    return selected == rdp::protocol::hybrid || selected == rdp::protocol::hybrid_ex;
+}
+
 std::string endpoint_text(const tcp::endpoint& ep) {
     const auto addr = ep.address();
     return (addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string()) + ":" +
@@ -87,14 +101,21 @@ private:
     std::string route(const rdp::ConnectionRequest& request);
     awaitable<void> connect_backend(const BackendRuntime& backend);
     awaitable<rdp::BackendAgreement> negotiate_backend(const BackendRuntime& backend,
-                                                       const rdp::ConnectionRequest& request);
+                                                       const rdp::ConnectionRequest& request,
+                                                       bool offer_hybrid);
+    awaitable<rdp::credssp::PasswordCredentials> accept_front_nla(TlsStream& front,
+                                                                  uint32_t front_selected,
+                                                                  rdp::Bytes& client_rest);
+    awaitable<void> connect_backend_nla(TlsStream& back, const BackendRuntime& backend,
+                                        uint32_t back_selected,
+                                        rdp::credssp::PasswordCredentials credentials);
     awaitable<void> refuse_client(rdp::NegFailureCode code);
     awaitable<tls::SessionFacts> accept_front_tls(TlsStream& front);
     awaitable<tls::SessionFacts> connect_backend_tls(TlsStream& back, const BackendRuntime& backend);
     awaitable<rdp::Bytes> read_tpkt(tcp::socket& socket, Peer peer, Stage stage, std::size_t max);
     template <class HostStream>
     awaitable<RelayResult> bridge(TlsStream& front, HostStream& host,
-                                  const rdp::BridgeParams& params);
+                                  const rdp::BridgeParams& params, rdp::Bytes client_rest);
     void on_bridge_fact(const rdp::Fact& f);
     rdp::Failure unestablished_failure(const RelayResult& r) const;
 
@@ -262,10 +283,10 @@ awaitable<void> Session::refuse_client(rdp::NegFailureCode code) {
 }
 
 awaitable<rdp::BackendAgreement> Session::negotiate_backend(
-    const BackendRuntime& backend, const rdp::ConnectionRequest& request) {
+    const BackendRuntime& backend, const rdp::ConnectionRequest& request, bool offer_hybrid) {
     auto security = to_rdp(backend.config->security);
     for (int attempt = 0;; ++attempt) {
-        const auto ours = rdp::backend_request(request, security);
+        const auto ours = rdp::backend_request(request, security, offer_hybrid);
         const auto bytes = rdp::encode(ours);
         error_code ec;
         co_await asio::async_write(backend_, asio::buffer(bytes),
@@ -392,6 +413,41 @@ awaitable<tls::SessionFacts> Session::connect_backend_tls(TlsStream& back,
     co_return facts;
 }
 
+awaitable<rdp::credssp::PasswordCredentials> Session::accept_front_nla(
+    TlsStream& front, uint32_t front_selected, rdp::Bytes& client_rest) {
+    auto outcome = co_await run_front_nla(front, *listener_.config->nla_users,
+                                          front_selected == rdp::protocol::hybrid_ex);
+    if (auto* failure = std::get_if<rdp::Failure>(&outcome)) {
+        if (deadline_.fired())
+            throw HandshakeError{Stage::front_nla,
+                                 transport_failure(Peer::client, Stage::front_nla, {}, true, 0)};
+        throw HandshakeError{Stage::front_nla, std::move(*failure)};
+    }
+    auto& authenticated = std::get<rdp::credssp::Authenticated>(outcome);
+    // Who logged on, never with what: the password stays in its Secret.
+    stage_done(Stage::front_nla, {{"user", authenticated.credentials.user},
+                                  {"domain", authenticated.credentials.domain},
+                                  {"credssp_version", authenticated.version}});
+    client_rest = std::move(authenticated.rest);
+    co_return std::move(authenticated.credentials);
+}
+
+awaitable<void> Session::connect_backend_nla(TlsStream& back, const BackendRuntime& backend,
+                                             uint32_t back_selected,
+                                             rdp::credssp::PasswordCredentials credentials) {
+    Json who{{"user", credentials.user}, {"domain", credentials.domain}};
+    auto outcome = co_await run_back_nla(back, backend.config->address.host, std::move(credentials),
+                                         back_selected == rdp::protocol::hybrid_ex);
+    if (auto* failure = std::get_if<rdp::Failure>(&outcome)) {
+        if (deadline_.fired())
+            throw HandshakeError{Stage::backend_nla,
+                                 transport_failure(Peer::host, Stage::backend_nla, {}, true, 0)};
+        throw HandshakeError{Stage::backend_nla, std::move(*failure)};
+    }
+    who["credssp_version"] = std::get<uint32_t>(outcome);
+    stage_done(Stage::backend_nla, std::move(who));
+}
+
 awaitable<void> Session::run() {
     const uint64_t registration = gateway_.sessions.add([this] { close_all(); });
     error_code ec;
@@ -414,7 +470,8 @@ awaitable<void> Session::run() {
         if (request.routing_token) x224["routing_token"] = true;
         stage_done(Stage::client_x224, x224);
 
-        const auto selected = rdp::select_front_protocol(request);
+        const auto selected =
+            rdp::select_front_protocol(request, to_rdp(listener_.config->nla));
         if (auto* refusal = std::get_if<rdp::Refusal>(&selected)) {
             co_await refuse_client(*refusal->tell_client);
             throw HandshakeError{Stage::client_x224, {refusal->cause, refusal->detail}};
@@ -429,7 +486,9 @@ awaitable<void> Session::run() {
         stage_done(Stage::routing, {{"backend", backend_name_}});
 
         co_await connect_backend(backend);
-        const auto agreement = co_await negotiate_backend(backend, request);
+        // With NLA on the front the gateway will hold the client's password, so it can run
+        // CredSSP towards the host too.
+        const auto agreement = co_await negotiate_backend(backend, request, is_nla(front_selected));
 
         const auto confirm = rdp::encode(rdp::front_confirm(front_selected, agreement));
         co_await asio::async_write(client_, asio::buffer(confirm),
@@ -443,6 +502,10 @@ awaitable<void> Session::run() {
         front.emplace(std::move(client_), listener_.front_tls.get());
         front_tls_ = &*front;
         const auto front_facts = co_await accept_front_tls(*front);
+        rdp::Bytes client_rest;  // what the client sent right after its credentials
+        std::optional<rdp::credssp::PasswordCredentials> credentials;
+        if (is_nla(front_selected))
+            credentials = co_await accept_front_nla(*front, front_selected, client_rest);
         established_ = Json{{"conn", id_}, {"event", "session_established"},
                             {"backend", backend_name_}};
         established_["front"] = tls_facts(front_facts);
@@ -461,11 +524,22 @@ awaitable<void> Session::run() {
             const auto back_facts = co_await connect_backend_tls(*back, backend);
             established_["back"] = tls_facts(back_facts);
             established_["back"]["selected"] = "SSL";
-            relayed = co_await bridge(*front, *back, params);
+            relayed = co_await bridge(*front, *back, params, std::move(client_rest));
+        } else if (is_nla(agreement.selected_protocol)) {
+            back.emplace(std::move(backend_), backend.tls.get());
+            back_tls_ = &*back;
+            const auto back_facts = co_await connect_backend_tls(*back, backend);
+            established_["back"] = tls_facts(back_facts);
+            established_["back"]["selected"] =
+                rdp::protocols_to_string(agreement.selected_protocol);
+            // Only offered when the front ran NLA, so the credentials are there.
+            co_await connect_backend_nla(*back, backend, agreement.selected_protocol,
+                                         std::move(*credentials));
+            relayed = co_await bridge(*front, *back, params, std::move(client_rest));
         } else {
             established_["back"] = Json{{"selected", "RDP"}};
             RAND_bytes(params.client_random.data(), int(params.client_random.size()));
-            relayed = co_await bridge(*front, backend_, params);
+            relayed = co_await bridge(*front, backend_, params, std::move(client_rest));
         }
     } catch (const HandshakeError& e) {
         log_failure(e);
@@ -495,11 +569,12 @@ awaitable<void> Session::run() {
 // runs inside the relay: the session counts as established only once the bridge says so.
 template <class HostStream>
 awaitable<RelayResult> Session::bridge(TlsStream& front, HostStream& host,
-                                       const rdp::BridgeParams& params) {
+                                       const rdp::BridgeParams& params, rdp::Bytes client_rest) {
     rdp::Bridge bridge(params);
     auto result = co_await relay(front, host, bridge, gateway_.config.limits.relay_buffer,
                                  gateway_.config.limits.idle_timeout,
-                                 [this](const rdp::Fact& f) { on_bridge_fact(f); });
+                                 [this](const rdp::Fact& f) { on_bridge_fact(f); },
+                                 std::move(client_rest));
     if (params.back_selected == rdp::protocol::rdp) {
         // How many PDUs went through RC4/FIPS each way: proof that key updates (every 4096)
         // happened without a MAC failure.

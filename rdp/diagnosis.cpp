@@ -58,6 +58,12 @@ constexpr std::array kCauses = std::to_array<CauseInfo>({
      "\"This computer can't connect to the remote computer\" (server requires TLS)", kNegoFailed,
      "Let the client negotiate TLS (mstsc does by default; FreeRDP: /sec:tls; rdesktop "
      "cannot) — the gateway never weakens its front side."},
+    {C::client_offers_no_nla, "client_offers_no_nla",
+     "The client did not ask for Network Level Authentication, and the listener requires it "
+     "(nla = \"require\").",
+     "\"The remote computer requires Network Level Authentication\"", kNegoFailed,
+     "Let the client use NLA (mstsc does by default; FreeRDP: /sec:nla), or set nla = "
+     "\"offer\" on the [[listener]] to let clients without NLA log on at the host's screen."},
     {C::no_route, "no_route",
      "No backend matches this client's cookie and the listener has no default backend.",
      kSocketClosed, kTransportFailed,

@@ -41,6 +41,7 @@ enum class Cause : uint16_t {
     x224_request_too_large,
     x224_request_malformed,
     client_offers_no_tls,
+    client_offers_no_nla,
     // Routing and the path to the host.
     no_route,
     dns_not_found,

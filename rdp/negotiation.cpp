@@ -25,8 +25,19 @@ uint32_t requested(const ConnectionRequest& r) {
 
 }  // namespace
 
-std::variant<uint32_t, Refusal> select_front_protocol(const ConnectionRequest& client) {
+std::variant<uint32_t, Refusal> select_front_protocol(const ConnectionRequest& client,
+                                                      FrontNla nla) {
     const uint32_t offered = requested(client);
+    if (nla != FrontNla::off) {
+        if (offered & protocol::hybrid_ex) return protocol::hybrid_ex;
+        if (offered & protocol::hybrid) return protocol::hybrid;
+        if (nla == FrontNla::require) {
+            return Refusal{Cause::client_offers_no_nla,
+                           "client requested " + protocols_to_string(offered) +
+                               "; the listener requires NLA (PROTOCOL_HYBRID)",
+                           NegFailureCode::hybrid_required_by_server};
+        }
+    }
     // HYBRID and HYBRID_EX imply TLS underneath, but a client that sets them without SSL still
     // accepts a plain TLS selection: mstsc and FreeRDP both do.
     if (offered & (protocol::ssl | protocol::hybrid | protocol::hybrid_ex)) return protocol::ssl;
@@ -36,11 +47,13 @@ std::variant<uint32_t, Refusal> select_front_protocol(const ConnectionRequest& c
                    NegFailureCode::ssl_required_by_server};
 }
 
-ConnectionRequest backend_request(const ConnectionRequest& client, BackSecurity security) {
+ConnectionRequest backend_request(const ConnectionRequest& client, BackSecurity security,
+                                  bool offer_hybrid) {
     ConnectionRequest req;
     req.mstshash = client.mstshash;
     req.routing_token = client.routing_token;
-    const uint32_t offer = security == BackSecurity::rdp ? protocol::rdp : protocol::ssl;
+    uint32_t offer = security == BackSecurity::rdp ? protocol::rdp : protocol::ssl;
+    if (offer_hybrid && security != BackSecurity::rdp) offer |= protocol::hybrid;
     req.negotiation = NegotiationRequest{0, offer};
     return req;
 }

@@ -23,12 +23,19 @@ struct Refusal {
     bool retry_with_standard_security = false;
 };
 
-// Front leg: the gateway always selects TLS towards the client (CredSSP is a later capability).
-std::variant<uint32_t, Refusal> select_front_protocol(const ConnectionRequest& client);
+// Mirrors config::NlaMode: whether the front side runs CredSSP (NLA) for clients that ask.
+enum class FrontNla { off, offer, require };
+
+// Front leg: TLS towards the client, or CredSSP over TLS (HYBRID_EX, else HYBRID) for a client
+// that asks for it when the listener runs NLA.
+std::variant<uint32_t, Refusal> select_front_protocol(const ConnectionRequest& client,
+                                                      FrontNla nla = FrontNla::off);
 
 // Back leg: our own request, carrying the client's cookie so brokers and logs on the host still
-// see the user, and offering only what the backend profile allows.
-ConnectionRequest backend_request(const ConnectionRequest& client, BackSecurity security);
+// see the user, and offering only what the backend profile allows: TLS, plus HYBRID when the
+// gateway will hold credentials to run CredSSP with (`offer_hybrid`).
+ConnectionRequest backend_request(const ConnectionRequest& client, BackSecurity security,
+                                  bool offer_hybrid = false);
 
 struct BackendAgreement {
     uint32_t selected_protocol;

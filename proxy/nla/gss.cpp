@@ -1,5 +1,7 @@
 #include "proxy/nla/gss.hpp"
 
+#include <algorithm>
+
 #include <gssapi/gssapi.h>
 #include <gssapi/gssapi_ext.h>
 // com_err.h has no extern "C" of its own; krb5.h (error codes) includes it again, guarded.
@@ -626,6 +628,30 @@ bool Initiator::established() const {
     return ctx_ && ctx_->established;
 }
 
+namespace {
+
+// FreeRDP-based hosts (freerdp-shadow, and gateways built on winpr) answer with a CHALLENGE that
+// sets both NEGOTIATE_UNICODE and NEGOTIATE_OEM, which gss-ntlmssp refuses as an invalid
+// combination ([MS-NLMP] 2.2.2.5: UNICODE wins when both are set). Clearing OEM says the same
+// thing in the form gss-ntlmssp accepts. Raw NTLM only: there is no SPNEGO mechListMIC over
+// this message, and the NTLMv2 MIC covers what gss-ntlmssp saw and sends. Any other token is
+// passed through untouched.
+Bytes accept_both_charsets(ByteView token) {
+    constexpr std::size_t kFlagsOffset = 20;  // after signature, type, TargetNameFields
+    constexpr uint32_t kUnicode = 0x00000001, kOem = 0x00000002;
+    static constexpr uint8_t kChallengeHeader[] = {'N', 'T', 'L', 'M', 'S', 'S', 'P', 0, 2, 0, 0, 0};
+    Bytes out(token.begin(), token.end());
+    if (out.size() < kFlagsOffset + 4 ||
+        !std::equal(std::begin(kChallengeHeader), std::end(kChallengeHeader), out.begin()))
+        return out;
+    const uint32_t flags = uint32_t(out[20]) | uint32_t(out[21]) << 8 | uint32_t(out[22]) << 16 |
+                           uint32_t(out[23]) << 24;
+    if ((flags & kUnicode) && (flags & kOem)) out[20] = uint8_t(out[20] & ~kOem);
+    return out;
+}
+
+}  // namespace
+
 Result<Step> Initiator::step(ByteView token) {
     if (auto s = usable(ctx_.get(), "gss_init_sec_context"); !s) return s.error();
     if (ctx_->established)
@@ -633,6 +659,11 @@ Result<Step> Initiator::step(ByteView token) {
     if (ctx_->handle != GSS_C_NO_CONTEXT && token.empty()) {
         ctx_->failed = true;
         return own_error("gss_init_sec_context", Failure::malformed_token, "empty token");
+    }
+    Bytes challenge;
+    if (framing_ == Framing::raw_ntlm && ctx_->handle != GSS_C_NO_CONTEXT) {
+        challenge = accept_both_charsets(token);
+        token = challenge;
     }
     OM_uint32 minor = 0;
     gss_buffer_desc in = view(token);

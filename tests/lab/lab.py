@@ -33,6 +33,13 @@ Typical use in a unittest:
             self.assertEqual(res.error_code(), "ERRCONNECT_TLS_CONNECT_FAILED", res.summary())
 
 or `with Lab("name") as lab: ...` (kept when an exception leaves the block).
+
+An NLA host like Windows 7 / 2008 R2 with NLA on (freerdp-shadow-cli, TLS 1.0 only):
+
+            host = lab.nla_host()                    # {DEFAULT_USER: DEFAULT_PASSWORD}
+            res = lab.xfreerdp(host.port, "/sec:nla", f"/d:{DEFAULT_DOMAIN}",
+                               until=CLIENT_DESKTOP_UPDATE)
+            host.wait_log(SHADOW_NLA_OK)
 """
 
 from __future__ import annotations
@@ -57,15 +64,18 @@ from typing import Iterable, Mapping, Optional, Sequence, Union
 
 __all__ = [
     "free_port", "wait_port", "wait_listening", "wait_file_regex", "tail",
-    "Lab", "lab_for_test", "Proc", "XrdpHost", "ClientResult",
+    "Lab", "lab_for_test", "Proc", "XrdpHost", "ShadowHost", "ClientResult",
     "LabError", "LabTimeout", "ProcessDied",
     "STATE_FINALIZATION", "STATE_ACTIVE", "XRDP_PROFILES",
-    "DEFAULT_USER", "DEFAULT_PASSWORD", "tool_versions",
+    "DEFAULT_USER", "DEFAULT_PASSWORD", "DEFAULT_DOMAIN", "tool_versions",
+    "SHADOW_NLA_OK", "SHADOW_NLA_FAILED", "SHADOW_NLA_BAD_PASSWORD", "SHADOW_ACTIVATED",
+    "CLIENT_DESKTOP_UPDATE",
 ]
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_USER = "labuser"
 DEFAULT_PASSWORD = "labpass-Secret1"
+DEFAULT_DOMAIN = "LAB"            # what NLA clients send with /d: (the SAM file has none)
 XRDP_SYSTEM_INI = pathlib.Path("/etc/xrdp/xrdp.ini")
 # xrdp 0.9.21 reads its Standard-RDP-Security key pair from XRDP_CFG_PATH/rsakeys.ini,
 # a compile-time path (/etc/xrdp); the -c ini path does not change it.
@@ -81,6 +91,24 @@ XRDP_SOCKDIR = pathlib.Path("/run/xrdp/sockdir")
 #     lab.xfreerdp(port, ..., until_log=(host, r"connecting to sesman"))
 STATE_FINALIZATION = r"rdp_client_transition_to_state \S+ --> CONNECTION_STATE_FINALIZATION"
 STATE_ACTIVE = r"rdp_client_transition_to_state \S+ --> CONNECTION_STATE_ACTIVE"
+# FreeRDP client (/log-level:DEBUG): a frame of the host's desktop arrived whole. Comes after
+# CONNECTION_STATE_ACTIVE, so ending the client on it leaves no race with the host's
+# "is activated" line. freerdp-shadow-cli sends surface bits with frame markers.
+CLIENT_DESKTOP_UPDATE = r"SurfaceFrameMarker: action: End|recv Update Data PDU"
+
+# freerdp-shadow-cli (FreeRDP 2.11, WLOG_LEVEL=DEBUG) log lines, see Lab.nla_host:
+#   NLA succeeded: the client's TSCredentials arrived and the server moved on to MCS
+#   ("[nla_recv] Receive Encryption Credentials" comes right before it);
+SHADOW_NLA_OK = r"rdp_server_transition_to_state CONNECTION_STATE_INITIAL --> CONNECTION_STATE_NEGO"
+#   NLA failed for any reason, including a client that closed mid-way (no errorCode is sent,
+#   the connection is closed);
+SHADOW_NLA_FAILED = r"client authentication failure"
+#   the password was wrong: with FreeRDP's client NTLM's MIC check fails (SEC_E_MESSAGE_ALTERED),
+#   with gss-ntlmssp's initiator (raw NTLM, no MIC) the NTLMv2 proof does (SEC_E_LOGON_DENIED);
+#   both are followed by SHADOW_NLA_FAILED;
+SHADOW_NLA_BAD_PASSWORD = r"(NtProofString|Message Integrity Check \(MIC\)) verification failed"
+#   the session is live (Demand Active .. Font Map done).
+SHADOW_ACTIVATED = r"Client from \S+ is activated"
 
 _SETPRIV = shutil.which("setpriv")
 
@@ -585,6 +613,62 @@ def _edit_ini(text: str, changes: Mapping[str, Mapping[str, object]]) -> str:
     return "\n".join(out) + "\n"
 
 
+# ----------------------------------------------------------------------------- NLA host
+class ShadowHost:
+    """A running freerdp-shadow-cli of the lab: an RDP host that requires NLA (see
+    Lab.nla_host). Its log is FreeRDP's WLog output (stdout, line-buffered)."""
+
+    def __init__(self, lab: "Lab", name: str, port: int, sam_path: pathlib.Path,
+                 users: Mapping[str, str], tls10: bool, proc: Proc):
+        self.lab = lab
+        self.name = name
+        self.port = port
+        self.host = LOOPBACK
+        self.sam_path = sam_path
+        self.users = dict(users)          # user -> password the host accepts
+        self.tls10 = tls10
+        self.proc = proc
+        self.log_path = proc.log_path
+
+    @property
+    def address(self) -> tuple:
+        return (self.host, self.port)
+
+    def log_text(self) -> str:
+        return self.proc.log_text()
+
+    def log_mark(self) -> int:
+        return self.proc.log_mark()
+
+    def wait_log(self, regex, timeout: float = 10.0, since: int = 0) -> str:
+        return wait_file_regex(self.log_path, regex, timeout, since=since, proc=self.proc,
+                               what=f"freerdp-shadow[{self.name}]")
+
+    def count(self, regex, since: int = 0) -> int:
+        """Lines matching `regex` logged at or after byte offset `since`."""
+        pat = _compile(regex)
+        try:
+            data = self.log_path.read_bytes()[since:]
+        except FileNotFoundError:
+            return 0
+        return sum(1 for l in data.decode("utf-8", "replace").splitlines() if pat.search(l))
+
+    def tail(self, lines: int = TAIL_LINES) -> str:
+        return tail(self.log_path, lines)
+
+    def alive(self) -> bool:
+        return self.proc.alive()
+
+    def stop(self) -> Optional[int]:
+        return self.proc.stop()
+
+    def __repr__(self):
+        return f"<ShadowHost {self.name} port={self.port} tls10={self.tls10}>"
+
+
+TLS10_PRELOAD_SOURCE = pathlib.Path(__file__).resolve().parent / "tls10_only_preload.c"
+
+
 # ----------------------------------------------------------------------------- Lab
 _open_labs: "weakref.WeakSet[Lab]" = weakref.WeakSet()
 
@@ -1018,6 +1102,107 @@ class Lab:
         return XrdpHost(self, uname, profile, p, ini_path, log_path, cert, key,
                         pathlib.Path(rsakeys) if rsakeys else XRDP_SYSTEM_RSAKEYS,
                         settings, proc)
+
+    # ---------------------------------------------------------------- NLA host
+    def tls10_preload(self) -> pathlib.Path:
+        """Build tests/lab/tls10_only_preload.c into this lab's dir (once per lab; needs cc
+        and the OpenSSL headers) and return the .so: LD_PRELOADed into an OpenSSL program
+        it limits every SSL object to TLS 1.0 with AES256-SHA/AES128-SHA, security level 0."""
+        with self._lock:
+            so = self.dir / "tls10_only_preload.so"
+            if so.exists():
+                return so
+            cc = shutil.which("cc") or shutil.which("gcc")
+            if cc is None:
+                raise LabError("tls10_preload needs a C compiler (apt-get install gcc)")
+            tmp = so.with_suffix(".so.tmp")
+            r = subprocess.run([cc, "-shared", "-fPIC", "-O2", "-Wall", "-o", str(tmp),
+                                str(TLS10_PRELOAD_SOURCE), "-ldl"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+            if r.returncode != 0 or not tmp.exists():
+                raise LabError(f"building {TLS10_PRELOAD_SOURCE.name} failed:\n"
+                               f"{r.stdout.decode(errors='replace')}")
+            tmp.rename(so)
+            return so
+
+    def make_sam(self, users: Mapping[str, str], stem: str = "sam") -> pathlib.Path:
+        """A FreeRDP SAM file (winpr-hash -f sam: `USER:::NTHASH:::`, no domain, so any
+        domain the client sends matches) with one line per user -> password."""
+        lines = []
+        for user, password in users.items():
+            r = subprocess.run(["winpr-hash", "-u", user, "-p", password, "-f", "sam"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+            out = r.stdout.decode(errors="replace").strip()
+            if r.returncode != 0 or not out.startswith(user + ":"):
+                raise LabError(f"winpr-hash failed for {user!r} (apt-get install winpr-utils)"
+                               f": rc={r.returncode} {out}")
+            lines.append(out)
+        path = self.dir / stem
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        return path
+
+    def nla_host(self, users: Optional[Mapping[str, str]] = None, *, tls10: bool = True,
+                 name: str = "shadow-nla", port: Optional[int] = None,
+                 log_level: str = "DEBUG", timeout: float = 15.0) -> ShadowHost:
+        """Start an RDP host that requires NLA, like Windows 7 / 2008 R2 with NLA on:
+        `freerdp-shadow-cli /port:P /bind-address:127.0.0.1 /sec:nla /sam-file:SAM +auth`
+        sharing this lab's Xvfb. It negotiates PROTOCOL_HYBRID only (a /sec:tls client gets
+        ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED) and authenticates NTLM against the SAM file.
+
+        users: user -> password the host accepts (default {DEFAULT_USER: DEFAULT_PASSWORD}).
+        tls10: LD_PRELOAD the TLS-1.0-only shim (tls10_preload()), so the host speaks TLSv1
+            with AES256-SHA/AES128-SHA only, like Windows 7.
+        log_level: WLOG_LEVEL (freerdp-shadow-cli has no log-level option); DEBUG logs the
+            NLA steps (SHADOW_NLA_OK / SHADOW_NLA_FAILED / SHADOW_NLA_BAD_PASSWORD) and the
+            state transitions. The host never logs the user name (only the X.224 cookie).
+        Ready when it logs `Listening on [127.0.0.1]:P` and the port is in LISTEN (no probe
+        connection, which it would log as a failed client)."""
+        self._check_open()
+        users = dict(users or {DEFAULT_USER: DEFAULT_PASSWORD})
+        uname = self._unique(name)
+        sam = self.make_sam(users, f"{uname}.sam")
+        env = dict(self.client_env())
+        env["WLOG_LEVEL"] = log_level
+        env["WLOG_APPENDER"] = "CONSOLE"
+        preload = None
+        if tls10:
+            preload = self.tls10_preload()
+            env["LD_PRELOAD"] = str(preload)
+        if shutil.which("freerdp-shadow-cli") is None:
+            raise LabError("freerdp-shadow-cli missing (apt-get install freerdp2-shadow-x11)")
+        attempts = 1 if port is not None else 3     # retry if a free_port() got taken
+        last_exc: Optional[BaseException] = None
+        for attempt in range(attempts):
+            p = port if port is not None else free_port()
+            argv = ["freerdp-shadow-cli", f"/port:{p}", f"/bind-address:{LOOPBACK}",
+                    "/sec:nla", f"/sam-file:{sam}", "+auth"]
+            cmd = (["stdbuf", "-oL", "-eL"] if shutil.which("stdbuf") else []) + argv
+            proc = self._popen(cmd, f"{uname}-a{attempt}", self.dir / f"{uname}-a{attempt}.log",
+                               env=env)
+            try:
+                proc.wait_log(r"Listening on \[127\.0\.0\.1\]:%d\b" % p, timeout=timeout)
+                wait_listening(p, timeout=timeout, proc=proc, what=uname)
+                break
+            except ProcessDied as e:
+                last_exc = e
+                proc.stop()
+                if port is None and re.search(r"bind|in use|listen", proc.log_text(), re.I):
+                    continue
+                raise
+        else:
+            raise last_exc  # type: ignore[misc]
+        if preload is not None:
+            try:
+                maps = pathlib.Path(f"/proc/{proc.pid}/maps").read_text()
+            except OSError as e:
+                raise LabError(f"cannot read {uname}'s memory map: {e}") from None
+            if preload.name not in maps:
+                proc.stop()
+                raise LabError(f"{uname}: {preload.name} is not loaded in freerdp-shadow-cli "
+                               f"(LD_PRELOAD lost?)\n{proc.describe()}")
+        return ShadowHost(self, uname, p, sam, users, tls10, proc)
 
     # ---------------------------------------------------------------- clients
     def xfreerdp(self, port: int, *args: str, timeout: float = 30.0,

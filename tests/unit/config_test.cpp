@@ -724,5 +724,70 @@ TEST(Config, FindBackendAndToString) {
     EXPECT_EQ(to_string(BackendSecurity::rdp), "rdp");
 }
 
+// ---------------------------------------------------------------------------------------------
+// NLA on a listener
+
+TEST(Nla, OffByDefault) {
+    const Config c = expect_config(parse(kBase, "t.toml"));
+    EXPECT_EQ(c.listeners[0].nla, NlaMode::off);
+    EXPECT_FALSE(c.listeners[0].nla_users);
+}
+
+TEST(Nla, ReadsModeAndUsersFileRelativeToTheConfig) {
+    const std::string toml = R"([[listener]]
+name = "main"
+bind = "0.0.0.0"
+default_backend = "host"
+nla = "require"
+nla_users = "nla-users"
+[[backend]]
+name = "host"
+address = "192.0.2.7"
+)";
+    const Config c = expect_config(parse(toml, "/etc/rdpbridge/rdpbridge.toml"));
+    EXPECT_EQ(c.listeners[0].nla, NlaMode::require);
+    EXPECT_EQ(c.listeners[0].nla_users, "nla-users");
+}
+
+TEST(Nla, NeedsAUsersFile) {
+    const LoadError e = single_error(R"([[listener]]
+name = "main"
+bind = "0.0.0.0"
+default_backend = "host"
+nla = "offer"
+[[backend]]
+name = "host"
+address = "192.0.2.7"
+)");
+    EXPECT_EQ(e.line, 5);
+    EXPECT_NE(e.message.find("nla_users"), std::string::npos) << e.message;
+    EXPECT_NE(e.message.find("0600"), std::string::npos) << e.message;
+}
+
+TEST(Nla, UnknownModeListsTheChoices) {
+    const LoadError e = single_error(R"([[listener]]
+name = "main"
+bind = "0.0.0.0"
+default_backend = "host"
+nla = "on"
+nla_users = "u"
+[[backend]]
+name = "host"
+address = "192.0.2.7"
+)");
+    EXPECT_NE(e.message.find("\"offer\""), std::string::npos) << e.message;
+    EXPECT_NE(e.message.find("\"require\""), std::string::npos) << e.message;
+}
+
+TEST(QuickStart, NlaUsersOffersNla) {
+    QuickStart q;
+    q.listen = "127.0.0.1:13389";
+    q.target = "192.0.2.7";
+    q.nla_users = "/etc/rdpbridge/nla-users";
+    const Config c = expect_config(from_quick_start(q));
+    EXPECT_EQ(c.listeners[0].nla, NlaMode::offer);
+    EXPECT_EQ(c.listeners[0].nla_users, "/etc/rdpbridge/nla-users");
+}
+
 }  // namespace
 }  // namespace rdpbridge::config

@@ -128,3 +128,44 @@ TEST(BackendConfirm, AutoSettlesOnStandardSecurity) {
         sent, {NegotiationFailure{NegFailureCode::ssl_not_allowed_by_server}}, BackSecurity::tls);
     EXPECT_FALSE(std::get<Refusal>(tls_only).retry_with_standard_security);
 }
+
+TEST(FrontProtocol, RunsNlaForClientsThatAskWhenTheListenerDoes) {
+    for (auto nla : {FrontNla::offer, FrontNla::require}) {
+        auto ex = select_front_protocol(client_asking(0x0B), nla);  // SSL|HYBRID|HYBRID_EX
+        EXPECT_EQ(std::get<uint32_t>(ex), protocol::hybrid_ex);
+        auto hybrid = select_front_protocol(client_asking(protocol::ssl | protocol::hybrid), nla);
+        EXPECT_EQ(std::get<uint32_t>(hybrid), protocol::hybrid);
+    }
+    // NLA off: a client that asks for it still gets TLS and logs on at the host.
+    auto off = select_front_protocol(client_asking(0x0B), FrontNla::off);
+    EXPECT_EQ(std::get<uint32_t>(off), protocol::ssl);
+    // offer: a client without NLA gets TLS.
+    auto plain = select_front_protocol(client_asking(protocol::ssl), FrontNla::offer);
+    EXPECT_EQ(std::get<uint32_t>(plain), protocol::ssl);
+}
+
+TEST(FrontProtocol, RequireRefusesClientsWithoutNla) {
+    auto s = select_front_protocol(client_asking(protocol::ssl), FrontNla::require);
+    const auto* refusal = std::get_if<Refusal>(&s);
+    ASSERT_TRUE(refusal);
+    EXPECT_EQ(refusal->cause, Cause::client_offers_no_nla);
+    EXPECT_EQ(refusal->tell_client, NegFailureCode::hybrid_required_by_server);
+}
+
+TEST(BackendRequest, OffersHybridOnlyWithCredentialsAndTls) {
+    EXPECT_EQ(backend_request(client_asking(0x0B), BackSecurity::tls, true)
+                  .negotiation->requested_protocols,
+              protocol::ssl | protocol::hybrid);
+    EXPECT_EQ(backend_request(client_asking(0x0B), BackSecurity::automatic, true)
+                  .negotiation->requested_protocols,
+              protocol::ssl | protocol::hybrid);
+    EXPECT_EQ(backend_request(client_asking(0x0B), BackSecurity::rdp, true)
+                  .negotiation->requested_protocols,
+              protocol::rdp);
+    // The host selecting HYBRID from that offer is an agreement.
+    const auto sent = backend_request(client_asking(0x0B), BackSecurity::tls, true);
+    auto out = interpret_backend_confirm(
+        sent, {NegotiationResponse{0, protocol::hybrid}}, BackSecurity::tls);
+    ASSERT_TRUE(std::holds_alternative<BackendAgreement>(out));
+    EXPECT_EQ(std::get<BackendAgreement>(out).selected_protocol, protocol::hybrid);
+}

@@ -58,6 +58,15 @@ inline constexpr uint32_t bits56 = 0x08;
 inline constexpr uint32_t fips = 0x10;
 }  // namespace rdp_method
 
+// A service account the gateway logs on to an NLA host with, for clients that bring no
+// credentials of their own (kiosks, shared consoles, clients without NLA). The password is read
+// from password_file at start (mode 0600), never from the config or the command line.
+struct ServiceCredentials {
+    std::string user;
+    std::string domain;
+    std::filesystem::path password_file;
+};
+
 struct Backend {
     std::string name;
     Endpoint address;
@@ -67,6 +76,7 @@ struct Backend {
     // needs it: the profile widens legacy crypto for that backend alone.
     uint32_t encryption_methods = rdp_method::bits128 | rdp_method::fips;
     Duration connect_timeout = std::chrono::seconds(5);
+    std::optional<ServiceCredentials> credentials;
 };
 
 // Network Level Authentication towards clients (CredSSP over TLS, PROTOCOL_HYBRID[_EX]). The

@@ -292,7 +292,9 @@ constexpr std::string_view kListenerKeys[] = {"name", "bind", "default_backend",
                                               "nla_users"};
 constexpr std::string_view kFrontTlsKeys[] = {"certificate", "private_key", "min_version"};
 constexpr std::string_view kBackendKeys[] = {"name",          "address",          "security",
-                                             "connect_timeout", "encryption_methods", "tls"};
+                                             "connect_timeout", "encryption_methods", "tls",
+                                             "credentials"};
+constexpr std::string_view kCredentialsKeys[] = {"user", "domain", "password_file"};
 constexpr std::string_view kBackendTlsKeys[] = {
     "min_version", "max_version", "ciphers", "security_level", "legacy_renegotiation", "verify",
     "pin_sha256",  "ca_file",     "sni"};
@@ -691,6 +693,16 @@ Backend Reader::read_backend(const Scope& s) {
     if (auto d = duration(s, "connect_timeout")) b.connect_timeout = *d;
     read_encryption_methods(s, b.encryption_methods);
     if (auto tls = table(s, "tls", "[backend.tls]")) read_backend_tls(*tls, b.tls);
+    if (auto creds = table(s, "credentials", "[backend.credentials]")) {
+        check_keys(*creds, kCredentialsKeys);
+        ServiceCredentials c;
+        if (auto u = nonempty(*creds, "user", Need::required, "user = \"kiosk\"")) c.user = *u;
+        if (auto d = string(*creds, "domain")) c.domain = *d;
+        if (auto f = nonempty(*creds, "password_file", Need::required,
+                              "password_file = \"/etc/rdpbridge/kiosk.password\""))
+            c.password_file = *f;
+        b.credentials = std::move(c);
+    }
     return b;
 }
 
@@ -875,7 +887,10 @@ void resolve_paths(Config& c, const fs::path& base) {
         resolve_opt(l.tls.private_key);
         resolve_opt(l.nla_users);
     }
-    for (Backend& b : c.backends) resolve_opt(b.tls.ca_file);
+    for (Backend& b : c.backends) {
+        resolve_opt(b.tls.ca_file);
+        if (b.credentials) resolve(b.credentials->password_file);
+    }
 }
 
 LoadResult file_error(const fs::path& path, std::string message) {

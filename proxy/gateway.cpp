@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <list>
 #include <stdexcept>
 
@@ -115,27 +116,49 @@ std::string raise_descriptor_limit() {
     return std::to_string(limit.rlim_cur);
 }
 
-// A listener with NLA needs gss-ntlmssp and a users file only the gateway can read: say so at
-// start, with the fix, rather than at the first client.
+// A file holding passwords must exist and be readable by the gateway's user alone: say so at
+// start, with the fix, rather than at the first client. `what` names the key; `create` says
+// what the file should hold.
+void require_private_file(const std::string& what, const std::filesystem::path& path,
+                          const std::string& create) {
+    const std::string file = path.string();
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) {
+        throw std::runtime_error(what + " " + file + ": " + std::strerror(errno) + "; create it " +
+                                 create + " and chmod 600 it");
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", unsigned(st.st_mode & 07777));
+        throw std::runtime_error(what + " " + file + " has mode " + mode +
+                                 ": it holds passwords, so only the gateway's user may read it; "
+                                 "chmod 600 " + file);
+    }
+}
+
+// A listener with NLA needs gss-ntlmssp and its users file.
 void check_nla(const config::Listener& listener) {
     if (listener.nla == config::NlaMode::off) return;
     const std::string who = "listener " + listener.name + ": ";
     if (auto available = nla::check_ntlm_available(); !available)
         throw std::runtime_error(who + available.error().message());
-    const std::string file = listener.nla_users->string();
-    struct stat st {};
-    if (::stat(file.c_str(), &st) != 0) {
-        throw std::runtime_error(who + "nla_users " + file + ": " + std::strerror(errno) +
-                                 "; create it with one DOMAIN:USER:PASSWORD line per user and "
-                                 "chmod 600 it");
-    }
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        char mode[8];
-        std::snprintf(mode, sizeof mode, "%04o", unsigned(st.st_mode & 07777));
-        throw std::runtime_error(who + "nla_users " + file + " has mode " + mode +
-                                 ": it holds passwords, so only the gateway's user may read it; "
-                                 "chmod 600 " + file);
-    }
+    require_private_file(who + "nla_users", *listener.nla_users,
+                         "with one DOMAIN:USER:PASSWORD line per user");
+}
+
+// The backend's service password: the file's first line, read once at start.
+std::optional<ServiceAccount> read_service_account(const config::Backend& backend) {
+    if (!backend.credentials) return std::nullopt;
+    const auto& c = *backend.credentials;
+    const std::string what = "backend " + backend.name + ": credentials.password_file";
+    require_private_file(what, c.password_file, "with the service account's password on one line");
+    std::ifstream in(c.password_file);
+    rdp::Bytes line;
+    line.reserve(256);  // one allocation: no unwiped copy of the password left behind
+    for (char ch; in.get(ch) && ch != '\n' && line.size() < 256;) line.push_back(uint8_t(ch));
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) throw std::runtime_error(what + " is empty");
+    return ServiceAccount{c.user, c.domain, rdp::Secret(std::move(line))};
 }
 
 }  // namespace
@@ -154,7 +177,9 @@ int run_gateway(const config::Config& config) {
              std::to_string(config.limits.max_sessions) + " sessions and " +
              std::to_string(config.limits.max_handshakes) + " concurrent handshakes");
     for (const auto& backend : config.backends) {
-        state.backends.try_emplace(backend.name, &backend, tls::make_backend_context(backend.tls));
+        auto [it, added] = state.backends.try_emplace(backend.name, &backend,
+                                                      tls::make_backend_context(backend.tls));
+        it->second.service_credentials = read_service_account(backend);
     }
     asio::io_context io(1);
     std::list<ListenerRuntime> listeners;

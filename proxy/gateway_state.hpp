@@ -5,20 +5,30 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "config/config.hpp"
 #include "proxy/admission.hpp"
 #include "proxy/asio.hpp"
 #include "proxy/handshake_log.hpp"
+#include "rdp/secret.hpp"
 #include "tls/context.hpp"
 
 namespace rdpbridge::proxy {
+
+// The backend's service account, its password read from its file at start.
+struct ServiceAccount {
+    std::string user;
+    std::string domain;
+    rdp::Secret password;  // UTF-8, as in the file; never logged
+};
 
 struct BackendRuntime {
     BackendRuntime(const config::Backend* c, tls::Context ctx) : config(c), tls(std::move(ctx)) {}
     const config::Backend* config;
     tls::Context tls;
+    std::optional<ServiceAccount> service_credentials;
 };
 
 struct ListenerRuntime {

@@ -318,7 +318,8 @@ awaitable<rdp::BackendAgreement> Session::negotiate_backend(
                 co_await connect_backend(backend);
                 continue;
             }
-            if (refusal->tell_client) co_await refuse_client(*refusal->tell_client);
+            // Once the client is past its Connection Confirm (NLA first) it can only be closed.
+            if (refusal->tell_client && !front_tls_) co_await refuse_client(*refusal->tell_client);
             throw HandshakeError{Stage::backend_negotiation, {refusal->cause, refusal->detail}};
         }
         auto agreement = std::get<rdp::BackendAgreement>(outcome);
@@ -448,6 +449,15 @@ awaitable<void> Session::connect_backend_nla(TlsStream& back, const BackendRunti
     stage_done(Stage::backend_nla, std::move(who));
 }
 
+// A fresh copy per session: the CredSSP client consumes (and wipes) what it is given.
+rdp::credssp::PasswordCredentials service_credentials(const ServiceAccount& account) {
+    const std::string_view utf8(reinterpret_cast<const char*>(account.password.view().data()),
+                                account.password.size());
+    auto password = rdp::credssp::password_from_utf8(utf8);
+    return {account.domain, account.user,
+            password ? std::move(*password) : rdp::Secret{}};
+}
+
 awaitable<void> Session::run() {
     const uint64_t registration = gateway_.sessions.add([this] { close_all(); });
     error_code ec;
@@ -485,12 +495,19 @@ awaitable<void> Session::run() {
         const BackendRuntime& backend = it->second;
         stage_done(Stage::routing, {{"backend", backend_name_}});
 
-        co_await connect_backend(backend);
-        // With NLA on the front the gateway will hold the client's password, so it can run
-        // CredSSP towards the host too.
-        const auto agreement = co_await negotiate_backend(backend, request, is_nla(front_selected));
-
-        const auto confirm = rdp::encode(rdp::front_confirm(front_selected, agreement));
+        // A client that logs on with NLA is authenticated before the host hears of it: a wrong
+        // password costs the host nothing. Its Connection Confirm then cannot pass on the host's
+        // capability flags (extended client data, graphics pipeline), which nobody knows yet.
+        const bool nla_front = is_nla(front_selected);
+        const auto& service = backend.service_credentials;
+        std::optional<rdp::BackendAgreement> agreement;
+        if (!nla_front) {
+            co_await connect_backend(backend);
+            // Service credentials let the gateway run CredSSP with the host for this client.
+            agreement = co_await negotiate_backend(backend, request, service.has_value());
+        }
+        const auto confirm = rdp::encode(rdp::front_confirm(
+            front_selected, agreement.value_or(rdp::BackendAgreement{front_selected, 0})));
         co_await asio::async_write(client_, asio::buffer(confirm),
                                    asio::redirect_error(use_awaitable, ec));
         if (ec) {
@@ -504,8 +521,14 @@ awaitable<void> Session::run() {
         const auto front_facts = co_await accept_front_tls(*front);
         rdp::Bytes client_rest;  // what the client sent right after its credentials
         std::optional<rdp::credssp::PasswordCredentials> credentials;
-        if (is_nla(front_selected))
+        if (nla_front) {
             credentials = co_await accept_front_nla(*front, front_selected, client_rest);
+            co_await connect_backend(backend);
+            // Holding the client's password, the gateway can run CredSSP towards the host too.
+            agreement = co_await negotiate_backend(backend, request, true);
+        } else if (service && is_nla(agreement->selected_protocol)) {
+            credentials = service_credentials(*service);
+        }
         established_ = Json{{"conn", id_}, {"event", "session_established"},
                             {"backend", backend_name_}};
         established_["front"] = tls_facts(front_facts);
@@ -515,25 +538,25 @@ awaitable<void> Session::run() {
         rdp::BridgeParams params;
         params.client_requested = client_requested;
         params.front_selected = front_selected;
-        params.back_selected = agreement.selected_protocol;
+        params.back_selected = agreement->selected_protocol;
         params.refuse_ms_t120 = gateway_.config.shield.refuse_ms_t120;
         params.allowed_methods = backend.config->encryption_methods;
-        if (agreement.selected_protocol == rdp::protocol::ssl) {
+        if (agreement->selected_protocol == rdp::protocol::ssl) {
             back.emplace(std::move(backend_), backend.tls.get());
             back_tls_ = &*back;
             const auto back_facts = co_await connect_backend_tls(*back, backend);
             established_["back"] = tls_facts(back_facts);
             established_["back"]["selected"] = "SSL";
             relayed = co_await bridge(*front, *back, params, std::move(client_rest));
-        } else if (is_nla(agreement.selected_protocol)) {
+        } else if (is_nla(agreement->selected_protocol)) {
             back.emplace(std::move(backend_), backend.tls.get());
             back_tls_ = &*back;
             const auto back_facts = co_await connect_backend_tls(*back, backend);
             established_["back"] = tls_facts(back_facts);
             established_["back"]["selected"] =
-                rdp::protocols_to_string(agreement.selected_protocol);
-            // Only offered when the front ran NLA, so the credentials are there.
-            co_await connect_backend_nla(*back, backend, agreement.selected_protocol,
+                rdp::protocols_to_string(agreement->selected_protocol);
+            // Only offered with credentials: the client's, or the backend's service account.
+            co_await connect_backend_nla(*back, backend, agreement->selected_protocol,
                                          std::move(*credentials));
             relayed = co_await bridge(*front, *back, params, std::move(client_rest));
         } else {

@@ -126,11 +126,14 @@ constexpr std::array kCauses = std::to_array<CauseInfo>({
      "The host rejected the negotiation flags (INCONSISTENT_FLAGS).", kSocketClosed, kNegoFailed,
      "Set [[backend]] security = \"tls\" or \"rdp\" explicitly."},
     {C::host_hybrid_required, "host_hybrid_required",
-     "The host requires Network Level Authentication (HYBRID_REQUIRED_BY_SERVER).",
+     "The host requires Network Level Authentication (HYBRID_REQUIRED_BY_SERVER), and the "
+     "gateway had no credentials to log on with: the client did not use NLA, or the listener "
+     "does not run it.",
      kSocketClosed, kNegoFailed,
-     "Turn NLA off on the host (System Properties > Remote: untick 'Allow connections only "
-     "from computers running Remote Desktop with Network Level Authentication'), until the "
-     "gateway's NLA support is configured for this backend."},
+     "Set nla = \"offer\" (or \"require\") and nla_users on the [[listener]] so the client "
+     "logs on at the gateway with NLA and its password is used for the host; for clients "
+     "without NLA (kiosks, rdesktop), give the [[backend]] service credentials "
+     "([backend.credentials] user, domain, password_file)."},
     {C::host_ssl_with_user_auth_required, "host_ssl_with_user_auth_required",
      "The host requires TLS with client certificate authentication.", kSocketClosed, kNegoFailed,
      "Not supported by the gateway; change the host's RDP-Tcp security settings."},

@@ -40,16 +40,19 @@ def users_file(lab, entries, name="nla-users"):
     return path
 
 
-def start_nla_gateway(test, lab, host, users):
+def start_nla_gateway(test, lab, host, users, listener_keys=None, backend_keys="",
+                      name="rdpbridge"):
     """rdpbridge with listener "front" (nla = "require", nla_users) in front of `host` (backend
     "win7"), stderr at debug level so that the password checks see every line it writes. Under
     ASan (RDPBRIDGE_SANITIZED=1) the GSSAPI libraries' own leaks are suppressed, as for
     nla_unit_tests; any other sanitizer report still fails the test when the lab stops it."""
-    config = single_backend_config(host.port, backend="win7",
-                                   listener_keys=f'nla = "require"\nnla_users = "{users}"')
+    if listener_keys is None:
+        listener_keys = f'nla = "require"\nnla_users = "{users}"'
+    config = single_backend_config(host.port, backend="win7", listener_keys=listener_keys,
+                                   backend_keys=backend_keys)
     try:
         return start_gateway(lab, None, "--log-level", "debug", config=config,
-                             env=nla_sanitizer_env())
+                             env=nla_sanitizer_env(), name=name)
     except LabError as e:
         problem = str(e)
     test.fail(f"GATEWAY did not start with an NLA listener (nla = \"require\"; is NLA in this "
@@ -241,7 +244,10 @@ class NlaBridge(unittest.TestCase):
         self.assertFalse([e for e in gw.events("stage") if e["stage"] in ("front_nla",
                                                                             "backend_nla")],
                          "GATEWAY logged an NLA stage as done\n" + report(res, gw, host))
-        # Host: no CredSSP token reached it (the gateway may have connected, it must not log on).
+        # No backend connection was opened for it: the client is authenticated first.
+        self.assertFalse([e for e in gw.events("stage") if e["stage"].startswith("backend")],
+                         "GATEWAY contacted the host for a refused client\n" +
+                         report(res, gw, host))
         self.assertEqual(host.count(r"\[nla_recv\] Receiving", since=mark), 0,
                          "HOST saw an NLA run\n" + report(res, gw, host))
         self.assertEqual(host.count(SHADOW_ACTIVATED, since=mark), 0, report(res, gw, host))
@@ -286,6 +292,46 @@ class NlaBridge(unittest.TestCase):
                       f"as far as AUTHENTICATE?): {e}\n{report(res, gw, host)}")
         self.assertEqual(host.count(SHADOW_NLA_OK, since=mark), 0, report(res, gw, host))
         self.assert_no_secret(gw, DEFAULT_PASSWORD, HOST_PASSWORD)
+
+    def test_e_client_without_nla_is_refused_cleanly_and_service_credentials_serve_it(self):
+        """A TLS-only client in front of the NLA host: without credentials the gateway has
+        nothing to log on with, and says so; with the backend's service account it works."""
+        lab = lab_for_test(self)
+        host = lab.nla_host()
+        gw = start_nla_gateway(self, lab, host, None, listener_keys="")
+        res = lab.xfreerdp(gw.port, "/sec:tls", "/tls-seclevel:3", timeout=CLIENT_TIMEOUT)
+        self.assertFalse(res.reached("CONNECTION_STATE_ACTIVE"), report(res, gw, host))
+        failed = settled(gw)
+        self.assertEqual([(e["stage"], e["cause"]) for e in failed],
+                         [("backend_negotiation", "host_hybrid_required")], report(res, gw, host))
+        self.assertIn("credentials", failed[0]["hint"], failed[0])
+        gw.proc.stop()
+
+        secret = lab.dir / "kiosk.password"
+        fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(DEFAULT_PASSWORD + "\n")
+        creds = (f'[backend.credentials]\nuser = "{DEFAULT_USER}"\ndomain = "{DEFAULT_DOMAIN}"\n'
+                 f'password_file = "{secret}"')
+        gw = start_nla_gateway(self, lab, host, None, listener_keys="", backend_keys=creds,
+                               name="rdpbridge-service")
+        mark = host.log_mark()
+        res = lab.xfreerdp(gw.port, "/sec:tls", "/tls-seclevel:3", until=CLIENT_DESKTOP_UPDATE,
+                           timeout=CLIENT_TIMEOUT)
+        self.assertEqual(res.ended_by, "until", "CLIENT did not receive the desktop\n"
+                         + report(res, gw, host))
+        try:
+            host.wait_log(SHADOW_NLA_OK, since=mark)
+        except LabError as e:
+            self.fail(f"HOST did not accept the service account: {e}\n{report(res, gw, host)}")
+        est = gw.wait_event("session_established")[0]
+        self.assertEqual(est["front"]["selected"], "SSL", est)
+        self.assertEqual(est["back"]["tls_version"], "TLSv1", est)
+        self.assertIn("HYBRID", est["back"]["selected"], est)
+        backend_nla = [e for e in gw.events("stage", conn=est["conn"])
+                       if e["stage"] == "backend_nla"]
+        self.assertEqual([e["user"] for e in backend_nla], [DEFAULT_USER], report(res, gw, host))
+        self.assert_no_secret(gw, DEFAULT_PASSWORD)
 
 
 if __name__ == "__main__":

@@ -789,5 +789,28 @@ TEST(QuickStart, NlaUsersOffersNla) {
     EXPECT_EQ(c.listeners[0].nla_users, "/etc/rdpbridge/nla-users");
 }
 
+TEST(Nla, BackendServiceCredentialsReadThePasswordFromAFile) {
+    const Config c = expect_config(parse(with_base(R"([backend.credentials]
+user = "kiosk"
+domain = "PLANT"
+password_file = "kiosk.password"
+)"), "/etc/rdpbridge/rdpbridge.toml"));
+    ASSERT_TRUE(c.backends[0].credentials);
+    EXPECT_EQ(c.backends[0].credentials->user, "kiosk");
+    EXPECT_EQ(c.backends[0].credentials->domain, "PLANT");
+    EXPECT_EQ(c.backends[0].credentials->password_file, "kiosk.password");  // load_file resolves
+}
+
+TEST(Nla, ServiceCredentialsNeedUserAndPasswordFileNotAPassword) {
+    const auto errors = expect_errors(parse(with_base(R"([backend.credentials]
+password = "secret"
+)"), "t.toml"));
+    std::string all;
+    for (const LoadError& e : errors) all += e.to_string() + "\n";
+    EXPECT_NE(all.find("password_file"), std::string::npos) << all;
+    EXPECT_NE(all.find("user"), std::string::npos) << all;
+    EXPECT_EQ(all.find("secret"), std::string::npos) << all;  // the value is never echoed
+}
+
 }  // namespace
 }  // namespace rdpbridge::config

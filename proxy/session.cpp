@@ -114,8 +114,10 @@ private:
     awaitable<tls::SessionFacts> connect_backend_tls(TlsStream& back, const BackendRuntime& backend);
     awaitable<rdp::Bytes> read_tpkt(tcp::socket& socket, Peer peer, Stage stage, std::size_t max);
     template <class HostStream>
-    awaitable<RelayResult> bridge(TlsStream& front, HostStream& host,
-                                  const rdp::BridgeParams& params, rdp::Bytes client_rest);
+    awaitable<RelayResult> bridge(
+        TlsStream& front, HostStream& host, const rdp::BridgeParams& params,
+        rdp::Bytes client_rest,
+        std::optional<rdp::credssp::PasswordCredentials> auto_logon = std::nullopt);
     void on_bridge_fact(const rdp::Fact& f);
     rdp::Failure unestablished_failure(const RelayResult& r) const;
 
@@ -547,7 +549,8 @@ awaitable<void> Session::run() {
             const auto back_facts = co_await connect_backend_tls(*back, backend);
             established_["back"] = tls_facts(back_facts);
             established_["back"]["selected"] = "SSL";
-            relayed = co_await bridge(*front, *back, params, std::move(client_rest));
+            relayed = co_await bridge(*front, *back, params, std::move(client_rest),
+                                      std::move(credentials));
         } else if (is_nla(agreement->selected_protocol)) {
             back.emplace(std::move(backend_), backend.tls.get());
             back_tls_ = &*back;
@@ -562,7 +565,8 @@ awaitable<void> Session::run() {
         } else {
             established_["back"] = Json{{"selected", "RDP"}};
             RAND_bytes(params.client_random.data(), int(params.client_random.size()));
-            relayed = co_await bridge(*front, backend_, params, std::move(client_rest));
+            relayed = co_await bridge(*front, backend_, params, std::move(client_rest),
+                                      std::move(credentials));
         }
     } catch (const HandshakeError& e) {
         log_failure(e);
@@ -591,9 +595,12 @@ awaitable<void> Session::run() {
 // The MCS connect exchange (and, towards Standard RDP Security hosts, the security exchange)
 // runs inside the relay: the session counts as established only once the bridge says so.
 template <class HostStream>
-awaitable<RelayResult> Session::bridge(TlsStream& front, HostStream& host,
-                                       const rdp::BridgeParams& params, rdp::Bytes client_rest) {
+awaitable<RelayResult> Session::bridge(
+    TlsStream& front, HostStream& host, const rdp::BridgeParams& params, rdp::Bytes client_rest,
+    std::optional<rdp::credssp::PasswordCredentials> auto_logon) {
     rdp::Bridge bridge(params);
+    // A host without NLA logs the user on with the credentials the client delegated to us.
+    if (auto_logon) bridge.set_auto_logon(std::move(*auto_logon));
     auto result = co_await relay(front, host, bridge, gateway_.config.limits.relay_buffer,
                                  gateway_.config.limits.idle_timeout,
                                  [this](const rdp::Fact& f) { on_bridge_fact(f); },

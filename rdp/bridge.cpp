@@ -4,6 +4,7 @@
 #include <bit>
 #include <cctype>
 
+#include "rdp/client_info.hpp"
 #include "rdp/crypto.hpp"
 #include "rdp/error_info.hpp"
 #include "rdp/fastpath.hpp"
@@ -20,6 +21,11 @@ namespace {
 
 constexpr std::size_t kClientRandomSize = 32;
 constexpr std::size_t kRsaPadding = 8;
+// The client's MCS PDUs between the Connect Initial and the Client Info: Erect Domain, Attach
+// User and a Channel Join per channel (user, I/O, message channel and at most 31 static ones).
+// Waiting for the Client Info ends after this many; each PDU is handled as it completes, so
+// the wait never buffers more than one PDU.
+constexpr std::size_t kMaxPdusBeforeClientInfo = 64;
 
 std::string join(const std::vector<std::string>& v) {
     std::string s;
@@ -110,6 +116,71 @@ Bridge::Bridge(const BridgeParams& params)
 
 Bridge::~Bridge() { crypto::cleanse(params_.client_random.data(), params_.client_random.size()); }
 
+void Bridge::set_auto_logon(credssp::PasswordCredentials credentials) {
+    auto_logon_.emplace(std::move(credentials));
+}
+
+void Bridge::client_step_aside() {
+    client_may_step_aside_ = true;
+    if (!auto_logon_) client_transparent_ = true;
+}
+
+void Bridge::stop_awaiting_client_info(std::string reason) {
+    auto_logon_.reset();  // wipes the password
+    facts_.emplace_back("credentials_not_injected", std::move(reason));
+    if (client_may_step_aside_) client_transparent_ = true;
+}
+
+// The TS_INFO_PACKET with the delegated credentials; `rewritten` stays empty (and the caller
+// passes the client's own) when this Client Info cannot take them.
+std::optional<Failure> Bridge::rewrite_client_info(ByteView info_packet,
+                                                   std::optional<Secret>& rewritten) {
+    auto decoded = client_info::decode(info_packet);
+    if (!decoded) return Failure{Cause::client_mcs_malformed, decoded.error().message()};
+    if (!decoded->unicode()) {
+        stop_awaiting_client_info("Client Info without INFO_UNICODE (ANSI, code page " +
+                                  std::to_string(decoded->code_page) + ")");
+        return std::nullopt;
+    }
+    auto info = client_info::with_credentials(info_packet, *auto_logon_);
+    if (!info) return Failure{Cause::internal_error, info.error().message()};
+    rewritten.emplace(std::move(*info));
+    facts_.emplace_back("credentials_injected", auto_logon_->user);
+    auto_logon_.reset();  // wipes the password
+    if (client_may_step_aside_) client_transparent_ = true;
+    return std::nullopt;
+}
+
+// Towards a host without Standard RDP Security the Client Info travels as the client wrote it,
+// with a basic security header (SEC_INFO_PKT) and no encryption.
+std::optional<Failure> Bridge::inject_plain(const Bytes& pdu, const mcs::SendData& sd,
+                                            Bytes& out) {
+    if (sd.user_data.size() < sec::kBasicSize ||
+        !((sd.user_data[0] | sd.user_data[1] << 8) & sec::info_pkt)) {
+        stop_awaiting_client_info("the client's first Send Data Request is no Client Info");
+        append(out, pdu);
+        return std::nullopt;
+    }
+    std::optional<Secret> info;
+    if (auto failure = rewrite_client_info(sd.user_data.subspan(sec::kBasicSize), info))
+        return failure;
+    if (!info) {
+        append(out, pdu);
+        return std::nullopt;
+    }
+    Bytes user_data;
+    user_data.reserve(sec::kBasicSize + info->size());
+    user_data.insert(user_data.end(), sd.user_data.begin(), sd.user_data.begin() + sec::kBasicSize);
+    append(user_data, info->view());
+    const Secret body(std::move(user_data));
+    // Room for the frame and whatever follows it in this call, so that neither moves the
+    // password to a new buffer and leaves the old one unwiped.
+    out.reserve(out.size() + body.size() + 16 + client_framer_.buffered());
+    auto frame = mcs::append_send_data(sd, body.view(), out);
+    if (!frame) return Failure{Cause::client_mcs_malformed, frame.error().message()};
+    return std::nullopt;
+}
+
 std::vector<Fact> Bridge::take_facts() {
     std::vector<Fact> f;
     f.swap(facts_);
@@ -160,11 +231,18 @@ Result<DomainFrame> domain_frame(const Bytes& pdu, mcs::DomainPdu carrier) {
 }  // namespace
 
 std::optional<Failure> Bridge::client_pdu(const Bytes& pdu, Bytes& out) {
-    if (pdu[0] != kTpktVersion) return client_fastpath(pdu, out);
+    if (pdu[0] != kTpktVersion) {
+        if (auto_logon_ && client_connected_)
+            stop_awaiting_client_info("fast-path input came before a Client Info");
+        return client_fastpath(pdu, out);
+    }
     if (!client_connected_) return connect_initial(pdu, out);
     auto frame = domain_frame(pdu, mcs::DomainPdu::send_data_request);
     if (!frame) return Failure{Cause::client_mcs_malformed, frame.error().message()};
     if (frame->type != mcs::DomainPdu::send_data_request) {
+        if (auto_logon_ && ++pdus_awaiting_client_info_ >= kMaxPdusBeforeClientInfo)
+            stop_awaiting_client_info(std::to_string(kMaxPdusBeforeClientInfo) +
+                                      " MCS PDUs came without a Client Info");
         append(out, pdu);
         return std::nullopt;
     }
@@ -233,7 +311,7 @@ std::optional<Failure> Bridge::connect_initial(const Bytes& pdu, Bytes& out) {
         if (!encoded) return Failure{Cause::client_mcs_malformed, encoded.error().message()};
         append(out, *encoded);
     }
-    if (params_.back_selected != protocol::rdp) client_transparent_ = true;
+    if (params_.back_selected != protocol::rdp) client_step_aside();
     return std::nullopt;
 }
 
@@ -265,7 +343,7 @@ std::optional<Failure> Bridge::connect_response(const Bytes& pdu, Bytes& out) {
         facts_.emplace_back("rdp_encryption_level", to_string(security->level));
         if (security->method == encryption_method::none) {
             // No encryption: the PDUs already have the form a TLS client expects.
-            client_transparent_ = true;
+            client_step_aside();
             host_transparent_ = true;
         } else {
             if (std::popcount(security->method) != 1 || !(security->method & params_.allowed_methods))
@@ -354,6 +432,7 @@ std::optional<Failure> Bridge::append_sealed(const mcs::SendData& header, uint16
 std::optional<Failure> Bridge::client_send_data(const Bytes& pdu, const mcs::SendData& sd,
                                                 Bytes& out) {
     if (!standard_security()) {
+        if (auto_logon_) return inject_plain(pdu, sd, out);
         append(out, pdu);
         return std::nullopt;
     }
@@ -364,13 +443,26 @@ std::optional<Failure> Bridge::client_send_data(const Bytes& pdu, const mcs::Sen
     }
     // Under TLS only the Client Info and licensing PDUs (all sent before the host's first
     // non-licensing PDU) carry a basic security header.
-    if (licensing_done_) return append_sealed(sd, 0, sd.user_data, out);
+    if (licensing_done_) {
+        if (auto_logon_) stop_awaiting_client_info("the host's session began before a Client Info");
+        return append_sealed(sd, 0, sd.user_data, out);
+    }
     Reader r(sd.user_data);
     auto flags = r.u16le("security_header.flags");
     if (!flags) return Failure{Cause::client_mcs_malformed, flags.error().message()};
     if (auto s = r.skip(2, "security_header.flags_hi"); !s)
         return Failure{Cause::client_mcs_malformed, s.error().message()};
     const uint16_t kept = *flags & uint16_t(~(sec::encrypt | sec::secure_checksum));
+    if (auto_logon_) {
+        if (*flags & sec::info_pkt) {
+            // The client's Client Info takes the delegated credentials before it is sealed.
+            std::optional<Secret> info;
+            if (auto failure = rewrite_client_info(r.rest(), info)) return failure;
+            if (info) return append_sealed(sd, kept, info->view(), out);
+        } else {
+            stop_awaiting_client_info("the client's first Send Data Request is no Client Info");
+        }
+    }
     if ((*flags & sec::license_pkt) && !host_encrypts_licensing_) {
         append(out, pdu);  // licensing PDUs stay in the clear unless the host asked otherwise
         return std::nullopt;

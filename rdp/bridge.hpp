@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "rdp/credssp.hpp"
 #include "rdp/diagnosis.hpp"
 #include "rdp/framer.hpp"
 #include "rdp/mcs_domain.hpp"
@@ -43,6 +44,15 @@ public:
     explicit Bridge(const BridgeParams& params);
     ~Bridge();
 
+    // Auto-logon: the password the client delegated over NLA goes into the host's Client Info
+    // PDU (TS_INFO_PACKET with INFO_AUTOLOGON; domain, user and password replaced), for a host
+    // that does not run NLA itself. Call before the client's first PDU. Towards a TLS host the
+    // client direction then stays translated until the Client Info (rewritten, fact
+    // "credentials_injected" with the user name) or something else that shows none is coming
+    // (passed on, fact "credentials_not_injected" with the reason). The credentials are
+    // dropped, and their password wiped, as soon as that is decided.
+    void set_auto_logon(credssp::PasswordCredentials credentials);
+
     // Bytes received from the client, in stream order. What the host must receive is appended
     // to `to_host`. A Failure means the session cannot continue.
     std::optional<Failure> from_client(ByteView in, Bytes& to_host);
@@ -68,6 +78,11 @@ private:
     std::optional<Failure> client_send_data(const Bytes& pdu, const mcs::SendData& sd, Bytes& out);
     std::optional<Failure> host_send_data(const Bytes& pdu, const mcs::SendData& sd, Bytes& out);
     std::optional<Failure> client_fastpath(const Bytes& pdu, Bytes& out);
+    std::optional<Failure> inject_plain(const Bytes& pdu, const mcs::SendData& sd, Bytes& out);
+    std::optional<Failure> rewrite_client_info(ByteView info_packet,
+                                               std::optional<Secret>& rewritten);
+    void stop_awaiting_client_info(std::string reason);
+    void client_step_aside();
     std::optional<Failure> host_fastpath(const Bytes& pdu, Bytes& out);
     std::optional<Failure> security_exchange(const mcs::SendData& carrier, Bytes& out);
     std::optional<Failure> append_sealed(const mcs::SendData& header, uint16_t flags,
@@ -83,6 +98,10 @@ private:
     bool client_transparent_ = false;
     bool host_transparent_ = false;
     bool client_connected_ = false;  // Connect Initial translated
+    // Auto-logon: the credentials until the Client Info is rewritten (or shown not to come).
+    std::optional<credssp::PasswordCredentials> auto_logon_;
+    std::size_t pdus_awaiting_client_info_ = 0;
+    bool client_may_step_aside_ = false;  // transparent once no Client Info is awaited
     bool host_connected_ = false;    // Connect Response translated
     bool exchange_sent_ = false;
     bool licensing_done_ = false;

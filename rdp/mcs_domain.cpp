@@ -44,22 +44,33 @@ Result<SendData> decode_send_data(ByteView payload) {
 }
 
 Result<Bytes> encode_send_data(const SendData& header, ByteView user_data) {
+    Bytes frame;
+    if (auto s = append_send_data(header, user_data, frame); !s) return s.error();
+    return frame;
+}
+
+Status append_send_data(const SendData& header, ByteView user_data, Bytes& out) {
     if (user_data.size() > kMaxUserData)
         return Error{"mcs.send_data.length", std::to_string(user_data.size()) +
                                                  " bytes do not fit in one TPKT frame"};
-    Bytes payload;
-    payload.reserve(user_data.size() + 8);
-    Writer w(payload);
+    // Type (1), initiator (2), channel (2), priority/segmentation (1), PER length (1 or 2).
+    const std::size_t mcs_header = 6 + (user_data.size() < 0x80 ? 1 : 2);
+    const std::size_t total = kTpktHeaderSize + kX224DataHeaderSize + mcs_header + user_data.size();
+    out.reserve(out.size() + total);
+    Writer w(out);
+    write_tpkt_header(w, total);
+    w.u8(2);     // X.224 length indicator
+    w.u8(0xF0);  // DT TPDU
+    w.u8(0x80);  // EOT
     w.u8(uint8_t(uint8_t(header.indication ? DomainPdu::send_data_indication
                                            : DomainPdu::send_data_request)
                  << 2));
     w.u16be(header.initiator);
     w.u16be(header.channel);
     w.u8(header.priority_segmentation);
-    // Always the two-octet form above 0x7F, as Windows and FreeRDP write it.
     per::write_length(w, user_data.size());
     w.bytes(user_data);
-    return wrap_x224_data(payload);
+    return Ok{};
 }
 
 Result<uint8_t> disconnect_reason(ByteView payload) {

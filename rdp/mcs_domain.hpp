@@ -32,6 +32,10 @@ struct SendData {
 Result<SendData> decode_send_data(ByteView payload);
 // The whole TPKT frame around a Send Data PDU carrying `user_data`.
 Result<Bytes> encode_send_data(const SendData& header, ByteView user_data);
+// The same frame appended to `out`, written in place after one reserve: no intermediate copy
+// of `user_data` is made (for user data holding a secret, such as a Client Info with a
+// password). On error `out` is unchanged.
+Status append_send_data(const SendData& header, ByteView user_data, Bytes& out);
 
 // The reason of a Disconnect Provider Ultimatum (T.125: 0 domain disconnected, 1 provider
 // initiated, 2 token purged, 3 user requested, 4 channel purged).

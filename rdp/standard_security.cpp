@@ -219,6 +219,8 @@ Sealed StandardSecurity::seal(ByteView plaintext, bool salted) {
         const auto count = le32(s_->sealed);
         out.mac = first8(view(crypto::hmac_sha1(s_->keys.hmac_key, {plaintext, view(count)})));
         out.fips_padding = uint8_t((8 - plaintext.size() % 8) % 8);
+        // Room for the padding first: growing later would leave a copy of the plaintext behind.
+        out.data.reserve(plaintext.size() + out.fips_padding);
         out.data.assign(plaintext.begin(), plaintext.end());
         out.data.resize(plaintext.size() + out.fips_padding, 0);
         s_->des_out.apply(out.data.data(), out.data.size());

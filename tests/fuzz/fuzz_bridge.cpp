@@ -4,7 +4,8 @@
 // keeps translating every PDU (key exchange, sealing, licensing, fast-path).
 //
 // Input: BridgeParams from the first bytes (u8 selectors for client_requested, front_selected,
-// back_selected and max_pdu, u8 flags, u8 allowed_methods, u8 client-random seed), u32
+// back_selected and max_pdu, u8 flags: bit 0 lets MS_T120 through, bit 1 sets auto-logon
+// credentials, bits 2-3 pick which; u8 allowed_methods, u8 client-random seed), u32
 // chunking seed, u16 length of the client stream, the client stream (MCS Connect Initial first,
 // then whatever follows), the host stream (the rest).
 // Oracles:
@@ -14,6 +15,10 @@
 //    and then every later byte untouched (fast-path PDUs ahead of it are relayed as they are); nothing is emitted before the first PDU is complete; a
 //    rewritten PDU decodes, carries the value the bridge is meant to write and otherwise equals
 //    the original;
+//  - with auto-logon towards a TLS host, the client direction is the connect PDU (as above),
+//    then PDU for PDU what the client sent except at most one Client Info, which carries the
+//    credentials and otherwise the client's fields, then every later byte untouched; no fact
+//    and no failure ever contains the password;
 //  - towards a Standard RDP Security host: what the bridge emits while translating is a run of
 //    whole PDUs, each of which frames; the rebuilt connect PDU and each Send Data PDU of the
 //    leg's direction among them decode.
@@ -22,8 +27,11 @@
 #include <initializer_list>
 
 #include "rdp/bridge.hpp"
+#include "rdp/client_info.hpp"
 #include "rdp/mcs.hpp"
 #include "rdp/mcs_domain.hpp"
+#include "rdp/security_header.hpp"
+#include "rdp/utf16.hpp"
 #include "rdp/x224.hpp"
 #include "tests/fuzz/gcc_compare.hpp"
 #include "tests/fuzz/harness.hpp"
@@ -148,6 +156,75 @@ void check_translated(const Leg& leg, ByteView original, ByteView translated, De
                    describe(*before) + " vs " + describe(*after));
 }
 
+// Auto-logon credentials, picked by bits 2-3 of the flags byte.
+struct AutoLogon {
+    const char* domain;
+    const char* user;
+    const char* password;
+};
+constexpr std::array<AutoLogon, 4> kAutoLogons{{
+    {"", "fuzzuser", "Fuzz-S3cret!"},
+    {"CORP", "alice", "Fuzz-S3cret!\xE2\x82\xAC\xF0\x9F\x98\x80"},
+    {"", "", ""},
+    {"D\xC3\x84", "a-rather-long-user-name-for-a-client-info-packet",
+     "Fuzz-S3cret!Fuzz-S3cret!Fuzz-S3cret!Fuzz-S3cret!Fuzz-S3cret!Fuzz-S3cret!"},
+}};
+
+Bytes utf16(const char* utf8) { return *utf8_to_utf16le(utf8, "fuzz"); }
+
+bool contains(ByteView haystack, ByteView needle) {
+    return !needle.empty() && std::search(haystack.begin(), haystack.end(), needle.begin(),
+                                          needle.end()) != haystack.end();
+}
+
+void check_no_password(const std::string& text, const AutoLogon* logon, const char* what) {
+    if (!logon || !*logon->password) return;
+    const ByteView bytes(reinterpret_cast<const uint8_t*>(text.data()), text.size());
+    FUZZ_CHECK(!contains(bytes, ByteView(reinterpret_cast<const uint8_t*>(logon->password),
+                                         std::char_traits<char>::length(logon->password))) &&
+                   !contains(bytes, utf16(logon->password)),
+               std::string(what) + " contains the password");
+}
+
+// `out` is `in` (a Client Info) with the credentials written in and nothing else changed.
+void check_injected(ByteView in, ByteView out, const AutoLogon& logon) {
+    auto in_sd = mcs::decode_send_data(*unwrap_x224_data(in));
+    FUZZ_CHECK(in_sd.ok(), "client: rewrote a PDU that is no Send Data Request");
+    auto out_payload = unwrap_x224_data(out);
+    FUZZ_CHECK(out_payload.ok(), "client: rewritten Client Info does not unwrap");
+    auto out_sd = mcs::decode_send_data(*out_payload);
+    FUZZ_CHECK(out_sd.ok(), "client: rewritten Client Info does not decode: " +
+                                out_sd.error().message());
+    FUZZ_CHECK(!in_sd->indication && !out_sd->indication && in_sd->initiator == out_sd->initiator &&
+                   in_sd->channel == out_sd->channel &&
+                   in_sd->priority_segmentation == out_sd->priority_segmentation,
+               "client: rewritten Client Info changed its MCS header");
+    const ByteView a = in_sd->user_data, b = out_sd->user_data;
+    FUZZ_CHECK(a.size() >= sec::kBasicSize && (a[0] & sec::info_pkt) &&
+                   b.size() >= sec::kBasicSize &&
+                   std::equal(a.begin(), a.begin() + sec::kBasicSize, b.begin()),
+               "client: rewrote a Send Data Request without SEC_INFO_PKT, or its header");
+    auto before = client_info::decode(a.subspan(sec::kBasicSize));
+    FUZZ_CHECK(before.ok() && before->unicode(), "client: rewrote a Client Info it cannot decode");
+    auto after = client_info::decode(b.subspan(sec::kBasicSize));
+    FUZZ_CHECK(after.ok(), "client: rewritten Client Info does not decode: " +
+                               after.error().message());
+    auto same = [](ByteView x, ByteView y) {
+        return std::equal(x.begin(), x.end(), y.begin(), y.end());
+    };
+    FUZZ_CHECK(same(after->domain, utf16(logon.domain)) &&
+                   same(after->user_name, utf16(logon.user)) &&
+                   same(after->password, utf16(logon.password)),
+               "client: the Client Info does not carry the credentials");
+    FUZZ_CHECK(after->code_page == before->code_page &&
+                   after->flags == ((before->flags | client_info::info_autologon) &
+                                    ~client_info::info_password_is_sc_pin) &&
+                   same(after->alternate_shell, before->alternate_shell) &&
+                   same(after->working_dir, before->working_dir) &&
+                   same(after->extended, before->extended),
+               "client: the rewrite changed more than the credentials and INFO_AUTOLOGON");
+}
+
 }  // namespace
 
 RDPBRIDGE_FUZZ_TARGET(fuzz_bridge) {
@@ -168,8 +245,13 @@ RDPBRIDGE_FUZZ_TARGET(fuzz_bridge) {
     Leg client{"client", true, in.take(client_length), 0, {}, std::nullopt, 0};
     Leg host{"host", false, in.rest(), 0, {}, std::nullopt, 0};
     const bool tls_host = params.back_selected != protocol::rdp;
+    const AutoLogon* logon = (flags & 2) ? &kAutoLogons[(flags >> 2) & 3] : nullptr;
 
     Bridge bridge(params);
+    if (logon) {
+        const Bytes password = utf16(logon->password);
+        bridge.set_auto_logon({logon->domain, logon->user, Secret(ByteView(password))});
+    }
     while (!client.failure && !host.failure &&
            (client.fed < client.stream.size() || host.fed < host.stream.size())) {
         const bool pick_client = host.fed == host.stream.size() ||
@@ -194,6 +276,7 @@ RDPBRIDGE_FUZZ_TARGET(fuzz_bridge) {
                        std::string(leg.name) + ": failure with an unexpected cause: " +
                            leg.failure->detail);
             FUZZ_CHECK(!leg.failure->detail.empty(), "failure without detail");
+            check_no_password(leg.failure->detail, logon, "a failure");
         } else if (was_transparent) {
             FUZZ_CHECK(leg.out.size() == out_before + n &&
                            std::equal(chunk.begin(), chunk.end(), leg.out.begin() + long(out_before)),
@@ -201,7 +284,10 @@ RDPBRIDGE_FUZZ_TARGET(fuzz_bridge) {
         } else if (!tls_host && !transparent()) {
             check_emitted(leg, ByteView(leg.out).subspan(out_before));
         }
-        for (auto& f : bridge.take_facts()) FUZZ_CHECK(!f.first.empty(), "fact without a name");
+        for (auto& f : bridge.take_facts()) {
+            FUZZ_CHECK(!f.first.empty(), "fact without a name");
+            check_no_password(f.second, logon, "a fact");
+        }
     }
     if (!tls_host) return;
 
@@ -224,6 +310,46 @@ RDPBRIDGE_FUZZ_TARGET(fuzz_bridge) {
             out = out.subspan(pdu->size());
         }
         const auto first = first_pdu(fed, params.max_pdu);
+        if (logon && &leg == &client) {
+            // The connect PDU, then the client's PDUs one for one (one Client Info rewritten),
+            // then, once transparent, every byte as it came.
+            if (!first) {
+                FUZZ_CHECK(out.empty() && !transparent, "client: output without a first PDU");
+                continue;
+            }
+            const auto header = peek_frame(out);
+            FUZZ_CHECK(header.ok() && header->has_value() && (*header)->length <= out.size(),
+                       "client: output does not start with a whole PDU");
+            check_translated(leg, *first, out.first((*header)->length), mcs::decode_connect_initial,
+                             gcc::block::cs_core, gcc::server_selected_protocol,
+                             params.back_selected);
+            fed = fed.subspan(first->size());
+            out = out.subspan((*header)->length);
+            bool injected = false;
+            for (auto in_pdu = first_pdu(fed, params.max_pdu); in_pdu;
+                 in_pdu = first_pdu(fed, params.max_pdu)) {
+                const auto out_header = peek_frame(out);
+                if (!out_header.ok() || !out_header->has_value() ||
+                    (*out_header)->length > out.size())
+                    break;
+                const ByteView out_pdu = out.first((*out_header)->length);
+                if (!std::equal(in_pdu->begin(), in_pdu->end(), out_pdu.begin(), out_pdu.end())) {
+                    FUZZ_CHECK(!injected, "client: a second PDU was rewritten");
+                    check_injected(*in_pdu, out_pdu, *logon);
+                    injected = true;
+                }
+                fed = fed.subspan(in_pdu->size());
+                out = out.subspan(out_pdu.size());
+            }
+            if (transparent) {
+                FUZZ_CHECK(std::equal(fed.begin(), fed.end(), out.begin(), out.end()),
+                           "client: bytes after the Client Info were not passed through");
+            } else {
+                FUZZ_CHECK(out.empty() && !first_pdu(fed, params.max_pdu),
+                           "client: waiting for the Client Info, yet a PDU was not passed on");
+            }
+            continue;
+        }
         if (!transparent) {
             FUZZ_CHECK(out.empty(),
                        std::string(leg.name) + ": output before the first PDU was complete");

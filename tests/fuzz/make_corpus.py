@@ -190,8 +190,9 @@ def main():
         host = b"".join(b for d, _, b in pdus[2:] if d == "s2c")
         requested = 1 if name == "session_tls" else 0  # kProtocols index: ssl / rdp
         for back in (0, 1):  # kProtocols index: rdp, ssl
-            for chunk_seed in (0, 5):
-                header = bytes([requested, 1, back, 0, 0, 0x1B, 0x42])
+            # flags 0: no auto-logon; 2 and 6: auto-logon with credentials 0 and 1.
+            for chunk_seed, flags in ((0, 0), (5, 0), (5, 2), (0, 6)):
+                header = bytes([requested, 1, back, 0, flags, 0x1B, 0x42])
                 header += struct.pack("<IH", chunk_seed, len(client))
                 add("fuzz_bridge", header + client + host)
 

@@ -6,8 +6,10 @@
 #include <fstream>
 #include <regex>
 
+#include "client_info_fixture.hpp"
 #include "fixtures.hpp"
 #include "rdp/bridge.hpp"
+#include "rdp/client_info.hpp"
 #include "rdp/crypto.hpp"
 #include "rdp/fastpath.hpp"
 #include "rdp/gcc.hpp"
@@ -15,6 +17,7 @@
 #include "rdp/security_header.hpp"
 #include "rdp/server_security.hpp"
 #include "rdp/tpkt.hpp"
+#include "rdp/utf16.hpp"
 #include "rdp/x224.hpp"
 
 using namespace rdpbridge::rdp;
@@ -84,6 +87,7 @@ protected:
         for (std::size_t i = 0; i < 32; ++i) p.client_random[i] = uint8_t(0xA0 + i);
         client_random_.assign(p.client_random.begin(), p.client_random.end());
         bridge_ = std::make_unique<Bridge>(p);
+        configure(*bridge_);
 
         Bytes to_host, to_client;
         ASSERT_FALSE(bridge_->from_client(fixture("mcs_connect_initial_freerdp_tls.bin"), to_host));
@@ -100,6 +104,8 @@ protected:
         std::swap(host.encrypt_key, host.decrypt_key);  // the host encrypts with our decrypt key
         host_ = std::make_unique<StandardSecurity>(host);
     }
+
+    virtual void configure(Bridge&) {}
 
     // Sends a Client Info PDU through the bridge and lets the host read it, so that both RC4
     // streams are where a real session would have them.
@@ -227,6 +233,94 @@ TEST_F(RdpHostBridge, FastPathBothWays) {
     Bytes data(sealed_in->data.begin(), sealed_in->data.end());
     EXPECT_TRUE(host_->open(data, sealed_in->mac->data(), false));
     EXPECT_EQ(data, events);
+}
+
+// Auto-logon towards a Standard RDP Security host: the client's Client Info (mstsc's, without a
+// password) takes the delegated credentials before it is sealed.
+class RdpHostBridgeAutoLogon : public RdpHostBridge {
+protected:
+    void configure(Bridge& b) override {
+        b.set_auto_logon(rdpbridge::test::delegated_credentials());
+    }
+};
+
+TEST_F(RdpHostBridgeAutoLogon, ClientInfoTakesTheDelegatedPasswordBeforeItIsSealed) {
+    const Bytes mstsc = rdpbridge::test::mstsc_style_info_packet();
+    Bytes to_host;
+    ASSERT_FALSE(bridge_->from_client(rdpbridge::test::client_info_pdu(mstsc), to_host));
+    const auto out = pdus(to_host);
+    ASSERT_EQ(out.size(), 2u);  // Security Exchange, Client Info
+    Reader info(user_data_of(out[1]));
+    EXPECT_EQ(*info.u16le("flags"), sec::info_pkt | sec::encrypt);
+    ASSERT_TRUE(info.skip(2, "flags_hi"));
+    const ByteView mac = *info.bytes(8, "mac");
+    Bytes data(info.rest().begin(), info.rest().end());
+    ASSERT_TRUE(host_->open(data, mac.data(), false));
+    // Never in clear on the wire.
+    const Bytes password = rdpbridge::test::utf16("labpass-Secret1");
+    EXPECT_EQ(std::search(to_host.begin(), to_host.end(), password.begin(), password.end()),
+              to_host.end());
+
+    auto decoded = client_info::decode(data);
+    ASSERT_TRUE(decoded) << decoded.error().message();
+    EXPECT_EQ(Bytes(decoded->password.begin(), decoded->password.end()), password);
+    EXPECT_EQ(*utf16le_to_utf8(decoded->domain, "d"), "LAB");
+    EXPECT_EQ(*utf16le_to_utf8(decoded->user_name, "u"), "labuser");
+    EXPECT_TRUE(decoded->flags & client_info::info_autologon);
+    const auto before = *client_info::decode(mstsc);
+    EXPECT_EQ(decoded->flags, before.flags | client_info::info_autologon);
+    EXPECT_EQ(Bytes(decoded->extended.begin(), decoded->extended.end()),
+              Bytes(before.extended.begin(), before.extended.end()));
+
+    bool injected = false;
+    for (auto& [k, v] : bridge_->take_facts()) {
+        if (k == "credentials_injected") injected = v == "labuser";
+        EXPECT_EQ(v.find("labpass"), std::string::npos) << k;
+    }
+    EXPECT_TRUE(injected);
+
+    // Later PDUs are sealed as before, without looking for another Client Info.
+    to_host.clear();
+    ASSERT_FALSE(bridge_->from_client(send_data(false, sec::info_pkt, Bytes(8, 0)), to_host));
+    Reader again(user_data_of(to_host));
+    ASSERT_TRUE(again.skip(4, "basic header"));
+    const ByteView mac2 = *again.bytes(8, "mac");
+    Bytes data2(again.rest().begin(), again.rest().end());
+    ASSERT_TRUE(host_->open(data2, mac2.data(), false));
+    EXPECT_EQ(data2, Bytes(8, 0));
+}
+
+TEST_F(RdpHostBridgeAutoLogon, RealFreeRdpClientInfoIsRewrittenToo) {
+    Bytes to_host;
+    ASSERT_FALSE(bridge_->from_client(rdpbridge::test::real_client_info_pdu(), to_host));
+    const auto out = pdus(to_host);
+    ASSERT_EQ(out.size(), 2u);
+    Reader info(user_data_of(out[1]));
+    ASSERT_TRUE(info.skip(4, "basic header"));
+    const ByteView mac = *info.bytes(8, "mac");
+    Bytes data(info.rest().begin(), info.rest().end());
+    ASSERT_TRUE(host_->open(data, mac.data(), false));
+    auto decoded = client_info::decode(data);
+    ASSERT_TRUE(decoded);
+    EXPECT_EQ(*utf16le_to_utf8(decoded->domain, "d"), "LAB");  // was empty
+    // Apart from the domain, FreeRDP's packet already held these credentials.
+    Bytes expected = rdpbridge::test::info_packet_of_pdu(rdpbridge::test::real_client_info_pdu());
+    expected[8] = 6;  // cbDomain
+    const Bytes lab = rdpbridge::test::utf16("LAB");
+    expected.insert(expected.begin() + 18, lab.begin(), lab.end());
+    EXPECT_EQ(data, expected);
+}
+
+TEST_F(RdpHostBridgeAutoLogon, TruncatedClientInfoFailsBeforeAnythingIsSealed) {
+    const Bytes info = rdpbridge::test::info_packet_of_pdu(rdpbridge::test::real_client_info_pdu());
+    Bytes to_host;
+    auto failure = bridge_->from_client(
+        rdpbridge::test::client_info_pdu(ByteView(info).first(50)), to_host);
+    ASSERT_TRUE(failure);
+    EXPECT_EQ(failure->cause, Cause::client_mcs_malformed);
+    EXPECT_EQ(failure->detail.rfind("client_info.Password", 0), 0u) << failure->detail;
+    EXPECT_EQ(failure->detail.find("labpass"), std::string::npos);
+    EXPECT_EQ(bridge_->pdus_sealed(), 0u);
 }
 
 TEST(RdpHostBridgeShield, MsT120ChannelIsRefusedBeforeTheHost) {

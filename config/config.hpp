@@ -96,6 +96,9 @@ struct Listener {
     NlaMode nla = NlaMode::off;
     // Who may log on through NLA: gss-ntlmssp's users file, lines DOMAIN:USER:PASSWORD, mode 0600.
     std::optional<std::filesystem::path> nla_users;
+    // Kerberos for domain clients: a keytab with TERMSRV/<gateway host> keys. SPNEGO then offers
+    // Kerberos besides NTLM. Still needs nla_users (or winbind) for NTLM clients.
+    std::optional<std::filesystem::path> nla_keytab;
 };
 
 // A route sends clients whose X.224 cookie (`Cookie: mstshash=NAME`) matches `mstshash` to

@@ -289,7 +289,7 @@ constexpr std::string_view kLimitsKeys[] = {
     "max_sessions",      "max_handshakes",   "max_sessions_per_source",
     "connections_per_second_per_source",     "idle_timeout"};
 constexpr std::string_view kListenerKeys[] = {"name", "bind", "default_backend", "tls", "nla",
-                                              "nla_users"};
+                                              "nla_users", "nla_keytab"};
 constexpr std::string_view kFrontTlsKeys[] = {"certificate", "private_key", "min_version"};
 constexpr std::string_view kBackendKeys[] = {"name",          "address",          "security",
                                              "connect_timeout", "encryption_methods", "tls",
@@ -643,6 +643,7 @@ Listener Reader::read_listener(const Scope& s) {
     if (auto tls = table(s, "tls", "[listener.tls]")) read_front_tls(*tls, l.tls);
     if (auto mode = choice(s, "nla", kNlaChoices, "an NLA mode")) l.nla = *mode;
     if (auto users = nonempty(s, "nla_users")) l.nla_users = fs::path(*users);
+    if (auto keytab = nonempty(s, "nla_keytab")) l.nla_keytab = fs::path(*keytab);
     if (l.nla != NlaMode::off && !l.nla_users && s.get("nla_users") == nullptr) {
         fail(s.get("nla")->source(), s.key("nla"),
              "NLA needs to know who may log on: add nla_users = \"/etc/rdpbridge/nla-users\", a "
@@ -886,6 +887,7 @@ void resolve_paths(Config& c, const fs::path& base) {
         resolve_opt(l.tls.certificate);
         resolve_opt(l.tls.private_key);
         resolve_opt(l.nla_users);
+        resolve_opt(l.nla_keytab);
     }
     for (Backend& b : c.backends) {
         resolve_opt(b.tls.ca_file);

@@ -144,6 +144,10 @@ void check_nla(const config::Listener& listener) {
         throw std::runtime_error(who + available.error().message());
     require_private_file(who + "nla_users", *listener.nla_users,
                          "with one DOMAIN:USER:PASSWORD line per user");
+    if (listener.nla_keytab) {
+        require_private_file(who + "nla_keytab", *listener.nla_keytab,
+                             "with ktutil or your domain's tools (keys for TERMSRV/<this host>)");
+    }
 }
 
 // The backend's service password: the file's first line, read once at start.

@@ -65,12 +65,14 @@ awaitable<Outcome> converse(TlsStream& stream, Machine& machine, rdp::Bytes& out
 }  // namespace
 
 awaitable<std::variant<rdp::credssp::Authenticated, rdp::Failure>> run_front_nla(
-    TlsStream& front, const std::filesystem::path& users_file, bool hybrid_ex) {
+    TlsStream& front, const std::filesystem::path& users_file,
+    const std::optional<std::filesystem::path>& keytab, bool hybrid_ex) {
     using Outcome = std::variant<rdp::credssp::Authenticated, rdp::Failure>;
     const auto key = public_key_of(SSL_get_certificate(front.native_handle()));
     if (!key) co_return rdp::Failure{Cause::internal_error, "no public key in our certificate"};
     auto acceptor =
-        nla::Acceptor::create({nla::AcceptFraming::detect, "TERMSRV", users_file.string(), ""});
+        nla::Acceptor::create({nla::AcceptFraming::detect, "TERMSRV", users_file.string(),
+                               keytab ? keytab->string() : std::string()});
     if (!acceptor) co_return rdp::Failure{Cause::internal_error, acceptor.error().message()};
     nla::GssPackage package(*acceptor);
     rdp::credssp::Server server(package, *key, hybrid_ex);

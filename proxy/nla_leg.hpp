@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -17,7 +18,8 @@ namespace rdpbridge::proxy {
 // Authenticates the client against `users_file` and takes the password it delegates. A failure
 // has already been told to the client (errorCode, or `denied` under HYBRID_EX).
 awaitable<std::variant<rdp::credssp::Authenticated, rdp::Failure>> run_front_nla(
-    TlsStream& front, const std::filesystem::path& users_file, bool hybrid_ex);
+    TlsStream& front, const std::filesystem::path& users_file,
+    const std::optional<std::filesystem::path>& keytab, bool hybrid_ex);
 
 // Logs on to the host with `credentials` (raw NTLM, as FreeRDP 2 does towards Windows). Returns
 // the CredSSP version, or why the host refused.

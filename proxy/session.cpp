@@ -419,6 +419,7 @@ awaitable<tls::SessionFacts> Session::connect_backend_tls(TlsStream& back,
 awaitable<rdp::credssp::PasswordCredentials> Session::accept_front_nla(
     TlsStream& front, uint32_t front_selected, rdp::Bytes& client_rest) {
     auto outcome = co_await run_front_nla(front, *listener_.config->nla_users,
+                                          listener_.config->nla_keytab,
                                           front_selected == rdp::protocol::hybrid_ex);
     if (auto* failure = std::get_if<rdp::Failure>(&outcome)) {
         if (deadline_.fired())

@@ -740,6 +740,7 @@ bind = "0.0.0.0"
 default_backend = "host"
 nla = "require"
 nla_users = "nla-users"
+nla_keytab = "/etc/rdpbridge/termsrv.keytab"
 [[backend]]
 name = "host"
 address = "192.0.2.7"
@@ -747,6 +748,7 @@ address = "192.0.2.7"
     const Config c = expect_config(parse(toml, "/etc/rdpbridge/rdpbridge.toml"));
     EXPECT_EQ(c.listeners[0].nla, NlaMode::require);
     EXPECT_EQ(c.listeners[0].nla_users, "nla-users");
+    EXPECT_EQ(c.listeners[0].nla_keytab, "/etc/rdpbridge/termsrv.keytab");
 }
 
 TEST(Nla, NeedsAUsersFile) {

@@ -7,14 +7,6 @@ namespace rdpbridge::rdp::credssp {
 
 namespace {
 
-constexpr const char* kTsRequest = "credssp.ts_request";
-constexpr const char* kVersionField = "credssp.ts_request.version";
-constexpr const char* kNegoTokens = "credssp.ts_request.nego_tokens";
-constexpr const char* kAuthInfo = "credssp.ts_request.auth_info";
-constexpr const char* kPubKeyAuth = "credssp.ts_request.pub_key_auth";
-constexpr const char* kErrorCode = "credssp.ts_request.error_code";
-constexpr const char* kEarlyUserAuth = "credssp.early_user_authorization_result";
-
 Failure malformed(const Error& error) {
     return {Cause::host_nla_malformed, error.message()};
 }
@@ -62,22 +54,22 @@ ClientResult Client::receive(ByteView in, Bytes& to_host) {
 
 std::optional<Failure> Client::on_request(const TsRequest& request, Bytes& out) {
     if (stream_.count() == 1) {
-        if (request.version == 0) return malformed(kVersionField, "0 is no CredSSP version");
+        if (request.version == 0) return malformed(field::version, "0 is no CredSSP version");
         version_ = std::min(kVersion, request.version);
     }
     if (request.error_code)
         return Failure{Cause::host_nla_logon_failure,
-                       std::string(kErrorCode) + ": the host refused the logon with " +
+                       std::string(field::error_code) + ": the host refused the logon with " +
                            error_code_to_string(*request.error_code)};
-    if (request.auth_info) return malformed(kAuthInfo, "sent by the host");
+    if (request.auth_info) return malformed(field::auth_info, "sent by the host");
     // A clientNonce from the host is ignored: freerdp-shadow-cli 2.11 sends one of its own with
     // its CHALLENGE and echoes ours; the binding uses ours.
     auto token = single_nego_token(request);
     if (!token) return malformed(token.error());
 
     if (step_ == Step::nego_tokens) {
-        if (request.pub_key_auth) return malformed(kPubKeyAuth, "sent before the gateway's");
-        if (!*token) return malformed(kNegoTokens, "missing while the security package runs");
+        if (request.pub_key_auth) return malformed(field::pub_key_auth, "sent before the gateway's");
+        if (!*token) return malformed(field::nego_tokens, "missing while the security package runs");
         auto step = package_.step(**token);
         if (!step)
             return package_failed("credssp.nego_token: the security package refused the host",
@@ -86,7 +78,7 @@ std::optional<Failure> Client::on_request(const TsRequest& request, Bytes& out) 
     }
 
     if (!request.pub_key_auth)
-        return malformed(kPubKeyAuth, "missing: the host did not answer the gateway's");
+        return malformed(field::pub_key_auth, "missing: the host did not answer the gateway's");
     if (*token) {
         // SPNEGO's mechListMIC: the last token of a package that could seal before it completed.
         auto step = package_.step(**token);
@@ -133,7 +125,7 @@ std::optional<Failure> Client::delegate(ByteView sealed, Bytes& out) {
                               plain.error());
     if (!std::ranges::equal(plain->view(), server_binding(version_, public_key_, nonce_)))
         return Failure{Cause::host_nla_binding_mismatch,
-                       std::string(kPubKeyAuth) + ": the host's answer (version " +
+                       std::string(field::pub_key_auth) + ": the host's answer (version " +
                            std::to_string(version_) +
                            ") does not bind to the public key of the certificate it presented; "
                            "no credentials were sent"};
@@ -160,16 +152,16 @@ ClientResult Client::finish() {
         const Bytes rest = stream_.take_rest();
         if (rest.size() > kEarlyUserAuthResultSize)
             return fail(
-                malformed(kEarlyUserAuth, std::to_string(rest.size() - kEarlyUserAuthResultSize) +
+                malformed(field::early_user_auth, std::to_string(rest.size() - kEarlyUserAuthResultSize) +
                                               " byte(s) after it, before the gateway's MCS Connect "
                                               "Initial"));
         auto result = decode_early_user_auth_result(rest);
         if (!result) return fail(malformed(result.error()));
         if (*result == EarlyUserAuthResult::denied)
             return fail(Failure{Cause::host_nla_access_denied,
-                                std::string(kEarlyUserAuth) + ": access denied"});
+                                std::string(field::early_user_auth) + ": access denied"});
     } else if (stream_.buffered() > 0) {
-        return fail(malformed(kTsRequest, std::to_string(stream_.buffered()) +
+        return fail(malformed(field::ts_request, std::to_string(stream_.buffered()) +
                                               " byte(s) after the host's pubKeyAuth, before the "
                                               "gateway's MCS Connect Initial"));
     }

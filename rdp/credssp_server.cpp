@@ -7,14 +7,6 @@ namespace rdpbridge::rdp::credssp {
 
 namespace {
 
-constexpr const char* kTsRequest = "credssp.ts_request";
-constexpr const char* kVersionField = "credssp.ts_request.version";
-constexpr const char* kNegoTokens = "credssp.ts_request.nego_tokens";
-constexpr const char* kAuthInfo = "credssp.ts_request.auth_info";
-constexpr const char* kPubKeyAuth = "credssp.ts_request.pub_key_auth";
-constexpr const char* kErrorCode = "credssp.ts_request.error_code";
-constexpr const char* kClientNonce = "credssp.ts_request.client_nonce";
-
 // errorCode arrived with version 3. One status for every refusal: the one Windows sends for a
 // wrong password, which clients turn into their "logon failed" message; the handshake log, not
 // the client, gets the real reason.
@@ -53,12 +45,12 @@ ServerResult Server::receive(ByteView in, Bytes& to_client) {
 
 std::optional<Failure> Server::on_request(const TsRequest& request, Bytes& out) {
     if (stream_.count() == 1) {
-        if (request.version == 0) return malformed(kVersionField, "0 is no CredSSP version");
+        if (request.version == 0) return malformed(field::version, "0 is no CredSSP version");
         version_ = std::min(kVersion, request.version);
     }
     if (request.error_code)
         return Failure{Cause::client_nla_failed,
-                       std::string(kErrorCode) +
+                       std::string(field::error_code) +
                            ": the client gave up: " + error_code_to_string(*request.error_code)};
     if (auto failure = note_nonce(request)) return failure;
     if (step_ == Step::auth_info) return take_credentials(request);
@@ -67,27 +59,27 @@ std::optional<Failure> Server::on_request(const TsRequest& request, Bytes& out) 
 
 std::optional<Failure> Server::exchange_tokens(const TsRequest& request, Bytes& out) {
     if (request.auth_info)
-        return malformed(kAuthInfo,
+        return malformed(field::auth_info,
                          "sent before the gateway's pubKeyAuth: credentials must not go to a "
                          "server that has not proved its key yet");
     auto token = single_nego_token(request);
     if (!token) return malformed(token.error());
 
     if (step_ == Step::pub_key_auth) {
-        if (*token) return malformed(kNegoTokens, "sent after the security package completed");
+        if (*token) return malformed(field::nego_tokens, "sent after the security package completed");
         if (!request.pub_key_auth)
-            return malformed(kPubKeyAuth, "missing after the security package completed");
+            return malformed(field::pub_key_auth, "missing after the security package completed");
         return answer_pub_key_auth(*request.pub_key_auth, {}, out);
     }
 
-    if (!*token) return malformed(kNegoTokens, "missing while the security package runs");
+    if (!*token) return malformed(field::nego_tokens, "missing while the security package runs");
     auto step = package_.step(**token);
     if (!step)
         return package_failed("credssp.nego_token: the security package refused the client",
                               step.error());
     if (!step->complete) {
         if (request.pub_key_auth)
-            return malformed(kPubKeyAuth, "sent before the security package completed");
+            return malformed(field::pub_key_auth, "sent before the security package completed");
         if (step->token.empty())
             return Failure{Cause::client_nla_failed,
                            "credssp.nego_token: the security package wants more but has no "
@@ -111,7 +103,7 @@ std::optional<Failure> Server::exchange_tokens(const TsRequest& request, Bytes& 
 std::optional<Failure> Server::answer_pub_key_auth(ByteView sealed, ByteView last_token,
                                                    Bytes& out) {
     if (version_ >= kFirstVersionWithNonce && !nonce_)
-        return malformed(kClientNonce, "missing, required with pubKeyAuth from version 5");
+        return malformed(field::client_nonce, "missing, required with pubKeyAuth from version 5");
     const ByteView nonce = nonce_ ? ByteView(*nonce_) : ByteView{};
     auto plain = package_.unwrap(sealed);
     if (!plain)
@@ -120,7 +112,7 @@ std::optional<Failure> Server::answer_pub_key_auth(ByteView sealed, ByteView las
     const Bytes expected = client_binding(version_, public_key_, nonce);
     if (!std::ranges::equal(plain->view(), expected))
         return Failure{Cause::client_nla_binding_mismatch,
-                       std::string(kPubKeyAuth) + ": the client bound the run (version " +
+                       std::string(field::pub_key_auth) + ": the client bound the run (version " +
                            std::to_string(version_) +
                            ") to another public key than the gateway's certificate's"};
 
@@ -138,8 +130,8 @@ std::optional<Failure> Server::answer_pub_key_auth(ByteView sealed, ByteView las
 
 std::optional<Failure> Server::take_credentials(const TsRequest& request) {
     if (!request.nego_tokens.empty() || request.pub_key_auth)
-        return malformed(kTsRequest, "expected authInfo alone after the gateway's pubKeyAuth");
-    if (!request.auth_info) return malformed(kAuthInfo, "missing after the gateway's pubKeyAuth");
+        return malformed(field::ts_request, "expected authInfo alone after the gateway's pubKeyAuth");
+    if (!request.auth_info) return malformed(field::auth_info, "missing after the gateway's pubKeyAuth");
     auto plain = package_.unwrap(*request.auth_info);
     if (!plain)
         return package_failed("credssp.auth_info: the security package could not unseal it",
@@ -150,7 +142,7 @@ std::optional<Failure> Server::take_credentials(const TsRequest& request) {
         return Failure{Cause::client_delegated_no_password,
                        "credssp.ts_credentials: " + std::string(to_string(*none))};
     if (hybrid_ex_ && stream_.buffered() > 0)
-        return malformed(kTsRequest, std::to_string(stream_.buffered()) +
+        return malformed(field::ts_request, std::to_string(stream_.buffered()) +
                                          " byte(s) after authInfo: under HYBRID_EX the client "
                                          "must wait for the Early User Authorization Result");
     credentials_ = std::move(std::get<PasswordCredentials>(*delegated));
@@ -163,7 +155,7 @@ std::optional<Failure> Server::take_credentials(const TsRequest& request) {
 std::optional<Failure> Server::note_nonce(const TsRequest& request) {
     if (!request.client_nonce) return std::nullopt;
     if (nonce_ && *nonce_ != *request.client_nonce)
-        return malformed(kClientNonce, "changed within the run");
+        return malformed(field::client_nonce, "changed within the run");
     nonce_ = request.client_nonce;
     return std::nullopt;
 }

@@ -13,6 +13,19 @@ namespace rdpbridge::rdp::credssp {
 // TSRequests one peer may send in a run. NTLM takes three from the client and two from the
 // server, Kerberos behind SPNEGO at most one more each way; a peer still talking after ten is
 // stuck in a loop or stalling the handshake.
+// The field names both sides' failures use ("credssp.ts_request.pub_key_auth: ..."), and the
+// malformed/package-refused failures each side words with its own causes.
+namespace field {
+inline constexpr const char* ts_request = "credssp.ts_request";
+inline constexpr const char* version = "credssp.ts_request.version";
+inline constexpr const char* nego_tokens = "credssp.ts_request.nego_tokens";
+inline constexpr const char* auth_info = "credssp.ts_request.auth_info";
+inline constexpr const char* pub_key_auth = "credssp.ts_request.pub_key_auth";
+inline constexpr const char* error_code = "credssp.ts_request.error_code";
+inline constexpr const char* client_nonce = "credssp.ts_request.client_nonce";
+inline constexpr const char* early_user_auth = "credssp.early_user_authorization_result";
+}  // namespace field
+
 inline constexpr std::size_t kMaxTsRequests = 10;
 
 // What Server::receive and Client::receive return while the run goes on: send what they

@@ -3,7 +3,9 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <memory>
 #include <optional>
 
@@ -62,6 +64,18 @@ awaitable<Outcome> converse(TlsStream& stream, Machine& machine, rdp::Bytes& out
     }
 }
 
+// The password the client delegates must be the account it authenticated as: otherwise a user
+// known to the gateway could have it log on to hosts as someone else.
+std::optional<rdp::Failure> check_same_account(const nla::PeerName& authenticated,
+                                               const rdp::credssp::PasswordCredentials& delegated) {
+    if (nla::is_same_account(authenticated, delegated.user, delegated.domain)) return std::nullopt;
+    return rdp::Failure{Cause::client_nla_failed,
+                        "the client authenticated as " + authenticated.domain + "\\" +
+                            authenticated.user + " but delegated the credentials of " +
+                            delegated.domain + "\\" + delegated.user +
+                            "; the gateway logs on to hosts only as the user it authenticated"};
+}
+
 }  // namespace
 
 awaitable<std::variant<rdp::credssp::Authenticated, rdp::Failure>> run_front_nla(
@@ -77,7 +91,12 @@ awaitable<std::variant<rdp::credssp::Authenticated, rdp::Failure>> run_front_nla
     nla::GssPackage package(*acceptor);
     rdp::credssp::Server server(package, *key, hybrid_ex);
     rdp::Bytes out;
-    co_return co_await converse<rdp::credssp::Server, Outcome>(front, server, out);
+    auto outcome = co_await converse<rdp::credssp::Server, Outcome>(front, server, out);
+    if (auto* ok = std::get_if<rdp::credssp::Authenticated>(&outcome)) {
+        if (auto mismatch = check_same_account(acceptor->client(), ok->credentials))
+            co_return std::move(*mismatch);
+    }
+    co_return outcome;
 }
 
 awaitable<std::variant<uint32_t, rdp::Failure>> run_back_nla(

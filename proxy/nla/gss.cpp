@@ -1,6 +1,7 @@
 #include "proxy/nla/gss.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include <gssapi/gssapi.h>
 #include <gssapi/gssapi_ext.h>
@@ -651,6 +652,17 @@ Bytes accept_both_charsets(ByteView token) {
 }
 
 }  // namespace
+
+bool is_same_account(const PeerName& peer, std::string_view user, std::string_view domain) {
+    const auto same = [](std::string_view a, std::string_view b) {
+        return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+            return std::tolower(static_cast<unsigned char>(x)) ==
+                   std::tolower(static_cast<unsigned char>(y));
+        });
+    };
+    return same(peer.user, user) &&
+           (peer.domain.empty() || domain.empty() || same(peer.domain, domain));
+}
 
 Result<Step> Initiator::step(ByteView token) {
     if (auto s = usable(ctx_.get(), "gss_init_sec_context"); !s) return s.error();

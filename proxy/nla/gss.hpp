@@ -107,6 +107,10 @@ struct PeerName {
     std::string domain;
 };
 
+// Whether `peer` (who authenticated) is the account user/domain: names compare as Windows does,
+// case-insensitively, and an empty domain on either side matches any.
+bool is_same_account(const PeerName& peer, std::string_view user, std::string_view domain);
+
 // Whether gss-ntlmssp is registered with the GSSAPI library (/etc/gss/mech.d). The error names
 // the package to install.
 Status check_ntlm_available();

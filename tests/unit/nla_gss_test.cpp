@@ -294,6 +294,17 @@ concept Streamable = requires(std::ostream& os, const T& t) {
     os << t;
 };
 
+TEST(NlaAccount, DelegatedCredentialsMustBeTheAuthenticatedAccount) {
+    const PeerName alice{"alice", "CORP"};
+    EXPECT_TRUE(is_same_account(alice, "alice", "CORP"));
+    EXPECT_TRUE(is_same_account(alice, "ALICE", "corp"));  // Windows names ignore case
+    EXPECT_TRUE(is_same_account(alice, "alice", ""));      // no domain: any
+    EXPECT_TRUE(is_same_account({"alice", ""}, "alice", "OTHER"));
+    EXPECT_FALSE(is_same_account(alice, "bob", "CORP"));
+    EXPECT_FALSE(is_same_account(alice, "alice", "OTHER"));
+    EXPECT_FALSE(is_same_account(alice, "alic", "CORP"));
+}
+
 TEST(NlaPassword, CannotBeCopiedOrStreamed) {
     static_assert(!std::is_copy_constructible_v<Password>);
     static_assert(!std::is_copy_assignable_v<Password>);

@@ -39,7 +39,10 @@ struct OutputBio {
 TlsStream::TlsStream(tcp::socket socket, SSL_CTX* ctx)
     : socket_(std::move(socket)), ssl_(SSL_new(ctx)) {
     if (!ssl_) throw std::runtime_error("SSL_new failed");
-    socket_.non_blocking(true);
+    // The session's deadline may have closed the socket already; then every operation reports
+    // operation_aborted (see is_open() in Call) instead of this constructor throwing.
+    boost::system::error_code ignored;
+    socket_.non_blocking(true, ignored);
     // The socket BIO does not own the descriptor: the socket closes it (see is_open() in Call).
     BIO* in = BIO_new_socket(static_cast<int>(socket_.native_handle()), BIO_NOCLOSE);
     BIO* out = BIO_new(OutputBio::method());

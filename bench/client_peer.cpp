@@ -1,5 +1,5 @@
 // The synthetic RDP client: X.224 request offering TLS, a TLS 1.3 handshake, the MCS connect
-// exchange, then silence, saturating input or latency probing, per profile.
+// exchange, then silence, a Client Info and saturating input, or latency probing, per profile.
 #include <netinet/in.h>
 
 #include "bench/pdu_splitter.hpp"
@@ -37,8 +37,13 @@ void check_response(const rdp::Bytes& frame) {
 }
 
 awaitable<void> send_input(SharedTally& tally, std::shared_ptr<Conn> conn, std::size_t events) {
+    // A real client's first PDU after the connect exchange (and the cue for a gateway in front
+    // of a Standard RDP Security host to send its Security Exchange).
+    static const rdp::Bytes info = client_info_pdu();
     const rdp::Bytes pdu = fastpath_input(events);
     error_code ec;
+    co_await asio::async_write(conn->stream, asio::buffer(info),
+                               asio::redirect_error(use_awaitable, ec));
     while (!tally.stopping) {
         co_await asio::async_write(conn->stream, asio::buffer(pdu),
                                    asio::redirect_error(use_awaitable, ec));

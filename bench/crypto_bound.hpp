@@ -12,10 +12,14 @@ namespace rdpbridge::bench {
 
 // A negotiated suite as OpenSSL names it: ("TLSv1.3", "TLS_AES_256_GCM_SHA384"),
 // ("TLSv1", "AES128-SHA").
+// Standard RDP Security legs are named ("RDP", "RC4-128") and ("RDP", "FIPS").
 struct Suite {
     std::string version;
     std::string cipher;
 };
+inline constexpr const char* kRdpSecurity = "RDP";
+inline constexpr const char* kRdpRc4_128 = "RC4-128";
+inline constexpr const char* kRdpFips = "FIPS";
 
 struct RelayBound {
     double bytes_per_cpu_second = 0;  // plaintext
@@ -24,7 +28,9 @@ struct RelayBound {
 };
 
 // Opens records of `pdu` plaintext bytes (split at 16,384 like TLS) protected with `from` and
-// seals them with `to`, for `seconds` of this thread's CPU time.
+// seals them with `to`, for `seconds` of this thread's CPU time. A Standard RDP Security leg
+// protects whole PDUs, not records: the same for PDUs up to 16,384 bytes, as the bench's are
+// by default.
 RelayBound relay_bound(const Suite& from, const Suite& to, std::size_t pdu, double seconds);
 
 }  // namespace rdpbridge::bench

@@ -19,12 +19,15 @@ struct HostProfile {
     std::size_t output_pdu = 16384;  // bytes per fast-path output PDU
     // Zero: back to back (saturating). Otherwise one PDU per interval, each timestamped.
     std::chrono::nanoseconds interval{0};
+    // Zero: a Windows 7-like host (TLS). Otherwise an XP / Server 2003-like host selecting
+    // Standard RDP Security with this encryption method (128-bit RC4 or FIPS).
+    uint32_t rdp_method = 0;
 };
 
 // What a client does once its MCS Connect Response has arrived.
 enum class ClientMode {
     hold,   // stays connected and silent (idle sessions)
-    relay,  // sends input PDUs back to back and counts what arrives (saturated relay)
+    relay,  // a Client Info PDU, then input PDUs back to back; counts what arrives
     probe,  // reads output PDUs and records their latency probes
 };
 

@@ -44,6 +44,8 @@ std::filesystem::path write_config(const GatewayLaunch& launch) {
     out << "\n[[listener]]\nname = \"quickstart\"\nbind = \"127.0.0.1:0\"\n"
         << "default_backend = \"target\"\n\n"
         << "[[backend]]\nname = \"target\"\naddress = \"127.0.0.1:" << launch.target_port << "\"\n";
+    if (!launch.backend_security.empty())
+        out << "security = \"" << launch.backend_security << "\"\n";
     if (!out) throw std::runtime_error("cannot write " + path.string());
     return path;
 }
@@ -69,6 +71,8 @@ GatewayProcess::GatewayProcess(const GatewayLaunch& launch)
         args.insert(args.end(), {"--listen", "127.0.0.1:0", "--target",
                                  "127.0.0.1:" + std::to_string(launch.target_port), "--state-dir",
                                  launch.state_dir.string()});
+        if (!launch.backend_security.empty())
+            args.insert(args.end(), {"--backend-security", launch.backend_security});
     }
     args.insert(args.end(), {"--handshake-log", handshake_log_.string()});
     std::vector<char*> argv;

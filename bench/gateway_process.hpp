@@ -25,6 +25,8 @@ struct GatewayLaunch {
     std::filesystem::path log_dir;  // receives NAME.stderr and NAME.handshake.jsonl
     std::string name;
     uint16_t target_port = 0;
+    // The quick start's --backend-security (auto, tls, rdp); empty leaves the default, auto.
+    std::string backend_security;
     // [limits] to raise; 0 keeps the default. Any nonzero one makes the launch a config file
     // equal to the quick start plus these limits, instead of the quick-start flags.
     std::size_t max_sessions = 0;

@@ -1,11 +1,19 @@
-// The synthetic Windows 7-like host: X.224 confirm selecting TLS, a TLS 1.0 AES-CBC-SHA
-// handshake, the MCS Connect Response, then fast-path output PDUs per profile while counting
-// the input that arrives.
+// The synthetic host, per profile either Windows 7-like (X.224 confirm selecting TLS, a TLS 1.0
+// AES-CBC-SHA handshake, the MCS Connect Response) or XP / Server 2003-like (confirm selecting
+// Standard RDP Security, the Connect Response with its random and certificate, then the
+// gateway's Security Exchange and Client Info); then fast-path output PDUs per profile while
+// counting the input that arrives.
 #include <random>
 
+#include "bench/crypto_bound.hpp"
+#include "bench/host_rdp_security.hpp"
 #include "bench/pdu_splitter.hpp"
 #include "bench/pdus.hpp"
 #include "bench/peers.hpp"
+#include "rdp/fastpath.hpp"
+#include "rdp/mcs_domain.hpp"
+#include "rdp/security_header.hpp"
+#include "rdp/tpkt.hpp"
 #include "rdp/x224.hpp"
 
 namespace rdpbridge::bench::peers {
@@ -18,15 +26,57 @@ constexpr std::size_t kReadBuffer = 64 * 1024;
     throw std::runtime_error("host " + what);
 }
 
-uint32_t check_request(const rdp::Bytes& frame) {
+uint32_t check_request(const rdp::Bytes& frame, bool tls) {
     auto request = rdp::decode_connection_request(frame);
     if (!request) fail("x224: " + request.error().message());
     const uint32_t requested = request->negotiation ? request->negotiation->requested_protocols : 0;
-    if (!(requested & rdp::protocol::ssl)) fail("x224: the request does not offer PROTOCOL_SSL");
+    if (tls && !(requested & rdp::protocol::ssl))
+        fail("x224: the request does not offer PROTOCOL_SSL");
     return requested;
 }
 
-awaitable<void> send_output(HostSide& side, std::shared_ptr<Conn> conn, HostProfile profile) {
+// Under Standard RDP Security every PDU after the Security Exchange is encrypted: the host
+// checks that the Client Info's MAC verifies, which proves that both ends derived the same keys.
+void check_client_info(const rdp::Bytes& frame, rdp::StandardSecurity& security) {
+    auto payload = rdp::unwrap_x224_data(frame);
+    if (!payload) fail("client info: " + payload.error().message());
+    auto sd = rdp::mcs::decode_send_data(*payload);
+    if (!sd) fail("client info: " + sd.error().message());
+    rdp::Reader r(sd->user_data);
+    auto flags = r.u16le("flags");
+    if (!flags || !r.skip(2, "flags_hi") || !(*flags & rdp::sec::info_pkt) ||
+        !(*flags & rdp::sec::encrypt))
+        fail("client info: no encrypted Client Info PDU after the Security Exchange");
+    uint8_t padding = 0;
+    if (security.fips()) {
+        auto fips = r.bytes(4, "fips");
+        if (!fips) fail("client info: " + fips.error().message());
+        padding = (*fips)[3];
+    }
+    auto mac = r.bytes(rdp::sec::kMacSize, "mac");
+    if (!mac) fail("client info: " + mac.error().message());
+    rdp::Bytes data(r.rest().begin(), r.rest().end());
+    if (!security.open(data, mac->data(), *flags & rdp::sec::secure_checksum, padding))
+        fail("client info: MAC does not verify (the two ends' session keys differ)");
+}
+
+// The fast-path output PDU as a Standard RDP Security host sends it: encrypted, with its MAC.
+rdp::Bytes seal_output(const rdp::Bytes& pdu, rdp::StandardSecurity& security) {
+    auto plain = rdp::fastpath::decode(pdu, false);
+    if (!plain) fail("output: " + plain.error().message());
+    const rdp::Sealed sealed = security.seal(plain->data);
+    rdp::fastpath::Pdu p;
+    p.header = uint8_t((plain->header & 0x3F) | (rdp::sec::fastpath_encrypted << 6));
+    p.mac = sealed.mac;
+    if (security.fips()) p.fips_padding = sealed.fips_padding;
+    auto encoded = rdp::fastpath::encode(p, sealed.data);
+    if (!encoded) fail("output: " + encoded.error().message());
+    return std::move(*encoded);
+}
+
+// `security` is set for a Standard RDP Security session, which runs on the bare socket.
+awaitable<void> send_output(HostSide& side, std::shared_ptr<Conn> conn, HostProfile profile,
+                            std::shared_ptr<rdp::StandardSecurity> security) {
     rdp::Bytes pdu = fastpath_output(profile.output_pdu);
     asio::steady_timer timer(side.io);
     // A random phase per session, so that paced sessions do not all send at the same instant.
@@ -43,24 +93,33 @@ awaitable<void> send_output(HostSide& side, std::shared_ptr<Conn> conn, HostProf
             next += profile.interval;
         }
         stamp_output(pdu, now_ns(), sequence);
-        co_await asio::async_write(conn->stream, asio::buffer(pdu),
-                                   asio::redirect_error(use_awaitable, ec));
+        if (security) {
+            const rdp::Bytes sealed = seal_output(pdu, *security);
+            co_await asio::async_write(conn->stream.next_layer(), asio::buffer(sealed),
+                                       asio::redirect_error(use_awaitable, ec));
+        } else {
+            co_await asio::async_write(conn->stream, asio::buffer(pdu),
+                                       asio::redirect_error(use_awaitable, ec));
+        }
         if (ec) break;
     }
 }
 
-awaitable<void> count_input(HostSide& side, Conn& conn) {
+// Counts the input's plaintext bytes: `overhead` is what the security layer adds to each PDU
+// (the MAC, and the FIPS header; FIPS padding of up to 7 bytes is counted as data).
+template <class Stream>
+awaitable<void> count_input(HostSide& side, Stream& stream, std::size_t overhead) {
     std::unique_ptr<uint8_t[]> buffer(new uint8_t[kReadBuffer]);
     PduSplitter splitter;
     error_code ec;
     std::string broken;
     for (;;) {
-        const std::size_t n = co_await conn.stream.async_read_some(
+        const std::size_t n = co_await stream.async_read_some(
             asio::buffer(buffer.get(), kReadBuffer), asio::redirect_error(use_awaitable, ec));
         if (ec) break;
-        side.tally.bytes_up.fetch_add(n, std::memory_order_relaxed);
         uint64_t pdus = 0;
         broken = splitter.feed({buffer.get(), n}, [&](rdp::ByteView, std::size_t) { ++pdus; });
+        side.tally.bytes_up.fetch_add(n - std::min(n, pdus * overhead), std::memory_order_relaxed);
         side.tally.pdus_up.fetch_add(pdus, std::memory_order_relaxed);
         if (!broken.empty()) {
             side.tally.fail("host received a non-RDP stream: " + broken);
@@ -71,31 +130,59 @@ awaitable<void> count_input(HostSide& side, Conn& conn) {
 
 awaitable<void> host_session(HostSide& side, tcp::socket socket) {
     auto conn = std::make_shared<Conn>(std::move(socket), side.tls, side.registry);
+    const HostProfile profile = side.profile;
+    const bool tls = profile.rdp_method == 0;
+    std::shared_ptr<rdp::StandardSecurity> security;
     const char* stage = "x224";
     try {
         {
             Deadline deadline(side.io, conn, kHandshakeLimit);
             auto& raw = conn->stream.next_layer();
             raw.set_option(tcp::no_delay(true));
-            const uint32_t requested = check_request(co_await read_tpkt(raw, "host x224"));
-            static const rdp::Bytes confirm = connection_confirm_ssl();
+            const uint32_t requested = check_request(co_await read_tpkt(raw, "host x224"), tls);
+            const rdp::Bytes confirm =
+                connection_confirm(tls ? rdp::protocol::ssl : rdp::protocol::rdp);
             co_await asio::async_write(raw, asio::buffer(confirm), use_awaitable);
 
-            stage = "tls";
-            co_await conn->stream.async_handshake(asio::ssl::stream_base::server, use_awaitable);
-            side.tally.note_negotiated(true, version_of(conn->stream), cipher_of(conn->stream));
-
-            stage = "mcs";
-            auto initial = check_connect_initial(co_await read_tpkt(conn->stream, "host mcs"));
-            if (!initial) fail("mcs: " + initial.error().message());
-            const rdp::Bytes response = connect_response(requested, initial->channel_count);
-            co_await asio::async_write(conn->stream, asio::buffer(response), use_awaitable);
+            if (tls) {
+                stage = "tls";
+                co_await conn->stream.async_handshake(asio::ssl::stream_base::server,
+                                                      use_awaitable);
+                side.tally.note_negotiated(true, version_of(conn->stream), cipher_of(conn->stream));
+                stage = "mcs";
+                auto initial = check_connect_initial(co_await read_tpkt(conn->stream, "host mcs"));
+                if (!initial) fail("mcs: " + initial.error().message());
+                const rdp::Bytes response = connect_response(requested, initial->channel_count);
+                co_await asio::async_write(conn->stream, asio::buffer(response), use_awaitable);
+            } else {
+                stage = "mcs";
+                auto initial = check_connect_initial(co_await read_tpkt(raw, "host mcs"));
+                if (!initial) fail("mcs: " + initial.error().message());
+                const HostRdpSecurity rdp_security(side.tls.native_handle(), profile.rdp_method);
+                const rdp::Bytes sc_security = rdp_security.sc_security();
+                const rdp::Bytes response =
+                    connect_response(requested, initial->channel_count, &sc_security);
+                co_await asio::async_write(raw, asio::buffer(response), use_awaitable);
+                stage = "security exchange";
+                security = std::make_shared<rdp::StandardSecurity>(rdp_security.accept_exchange(
+                    co_await read_tpkt(raw, "host security exchange")));
+                stage = "client info";
+                check_client_info(co_await read_tpkt(raw, "host client info"), *security);
+                side.tally.note_negotiated(true, kRdpSecurity, rdp_method_name(profile.rdp_method));
+            }
         }
         stage = "relay";
         side.tally.host_established.fetch_add(1, std::memory_order_relaxed);
-        if (side.profile.send)
-            asio::co_spawn(side.io, send_output(side, conn, side.profile), asio::detached);
-        co_await count_input(side, *conn);
+        if (profile.send)
+            asio::co_spawn(side.io, send_output(side, conn, profile, security), asio::detached);
+        if (tls) {
+            co_await count_input(side, conn->stream, 0);
+        } else {
+            const std::size_t overhead =
+                rdp::sec::kMacSize +
+                (security->fips() ? rdp::sec::kFipsSize - rdp::sec::kNonFipsSize : 0);
+            co_await count_input(side, conn->stream.next_layer(), overhead);
+        }
     } catch (const std::exception& e) {
         if (!side.tally.stopping) side.tally.fail(std::string("host ") + stage + ": " + e.what());
     }

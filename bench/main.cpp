@@ -64,6 +64,10 @@ void add_options(CLI::App& app, Settings& s, std::vector<std::string>& only) {
                    "Host fast-path output PDU bytes (44..32767)");
     app.add_option("--relay-input-events", s.relay.input_events,
                    "Mouse events per client input PDU (0..255; 0: no input)");
+    app.add_option("--relay-rdp", s.relay.rdp_legs,
+                   "Standard RDP Security back legs to relay through, one session each "
+                   "(rc4-128, fips; none: only TLS)")
+        ->check(CLI::IsMember({"rc4-128", "fips", "none"}));
     app.add_option("--idle-sessions", s.idle.sessions, "Idle sessions to hold");
     app.add_option("--idle-seconds", s.idle.seconds, "Idle CPU measurement window");
     app.add_option("--handshake-seconds", s.handshake.seconds, "Handshake measurement window");

@@ -3,6 +3,8 @@
 #include <array>
 #include <stdexcept>
 
+#include "rdp/mcs_domain.hpp"
+#include "rdp/security_header.hpp"
 #include "rdp/tpkt.hpp"
 #include "rdp/x224.hpp"
 
@@ -122,9 +124,9 @@ Bytes connection_request() {
     return rdp::encode(r);
 }
 
-Bytes connection_confirm_ssl() {
-    return rdp::encode(rdp::ConnectionConfirm{rdp::NegotiationResponse{
-        rdp::neg_rsp_flags::extended_client_data_supported, rdp::protocol::ssl}});
+Bytes connection_confirm(uint32_t selected) {
+    return rdp::encode(rdp::ConnectionConfirm{
+        rdp::NegotiationResponse{rdp::neg_rsp_flags::extended_client_data_supported, selected}});
 }
 
 Bytes connect_initial(uint32_t server_selected_protocol) {
@@ -135,15 +137,20 @@ Bytes connect_initial(uint32_t server_selected_protocol) {
                            {block::cs_net, cs_net()}});
 }
 
-Bytes connect_response(uint32_t client_requested, std::size_t channel_count) {
+Bytes connect_response(uint32_t client_requested, std::size_t channel_count,
+                       const Bytes* sc_security) {
     Bytes core, security, net;
     Writer c(core);
     c.u32le(kRdpVersion5);
     c.u32le(client_requested);
     c.u32le(0);  // earlyCapabilityFlags
-    Writer s(security);
-    s.u32le(0);  // encryptionMethod: none, TLS protects the session
-    s.u32le(0);  // encryptionLevel: none
+    if (sc_security) {
+        security = *sc_security;
+    } else {
+        Writer s(security);
+        s.u32le(0);  // encryptionMethod: none, TLS protects the session
+        s.u32le(0);  // encryptionLevel: none
+    }
     Writer n(net);
     n.u16le(kStaticChannelBase);
     n.u16le(uint16_t(channel_count));
@@ -152,6 +159,25 @@ Bytes connect_response(uint32_t client_requested, std::size_t channel_count) {
     return encode_connect(
         rdp::gcc::Direction::response, kConnectResponseFields, kConferenceResponseHeader,
         {{block::sc_core, core}, {block::sc_security, security}, {block::sc_net, net}});
+}
+
+Bytes client_info_pdu() {
+    constexpr uint16_t kInitiator = 6;  // user 1007, the first one an MCS server attaches
+    constexpr uint32_t kInfoFlags = 0x0001 | 0x0002 | 0x0010;  // MOUSE, DISABLECTRLALTDEL, UNICODE
+    Bytes data;
+    Writer w(data);
+    w.u16le(rdp::sec::info_pkt);
+    w.u16le(0);
+    w.u32le(0);  // CodePage
+    w.u32le(kInfoFlags);
+    for (int i = 0; i < 5; ++i) w.u16le(0);  // cbDomain .. cbWorkingDir: all empty
+    for (int i = 0; i < 5; ++i) w.u16le(0);  // and their UTF-16 terminators
+    rdp::mcs::SendData header;
+    header.initiator = kInitiator;
+    header.channel = kStaticChannelBase;
+    auto frame = rdp::mcs::encode_send_data(header, data);
+    if (!frame) throw std::logic_error("bench Client Info PDU: " + frame.error().message());
+    return std::move(*frame);
 }
 
 rdp::Result<ConnectInitialFacts> check_connect_initial(rdp::ByteView frame) {

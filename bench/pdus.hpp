@@ -15,15 +15,23 @@ namespace rdpbridge::bench {
 // X.224 Connection Request with a mstshash cookie and RDP_NEG_REQ offering PROTOCOL_SSL only,
 // as a client that insists on TLS sends it.
 rdp::Bytes connection_request();
-// X.224 Connection Confirm with RDP_NEG_RSP selecting PROTOCOL_SSL, as a Windows 7 host answers.
-rdp::Bytes connection_confirm_ssl();
+// X.224 Connection Confirm with RDP_NEG_RSP selecting `selected`: PROTOCOL_SSL as a Windows 7
+// host answers, PROTOCOL_RDP as a host set to "Security Layer: RDP" does.
+rdp::Bytes connection_confirm(uint32_t selected);
 
 // MCS Connect Initial with CS_CORE (216 bytes, so serverSelectedProtocol is present),
 // CS_SECURITY and CS_NET (rdpdr, cliprdr).
 rdp::Bytes connect_initial(uint32_t server_selected_protocol);
-// MCS Connect Response with SC_CORE (echoing `client_requested`), SC_SECURITY (method 0, level 0:
-// what a host sends under TLS) and SC_NET assigning one id per requested channel.
-rdp::Bytes connect_response(uint32_t client_requested, std::size_t channel_count);
+// MCS Connect Response with SC_CORE (echoing `client_requested`), SC_SECURITY and SC_NET
+// assigning one id per requested channel. SC_SECURITY is `sc_security` when given (a Standard
+// RDP Security host's), else method 0 and level 0: what a host sends under TLS.
+rdp::Bytes connect_response(uint32_t client_requested, std::size_t channel_count,
+                            const rdp::Bytes* sc_security = nullptr);
+
+// The client's first slow-path PDU: a Client Info PDU (SEC_INFO_PKT, a TS_INFO_PACKET naming no
+// one) on the I/O channel. Towards a Standard RDP Security host the gateway sends its Security
+// Exchange PDU right before it.
+rdp::Bytes client_info_pdu();
 
 // What a synthetic peer checks in the other side's connect PDU. The gateway may rewrite either
 // PDU, so only meaning is checked, never bytes.

@@ -3,6 +3,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/provider.h>
 
 #include <array>
 #include <cstring>
@@ -16,6 +17,8 @@ constexpr uint8_t kApplicationData = 0x17;
 constexpr std::size_t kTagSize = 16;
 constexpr std::size_t kSha1Size = 20;
 constexpr std::size_t kAesBlock = 16;
+constexpr std::size_t kDesBlock = 8;
+constexpr std::size_t kRdpMacSize = 8;
 
 struct CipherFree {
     void operator()(EVP_CIPHER* c) const { EVP_CIPHER_free(c); }
@@ -26,9 +29,17 @@ struct CipherCtxFree {
 struct MacCtxFree {
     void operator()(EVP_MAC_CTX* c) const { EVP_MAC_CTX_free(c); }
 };
+struct MdFree {
+    void operator()(EVP_MD* m) const { EVP_MD_free(m); }
+};
+struct MdCtxFree {
+    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
 using Cipher = std::unique_ptr<EVP_CIPHER, CipherFree>;
 using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
 using MacCtx = std::unique_ptr<EVP_MAC_CTX, MacCtxFree>;
+using MdOwned = std::unique_ptr<EVP_MD, MdFree>;
+using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
 
 [[noreturn]] void fail(const std::string& what) {
     throw std::runtime_error("crypto bound: " + what);
@@ -282,6 +293,183 @@ class CbcSha1 final : public RecordProtection {
     uint64_t seal_seq_ = 0, open_seq_ = 0;
 };
 
+// Standard RDP Security ([MS-RDPBCGR] 5.3.6): no records, one protection per PDU. RC4 128-bit
+// with the MAC 5.3.6.1 defines (SHA-1 over key, pad and data, then MD5 over key, pad and that),
+// the first 8 bytes of which precede the ciphertext; RC4's keystream runs on across PDUs.
+// RC4 lives in OpenSSL 3's legacy provider, loaded here into a library context of its own, as
+// rdp/ does.
+class RdpRc4 final : public RecordProtection {
+  public:
+    RdpRc4() {
+        static OSSL_LIB_CTX* legacy = [] {
+            OSSL_LIB_CTX* ctx = OSSL_LIB_CTX_new();
+            if (!ctx || !OSSL_PROVIDER_load(ctx, "legacy") || !OSSL_PROVIDER_load(ctx, "default"))
+                fail("OpenSSL's legacy provider (RC4) does not load");
+            return ctx;
+        }();
+        rc4_.reset(EVP_CIPHER_fetch(legacy, "RC4", nullptr));
+        sha1_.reset(EVP_MD_fetch(nullptr, "SHA1", nullptr));
+        md5_.reset(EVP_MD_fetch(nullptr, "MD5", nullptr));
+        digest_.reset(EVP_MD_CTX_new());
+        if (!rc4_ || !sha1_ || !md5_ || !digest_) fail("RC4, SHA-1 or MD5 unavailable");
+        key_ = fixed_bytes(16, 7);
+        mac_key_ = fixed_bytes(16, 8);
+        seal_ = new_ctx();
+        open_ = new_ctx();
+        rewind();
+    }
+
+    void seal(std::span<const uint8_t> plain, Buffer& sealed) override {
+        sealed.resize(kRdpMacSize + plain.size());
+        mac(plain, sealed.data());
+        apply(seal_.get(), plain.data(), sealed.data() + kRdpMacSize, plain.size());
+    }
+
+    void open(std::span<const uint8_t> sealed, Buffer& plain) override {
+        if (sealed.size() < kRdpMacSize) fail("RDP PDU shorter than its MAC");
+        plain.resize(sealed.size() - kRdpMacSize);
+        apply(open_.get(), sealed.data() + kRdpMacSize, plain.data(), plain.size());
+        uint8_t expected[kRdpMacSize];
+        mac(plain, expected);
+        if (CRYPTO_memcmp(expected, sealed.data(), kRdpMacSize) != 0)
+            fail("RDP PDU MAC does not verify");
+    }
+
+    void rewind() override {
+        if (EVP_CipherInit_ex2(seal_.get(), rc4_.get(), key_.data(), nullptr, 1, nullptr) != 1 ||
+            EVP_CipherInit_ex2(open_.get(), rc4_.get(), key_.data(), nullptr, 0, nullptr) != 1)
+            fail("RC4 init");
+    }
+
+    std::string name() const override { return "RC4-128 + MD5(SHA-1) MAC"; }
+
+  private:
+    static void apply(EVP_CIPHER_CTX* ctx, const uint8_t* in, uint8_t* out, std::size_t n) {
+        int written = 0;
+        if (EVP_CipherUpdate(ctx, out, &written, in, int(n)) != 1) fail("RC4");
+    }
+
+    void mac(std::span<const uint8_t> data, uint8_t* out) {
+        static const std::array<uint8_t, 40> pad1 = filled<40>(0x36);
+        static const std::array<uint8_t, 48> pad2 = filled<48>(0x5c);
+        uint8_t length[4];
+        for (int i = 0; i < 4; ++i) length[i] = uint8_t(data.size() >> (8 * i));
+        uint8_t sha[kSha1Size], md5[16];
+        EVP_MD_CTX* d = digest_.get();
+        const bool ok = EVP_DigestInit_ex2(d, sha1_.get(), nullptr) == 1 &&
+                        EVP_DigestUpdate(d, mac_key_.data(), mac_key_.size()) == 1 &&
+                        EVP_DigestUpdate(d, pad1.data(), pad1.size()) == 1 &&
+                        EVP_DigestUpdate(d, length, sizeof length) == 1 &&
+                        EVP_DigestUpdate(d, data.data(), data.size()) == 1 &&
+                        EVP_DigestFinal_ex(d, sha, nullptr) == 1 &&
+                        EVP_DigestInit_ex2(d, md5_.get(), nullptr) == 1 &&
+                        EVP_DigestUpdate(d, mac_key_.data(), mac_key_.size()) == 1 &&
+                        EVP_DigestUpdate(d, pad2.data(), pad2.size()) == 1 &&
+                        EVP_DigestUpdate(d, sha, sizeof sha) == 1 &&
+                        EVP_DigestFinal_ex(d, md5, nullptr) == 1;
+        if (!ok) fail("RDP MAC");
+        std::memcpy(out, md5, kRdpMacSize);
+    }
+
+    template <std::size_t N>
+    static std::array<uint8_t, N> filled(uint8_t v) {
+        std::array<uint8_t, N> a;
+        a.fill(v);
+        return a;
+    }
+
+    Cipher rc4_;
+    MdOwned sha1_, md5_;
+    MdCtx digest_;
+    std::vector<uint8_t> key_, mac_key_;
+    CipherCtx seal_, open_;
+};
+
+// Standard RDP Security at FIPS level (5.3.6.2): the first 8 bytes of HMAC-SHA1 over the data
+// and the PDU count, then 3DES-CBC over the data padded to 8 bytes, the CBC chain running on
+// across PDUs. The padding length travels in the FIPS header; here in the byte after the MAC.
+class RdpFips final : public RecordProtection {
+  public:
+    RdpFips() {
+        cipher_ = fetch("DES-EDE3-CBC");
+        key_ = fixed_bytes(24, 9);
+        iv_ = fixed_bytes(8, 10);
+        seal_ = new_ctx();
+        open_ = new_ctx();
+        EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+        mac_.reset(EVP_MAC_CTX_new(hmac));
+        EVP_MAC_free(hmac);
+        const auto hmac_key = fixed_bytes(kSha1Size, 11);
+        OSSL_PARAM params[] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>("SHA1"), 0),
+            OSSL_PARAM_construct_end()};
+        if (!mac_ || EVP_MAC_init(mac_.get(), hmac_key.data(), hmac_key.size(), params) != 1)
+            fail("HMAC-SHA1");
+        rewind();
+    }
+
+    void seal(std::span<const uint8_t> plain, Buffer& sealed) override {
+        const std::size_t padding = (kDesBlock - plain.size() % kDesBlock) % kDesBlock;
+        const std::size_t head = kRdpMacSize + 1;
+        sealed.resize(head + plain.size() + padding);
+        mac(seal_count_++, plain, sealed.data());
+        sealed[kRdpMacSize] = uint8_t(padding);
+        std::memcpy(sealed.data() + head, plain.data(), plain.size());
+        std::memset(sealed.data() + head + plain.size(), 0, padding);
+        if (EVP_Cipher(seal_.get(), sealed.data() + head, sealed.data() + head,
+                       unsigned(plain.size() + padding)) <= 0)
+            fail("3DES seal");
+    }
+
+    void open(std::span<const uint8_t> sealed, Buffer& plain) override {
+        const std::size_t head = kRdpMacSize + 1;
+        if (sealed.size() < head || (sealed.size() - head) % kDesBlock) fail("FIPS PDU size");
+        const std::size_t padding = sealed[kRdpMacSize];
+        plain.resize(sealed.size() - head);
+        if (padding > plain.size() || EVP_Cipher(open_.get(), plain.data(), sealed.data() + head,
+                                                 unsigned(plain.size())) <= 0)
+            fail("3DES open");
+        plain.resize(plain.size() - padding);
+        uint8_t expected[kRdpMacSize];
+        mac(open_count_++, plain, expected);
+        if (CRYPTO_memcmp(expected, sealed.data(), kRdpMacSize) != 0)
+            fail("FIPS PDU MAC does not verify");
+    }
+
+    void rewind() override {
+        seal_count_ = open_count_ = 0;
+        if (EVP_CipherInit_ex2(seal_.get(), cipher_.get(), key_.data(), iv_.data(), 1, nullptr) !=
+                1 ||
+            EVP_CipherInit_ex2(open_.get(), cipher_.get(), key_.data(), iv_.data(), 0, nullptr) !=
+                1)
+            fail("3DES init");
+        EVP_CIPHER_CTX_set_padding(seal_.get(), 0);
+        EVP_CIPHER_CTX_set_padding(open_.get(), 0);
+    }
+
+    std::string name() const override { return "3DES-CBC + HMAC-SHA1 (FIPS)"; }
+
+  private:
+    void mac(uint32_t count, std::span<const uint8_t> data, uint8_t* out) {
+        uint8_t c[4];
+        for (int i = 0; i < 4; ++i) c[i] = uint8_t(count >> (8 * i));
+        uint8_t full[kSha1Size];
+        std::size_t n = 0;
+        if (EVP_MAC_init(mac_.get(), nullptr, 0, nullptr) != 1 ||
+            EVP_MAC_update(mac_.get(), data.data(), data.size()) != 1 ||
+            EVP_MAC_update(mac_.get(), c, sizeof c) != 1 ||
+            EVP_MAC_final(mac_.get(), full, &n, sizeof full) != 1)
+            fail("HMAC-SHA1");
+        std::memcpy(out, full, kRdpMacSize);
+    }
+
+    Cipher cipher_;
+    std::vector<uint8_t> key_, iv_;
+    CipherCtx seal_, open_;
+    MacCtx mac_;
+    uint32_t seal_count_ = 0, open_count_ = 0;
+};
+
 bool contains(const std::string& s, const char* part) {
     return s.find(part) != std::string::npos;
 }
@@ -290,6 +478,11 @@ bool contains(const std::string& s, const char* part) {
 
 std::unique_ptr<RecordProtection> make_record_protection(const Suite& suite) {
     const std::string& c = suite.cipher;
+    if (suite.version == kRdpSecurity) {
+        if (c == kRdpRc4_128) return std::make_unique<RdpRc4>();
+        if (c == kRdpFips) return std::make_unique<RdpFips>();
+        fail("no model of Standard RDP Security " + c);
+    }
     const bool tls13 = suite.version == "TLSv1.3";
     if (contains(c, "CHACHA20")) return std::make_unique<Aead>("ChaCha20-Poly1305", tls13);
     if (contains(c, "GCM")) {

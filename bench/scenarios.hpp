@@ -18,7 +18,8 @@ struct Bench {
 
     std::filesystem::path state_dir() const { return settings.work_dir / "state"; }
     GatewayLaunch gateway(const std::string& name, uint16_t target_port) const {
-        return {settings.rdpbridge, state_dir(), settings.work_dir / "logs", name, target_port, 0};
+        return {
+            settings.rdpbridge, state_dir(), settings.work_dir / "logs", name, target_port, {}, 0};
     }
 };
 

@@ -19,6 +19,9 @@ struct RelaySettings {
     double seconds = 10;
     std::size_t output_pdu = 16384;  // host -> client fast-path PDU size (one full TLS record)
     std::size_t input_events = 255;  // client -> host mouse events per input PDU (1,789 bytes)
+    // Standard RDP Security back legs measured with one session each (an XP / 2003-like host):
+    // "rc4-128", "fips".
+    std::vector<std::string> rdp_legs = {"rc4-128", "fips"};
 };
 
 struct IdleSettings {

@@ -1,0 +1,113 @@
+#include "bench/host_rdp_security.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <memory>
+#include <stdexcept>
+
+#include "bench/crypto_bound.hpp"
+#include "rdp/mcs_domain.hpp"
+#include "rdp/security_header.hpp"
+#include "rdp/server_security.hpp"
+#include "rdp/tpkt.hpp"
+
+namespace rdpbridge::bench {
+
+namespace {
+
+constexpr uint32_t kCertChainVersion2 = 2;  // an X.509 chain, as hosts with a real certificate send
+constexpr std::size_t kRsaPadding = 8;      // zeros after the encrypted client random
+
+[[noreturn]] void fail(const std::string& what) {
+    throw std::runtime_error("host Standard RDP Security: " + what);
+}
+
+rdp::Bytes certificate_der(SSL_CTX* host) {
+    X509* cert = SSL_CTX_get0_certificate(host);
+    unsigned char* der = nullptr;
+    const int n = cert ? i2d_X509(cert, &der) : -1;
+    if (n <= 0) fail("the host has no certificate");
+    rdp::Bytes out(der, der + n);
+    OPENSSL_free(der);
+    return out;
+}
+
+// Raw RSA with the host's private key; RDP writes the numbers little-endian.
+rdp::Bytes rsa_private_le(SSL_CTX* host, rdp::ByteView message_le) {
+    EVP_PKEY* key = SSL_CTX_get0_privatekey(host);
+    std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
+        key ? EVP_PKEY_CTX_new(key, nullptr) : nullptr, EVP_PKEY_CTX_free);
+    rdp::Bytes in(message_le.rbegin(), message_le.rend());
+    rdp::Bytes out(in.size());
+    std::size_t n = out.size();
+    if (!ctx || EVP_PKEY_decrypt_init(ctx.get()) != 1 ||
+        EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_NO_PADDING) != 1 ||
+        EVP_PKEY_decrypt(ctx.get(), out.data(), &n, in.data(), in.size()) != 1)
+        fail("the encrypted client random does not decrypt with the host's key");
+    out.resize(n);
+    std::reverse(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace
+
+std::string rdp_method_name(uint32_t method) {
+    return method == rdp::encryption_method::fips ? kRdpFips : kRdpRc4_128;
+}
+
+HostRdpSecurity::HostRdpSecurity(SSL_CTX* host, uint32_t method) : host_(host), method_(method) {
+    if (method != rdp::encryption_method::bits128 && method != rdp::encryption_method::fips)
+        fail("only 128-bit RC4 and FIPS are modelled");
+    if (RAND_bytes(server_random_.data(), int(server_random_.size())) != 1)
+        fail("no server random");
+}
+
+rdp::Bytes HostRdpSecurity::sc_security() const {
+    const rdp::Bytes cert = certificate_der(host_);
+    rdp::Bytes chain;
+    rdp::Writer c(chain);
+    c.u32le(kCertChainVersion2);
+    c.u32le(1);  // NumCertBlobs
+    c.u32le(uint32_t(cert.size()));
+    c.bytes(cert);
+    chain.resize(chain.size() + 8 + 4 * 1);  // the padding 5.3.3.2 puts after the blobs
+
+    rdp::Bytes body;
+    rdp::Writer w(body);
+    w.u32le(method_);
+    w.u32le(uint32_t(method_ == rdp::encryption_method::fips ? rdp::EncryptionLevel::fips
+                                                             : rdp::EncryptionLevel::high));
+    w.u32le(uint32_t(server_random_.size()));
+    w.u32le(uint32_t(chain.size()));
+    w.bytes(server_random_);
+    w.bytes(chain);
+    return body;
+}
+
+rdp::StandardSecurity HostRdpSecurity::accept_exchange(rdp::ByteView frame) const {
+    auto payload = rdp::unwrap_x224_data(frame);
+    if (!payload) fail("security exchange: " + payload.error().message());
+    auto sd = rdp::mcs::decode_send_data(*payload);
+    if (!sd) fail("security exchange: " + sd.error().message());
+    rdp::Reader r(sd->user_data);
+    auto flags = r.u16le("flags");
+    auto skipped = r.skip(2, "flags_hi");
+    auto length = r.u32le("length");
+    if (!flags || !skipped || !length || !(*flags & rdp::sec::exchange_pkt))
+        fail("the gateway's first PDU is no Security Exchange PDU");
+    auto encrypted = r.bytes(*length, "encrypted_client_random");
+    if (!encrypted || *length <= kRsaPadding) fail("security exchange: bad length");
+    const rdp::Bytes random = rsa_private_le(host_, encrypted->subspan(0, *length - kRsaPadding));
+    if (random.size() < 32) fail("client random too short");
+    rdp::SessionKeys keys = rdp::derive_session_keys(method_, rdp::ByteView(random.data(), 32),
+                                                     rdp::ByteView(server_random_));
+    // The client encrypts with what the server decrypts with, and the other way round.
+    std::swap(keys.encrypt_key, keys.decrypt_key);
+    return rdp::StandardSecurity(keys);
+}
+
+}  // namespace rdpbridge::bench

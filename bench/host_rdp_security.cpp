@@ -103,8 +103,10 @@ rdp::StandardSecurity HostRdpSecurity::accept_exchange(rdp::ByteView frame) cons
     if (!encrypted || *length <= kRsaPadding) fail("security exchange: bad length");
     const rdp::Bytes random = rsa_private_le(host_, encrypted->subspan(0, *length - kRsaPadding));
     if (random.size() < 32) fail("client random too short");
-    rdp::SessionKeys keys = rdp::derive_session_keys(method_, rdp::ByteView(random.data(), 32),
-                                                     rdp::ByteView(server_random_));
+    auto derived = rdp::derive_session_keys(method_, rdp::ByteView(random.data(), 32),
+                                            rdp::ByteView(server_random_));
+    if (!derived) fail(derived.error().message());
+    rdp::SessionKeys keys = std::move(*derived);
     // The client encrypts with what the server decrypts with, and the other way round.
     std::swap(keys.encrypt_key, keys.decrypt_key);
     return rdp::StandardSecurity(keys);

@@ -39,7 +39,9 @@ bool iequals(const std::string& a, std::string_view b) {
     });
 }
 
-void append(Bytes& out, ByteView b) { out.insert(out.end(), b.begin(), b.end()); }
+void append(Bytes& out, ByteView b) {
+    out.insert(out.end(), b.begin(), b.end());
+}
 
 // Feeds `in` to a framer and runs `handle` on each complete PDU; once `transparent` becomes
 // true the rest of the buffered bytes go out untouched.
@@ -71,7 +73,9 @@ std::optional<uint32_t> set_error_info_code(const Bytes& share) {
 }
 
 // RC4 keys change before the 4097th PDU of a direction, and every 4096 after that.
-bool first_after_key_update(uint32_t packets) { return packets > 1 && (packets - 1) % 4096 == 0; }
+bool first_after_key_update(uint32_t packets) {
+    return packets > 1 && (packets - 1) % 4096 == 0;
+}
 
 }  // namespace
 
@@ -98,14 +102,14 @@ void Bridge::watch_transparent_host(ByteView in) {
 void Bridge::note_key_updates() {
     if (security_->fips()) return;  // FIPS keys never change
     if (first_after_key_update(security_->packets_sealed()) && !sealed_update_noted_) {
-        facts_.emplace_back("rdp_key_update", "to host, after " +
-                                                  std::to_string(security_->packets_sealed() - 1) +
-                                                  " PDUs");
+        facts_.emplace_back(
+            "rdp_key_update",
+            "to host, after " + std::to_string(security_->packets_sealed() - 1) + " PDUs");
     }
     if (first_after_key_update(security_->packets_opened()) && !opened_update_noted_) {
-        facts_.emplace_back("rdp_key_update", "from host, after " +
-                                                  std::to_string(security_->packets_opened() - 1) +
-                                                  " PDUs");
+        facts_.emplace_back(
+            "rdp_key_update",
+            "from host, after " + std::to_string(security_->packets_opened() - 1) + " PDUs");
     }
     sealed_update_noted_ = first_after_key_update(security_->packets_sealed());
     opened_update_noted_ = first_after_key_update(security_->packets_opened());
@@ -114,7 +118,9 @@ void Bridge::note_key_updates() {
 Bridge::Bridge(const BridgeParams& params)
     : params_(params), client_framer_(params.max_pdu), host_framer_(params.max_pdu) {}
 
-Bridge::~Bridge() { crypto::cleanse(params_.client_random.data(), params_.client_random.size()); }
+Bridge::~Bridge() {
+    crypto::cleanse(params_.client_random.data(), params_.client_random.size());
+}
 
 void Bridge::set_auto_logon(credssp::PasswordCredentials credentials) {
     auto_logon_.emplace(std::move(credentials));
@@ -153,8 +159,7 @@ std::optional<Failure> Bridge::rewrite_client_info(ByteView info_packet,
 
 // Towards a host without Standard RDP Security the Client Info travels as the client wrote it,
 // with a basic security header (SEC_INFO_PKT) and no encryption.
-std::optional<Failure> Bridge::inject_plain(const Bytes& pdu, const mcs::SendData& sd,
-                                            Bytes& out) {
+std::optional<Failure> Bridge::inject_plain(const Bytes& pdu, const mcs::SendData& sd, Bytes& out) {
     if (sd.user_data.size() < sec::kBasicSize ||
         !((sd.user_data[0] | sd.user_data[1] << 8) & sec::info_pkt)) {
         stop_awaiting_client_info("the client's first Send Data Request is no Client Info");
@@ -208,8 +213,8 @@ namespace {
 // domain, attach user, channel join, disconnect), which pass between the legs unchanged.
 struct DomainFrame {
     mcs::DomainPdu type;
-    std::optional<mcs::SendData> send_data;     // when type is the carrier asked for
-    std::optional<uint8_t> disconnect_reason;   // when type is a Disconnect Provider Ultimatum
+    std::optional<mcs::SendData> send_data;    // when type is the carrier asked for
+    std::optional<uint8_t> disconnect_reason;  // when type is a Disconnect Provider Ultimatum
 };
 
 Result<DomainFrame> domain_frame(const Bytes& pdu, mcs::DomainPdu carrier) {
@@ -276,9 +281,9 @@ std::optional<Failure> Bridge::connect_initial(const Bytes& pdu, Bytes& out) {
         const bool t120 = std::any_of(names->begin(), names->end(),
                                       [](const std::string& n) { return iequals(n, "MS_T120"); });
         if (t120 && params_.refuse_ms_t120) {
-            return Failure{Cause::client_requested_ms_t120,
-                           "CS_NET asks for static channel MS_T120 (channels: " + join(*names) +
-                               ")"};
+            return Failure{
+                Cause::client_requested_ms_t120,
+                "CS_NET asks for static channel MS_T120 (channels: " + join(*names) + ")"};
         }
     }
     auto* core = ci->conference.find(gcc::block::cs_core);
@@ -339,33 +344,36 @@ std::optional<Failure> Bridge::connect_response(const Bytes& pdu, Bytes& out) {
         if (!block) return Failure{Cause::host_mcs_malformed, "gcc.sc_security: block missing"};
         auto security = decode_server_security(*block);
         if (!security) return Failure{Cause::host_mcs_malformed, security.error().message()};
-        facts_.emplace_back("rdp_encryption_method", encryption_methods_to_string(security->method));
+        facts_.emplace_back("rdp_encryption_method",
+                            encryption_methods_to_string(security->method));
         facts_.emplace_back("rdp_encryption_level", to_string(security->level));
         if (security->method == encryption_method::none) {
             // No encryption: the PDUs already have the form a TLS client expects.
             client_step_aside();
             host_transparent_ = true;
         } else {
-            if (std::popcount(security->method) != 1 || !(security->method & params_.allowed_methods))
+            if (std::popcount(security->method) != 1 ||
+                !(security->method & params_.allowed_methods))
                 return Failure{Cause::host_selected_unoffered_method,
                                "offered " + encryption_methods_to_string(params_.allowed_methods) +
-                                   ", host chose " + encryption_methods_to_string(security->method)};
+                                   ", host chose " +
+                                   encryption_methods_to_string(security->method)};
             if (!security->certificate)
                 return Failure{Cause::host_mcs_malformed, "sc_security: no server certificate"};
             const auto& cert = *security->certificate;
-            facts_.emplace_back("rdp_certificate",
-                                std::string(cert.kind == CertificateKind::proprietary ? "proprietary"
-                                                                                      : "x509") +
-                                    ", RSA " + std::to_string(cert.key.bits) + " bits" +
-                                    (cert.signature_valid
-                                         ? (*cert.signature_valid ? ", signature valid"
-                                                                  : ", signature INVALID")
-                                         : ""));
+            facts_.emplace_back(
+                "rdp_certificate",
+                std::string(cert.kind == CertificateKind::proprietary ? "proprietary" : "x509") +
+                    ", RSA " + std::to_string(cert.key.bits) + " bits" +
+                    (cert.signature_valid
+                         ? (*cert.signature_valid ? ", signature valid" : ", signature INVALID")
+                         : ""));
             if (cert.key.modulus.size() < kClientRandomSize + 1)
                 return Failure{Cause::host_mcs_malformed, "server RSA key too small"};
             const ByteView random(params_.client_random);
-            security_ = std::make_unique<StandardSecurity>(
-                derive_session_keys(security->method, random, security->server_random));
+            auto keys = derive_session_keys(security->method, random, security->server_random);
+            if (!keys) return Failure{Cause::host_mcs_malformed, keys.error().message()};
+            security_ = std::make_unique<StandardSecurity>(*keys);
             encrypted_client_random_ =
                 crypto::rsa_public_le(random, cert.key.modulus, cert.key.exponent);
             encrypted_client_random_.resize(encrypted_client_random_.size() + kRsaPadding, 0);
@@ -400,9 +408,9 @@ std::optional<Failure> Bridge::security_exchange(const mcs::SendData& carrier, B
     if (!frame) return Failure{Cause::internal_error, frame.error().message()};
     append(out, *frame);
     exchange_sent_ = true;
-    facts_.emplace_back("security_exchange", "client random sent (" +
-                                                 std::to_string(encrypted_client_random_.size()) +
-                                                 " bytes, RSA)");
+    facts_.emplace_back(
+        "security_exchange",
+        "client random sent (" + std::to_string(encrypted_client_random_.size()) + " bytes, RSA)");
     facts_.emplace_back("established", "");
     return std::nullopt;
 }
@@ -507,19 +515,21 @@ std::optional<Failure> Bridge::host_send_data(const Bytes& pdu, const mcs::SendD
     if ((*flags & sec::license_pkt) || (!licensing_done_ && license)) {
         keep = sec::license_pkt;
         if (*flags & sec::license_encrypt) host_encrypts_licensing_ = true;
-        facts_.emplace_back("licensing", license.value_or("?") +
-                                             ((*flags & sec::encrypt) ? " (decrypted)" : ""));
+        facts_.emplace_back(
+            "licensing", license.value_or("?") + ((*flags & sec::encrypt) ? " (decrypted)" : ""));
     } else if (*flags & sec::redirection_pkt) {
-        facts_.emplace_back("withheld", "Server Redirection PDU: it would send the client around "
-                                        "the gateway");
+        facts_.emplace_back("withheld",
+                            "Server Redirection PDU: it would send the client around "
+                            "the gateway");
         return std::nullopt;
     } else {
         licensing_done_ = true;
         keep = *flags & (sec::autodetect_req | sec::heartbeat | sec::transport_req);
         if (auto code = set_error_info_code(plain)) note_error_info(*code);
         if (session_info::strip_autoreconnect_cookie(plain))
-            facts_.emplace_back("withheld", "auto-reconnect cookie (keyed with the host's random, "
-                                            "which the client never saw)");
+            facts_.emplace_back("withheld",
+                                "auto-reconnect cookie (keyed with the host's random, "
+                                "which the client never saw)");
     }
     Bytes body;
     if (keep) {

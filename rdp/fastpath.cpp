@@ -9,8 +9,7 @@ Result<Pdu> decode(ByteView frame, bool fips) {
     Pdu pdu;
     auto header = r.u8("fastpath.header");
     if (!header) return header.error();
-    if ((*header & 0x03) != 0)
-        return Error{"fastpath.header", "action bits are not fast-path (0)"};
+    if ((*header & 0x03) != 0) return Error{"fastpath.header", "action bits are not fast-path (0)"};
     pdu.header = *header;
     auto l1 = r.u8("fastpath.length");
     if (!l1) return l1.error();
@@ -25,12 +24,23 @@ Result<Pdu> decode(ByteView frame, bool fips) {
                                             std::to_string(frame.size())};
     if (pdu.flags() & sec::fastpath_encrypted) {
         if (fips) {
+            // TS_FP_FIPS_INFO: its length is always 0x10 and its version 1; the padding
+            // completes a 3DES block, so it is never 8 or more.
             auto info_len = r.u16le("fastpath.fips_information.length");
             if (!info_len) return info_len.error();
+            if (*info_len != sec::kFipsHeaderLength)
+                return Error{"fastpath.fips_information.length",
+                             "is " + std::to_string(*info_len) + ", must be 16"};
             auto version = r.u8("fastpath.fips_information.version");
             if (!version) return version.error();
+            if (*version != sec::kFipsVersion)
+                return Error{"fastpath.fips_information.version",
+                             "is " + std::to_string(*version) + ", must be 1"};
             auto pad = r.u8("fastpath.fips_information.padlen");
             if (!pad) return pad.error();
+            if (*pad > 7)
+                return Error{"fastpath.fips_information.padlen",
+                             std::to_string(*pad) + " is not 0..7"};
             pdu.fips_padding = *pad;
         }
         auto mac = r.bytes(8, "fastpath.data_signature");
@@ -43,6 +53,9 @@ Result<Pdu> decode(ByteView frame, bool fips) {
 }
 
 Result<Bytes> encode(const Pdu& pdu, ByteView data) {
+    if (pdu.fips_padding && *pdu.fips_padding > 7)
+        return Error{"fastpath.fips_information.padlen",
+                     std::to_string(*pdu.fips_padding) + " is not 0..7"};
     const std::size_t security = (pdu.fips_padding ? 4 : 0) + (pdu.mac ? 8 : 0);
     std::size_t total = 2 + security + data.size();
     if (total > 0x7F) ++total;

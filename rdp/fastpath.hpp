@@ -22,7 +22,7 @@ struct Pdu {
 
 // `fips` says whether fipsInformation precedes the signature (only for encrypted PDUs).
 Result<Pdu> decode(ByteView frame, bool fips);
-// Re-encodes with the header's flags as given; `mac`/`fips_padding` are written when set.
+// Re-encodes with the header's flags as given; `mac`/`fips_padding` (0..7) are written when set.
 Result<Bytes> encode(const Pdu& pdu, ByteView data);
 
 }  // namespace rdpbridge::rdp::fastpath

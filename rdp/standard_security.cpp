@@ -30,7 +30,9 @@ const std::array<uint8_t, 48>& pad2() {
     return p;
 }
 
-ByteView view(const auto& a) { return ByteView(a.data(), a.size()); }
+ByteView view(const auto& a) {
+    return ByteView(a.data(), a.size());
+}
 
 // SaltedHash(S, I) = MD5(S + SHA1(I + S + ClientRandom + ServerRandom))
 crypto::Md5 salted_hash(ByteView s, ByteView i, ByteView cr, ByteView sr) {
@@ -158,7 +160,18 @@ SessionKeys::~SessionKeys() {
         crypto::cleanse(k->data(), k->size());
 }
 
-SessionKeys derive_session_keys(uint32_t method, ByteView cr, ByteView sr) {
+Result<SessionKeys> derive_session_keys(uint32_t method, ByteView cr, ByteView sr) {
+    constexpr std::size_t kRandomSize = 32;
+    if (method != encryption_method::bits40 && method != encryption_method::bits56 &&
+        method != encryption_method::bits128 && method != encryption_method::fips)
+        return Error{"session_keys.method",
+                     encryption_methods_to_string(method) + " is not exactly one method"};
+    if (cr.size() != kRandomSize)
+        return Error{"session_keys.client_random",
+                     std::to_string(cr.size()) + " bytes, must be 32"};
+    if (sr.size() != kRandomSize)
+        return Error{"session_keys.server_random",
+                     std::to_string(sr.size()) + " bytes, must be 32"};
     SessionKeys keys;
     keys.method = method;
     if (method == encryption_method::fips) {
@@ -209,9 +222,15 @@ StandardSecurity::StandardSecurity(const SessionKeys& keys) : s_(std::make_uniqu
 StandardSecurity::~StandardSecurity() = default;
 StandardSecurity::StandardSecurity(StandardSecurity&&) noexcept = default;
 
-bool StandardSecurity::fips() const { return s_->fips; }
-uint32_t StandardSecurity::packets_sealed() const { return s_->sealed; }
-uint32_t StandardSecurity::packets_opened() const { return s_->opened; }
+bool StandardSecurity::fips() const {
+    return s_->fips;
+}
+uint32_t StandardSecurity::packets_sealed() const {
+    return s_->sealed;
+}
+uint32_t StandardSecurity::packets_opened() const {
+    return s_->opened;
+}
 
 Sealed StandardSecurity::seal(ByteView plaintext, bool salted) {
     Sealed out;

@@ -27,8 +27,10 @@ struct SessionKeys {
     ~SessionKeys();
 };
 
-// [MS-RDPBCGR] 5.3.5.1 (non-FIPS) and 5.3.5.2 (FIPS), from the client's point of view.
-SessionKeys derive_session_keys(uint32_t method, ByteView client_random, ByteView server_random);
+// [MS-RDPBCGR] 5.3.5.1 (non-FIPS) and 5.3.5.2 (FIPS), from the client's point of view. An error
+// names the argument when the method is not exactly one of the four or a random is not 32 bytes.
+Result<SessionKeys> derive_session_keys(uint32_t method, ByteView client_random,
+                                        ByteView server_random);
 
 // The ciphertext and what to put in the security header around it.
 struct Sealed {
@@ -38,7 +40,7 @@ struct Sealed {
 };
 
 class StandardSecurity {
-public:
+  public:
     explicit StandardSecurity(const SessionKeys& keys);
     ~StandardSecurity();
     StandardSecurity(StandardSecurity&&) noexcept;
@@ -54,7 +56,7 @@ public:
     uint32_t packets_sealed() const;
     uint32_t packets_opened() const;
 
-private:
+  private:
     struct State;
     std::unique_ptr<State> s_;
 };

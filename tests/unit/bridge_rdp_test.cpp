@@ -35,7 +35,8 @@ Bytes ini_bytes(const std::string& key) {
         if (line.rfind(key + "=", 0) != 0) continue;
         Bytes out;
         std::regex byte("0x([0-9a-fA-F]{2})");
-        for (auto it = std::sregex_iterator(line.begin(), line.end(), byte); it != std::sregex_iterator(); ++it)
+        for (auto it = std::sregex_iterator(line.begin(), line.end(), byte);
+             it != std::sregex_iterator(); ++it)
             out.push_back(uint8_t(std::stoi((*it)[1], nullptr, 16)));
         return out;
     }
@@ -77,7 +78,7 @@ std::vector<Bytes> pdus(const Bytes& stream) {
 }
 
 class RdpHostBridge : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         BridgeParams p;
         p.client_requested = protocol::ssl;
@@ -100,7 +101,9 @@ protected:
         ASSERT_TRUE(security);
         server_random_ = security->server_random;
         modulus_ = security->certificate->key.modulus;
-        SessionKeys host = derive_session_keys(security->method, client_random_, server_random_);
+        auto derived = derive_session_keys(security->method, client_random_, server_random_);
+        ASSERT_TRUE(derived.ok()) << derived.error().message();
+        SessionKeys host = *derived;
         std::swap(host.encrypt_key, host.decrypt_key);  // the host encrypts with our decrypt key
         host_ = std::make_unique<StandardSecurity>(host);
     }
@@ -221,8 +224,8 @@ TEST_F(RdpHostBridge, FastPathBothWays) {
     // Client -> host: plain fast-path input (two events) becomes encrypted.
     fastpath::Pdu in;
     in.header = uint8_t(2 << 2);
-    const Bytes events = {0x20, 0x00, 0x08, 0x10, 0x00, 0x20, 0x00, 0x20, 0x00, 0x08, 0x10, 0x00,
-                          0x21, 0x00, 0x21, 0x00};
+    const Bytes events = {0x20, 0x00, 0x08, 0x10, 0x00, 0x20, 0x00, 0x20,
+                          0x00, 0x08, 0x10, 0x00, 0x21, 0x00, 0x21, 0x00};
     Bytes stream = *fastpath::encode(in, events);
     to_host.clear();
     ASSERT_FALSE(bridge_->from_client(stream, to_host));
@@ -238,7 +241,7 @@ TEST_F(RdpHostBridge, FastPathBothWays) {
 // Auto-logon towards a Standard RDP Security host: the client's Client Info (mstsc's, without a
 // password) takes the delegated credentials before it is sealed.
 class RdpHostBridgeAutoLogon : public RdpHostBridge {
-protected:
+  protected:
     void configure(Bridge& b) override {
         b.set_auto_logon(rdpbridge::test::delegated_credentials());
     }
@@ -314,8 +317,8 @@ TEST_F(RdpHostBridgeAutoLogon, RealFreeRdpClientInfoIsRewrittenToo) {
 TEST_F(RdpHostBridgeAutoLogon, TruncatedClientInfoFailsBeforeAnythingIsSealed) {
     const Bytes info = rdpbridge::test::info_packet_of_pdu(rdpbridge::test::real_client_info_pdu());
     Bytes to_host;
-    auto failure = bridge_->from_client(
-        rdpbridge::test::client_info_pdu(ByteView(info).first(50)), to_host);
+    auto failure =
+        bridge_->from_client(rdpbridge::test::client_info_pdu(ByteView(info).first(50)), to_host);
     ASSERT_TRUE(failure);
     EXPECT_EQ(failure->cause, Cause::client_mcs_malformed);
     EXPECT_EQ(failure->detail.rfind("client_info.Password", 0), 0u) << failure->detail;

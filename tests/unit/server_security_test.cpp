@@ -51,7 +51,9 @@ gcc::DataBlock sc_security_of(const std::string& connect_response) {
     return block ? *block : gcc::DataBlock{};
 }
 
-gcc::DataBlock block_of(Bytes body) { return gcc::DataBlock{gcc::block::sc_security, std::move(body)}; }
+gcc::DataBlock block_of(Bytes body) {
+    return gcc::DataBlock{gcc::block::sc_security, std::move(body)};
+}
 
 // xrdp's rsakeys.ini public modulus ("pub_mod=0x..,0x..", little-endian).
 Bytes rsakeys_modulus() {
@@ -71,11 +73,14 @@ Bytes rsakeys_modulus() {
 // "session_rdp_fips/s2c_01.bin" -> "session_rdp_fips_s2c_01": a gtest parameter name.
 std::string param_name(std::string file) {
     file = file.substr(0, file.rfind('.'));
-    std::replace_if(file.begin(), file.end(), [](char c) { return !std::isalnum(uint8_t(c)); }, '_');
+    std::replace_if(
+        file.begin(), file.end(), [](char c) { return !std::isalnum(uint8_t(c)); }, '_');
     return file;
 }
 
-void put32(Bytes& b, std::size_t at, uint32_t v) { store_u32le(&b[at], v); }
+void put32(Bytes& b, std::size_t at, uint32_t v) {
+    store_u32le(&b[at], v);
+}
 void put16(Bytes& b, std::size_t at, uint16_t v) {
     b[at] = uint8_t(v);
     b[at + 1] = uint8_t(v >> 8);
@@ -94,7 +99,9 @@ struct CapturedResponse {
     EncryptionLevel level;
 };
 
-std::ostream& operator<<(std::ostream& os, const CapturedResponse& c) { return os << c.file; }
+std::ostream& operator<<(std::ostream& os, const CapturedResponse& c) {
+    return os << c.file;
+}
 
 class CapturedScSecurity : public ::testing::TestWithParam<CapturedResponse> {};
 
@@ -123,7 +130,8 @@ TEST_P(CapturedScSecurity, DecodesProprietaryCertificateOfTheLabKey) {
 TEST_P(CapturedScSecurity, EveryPrefixIsRejectedWithAField) {
     const auto block = sc_security_of(GetParam().file);
     for (std::size_t n = 0; n < block.body.size(); ++n) {
-        auto r = decode_server_security(block_of(Bytes(block.body.begin(), block.body.begin() + long(n))));
+        auto r = decode_server_security(
+            block_of(Bytes(block.body.begin(), block.body.begin() + long(n))));
         ASSERT_FALSE(r.ok()) << "prefix of " << n << " bytes accepted";
         const auto& f = r.error().field;
         EXPECT_TRUE(f.rfind("sc_security.", 0) == 0 || f.rfind("server_certificate.", 0) == 0)
@@ -133,15 +141,14 @@ TEST_P(CapturedScSecurity, EveryPrefixIsRejectedWithAField) {
 
 INSTANTIATE_TEST_SUITE_P(
     Captured, CapturedScSecurity,
-    ::testing::Values(
-        CapturedResponse{"mcs_connect_response_xrdp_rdp.bin", encryption_method::bits128,
-                         EncryptionLevel::high},
-        CapturedResponse{"session_rdp_rdesktop/s2c_01.bin", encryption_method::bits128,
-                         EncryptionLevel::high},
-        CapturedResponse{"session_rdp_low/s2c_01.bin", encryption_method::bits40,
-                         EncryptionLevel::low},
-        CapturedResponse{"session_rdp_fips/s2c_01.bin", encryption_method::fips,
-                         EncryptionLevel::fips}),
+    ::testing::Values(CapturedResponse{"mcs_connect_response_xrdp_rdp.bin",
+                                       encryption_method::bits128, EncryptionLevel::high},
+                      CapturedResponse{"session_rdp_rdesktop/s2c_01.bin",
+                                       encryption_method::bits128, EncryptionLevel::high},
+                      CapturedResponse{"session_rdp_low/s2c_01.bin", encryption_method::bits40,
+                                       EncryptionLevel::low},
+                      CapturedResponse{"session_rdp_fips/s2c_01.bin", encryption_method::fips,
+                                       EncryptionLevel::fips}),
     [](const auto& info) { return param_name(info.param.file); });
 
 TEST(ScSecurity, TlsConnectResponseHasNoEncryption) {
@@ -212,10 +219,14 @@ TEST(ScSecurity, MalformedFieldsAreNamed) {
     };
     const Case cases[] = {
         {"level 5", [](Bytes& b) { put32(b, kLevel, 5); }, "sc_security.encryption_level"},
-        {"random length 31", [](Bytes& b) { put32(b, kRandomLen, 31); }, "sc_security.server_random_len"},
-        {"random length 33", [](Bytes& b) { put32(b, kRandomLen, 33); }, "sc_security.server_random_len"},
-        {"random length 0", [](Bytes& b) { put32(b, kRandomLen, 0); }, "sc_security.server_random_len"},
-        {"certificate longer than the block", [](Bytes& b) { put32(b, kCertLen, uint32_t(b.size())); },
+        {"random length 31", [](Bytes& b) { put32(b, kRandomLen, 31); },
+         "sc_security.server_random_len"},
+        {"random length 33", [](Bytes& b) { put32(b, kRandomLen, 33); },
+         "sc_security.server_random_len"},
+        {"random length 0", [](Bytes& b) { put32(b, kRandomLen, 0); },
+         "sc_security.server_random_len"},
+        {"certificate longer than the block",
+         [](Bytes& b) { put32(b, kCertLen, uint32_t(b.size())); },
          "sc_security.server_certificate"},
         {"dwVersion 3", [](Bytes& b) { put32(b, kVersion, 3); }, "server_certificate.dw_version"},
         {"dwVersion 0", [](Bytes& b) { put32(b, kVersion, 0); }, "server_certificate.dw_version"},
@@ -231,7 +242,8 @@ TEST(ScSecurity, MalformedFieldsAreNamed) {
          "server_certificate.public_key_blob"},
         {"signature blob past the certificate", [](Bytes& b) { put16(b, kSigBlobLen, 73); },
          "server_certificate.signature_blob"},
-        {"magic RSA2", [](Bytes& b) { b[kMagic + 3] = '2'; }, "server_certificate.public_key.magic"},
+        {"magic RSA2", [](Bytes& b) { b[kMagic + 3] = '2'; },
+         "server_certificate.public_key.magic"},
         {"keylen != bitlen/8 + 8", [](Bytes& b) { put32(b, kKeylen, 263); },
          "server_certificate.public_key.keylen"},
         {"keylen past the blob", [](Bytes& b) { put32(b, kKeylen, 264 + 8); },
@@ -323,7 +335,7 @@ Bytes sc_security_body(uint32_t method, uint32_t level, const Bytes& certificate
 }
 
 class X509Chain : public ::testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() {
         ca_key_ = Pkey(EVP_RSA_gen(2048));
         leaf_key_ = Pkey(EVP_RSA_gen(2048));
@@ -401,7 +413,8 @@ TEST_F(X509Chain, MalformedChainsAreNamed) {
     }
     // The key must be RSA and the last blob must be a certificate.
     expect_error(decode(x509_certificate(2, {ca_, ec_leaf_})), "server_certificate.cert_blob");
-    expect_error(decode(x509_certificate(2, {ca_, Bytes(40, 0x30)})), "server_certificate.cert_blob");
+    expect_error(decode(x509_certificate(2, {ca_, Bytes(40, 0x30)})),
+                 "server_certificate.cert_blob");
     // A chain version the proprietary reader must not take, and vice versa.
     expect_error(decode(x509_certificate(4, {ca_})), "server_certificate.dw_version");
     auto wrong = decode(x509_certificate(1, {ca_}));
@@ -416,7 +429,9 @@ struct FastPathCase {
     std::size_t length_bytes;
 };
 
-std::ostream& operator<<(std::ostream& os, const FastPathCase& c) { return os << c.file; }
+std::ostream& operator<<(std::ostream& os, const FastPathCase& c) {
+    return os << c.file;
+}
 
 class CapturedFastPath : public ::testing::TestWithParam<FastPathCase> {};
 
@@ -542,19 +557,27 @@ TEST(FastPathCodec, MalformedFramesAreNamed) {
     };
     expect({0x03, 0x00, 0x00, 0x04}, false, "fastpath.header");  // TPKT, not fast-path
     expect({0x01, 0x03, 0x00}, false, "fastpath.header");
-    expect({0x00, 0x05, 0x00, 0x00}, false, "fastpath.length");    // says 5, has 4
-    expect({0x00, 0x03, 0x00, 0x00}, false, "fastpath.length");    // says 3, has 4
+    expect({0x00, 0x05, 0x00, 0x00}, false, "fastpath.length");        // says 5, has 4
+    expect({0x00, 0x03, 0x00, 0x00}, false, "fastpath.length");        // says 3, has 4
     expect({0x00, 0x80, 0x06, 0x00, 0x00}, false, "fastpath.length");  // 2-byte form, says 6
     expect({0x00, 0x81, 0x00, 0x00}, false, "fastpath.length");
     expect({0x80, 0x05, 1, 2, 3}, false, "fastpath.data_signature");  // encrypted, no room
     expect({0x80, 0x03, 1}, true, "fastpath.fips_information.length");
     expect({0x80, 0x05, 0x10, 0x00, 0x01}, true, "fastpath.fips_information.padlen");
     expect({0x80, 0x07, 0x10, 0x00, 0x01, 0x00, 9}, true, "fastpath.data_signature");
+    expect({0x80, 0x06, 0x0C, 0x00, 0x01, 0x00}, true, "fastpath.fips_information.length");
+    expect({0x80, 0x06, 0x10, 0x00, 0x02, 0x00}, true, "fastpath.fips_information.version");
+    expect({0x80, 0x06, 0x10, 0x00, 0x01, 0x08}, true, "fastpath.fips_information.padlen");
     fastpath::Pdu p;
     auto big = fastpath::encode(p, Bytes(fastpath::kMaxLength, 0));
     ASSERT_FALSE(big);
     EXPECT_EQ(big.error().field, "fastpath.length");
     EXPECT_TRUE(fastpath::encode(p, Bytes(fastpath::kMaxLength - 3, 0)));
+    p.mac.emplace();
+    p.fips_padding = 8;
+    auto padded = fastpath::encode(p, Bytes(16, 0));
+    ASSERT_FALSE(padded);
+    EXPECT_EQ(padded.error().field, "fastpath.fips_information.padlen");
 }
 
 // ----------------------------------------------------------------------------- MCS domain
@@ -773,14 +796,14 @@ Bytes save_session_info(bool cookie, bool errors, uint32_t info_type = 3) {
     Writer w(pdu);
     const std::size_t logon = 2 + 4 + fields.size();
     const std::size_t total = 6 + 12 + 4 + logon + 570;
-    w.u16le(uint16_t(total));   // totalLength
-    w.u16le(0x17);              // PDUTYPE_DATAPDU, version 1
-    w.u16le(1002);              // pduSource
-    w.u32le(0x103EA);           // shareId
+    w.u16le(uint16_t(total));  // totalLength
+    w.u16le(0x17);             // PDUTYPE_DATAPDU, version 1
+    w.u16le(1002);             // pduSource
+    w.u32le(0x103EA);          // shareId
     w.u8(0);
-    w.u8(1);                    // STREAM_LOW
+    w.u8(1);                        // STREAM_LOW
     w.u16le(uint16_t(total - 14));  // uncompressedLength
-    w.u8(0x26);                 // PDUTYPE2_SAVE_SESSION_INFO
+    w.u8(0x26);                     // PDUTYPE2_SAVE_SESSION_INFO
     w.u8(0);
     w.u16le(0);
     w.u32le(info_type);

@@ -68,6 +68,13 @@ const json& vectors() {
     return v;
 }
 
+// The keys, or a test failure naming why there are none.
+SessionKeys derive(uint32_t method, ByteView client_random, ByteView server_random) {
+    auto keys = derive_session_keys(method, client_random, server_random);
+    EXPECT_TRUE(keys.ok()) << (keys ? "" : keys.error().message());
+    return keys ? *keys : SessionKeys{};
+}
+
 SessionKeys swapped(const SessionKeys& k) {
     SessionKeys s = k;
     std::swap(s.encrypt_key, s.decrypt_key);
@@ -262,8 +269,7 @@ enum class Tamper { none, data, mac, mac_form };
 // not verify. `tamper` spoils PDU number `at` in the given way first.
 std::vector<std::optional<Bytes>> replay(const CapturedSession& s, Tamper tamper = Tamper::none,
                                          std::size_t at = 0) {
-    const SessionKeys keys =
-        derive_session_keys(s.security.method, s.client_random, s.security.server_random);
+    const SessionKeys keys = derive(s.security.method, s.client_random, s.security.server_random);
     StandardSecurity client(keys);
     StandardSecurity server(swapped(keys));
     std::vector<std::optional<Bytes>> out;
@@ -295,15 +301,16 @@ struct SessionCase {
     const char* client;
 };
 
-std::ostream& operator<<(std::ostream& os, const SessionCase& c) { return os << c.dir; }
+std::ostream& operator<<(std::ostream& os, const SessionCase& c) {
+    return os << c.dir;
+}
 
 const SessionCase kSessions[] = {
     // rdesktop 1.9 <-> xrdp crypt_level=high: 128-bit, both directions, fast-path output.
     {"session_rdp_rdesktop", encryption_method::bits128, EncryptionLevel::high, 7, 8, false,
      "rdesktop"},
     // rdesktop 1.9 <-> xrdp crypt_level=low: 40-bit, client -> server only.
-    {"session_rdp_low", encryption_method::bits40, EncryptionLevel::low, 7, 0, false,
-     "rdesktop"},
+    {"session_rdp_low", encryption_method::bits40, EncryptionLevel::low, 7, 0, false, "rdesktop"},
     // xfreerdp /sec:rdp <-> xrdp crypt_level=fips: 3DES + HMAC-SHA1, fast-path both ways.
     {"session_rdp_fips", encryption_method::fips, EncryptionLevel::fips, 9, 9, true, "xfreerdp"},
     // xfreerdp /sec:rdp <-> xrdp crypt_level=high: only the (salted) Client Info, which xrdp
@@ -312,7 +319,7 @@ const SessionCase kSessions[] = {
 };
 
 class CapturedSessionKat : public ::testing::TestWithParam<SessionCase> {
-protected:
+  protected:
     static const CapturedSession& session(const std::string& dir) {
         static std::map<std::string, CapturedSession> cache;
         auto it = cache.find(dir);
@@ -454,7 +461,7 @@ TEST_P(CapturedSessionKat, ResealingThePlaintextsReproducesTheCapture) {
     const auto& sess = s();
     const auto plain = replay(sess);
     const SessionKeys keys =
-        derive_session_keys(sess.security.method, sess.client_random, sess.security.server_random);
+        derive(sess.security.method, sess.client_random, sess.security.server_random);
     StandardSecurity client(keys);
     StandardSecurity server(swapped(keys));
     for (std::size_t i = 0; i < plain.size(); ++i) {
@@ -493,7 +500,8 @@ TEST(CapturedSession, EncryptedLicensingFromFreeRdpDecryptsToNewLicenseRequest) 
     for (std::size_t i = 0; i < plain.size(); ++i) {
         if (!(s.encrypted[i].flags & sec::license_pkt) || s.encrypted[i].fastpath) continue;
         ASSERT_TRUE(plain[i]);
-        EXPECT_EQ(licensing::message_name(*plain[i]), std::optional<std::string>("NEW_LICENSE_REQUEST"));
+        EXPECT_EQ(licensing::message_name(*plain[i]),
+                  std::optional<std::string>("NEW_LICENSE_REQUEST"));
         found = true;
     }
     EXPECT_TRUE(found);
@@ -507,13 +515,13 @@ TEST(CapturedSession, WrongClientRandomFailsEveryMac) {
 
 // ----------------------------------------------------------------------------- vectors.json
 class KatVectors : public ::testing::TestWithParam<std::string> {
-protected:
+  protected:
     const json& v() const { return vectors()["methods"][GetParam()]; }
     uint32_t method() const { return v()["method"]; }
     bool fips() const { return method() == encryption_method::fips; }
     SessionKeys keys() const {
-        return derive_session_keys(method(), unhex(vectors()["client_random"]),
-                                   unhex(vectors()["server_random"]));
+        return derive(method(), unhex(vectors()["client_random"]),
+                      unhex(vectors()["server_random"]));
     }
     static Bytes plaintext(const char* list, std::size_t i) { return unhex(vectors()[list][i]); }
 };
@@ -642,8 +650,9 @@ TEST_P(KatRc4, KeyUpdateAfter4096PacketsAndAgainAfter8192) {
     const json& c2s = v()["key_update"]["c2s"];
     const json& s2c = v()["key_update"]["s2c"];
     StandardSecurity plain(keys()), salted(keys()), server(swapped(keys())), client(keys());
-    const std::map<uint32_t, const char*> recorded = {
-        {interval, "packet_4096"}, {interval + 1, "packet_4097"}, {2 * interval + 1, "packet_8193"}};
+    const std::map<uint32_t, const char*> recorded = {{interval, "packet_4096"},
+                                                      {interval + 1, "packet_4097"},
+                                                      {2 * interval + 1, "packet_8193"}};
     for (uint32_t n = 1; n <= 2 * interval + 1; ++n) {
         const Sealed a = plain.seal(p);
         const Sealed b = salted.seal(p, true);
@@ -709,9 +718,9 @@ INSTANTIATE_TEST_SUITE_P(Methods, KatFips, ::testing::Values("fips"), method_nam
 TEST(KatVectors, ReducedKeysCarryTheirSaltPrefixes) {
     // 5.3.5.1: 40-bit keys start D1 26 9E, 56-bit D1, and both keep the 128-bit key's bytes.
     const Bytes cr = unhex(vectors()["client_random"]), sr = unhex(vectors()["server_random"]);
-    const SessionKeys k128 = derive_session_keys(encryption_method::bits128, cr, sr);
-    const SessionKeys k40 = derive_session_keys(encryption_method::bits40, cr, sr);
-    const SessionKeys k56 = derive_session_keys(encryption_method::bits56, cr, sr);
+    const SessionKeys k128 = derive(encryption_method::bits128, cr, sr);
+    const SessionKeys k40 = derive(encryption_method::bits40, cr, sr);
+    const SessionKeys k56 = derive(encryption_method::bits56, cr, sr);
     using Triple = std::tuple<const Bytes*, const Bytes*, const Bytes*>;
     const Triple triples[] = {{&k128.mac_key, &k40.mac_key, &k56.mac_key},
                               {&k128.encrypt_key, &k40.encrypt_key, &k56.encrypt_key},
@@ -722,6 +731,21 @@ TEST(KatVectors, ReducedKeysCarryTheirSaltPrefixes) {
         EXPECT_EQ(hex(ByteView(*k56b).first(1)), "d1");
         EXPECT_EQ(hex(ByteView(*k56b).subspan(1)), hex(ByteView(*full).subspan(1, 7)));
     }
+}
+
+TEST(KatVectors, KeysNeedOneMethodAndTwo32ByteRandoms) {
+    const Bytes cr = unhex(vectors()["client_random"]), sr = unhex(vectors()["server_random"]);
+    auto field_of = [](const Result<SessionKeys>& r) { return r ? "" : r.error().field; };
+    EXPECT_EQ(
+        field_of(derive_session_keys(encryption_method::bits128 | encryption_method::fips, cr, sr)),
+        "session_keys.method");
+    EXPECT_EQ(field_of(derive_session_keys(encryption_method::none, cr, sr)),
+              "session_keys.method");
+    EXPECT_EQ(field_of(derive_session_keys(encryption_method::bits128, ByteView(cr).first(31), sr)),
+              "session_keys.client_random");
+    EXPECT_EQ(field_of(derive_session_keys(encryption_method::fips, cr, ByteView())),
+              "session_keys.server_random");
+    EXPECT_EQ(field_of(derive_session_keys(encryption_method::bits56, cr, sr)), "");
 }
 
 // ----------------------------------------------------------------------------- primitives

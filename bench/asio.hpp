@@ -8,9 +8,9 @@
 namespace rdpbridge::bench {
 
 namespace asio = boost::asio;
+using asio::use_awaitable;
 using proxy::awaitable;
 using proxy::tcp;
-using asio::use_awaitable;
 using SslStream = asio::ssl::stream<tcp::socket>;
 
 }  // namespace rdpbridge::bench

@@ -111,13 +111,13 @@ struct Route {
 
 struct Limits {
     Duration handshake_timeout = std::chrono::seconds(10);
-    std::size_t max_x224_request = 2048;   // bytes; a real request is < 200
+    std::size_t max_x224_request = 2048;  // bytes; a real request is < 200
     // Bytes held per direction at most, and only while they are in flight. Four TLS records:
     // one read and one send carry four records instead of one.
     std::size_t relay_buffer = 64 * 1024;
-    std::size_t max_sessions = 2000;            // established sessions, all listeners
-    std::size_t max_handshakes = 256;           // connections still in their handshake
-    std::size_t max_sessions_per_source = 50;   // established sessions per client address
+    std::size_t max_sessions = 2000;                 // established sessions, all listeners
+    std::size_t max_handshakes = 256;                // connections still in their handshake
+    std::size_t max_sessions_per_source = 50;        // established sessions per client address
     double connections_per_second_per_source = 20;   // new connections, token bucket
     Duration idle_timeout = std::chrono::hours(12);  // no byte either way; 0 = never
 };
@@ -130,8 +130,8 @@ struct Shield {
 struct Logging {
     std::optional<std::filesystem::path> handshake_log;  // JSON Lines; none = stderr only
     std::string level = "info";                          // trace|debug|info|warn|error
-    std::size_t rotate_size_mb = 50;  // rotate the handshake log at this size
-    std::size_t rotate_files = 5;     // rotated files kept: handshake.1.jsonl .. .5.jsonl
+    std::size_t rotate_size_mb = 50;                     // rotate the handshake log at this size
+    std::size_t rotate_files = 5;  // rotated files kept: handshake.1.jsonl .. .5.jsonl
 };
 
 struct Config {

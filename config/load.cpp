@@ -223,7 +223,8 @@ std::optional<std::string> check_duration_ms(std::int64_t ms, std::string_view a
     if (ms <= 0) return std::string(as_written) + " is too short; a duration must be more than 0";
     if (ms > max_ms) {
         return std::string(as_written) + " is too long; this duration must be at most " +
-               (max_ms == kMaxDurationMs ? std::string("10m") : std::to_string(max_ms / 3600000) + "h");
+               (max_ms == kMaxDurationMs ? std::string("10m")
+                                         : std::to_string(max_ms / 3600000) + "h");
     }
     return std::nullopt;
 }
@@ -284,16 +285,19 @@ constexpr std::string_view kRootKeys[] = {"state_dir", "logging", "limits", "shi
 constexpr std::string_view kShieldKeys[] = {"refuse_ms_t120"};
 constexpr std::string_view kLoggingKeys[] = {"handshake_log", "level", "rotate_size_mb",
                                              "rotate_files"};
-constexpr std::string_view kLimitsKeys[] = {
-    "handshake_timeout", "max_x224_request", "relay_buffer",
-    "max_sessions",      "max_handshakes",   "max_sessions_per_source",
-    "connections_per_second_per_source",     "idle_timeout"};
-constexpr std::string_view kListenerKeys[] = {"name", "bind", "default_backend", "tls", "nla",
-                                              "nla_users", "nla_keytab"};
+constexpr std::string_view kLimitsKeys[] = {"handshake_timeout",
+                                            "max_x224_request",
+                                            "relay_buffer",
+                                            "max_sessions",
+                                            "max_handshakes",
+                                            "max_sessions_per_source",
+                                            "connections_per_second_per_source",
+                                            "idle_timeout"};
+constexpr std::string_view kListenerKeys[] = {"name", "bind",      "default_backend", "tls",
+                                              "nla",  "nla_users", "nla_keytab"};
 constexpr std::string_view kFrontTlsKeys[] = {"certificate", "private_key", "min_version"};
-constexpr std::string_view kBackendKeys[] = {"name",          "address",          "security",
-                                             "connect_timeout", "encryption_methods", "tls",
-                                             "credentials"};
+constexpr std::string_view kBackendKeys[] = {
+    "name", "address", "security", "connect_timeout", "encryption_methods", "tls", "credentials"};
 constexpr std::string_view kCredentialsKeys[] = {"user", "domain", "password_file"};
 constexpr std::string_view kBackendTlsKeys[] = {
     "min_version", "max_version", "ciphers", "security_level", "legacy_renegotiation", "verify",
@@ -561,7 +565,8 @@ void Reader::read_logging(const Scope& s, Logging& out) {
     if (auto level = choice(s, "level", kLevelChoices, "a log level")) out.level = *level;
     if (auto n = integer(s, "rotate_size_mb", 1, 100000))
         out.rotate_size_mb = static_cast<std::size_t>(*n);
-    if (auto n = integer(s, "rotate_files", 1, 100)) out.rotate_files = static_cast<std::size_t>(*n);
+    if (auto n = integer(s, "rotate_files", 1, 100))
+        out.rotate_files = static_cast<std::size_t>(*n);
 }
 
 void Reader::read_limits(const Scope& s, Limits& out) {
@@ -611,9 +616,10 @@ void Reader::read_encryption_methods(const Scope& s, uint32_t& out) {
     uint32_t methods = 0;
     for (const toml::node& item : *array) {
         const auto* text = item.as_string();
-        const auto* hit = text == nullptr ? std::end(kMethods)
-                                          : std::find_if(std::begin(kMethods), std::end(kMethods),
-                                                         [&](auto& m) { return m.first == text->get(); });
+        const auto* hit = text == nullptr
+                              ? std::end(kMethods)
+                              : std::find_if(std::begin(kMethods), std::end(kMethods),
+                                             [&](auto& m) { return m.first == text->get(); });
         if (hit == std::end(kMethods)) {
             fail(item.source(), key,
                  "unknown encryption method; allowed values: \"40\", \"56\", \"128\", \"fips\"");

@@ -30,8 +30,7 @@ std::optional<rdp::Failure> Admission::admit(const std::string& source, Clock::t
     s.refilled = now;
     if (s.tokens < 1.0) {
         return rdp::Failure{Cause::rate_limited,
-                            source + " opens connections faster than " +
-                                std::to_string(int(rate)) +
+                            source + " opens connections faster than " + std::to_string(int(rate)) +
                                 " per second ([limits] connections_per_second_per_source)"};
     }
     s.tokens -= 1.0;
@@ -46,12 +45,11 @@ std::optional<rdp::Failure> Admission::admit(const std::string& source, Clock::t
                                 of_limit(limits_.max_sessions, "max_sessions")};
     }
     if (s.sessions + s.handshakes >= limits_.max_sessions_per_source) {
-        return rdp::Failure{Cause::limit_sessions_per_source,
-                            source + " already has " + std::to_string(s.sessions) +
-                                " session(s) and " + std::to_string(s.handshakes) +
-                                " handshake(s)" +
-                                of_limit(limits_.max_sessions_per_source,
-                                         "max_sessions_per_source")};
+        return rdp::Failure{
+            Cause::limit_sessions_per_source,
+            source + " already has " + std::to_string(s.sessions) + " session(s) and " +
+                std::to_string(s.handshakes) + " handshake(s)" +
+                of_limit(limits_.max_sessions_per_source, "max_sessions_per_source")};
     }
     ++s.handshakes;
     ++handshakes_;

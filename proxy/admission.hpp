@@ -14,7 +14,7 @@
 namespace rdpbridge::proxy {
 
 class Admission {
-public:
+  public:
     using Clock = std::chrono::steady_clock;
 
     explicit Admission(const config::Limits& limits) : limits_(limits) {}
@@ -29,7 +29,7 @@ public:
     std::size_t handshakes() const { return handshakes_; }
     std::size_t sessions() const { return sessions_; }
 
-private:
+  private:
     struct Source {
         double tokens = 0;
         Clock::time_point refilled{};

@@ -1,7 +1,7 @@
 #include "proxy/gateway.hpp"
 
-#include <openssl/rand.h>
 #include <malloc.h>
+#include <openssl/rand.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -23,7 +23,7 @@ namespace {
 // Connection ids: a per-process random prefix (so ids from restarts do not collide in one log)
 // and a counter (so ids sort by arrival).
 class IdSource {
-public:
+  public:
     IdSource() {
         unsigned char r[3];
         RAND_bytes(r, sizeof r);
@@ -35,7 +35,7 @@ public:
         return buf;
     }
 
-private:
+  private:
     char prefix_[8];
     unsigned long long count_ = 0;
 };
@@ -78,12 +78,13 @@ awaitable<void> accept_loop(GatewayState& state, const ListenerRuntime& listener
                             tcp::acceptor& acceptor, IdSource& ids) {
     for (;;) {
         boost::system::error_code ec;
-        tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
+        tcp::socket socket =
+            co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
         if (ec == asio::error::operation_aborted || state.shutting_down) co_return;
         if (ec) {
             // EMFILE and friends: keep listening; the condition is logged, not fatal.
-            state.log.warn("listener " + listener.config->name + ": accept failed: " +
-                           ec.message());
+            state.log.warn("listener " + listener.config->name +
+                           ": accept failed: " + ec.message());
             asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(100));
             co_await pause.async_wait(use_awaitable);
             continue;
@@ -132,7 +133,8 @@ void require_private_file(const std::string& what, const std::filesystem::path& 
         std::snprintf(mode, sizeof mode, "%04o", unsigned(st.st_mode & 07777));
         throw std::runtime_error(what + " " + file + " has mode " + mode +
                                  ": it holds passwords, so only the gateway's user may read it; "
-                                 "chmod 600 " + file);
+                                 "chmod 600 " +
+                                 file);
     }
 }
 
@@ -195,7 +197,8 @@ int run_gateway(const config::Config& config) {
         acceptors.push_back(open_acceptor(io, listener));
         const auto local = acceptors.back().local_endpoint();
         log.info("listening on " + local.address().to_string() + ":" +
-                 std::to_string(local.port()) + " (listener " + listener.name + ", default backend " +
+                 std::to_string(local.port()) + " (listener " + listener.name +
+                 ", default backend " +
                  (listener.default_backend.empty() ? "none" : listener.default_backend) + ")");
         asio::co_spawn(io, accept_loop(state, listeners.back(), acceptors.back(), ids),
                        asio::detached);
@@ -211,7 +214,8 @@ int run_gateway(const config::Config& config) {
     });
     io.run();
     if (const auto lost = log.dropped())
-        log.warn(std::to_string(lost) + " handshake log event(s) were dropped: the log could not "
+        log.warn(std::to_string(lost) +
+                 " handshake log event(s) were dropped: the log could not "
                  "keep up (slow disk?)");
     log.info("stopped");
     log.flush();

@@ -81,7 +81,9 @@ HandshakeLog::~HandshakeLog() {
     console_.reset();
 }
 
-std::size_t HandshakeLog::dropped() const { return pool_of(pool_).overrun_counter(); }
+std::size_t HandshakeLog::dropped() const {
+    return pool_of(pool_).overrun_counter();
+}
 
 void HandshakeLog::write(Json event) {
     Json line{{"ts", now_iso()}};
@@ -90,9 +92,9 @@ void HandshakeLog::write(Json event) {
     // On stderr a person reads one line per connection, session and failure; the step-by-step
     // `stage` and `bridge` events (a dozen per session, all in the JSON log) only at debug level.
     const auto& name = line["event"];
-    const auto level = name == "handshake_failed"                ? spdlog::level::warn
+    const auto level = name == "handshake_failed"            ? spdlog::level::warn
                        : name == "stage" || name == "bridge" ? spdlog::level::debug
-                                                                 : spdlog::level::info;
+                                                             : spdlog::level::info;
     if (console_->should_log(level)) console_->log(level, human_line(line));
 }
 
@@ -101,9 +103,15 @@ void HandshakeLog::flush() {
     console_->flush();
 }
 
-void HandshakeLog::info(const std::string& text) { console_->info(text); }
-void HandshakeLog::warn(const std::string& text) { console_->warn(text); }
-void HandshakeLog::error(const std::string& text) { console_->error(text); }
+void HandshakeLog::info(const std::string& text) {
+    console_->info(text);
+}
+void HandshakeLog::warn(const std::string& text) {
+    console_->warn(text);
+}
+void HandshakeLog::error(const std::string& text) {
+    console_->error(text);
+}
 
 Json failure_fields(rdp::Stage stage, const rdp::Failure& failure) {
     const auto& info = rdp::describe(failure.cause);

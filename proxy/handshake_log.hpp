@@ -21,7 +21,7 @@ namespace rdpbridge::proxy {
 using Json = nlohmann::ordered_json;
 
 class HandshakeLog {
-public:
+  public:
     // `file` may be empty: events then go to stderr only. Writing is asynchronous through a
     // bounded queue, so a slow disk never stalls a session; when the queue overflows the oldest
     // events are dropped and counted (dropped()).
@@ -40,7 +40,7 @@ public:
     void warn(const std::string& text);
     void error(const std::string& text);
 
-private:
+  private:
     std::shared_ptr<void> pool_;  // spdlog's thread pool, kept opaque to keep spdlog out of here
     std::shared_ptr<spdlog::logger> file_;
     std::shared_ptr<spdlog::logger> console_;

@@ -63,12 +63,14 @@ int run(const RunOptions& o) {
     } else {
         config::QuickStart q = o.quick;
         if (!o.handshake_log.empty()) q.handshake_log = o.handshake_log;
-        q.state_dir = o.state_dir.empty() ? default_state_dir() : std::filesystem::path(o.state_dir);
+        q.state_dir =
+            o.state_dir.empty() ? default_state_dir() : std::filesystem::path(o.state_dir);
         loaded = config::from_quick_start(q);
     }
     if (auto* errors = std::get_if<std::vector<config::LoadError>>(&loaded)) return report(*errors);
     auto cfg = std::get<config::Config>(std::move(loaded));
-    if (!o.config_file.empty() && !o.handshake_log.empty()) cfg.logging.handshake_log = o.handshake_log;
+    if (!o.config_file.empty() && !o.handshake_log.empty())
+        cfg.logging.handshake_log = o.handshake_log;
     if (!o.log_level.empty()) cfg.logging.level = o.log_level;
     try {
         return proxy::run_gateway(cfg);

@@ -177,10 +177,10 @@ awaitable<RelayResult> relay(ClientStream& client, HostStream& host, rdp::Bridge
         }
         if (--running == 0) both_done.cancel();
     };
-    asio::co_spawn(ex,
-                   detail::pump(client, host, buffer_size, {bridge, true, facts}, up,
-                                std::move(client_early)),
-                   [&](std::exception_ptr) { finished("client"); });
+    asio::co_spawn(
+        ex,
+        detail::pump(client, host, buffer_size, {bridge, true, facts}, up, std::move(client_early)),
+        [&](std::exception_ptr) { finished("client"); });
     asio::co_spawn(ex, detail::pump(host, client, buffer_size, {bridge, false, facts}, down),
                    [&](std::exception_ptr) { finished("host"); });
     asio::co_spawn(ex,

@@ -8,7 +8,8 @@ namespace rdpbridge::proxy {
 namespace {
 
 bool iequal(char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+    return std::tolower(static_cast<unsigned char>(a)) ==
+           std::tolower(static_cast<unsigned char>(b));
 }
 
 }  // namespace
@@ -16,8 +17,8 @@ bool iequal(char a, char b) {
 bool cookie_matches(const std::string& pattern, const std::string& cookie) {
     if (!pattern.empty() && pattern.back() == '*') {
         const std::size_t n = pattern.size() - 1;
-        return cookie.size() >= n && std::equal(pattern.begin(), pattern.begin() + long(n),
-                                                cookie.begin(), iequal);
+        return cookie.size() >= n &&
+               std::equal(pattern.begin(), pattern.begin() + long(n), cookie.begin(), iequal);
     }
     return std::equal(pattern.begin(), pattern.end(), cookie.begin(), cookie.end(), iequal);
 }

@@ -43,18 +43,24 @@ double ms_since(Clock::time_point t) {
 
 rdp::BackSecurity to_rdp(config::BackendSecurity s) {
     switch (s) {
-        case config::BackendSecurity::tls: return rdp::BackSecurity::tls;
-        case config::BackendSecurity::rdp: return rdp::BackSecurity::rdp;
-        case config::BackendSecurity::automatic: break;
+        case config::BackendSecurity::tls:
+            return rdp::BackSecurity::tls;
+        case config::BackendSecurity::rdp:
+            return rdp::BackSecurity::rdp;
+        case config::BackendSecurity::automatic:
+            break;
     }
     return rdp::BackSecurity::automatic;
 }
 
 rdp::FrontNla to_rdp(config::NlaMode m) {
     switch (m) {
-        case config::NlaMode::offer: return rdp::FrontNla::offer;
-        case config::NlaMode::require: return rdp::FrontNla::require;
-        case config::NlaMode::off: break;
+        case config::NlaMode::offer:
+            return rdp::FrontNla::offer;
+        case config::NlaMode::require:
+            return rdp::FrontNla::require;
+        case config::NlaMode::off:
+            break;
     }
     return rdp::FrontNla::off;
 }
@@ -81,7 +87,7 @@ Json tls_facts(const tls::SessionFacts& f) {
 }
 
 class Session {
-public:
+  public:
     Session(GatewayState& gateway, const ListenerRuntime& listener, tcp::socket client,
             std::string id, std::string source)
         : gateway_(gateway),
@@ -96,7 +102,7 @@ public:
 
     awaitable<void> run();
 
-private:
+  private:
     awaitable<rdp::ConnectionRequest> read_client_request();
     std::string route(const rdp::ConnectionRequest& request);
     awaitable<void> connect_backend(const BackendRuntime& backend);
@@ -111,12 +117,12 @@ private:
                                         rdp::credssp::PasswordCredentials credentials);
     awaitable<void> refuse_client(rdp::NegFailureCode code);
     awaitable<tls::SessionFacts> accept_front_tls(TlsStream& front);
-    awaitable<tls::SessionFacts> connect_backend_tls(TlsStream& back, const BackendRuntime& backend);
+    awaitable<tls::SessionFacts> connect_backend_tls(TlsStream& back,
+                                                     const BackendRuntime& backend);
     awaitable<rdp::Bytes> read_tpkt(tcp::socket& socket, Peer peer, Stage stage, std::size_t max);
     template <class HostStream>
     awaitable<RelayResult> bridge(
-        TlsStream& front, HostStream& host, const rdp::BridgeParams& params,
-        rdp::Bytes client_rest,
+        TlsStream& front, HostStream& host, const rdp::BridgeParams& params, rdp::Bytes client_rest,
         std::optional<rdp::credssp::PasswordCredentials> auto_logon = std::nullopt);
     void on_bridge_fact(const rdp::Fact& f);
     rdp::Failure unestablished_failure(const RelayResult& r) const;
@@ -147,7 +153,9 @@ private:
 };
 
 void Session::stage_done(Stage stage, Json facts) {
-    Json e{{"conn", id_}, {"event", "stage"}, {"stage", std::string(rdp::to_string(stage))},
+    Json e{{"conn", id_},
+           {"event", "stage"},
+           {"stage", std::string(rdp::to_string(stage))},
            {"ms", std::round(ms_since(stage_started_) * 100) / 100}};
     e.update(facts);
     gateway_.log.write(std::move(e));
@@ -155,8 +163,11 @@ void Session::stage_done(Stage stage, Json facts) {
 }
 
 void Session::warning(const std::string& code, const std::string& text) {
-    gateway_.log.write(Json{{"conn", id_}, {"event", "warning"}, {"warning", code},
-                            {"backend", backend_name_}, {"detail", text}});
+    gateway_.log.write(Json{{"conn", id_},
+                            {"event", "warning"},
+                            {"warning", code},
+                            {"backend", backend_name_},
+                            {"detail", text}});
 }
 
 void Session::log_failure(const HandshakeError& e) {
@@ -187,13 +198,14 @@ awaitable<rdp::Bytes> Session::read_tpkt(tcp::socket& socket, Peer peer, Stage s
     for (;;) {
         if (!buffer.empty() && buffer[0] != rdp::kTpktVersion) {
             if (peer == Peer::client) {
-                throw HandshakeError{stage, {classify_non_rdp(buffer.data(), buffer.size()),
-                                             "first bytes 0x" +
-                                                 rdp::hex(rdp::ByteView(buffer).first(
-                                                     std::min<std::size_t>(buffer.size(), 8)))}};
+                throw HandshakeError{
+                    stage,
+                    {classify_non_rdp(buffer.data(), buffer.size()),
+                     "first bytes 0x" + rdp::hex(rdp::ByteView(buffer).first(
+                                            std::min<std::size_t>(buffer.size(), 8)))}};
             }
-            throw HandshakeError{stage, {Cause::host_confirm_malformed,
-                                         "host's first byte is not TPKT version 3"}};
+            throw HandshakeError{
+                stage, {Cause::host_confirm_malformed, "host's first byte is not TPKT version 3"}};
         }
         auto header = rdp::peek_frame(buffer);
         const Cause malformed =
@@ -203,13 +215,15 @@ awaitable<rdp::Bytes> Session::read_tpkt(tcp::socket& socket, Peer peer, Stage s
             const std::size_t length = (*header)->length;
             if (length > max) {
                 throw HandshakeError{
-                    stage, {peer == Peer::client ? Cause::x224_request_too_large : malformed,
-                            "tpkt.length announces " + std::to_string(length) +
-                                " bytes; the limit is " + std::to_string(max)}};
+                    stage,
+                    {peer == Peer::client ? Cause::x224_request_too_large : malformed,
+                     "tpkt.length announces " + std::to_string(length) + " bytes; the limit is " +
+                         std::to_string(max)}};
             }
             if (buffer.size() > length) {
-                throw HandshakeError{stage, {malformed, std::to_string(buffer.size() - length) +
-                                                            " byte(s) sent before the answer"}};
+                throw HandshakeError{stage,
+                                     {malformed, std::to_string(buffer.size() - length) +
+                                                     " byte(s) sent before the answer"}};
             }
             if (buffer.size() == length) co_return buffer;
         }
@@ -217,8 +231,8 @@ awaitable<rdp::Bytes> Session::read_tpkt(tcp::socket& socket, Peer peer, Stage s
         const std::size_t n = co_await socket.async_read_some(
             asio::buffer(chunk), asio::redirect_error(use_awaitable, ec));
         if (ec) {
-            throw HandshakeError{stage, transport_failure(peer, stage, ec, deadline_.fired(),
-                                                          buffer.size())};
+            throw HandshakeError{
+                stage, transport_failure(peer, stage, ec, deadline_.fired(), buffer.size())};
         }
         buffer.insert(buffer.end(), chunk.begin(), chunk.begin() + long(n));
     }
@@ -253,8 +267,7 @@ awaitable<void> Session::connect_backend(const BackendRuntime& backend) {
     if (!ec) {
         // A literal address needs no resolver (which would hand the work to a helper thread).
         endpoints = tcp::resolver::results_type::create(tcp::endpoint(literal, address.port),
-                                                        address.host,
-                                                        std::to_string(address.port));
+                                                        address.host, std::to_string(address.port));
     } else {
         endpoints = co_await resolver_.async_resolve(address.host, std::to_string(address.port),
                                                      asio::redirect_error(use_awaitable, ec));
@@ -266,8 +279,8 @@ awaitable<void> Session::connect_backend(const BackendRuntime& backend) {
     }
     stage_done(Stage::backend_resolve, {{"addresses", endpoints.size()}});
     const std::string target = address.host + ":" + std::to_string(address.port);
-    auto ep = co_await asio::async_connect(backend_, endpoints,
-                                           asio::redirect_error(use_awaitable, ec));
+    auto ep =
+        co_await asio::async_connect(backend_, endpoints, asio::redirect_error(use_awaitable, ec));
     connect_deadline_.disarm();
     if (ec) {
         throw HandshakeError{Stage::backend_connect,
@@ -284,8 +297,9 @@ awaitable<void> Session::refuse_client(rdp::NegFailureCode code) {
                                asio::redirect_error(use_awaitable, ec));
 }
 
-awaitable<rdp::BackendAgreement> Session::negotiate_backend(
-    const BackendRuntime& backend, const rdp::ConnectionRequest& request, bool offer_hybrid) {
+awaitable<rdp::BackendAgreement> Session::negotiate_backend(const BackendRuntime& backend,
+                                                            const rdp::ConnectionRequest& request,
+                                                            bool offer_hybrid) {
     auto security = to_rdp(backend.config->security);
     for (int attempt = 0;; ++attempt) {
         const auto ours = rdp::backend_request(request, security, offer_hybrid);
@@ -310,8 +324,8 @@ awaitable<rdp::BackendAgreement> Session::negotiate_backend(
             if (refusal->retry_with_standard_security && attempt == 0) {
                 // The host closes after RDP_NEG_FAILURE: ask again, for what it does speak.
                 stage_done(Stage::backend_negotiation,
-                           {{"back_requested", rdp::protocols_to_string(
-                                                   ours.negotiation->requested_protocols)},
+                           {{"back_requested",
+                             rdp::protocols_to_string(ours.negotiation->requested_protocols)},
                             {"refused", refusal->detail},
                             {"retry", "Standard RDP Security"}});
                 error_code ignored;
@@ -325,10 +339,10 @@ awaitable<rdp::BackendAgreement> Session::negotiate_backend(
             throw HandshakeError{Stage::backend_negotiation, {refusal->cause, refusal->detail}};
         }
         auto agreement = std::get<rdp::BackendAgreement>(outcome);
-        stage_done(Stage::backend_negotiation,
-                   {{"back_requested",
-                     rdp::protocols_to_string(ours.negotiation->requested_protocols)},
-                    {"back_selected", rdp::protocols_to_string(agreement.selected_protocol)}});
+        stage_done(
+            Stage::backend_negotiation,
+            {{"back_requested", rdp::protocols_to_string(ours.negotiation->requested_protocols)},
+             {"back_selected", rdp::protocols_to_string(agreement.selected_protocol)}});
         if (agreement.selected_protocol == rdp::protocol::ssl) {
             warning("backend_no_nla",
                     "host accepted a session without Network Level Authentication: anyone who "
@@ -353,13 +367,12 @@ awaitable<tls::SessionFacts> Session::accept_front_tls(TlsStream& front) {
     tls::attach_alert_trace(front.native_handle(), nullptr);
     if (ec) {
         if (ec.category() != asio::error::get_ssl_category() || deadline_.fired()) {
-            throw HandshakeError{Stage::front_tls,
-                                 transport_failure(Peer::client, Stage::front_tls, ec,
-                                                   deadline_.fired(), 0)};
+            throw HandshakeError{Stage::front_tls, transport_failure(Peer::client, Stage::front_tls,
+                                                                     ec, deadline_.fired(), 0)};
         }
-        throw HandshakeError{Stage::front_tls,
-                             tls::diagnose_handshake(tls::Side::front, ec.value(), alerts,
-                                                     X509_V_OK, ec.message())};
+        throw HandshakeError{
+            Stage::front_tls,
+            tls::diagnose_handshake(tls::Side::front, ec.value(), alerts, X509_V_OK, ec.message())};
     }
     auto facts = tls::inspect(front.native_handle());
     stage_done(Stage::front_tls, tls_facts(facts));
@@ -382,9 +395,9 @@ awaitable<tls::SessionFacts> Session::connect_backend_tls(TlsStream& back,
     tls::attach_alert_trace(ssl, nullptr);
     if (ec) {
         if (ec.category() != asio::error::get_ssl_category() || deadline_.fired()) {
-            throw HandshakeError{Stage::backend_tls,
-                                 transport_failure(Peer::host, Stage::backend_tls, ec,
-                                                   deadline_.fired(), 0)};
+            throw HandshakeError{
+                Stage::backend_tls,
+                transport_failure(Peer::host, Stage::backend_tls, ec, deadline_.fired(), 0)};
         }
         throw HandshakeError{Stage::backend_tls,
                              tls::diagnose_handshake(tls::Side::backend, ec.value(), alerts,
@@ -393,10 +406,11 @@ awaitable<tls::SessionFacts> Session::connect_backend_tls(TlsStream& back,
     auto facts = tls::inspect(ssl);
     if (policy.verify == config::CertVerify::pin &&
         !(facts.peer && tls::pin_matches(policy.pin_sha256, facts.peer->sha256))) {
-        throw HandshakeError{Stage::backend_tls,
-                             {Cause::host_certificate_pin_mismatch,
-                              "host presented sha256 " + (facts.peer ? facts.peer->sha256 : "none") +
-                                  ", pin is " + policy.pin_sha256}};
+        throw HandshakeError{
+            Stage::backend_tls,
+            {Cause::host_certificate_pin_mismatch, "host presented sha256 " +
+                                                       (facts.peer ? facts.peer->sha256 : "none") +
+                                                       ", pin is " + policy.pin_sha256}};
     }
     stage_done(Stage::backend_tls, tls_facts(facts));
     if (facts.peer && facts.peer->days_left < 0) {
@@ -405,22 +419,23 @@ awaitable<tls::SessionFacts> Session::connect_backend_tls(TlsStream& back,
                     " day(s) ago (" + facts.peer->not_after + "); accepted because verify = \"" +
                     (policy.verify == config::CertVerify::pin ? "pin" : "off") + "\"");
     } else if (facts.peer && facts.peer->days_left < kCertificateWarningDays) {
-        warning("backend_certificate_expiring",
-                "host certificate expires in " + std::to_string(facts.peer->days_left) +
-                    " day(s) (" + facts.peer->not_after + ")");
+        warning("backend_certificate_expiring", "host certificate expires in " +
+                                                    std::to_string(facts.peer->days_left) +
+                                                    " day(s) (" + facts.peer->not_after + ")");
     }
     if (facts.version == "TLSv1" || facts.version == "TLSv1.1") {
-        warning("backend_legacy_tls", "host negotiated " + facts.version + " with " +
-                                          facts.cipher + "; confined to this backend");
+        warning("backend_legacy_tls", "host negotiated " + facts.version + " with " + facts.cipher +
+                                          "; confined to this backend");
     }
     co_return facts;
 }
 
-awaitable<rdp::credssp::PasswordCredentials> Session::accept_front_nla(
-    TlsStream& front, uint32_t front_selected, rdp::Bytes& client_rest) {
-    auto outcome = co_await run_front_nla(front, *listener_.config->nla_users,
-                                          listener_.config->nla_keytab,
-                                          front_selected == rdp::protocol::hybrid_ex);
+awaitable<rdp::credssp::PasswordCredentials> Session::accept_front_nla(TlsStream& front,
+                                                                       uint32_t front_selected,
+                                                                       rdp::Bytes& client_rest) {
+    auto outcome =
+        co_await run_front_nla(front, *listener_.config->nla_users, listener_.config->nla_keytab,
+                               front_selected == rdp::protocol::hybrid_ex);
     if (auto* failure = std::get_if<rdp::Failure>(&outcome)) {
         if (deadline_.fired())
             throw HandshakeError{Stage::front_nla,
@@ -457,8 +472,7 @@ rdp::credssp::PasswordCredentials service_credentials(const ServiceAccount& acco
     const std::string_view utf8(reinterpret_cast<const char*>(account.password.view().data()),
                                 account.password.size());
     auto password = rdp::credssp::password_from_utf8(utf8);
-    return {account.domain, account.user,
-            password ? std::move(*password) : rdp::Secret{}};
+    return {account.domain, account.user, password ? std::move(*password) : rdp::Secret{}};
 }
 
 awaitable<void> Session::run() {
@@ -466,7 +480,8 @@ awaitable<void> Session::run() {
     error_code ec;
     const auto peer = client_.remote_endpoint(ec);
     client_.set_option(tcp::no_delay(true), ec);
-    gateway_.log.write(Json{{"conn", id_}, {"event", "connection_accepted"},
+    gateway_.log.write(Json{{"conn", id_},
+                            {"event", "connection_accepted"},
                             {"listener", listener_.config->name},
                             {"client", ec ? "?" : endpoint_text(peer)}});
     deadline_.arm(gateway_.config.limits.handshake_timeout, [this] { close_all(); });
@@ -483,8 +498,7 @@ awaitable<void> Session::run() {
         if (request.routing_token) x224["routing_token"] = true;
         stage_done(Stage::client_x224, x224);
 
-        const auto selected =
-            rdp::select_front_protocol(request, to_rdp(listener_.config->nla));
+        const auto selected = rdp::select_front_protocol(request, to_rdp(listener_.config->nla));
         if (auto* refusal = std::get_if<rdp::Refusal>(&selected)) {
             co_await refuse_client(*refusal->tell_client);
             throw HandshakeError{Stage::client_x224, {refusal->cause, refusal->detail}};
@@ -514,9 +528,9 @@ awaitable<void> Session::run() {
         co_await asio::async_write(client_, asio::buffer(confirm),
                                    asio::redirect_error(use_awaitable, ec));
         if (ec) {
-            throw HandshakeError{Stage::client_x224,
-                                 transport_failure(Peer::client, Stage::client_x224, ec,
-                                                   deadline_.fired(), 0)};
+            throw HandshakeError{
+                Stage::client_x224,
+                transport_failure(Peer::client, Stage::client_x224, ec, deadline_.fired(), 0)};
         }
 
         front.emplace(std::move(client_), listener_.front_tls.get());
@@ -532,8 +546,8 @@ awaitable<void> Session::run() {
         } else if (service && is_nla(agreement->selected_protocol)) {
             credentials = service_credentials(*service);
         }
-        established_ = Json{{"conn", id_}, {"event", "session_established"},
-                            {"backend", backend_name_}};
+        established_ =
+            Json{{"conn", id_}, {"event", "session_established"}, {"backend", backend_name_}};
         established_["front"] = tls_facts(front_facts);
         established_["front"]["requested"] = rdp::protocols_to_string(client_requested);
         established_["front"]["selected"] = rdp::protocols_to_string(front_selected);
@@ -602,10 +616,10 @@ awaitable<RelayResult> Session::bridge(
     rdp::Bridge bridge(params);
     // A host without NLA logs the user on with the credentials the client delegated to us.
     if (auto_logon) bridge.set_auto_logon(std::move(*auto_logon));
-    auto result = co_await relay(front, host, bridge, gateway_.config.limits.relay_buffer,
-                                 gateway_.config.limits.idle_timeout,
-                                 [this](const rdp::Fact& f) { on_bridge_fact(f); },
-                                 std::move(client_rest));
+    auto result = co_await relay(
+        front, host, bridge, gateway_.config.limits.relay_buffer,
+        gateway_.config.limits.idle_timeout, [this](const rdp::Fact& f) { on_bridge_fact(f); },
+        std::move(client_rest));
     if (params.back_selected == rdp::protocol::rdp) {
         // How many PDUs went through RC4/FIPS each way: proof that key updates (every 4096)
         // happened without a MAC failure.
@@ -633,10 +647,9 @@ rdp::Failure Session::unestablished_failure(const RelayResult& r) const {
     if (r.failure) return *r.failure;
     if (!host_error_info_.empty())
         return {Cause::host_set_error_info, "host said " + host_error_info_ + ", then closed"};
-    const std::string progress = " after " + std::to_string(r.client_to_host) +
-                                 " byte(s) from the client and " +
-                                 std::to_string(r.host_to_client) +
-                                 " from the host, before the session was established";
+    const std::string progress =
+        " after " + std::to_string(r.client_to_host) + " byte(s) from the client and " +
+        std::to_string(r.host_to_client) + " from the host, before the session was established";
     if (deadline_.fired()) {
         return {r.host_to_client == 0 ? Cause::host_silent : Cause::client_silent,
                 "handshake deadline passed" + progress};

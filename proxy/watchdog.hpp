@@ -11,7 +11,7 @@
 namespace rdpbridge::proxy {
 
 class Watchdog {
-public:
+  public:
     explicit Watchdog(const asio::any_io_executor& ex) : timer_(ex) {}
 
     template <class Rep, class Period>
@@ -27,7 +27,7 @@ public:
     void disarm() { timer_.cancel(); }
     bool fired() const { return fired_; }
 
-private:
+  private:
     asio::steady_timer timer_;
     bool fired_ = false;
 };

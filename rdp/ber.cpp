@@ -22,7 +22,8 @@ Result<Header> read_header(Reader& r, uint16_t expected_tag, const char* field) 
         tag = uint16_t(tag << 8 | *second);
     }
     if (tag != expected_tag)
-        return Error{field, "expected BER tag " + tag_name(expected_tag) + ", got " + tag_name(tag)};
+        return Error{field,
+                     "expected BER tag " + tag_name(expected_tag) + ", got " + tag_name(tag)};
     auto len0 = r.u8(field);
     if (!len0) return len0.error();
     std::size_t length = *len0;
@@ -100,8 +101,7 @@ void DerWriter::end() {
     for (std::size_t rest = length; rest != 0; rest >>= 8) ++octets;
     out_[at] = uint8_t(0x80 | octets);
     out_.insert(out_.begin() + std::ptrdiff_t(at + 1), octets, 0);
-    for (uint8_t i = 0; i < octets; ++i)
-        out_[at + octets - i] = uint8_t(length >> (8 * i));
+    for (uint8_t i = 0; i < octets; ++i) out_[at + octets - i] = uint8_t(length >> (8 * i));
 }
 
 void DerWriter::integer(int64_t value) {

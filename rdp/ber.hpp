@@ -18,7 +18,9 @@ namespace rdpbridge::rdp::ber {
 inline constexpr uint8_t kInteger = 0x02;
 inline constexpr uint8_t kOctetString = 0x04;
 inline constexpr uint8_t kSequence = 0x30;
-constexpr uint8_t context(uint8_t n) { return uint8_t(0xA0 | n); }
+constexpr uint8_t context(uint8_t n) {
+    return uint8_t(0xA0 | n);
+}
 
 struct Header {
     uint16_t tag;
@@ -27,7 +29,7 @@ struct Header {
 };
 
 struct Tlv {
-    uint16_t tag;          // one octet, or 0x7F nn as 0x7Fnn for application tags above 30
+    uint16_t tag;  // one octet, or 0x7F nn as 0x7Fnn for application tags above 30
     ByteView value;
     uint8_t length_width;  // as in Header
 };
@@ -39,7 +41,9 @@ Result<Header> read_header(Reader& r, uint16_t expected_tag, const char* field);
 Result<Tlv> read(Reader& r, uint16_t expected_tag, const char* field);
 
 // Whether the next identifier is the one-octet `tag`: how OPTIONAL fields are recognised.
-inline bool next_is(const Reader& r, uint8_t tag) { return !r.empty() && r.peek() == tag; }
+inline bool next_is(const Reader& r, uint8_t tag) {
+    return !r.empty() && r.peek() == tag;
+}
 
 // An INTEGER's value: two's complement, big-endian, 1 to 8 octets. Redundant leading 0x00/0xFF
 // octets, which DER forbids but some encoders write, are accepted.
@@ -53,7 +57,7 @@ void write_header(Writer& w, uint16_t tag, std::size_t length, uint8_t min_width
 // length needs more than one octet, so a buffer reserved large enough up front is never
 // reallocated: a password written through it leaves no stray copy on the heap.
 class DerWriter {
-public:
+  public:
     explicit DerWriter(Bytes& out) : out_(out) {}
     DerWriter(const DerWriter&) = delete;
     DerWriter& operator=(const DerWriter&) = delete;
@@ -64,7 +68,7 @@ public:
     void integer(int64_t value);
     void octet_string(ByteView value);
 
-private:
+  private:
     Bytes& out_;
     std::vector<std::size_t> open_;  // where the length octet of each unfinished TLV is
 };

@@ -33,14 +33,14 @@ struct BridgeParams {
     std::size_t max_pdu = 0xFFFF;
     bool refuse_ms_t120 = true;  // BlueKeep (CVE-2019-0708) shield
     // Standard RDP Security on the back leg (back_selected == protocol::rdp):
-    uint32_t allowed_methods = 0;          // CS_SECURITY.encryptionMethods offered to the host
+    uint32_t allowed_methods = 0;             // CS_SECURITY.encryptionMethods offered to the host
     std::array<uint8_t, 32> client_random{};  // from a CSPRNG; wiped once keys are derived
 };
 
 using Fact = std::pair<std::string, std::string>;
 
 class Bridge {
-public:
+  public:
     explicit Bridge(const BridgeParams& params);
     ~Bridge();
 
@@ -70,7 +70,7 @@ public:
     uint32_t pdus_sealed() const { return security_ ? security_->packets_sealed() : 0; }
     uint32_t pdus_opened() const { return security_ ? security_->packets_opened() : 0; }
 
-private:
+  private:
     std::optional<Failure> client_pdu(const Bytes& pdu, Bytes& out);
     std::optional<Failure> host_pdu(const Bytes& pdu, Bytes& out);
     std::optional<Failure> connect_initial(const Bytes& pdu, Bytes& out);
@@ -102,7 +102,7 @@ private:
     std::optional<credssp::PasswordCredentials> auto_logon_;
     std::size_t pdus_awaiting_client_info_ = 0;
     bool client_may_step_aside_ = false;  // transparent once no Client Info is awaited
-    bool host_connected_ = false;    // Connect Response translated
+    bool host_connected_ = false;         // Connect Response translated
     bool exchange_sent_ = false;
     bool licensing_done_ = false;
     bool host_encrypts_licensing_ = false;

@@ -17,7 +17,7 @@ using Bytes = std::vector<uint8_t>;
 using ByteView = std::span<const uint8_t>;
 
 class Reader {
-public:
+  public:
     explicit Reader(ByteView data) : data_(data) {}
 
     std::size_t remaining() const { return data_.size() - pos_; }
@@ -34,7 +34,7 @@ public:
     Result<ByteView> bytes(std::size_t n, const char* field);
     Status skip(std::size_t n, const char* field);
 
-private:
+  private:
     Status need(std::size_t n, const char* field) const;
 
     ByteView data_;
@@ -42,7 +42,7 @@ private:
 };
 
 class Writer {
-public:
+  public:
     explicit Writer(Bytes& out) : out_(out) {}
 
     void u8(uint8_t v) { out_.push_back(v); }
@@ -52,7 +52,7 @@ public:
     void bytes(ByteView b) { out_.insert(out_.end(), b.begin(), b.end()); }
     std::size_t size() const { return out_.size(); }
 
-private:
+  private:
     Bytes& out_;
 };
 

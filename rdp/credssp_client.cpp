@@ -68,8 +68,10 @@ std::optional<Failure> Client::on_request(const TsRequest& request, Bytes& out) 
     if (!token) return malformed(token.error());
 
     if (step_ == Step::nego_tokens) {
-        if (request.pub_key_auth) return malformed(field::pub_key_auth, "sent before the gateway's");
-        if (!*token) return malformed(field::nego_tokens, "missing while the security package runs");
+        if (request.pub_key_auth)
+            return malformed(field::pub_key_auth, "sent before the gateway's");
+        if (!*token)
+            return malformed(field::nego_tokens, "missing while the security package runs");
         auto step = package_.step(**token);
         if (!step)
             return package_failed("credssp.nego_token: the security package refused the host",
@@ -151,19 +153,20 @@ ClientResult Client::finish() {
         if (stream_.buffered() < kEarlyUserAuthResultSize) return InProgress{};
         const Bytes rest = stream_.take_rest();
         if (rest.size() > kEarlyUserAuthResultSize)
-            return fail(
-                malformed(field::early_user_auth, std::to_string(rest.size() - kEarlyUserAuthResultSize) +
-                                              " byte(s) after it, before the gateway's MCS Connect "
-                                              "Initial"));
+            return fail(malformed(field::early_user_auth,
+                                  std::to_string(rest.size() - kEarlyUserAuthResultSize) +
+                                      " byte(s) after it, before the gateway's MCS Connect "
+                                      "Initial"));
         auto result = decode_early_user_auth_result(rest);
         if (!result) return fail(malformed(result.error()));
         if (*result == EarlyUserAuthResult::denied)
             return fail(Failure{Cause::host_nla_access_denied,
                                 std::string(field::early_user_auth) + ": access denied"});
     } else if (stream_.buffered() > 0) {
-        return fail(malformed(field::ts_request, std::to_string(stream_.buffered()) +
-                                              " byte(s) after the host's pubKeyAuth, before the "
-                                              "gateway's MCS Connect Initial"));
+        return fail(
+            malformed(field::ts_request, std::to_string(stream_.buffered()) +
+                                             " byte(s) after the host's pubKeyAuth, before the "
+                                             "gateway's MCS Connect Initial"));
     }
     step_ = Step::ended;
     return Delegated{version_};

@@ -66,7 +66,8 @@ std::optional<Failure> Server::exchange_tokens(const TsRequest& request, Bytes& 
     if (!token) return malformed(token.error());
 
     if (step_ == Step::pub_key_auth) {
-        if (*token) return malformed(field::nego_tokens, "sent after the security package completed");
+        if (*token)
+            return malformed(field::nego_tokens, "sent after the security package completed");
         if (!request.pub_key_auth)
             return malformed(field::pub_key_auth, "missing after the security package completed");
         return answer_pub_key_auth(*request.pub_key_auth, {}, out);
@@ -130,8 +131,10 @@ std::optional<Failure> Server::answer_pub_key_auth(ByteView sealed, ByteView las
 
 std::optional<Failure> Server::take_credentials(const TsRequest& request) {
     if (!request.nego_tokens.empty() || request.pub_key_auth)
-        return malformed(field::ts_request, "expected authInfo alone after the gateway's pubKeyAuth");
-    if (!request.auth_info) return malformed(field::auth_info, "missing after the gateway's pubKeyAuth");
+        return malformed(field::ts_request,
+                         "expected authInfo alone after the gateway's pubKeyAuth");
+    if (!request.auth_info)
+        return malformed(field::auth_info, "missing after the gateway's pubKeyAuth");
     auto plain = package_.unwrap(*request.auth_info);
     if (!plain)
         return package_failed("credssp.auth_info: the security package could not unseal it",
@@ -142,9 +145,10 @@ std::optional<Failure> Server::take_credentials(const TsRequest& request) {
         return Failure{Cause::client_delegated_no_password,
                        "credssp.ts_credentials: " + std::string(to_string(*none))};
     if (hybrid_ex_ && stream_.buffered() > 0)
-        return malformed(field::ts_request, std::to_string(stream_.buffered()) +
-                                         " byte(s) after authInfo: under HYBRID_EX the client "
-                                         "must wait for the Early User Authorization Result");
+        return malformed(field::ts_request,
+                         std::to_string(stream_.buffered()) +
+                             " byte(s) after authInfo: under HYBRID_EX the client "
+                             "must wait for the Early User Authorization Result");
     credentials_ = std::move(std::get<PasswordCredentials>(*delegated));
     step_ = Step::ended;
     return std::nullopt;

@@ -51,7 +51,9 @@ std::array<uint8_t, N> digest(Md md, std::initializer_list<ByteView> parts) {
 }
 
 using Bn = std::unique_ptr<BIGNUM, decltype(&BN_free)>;
-Bn bn_le(ByteView b) { return Bn(BN_lebin2bn(b.data(), int(b.size()), nullptr), BN_free); }
+Bn bn_le(ByteView b) {
+    return Bn(BN_lebin2bn(b.data(), int(b.size()), nullptr), BN_free);
+}
 
 struct CipherState {
     EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
@@ -67,9 +69,15 @@ X509Ptr parse_x509(ByteView der) {
 
 }  // namespace
 
-Md5 md5(std::initializer_list<ByteView> parts) { return digest<16>(Md::md5, parts); }
-Sha1 sha1(std::initializer_list<ByteView> parts) { return digest<20>(Md::sha1, parts); }
-Sha256 sha256(std::initializer_list<ByteView> parts) { return digest<32>(Md::sha256, parts); }
+Md5 md5(std::initializer_list<ByteView> parts) {
+    return digest<16>(Md::md5, parts);
+}
+Sha1 sha1(std::initializer_list<ByteView> parts) {
+    return digest<20>(Md::sha1, parts);
+}
+Sha256 sha256(std::initializer_list<ByteView> parts) {
+    return digest<32>(Md::sha256, parts);
+}
 
 Sha1 hmac_sha1(ByteView key, std::initializer_list<ByteView> parts) {
     // HMAC per RFC 2104 over SHA-1, built from the digest so that it shares our context.
@@ -187,6 +195,8 @@ std::optional<Bytes> x509_subject_public_key(ByteView der) {
     return Bytes(data, data + ASN1_STRING_length(key));
 }
 
-void cleanse(void* p, std::size_t n) { OPENSSL_cleanse(p, n); }
+void cleanse(void* p, std::size_t n) {
+    OPENSSL_cleanse(p, n);
+}
 
 }  // namespace rdpbridge::rdp::crypto

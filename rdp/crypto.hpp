@@ -26,7 +26,7 @@ Sha1 hmac_sha1(ByteView key, std::initializer_list<ByteView> parts);
 // A running RC4 keystream: successive calls continue where the last one stopped, as RDP
 // requires across PDUs.
 class Rc4 {
-public:
+  public:
     Rc4();
     ~Rc4();
     Rc4(Rc4&&) noexcept;
@@ -34,14 +34,14 @@ public:
     void reset(ByteView key);
     void apply(uint8_t* data, std::size_t size);
 
-private:
+  private:
     struct State;
     std::unique_ptr<State> s_;
 };
 
 // 3DES-CBC with the chaining carried across calls; sizes must be multiples of 8.
 class TripleDes {
-public:
+  public:
     TripleDes();
     ~TripleDes();
     TripleDes(TripleDes&&) noexcept;
@@ -49,7 +49,7 @@ public:
     void reset(ByteView key24, ByteView iv8, bool encrypt);
     void apply(uint8_t* data, std::size_t size);
 
-private:
+  private:
     struct State;
     std::unique_ptr<State> s_;
 };

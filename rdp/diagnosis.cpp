@@ -7,8 +7,7 @@ namespace rdpbridge::rdp {
 namespace {
 
 // What every client sees when the proxy closes the TCP connection during the handshake.
-constexpr std::string_view kSocketClosed =
-    "0x904 (socket closed); extended reason 0 (none)";
+constexpr std::string_view kSocketClosed = "0x904 (socket closed); extended reason 0 (none)";
 constexpr std::string_view kTransportFailed = "ERRCONNECT_CONNECT_TRANSPORT_FAILED";
 constexpr std::string_view kNegoFailed = "ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED";
 constexpr std::string_view kTlsFailed = "ERRCONNECT_TLS_CONNECT_FAILED";
@@ -45,8 +44,8 @@ constexpr std::array kCauses = std::to_array<CauseInfo>({
      "Something that does not speak RDP is connecting here (scanner, wrong port in a client "
      "profile). Check the source address."},
     {C::x224_request_too_large, "x224_request_too_large",
-     "The client announced a Connection Request larger than the configured bound.",
-     kSocketClosed, kTransportFailed,
+     "The client announced a Connection Request larger than the configured bound.", kSocketClosed,
+     kTransportFailed,
      "Real requests are under 200 bytes; if a broker sends long routing tokens raise "
      "[limits] max_x224_request."},
     {C::x224_request_malformed, "x224_request_malformed",
@@ -69,9 +68,8 @@ constexpr std::array kCauses = std::to_array<CauseInfo>({
      kSocketClosed, kTransportFailed,
      "Set default_backend in the [[listener]], or add a [[route]] with mstshash = \"NAME\" "
      "and backend = \"...\"."},
-    {C::dns_not_found, "dns_not_found", "The backend's host name does not resolve.",
-     kSocketClosed, kTransportFailed,
-     "Fix the name in [[backend]] address, or use the host's IP address."},
+    {C::dns_not_found, "dns_not_found", "The backend's host name does not resolve.", kSocketClosed,
+     kTransportFailed, "Fix the name in [[backend]] address, or use the host's IP address."},
     {C::dns_failed, "dns_failed", "Resolving the backend's host name failed (resolver error).",
      kSocketClosed, kTransportFailed,
      "Check /etc/resolv.conf and the DNS server from the gateway host, or use an IP address."},
@@ -86,8 +84,7 @@ constexpr std::array kCauses = std::to_array<CauseInfo>({
      "Check that the host is up and that firewalls allow the gateway to reach it; raise "
      "[[backend]] connect_timeout only for very slow links."},
     {C::host_unreachable, "host_unreachable", "No route to the backend host (ICMP unreachable).",
-     kSocketClosed, kTransportFailed,
-     "Check the gateway host's routes and the backend address."},
+     kSocketClosed, kTransportFailed, "Check the gateway host's routes and the backend address."},
     {C::network_unreachable, "network_unreachable", "The backend's network is unreachable.",
      kSocketClosed, kTransportFailed,
      "Check the gateway host's routes, or the address family (IPv6 without a route)."},
@@ -106,8 +103,8 @@ constexpr std::array kCauses = std::to_array<CauseInfo>({
      "Something other than an RDP service listens there, or the host is hung: check the port "
      "in [[backend]] address and the host's Remote Desktop service."},
     {C::host_confirm_malformed, "host_confirm_malformed",
-     "The host's X.224 Connection Confirm could not be decoded.", kSocketClosed,
-     kTransportFailed, "Check that the backend address is an RDP service; capture and report."},
+     "The host's X.224 Connection Confirm could not be decoded.", kSocketClosed, kTransportFailed,
+     "Check that the backend address is an RDP service; capture and report."},
     {C::host_ssl_required, "host_ssl_required",
      "The host requires TLS (SSL_REQUIRED_BY_SERVER) but the backend profile did not offer it.",
      kSocketClosed, kNegoFailed, "Set [[backend]] security = \"auto\" or \"tls\"."},
@@ -145,9 +142,9 @@ constexpr std::array kCauses = std::to_array<CauseInfo>({
      "2000, XP before SP2, 2003 before SP1): it speaks Standard RDP Security only.",
      kSocketClosed, kNegoFailed, "Set [[backend]] security = \"rdp\" (or \"auto\")."},
     {C::host_selected_unoffered, "host_selected_unoffered",
-     "The host selected a security protocol the gateway did not offer.", kSocketClosed,
-     kNegoFailed, "A broken or unusual host: capture the exchange and set [[backend]] security "
-                  "explicitly."},
+     "The host selected a security protocol the gateway did not offer.", kSocketClosed, kNegoFailed,
+     "A broken or unusual host: capture the exchange and set [[backend]] security "
+     "explicitly."},
     {C::front_tls_version_too_old, "front_tls_version_too_old",
      "The client offered only TLS versions below the listener's minimum.",
      "0x904 / \"An internal error has occurred\" (TLS handshake failed)", kTlsFailed,
@@ -193,8 +190,7 @@ constexpr std::array kCauses = std::to_array<CauseInfo>({
      "The host's certificate is not valid yet (clock skew on the host or the gateway).",
      kSocketClosed, kTlsFailed, "Fix the clock (NTP) on the host or on the gateway."},
     {C::host_certificate_untrusted, "host_certificate_untrusted",
-     "The host's certificate does not chain to [backend.tls] ca_file.", kSocketClosed,
-     kTlsFailed,
+     "The host's certificate does not chain to [backend.tls] ca_file.", kSocketClosed, kTlsFailed,
      "Put the issuing CA into ca_file, or pin the certificate: verify = \"pin\" with "
      "pin_sha256 = the fingerprint rdpbridge probe prints."},
     {C::host_certificate_pin_mismatch, "host_certificate_pin_mismatch",
@@ -237,8 +233,9 @@ constexpr std::array kCauses = std::to_array<CauseInfo>({
     {C::client_nla_malformed, "client_nla_malformed",
      "The client's CredSSP messages could not be decoded or came out of order (detail names the "
      "field or step).",
-     kSocketClosed, kTransportFailed, "Update the client, or capture and report; the detail "
-                                      "names the field."},
+     kSocketClosed, kTransportFailed,
+     "Update the client, or capture and report; the detail "
+     "names the field."},
     {C::host_nla_failed, "host_nla_failed",
      "The gateway's security package could not authenticate to the host (detail gives the "
      "package's reason: no shared mechanism, no Kerberos ticket, NTLM flags refused).",
@@ -323,17 +320,17 @@ constexpr std::array kCauses = std::to_array<CauseInfo>({
     {C::gateway_shutting_down, "gateway_shutting_down",
      "The gateway was stopping while this connection was in its handshake.", kSocketClosed,
      kTransportFailed, "Reconnect once the gateway is back."},
-    {C::internal_error, "internal_error", "An unexpected error inside the gateway.",
-     kSocketClosed, kTransportFailed, "Report it with the detail and the connection id."},
+    {C::internal_error, "internal_error", "An unexpected error inside the gateway.", kSocketClosed,
+     kTransportFailed, "Report it with the detail and the connection id."},
 });
 
 }  // namespace
 
 std::string_view to_string(Stage s) {
     static constexpr std::array<std::string_view, kStageCount> names{
-        "client_transport", "client_x224",         "routing",     "backend_resolve",
-        "backend_connect",  "backend_negotiation", "front_tls",   "front_nla",
-        "backend_tls",      "backend_nla",         "mcs_gcc",     "security_exchange",
+        "client_transport", "client_x224",         "routing",       "backend_resolve",
+        "backend_connect",  "backend_negotiation", "front_tls",     "front_nla",
+        "backend_tls",      "backend_nla",         "mcs_gcc",       "security_exchange",
         "licensing",        "capability_exchange", "active_session"};
     return names[std::size_t(s)];
 }
@@ -344,6 +341,8 @@ const CauseInfo& describe(Cause c) {
     return kCauses[std::size_t(c)];
 }
 
-std::span<const CauseInfo> all_causes() { return kCauses; }
+std::span<const CauseInfo> all_causes() {
+    return kCauses;
+}
 
 }  // namespace rdpbridge::rdp

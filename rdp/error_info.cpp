@@ -13,10 +13,12 @@ namespace {
 // Kept sorted by code: the static_assert below and the unit test hold it so.
 constexpr std::array kTable = {
     // Protocol-independent codes.
-    ErrorInfoEntry{0x00000000, "ERRINFO_NONE",
-                   "No error: the server reports nothing to explain, and the code is to be ignored."},
-    ErrorInfoEntry{0x00000001, "ERRINFO_RPC_INITIATED_DISCONNECT",
-                   "An administrator disconnected the session with a management tool from another session."},
+    ErrorInfoEntry{
+        0x00000000, "ERRINFO_NONE",
+        "No error: the server reports nothing to explain, and the code is to be ignored."},
+    ErrorInfoEntry{
+        0x00000001, "ERRINFO_RPC_INITIATED_DISCONNECT",
+        "An administrator disconnected the session with a management tool from another session."},
     ErrorInfoEntry{0x00000002, "ERRINFO_RPC_INITIATED_LOGOFF",
                    "An administrator forced a logoff with a management tool from another session."},
     ErrorInfoEntry{0x00000003, "ERRINFO_IDLE_TIMEOUT",
@@ -25,18 +27,17 @@ constexpr std::array kTable = {
                    "The server's active session time limit ran out."},
     ErrorInfoEntry{0x00000005, "ERRINFO_DISCONNECTED_BY_OTHERCONNECTION",
                    "Another connection took over the session, so this one was dropped."},
-    ErrorInfoEntry{0x00000006, "ERRINFO_OUT_OF_MEMORY",
-                   "The server ran out of memory."},
+    ErrorInfoEntry{0x00000006, "ERRINFO_OUT_OF_MEMORY", "The server ran out of memory."},
     ErrorInfoEntry{0x00000007, "ERRINFO_SERVER_DENIED_CONNECTION",
                    "The server refused the connection."},
     ErrorInfoEntry{0x00000009, "ERRINFO_SERVER_INSUFFICIENT_PRIVILEGES",
                    "The user does not have the right to connect to this server."},
     ErrorInfoEntry{0x0000000A, "ERRINFO_SERVER_FRESH_CREDENTIALS_REQUIRED",
-                   "The server does not accept saved credentials: the user has to type them for every connection."},
+                   "The server does not accept saved credentials: the user has to type them for "
+                   "every connection."},
     ErrorInfoEntry{0x0000000B, "ERRINFO_RPC_INITIATED_DISCONNECT_BYUSER",
                    "A management tool running in the user's own session disconnected it."},
-    ErrorInfoEntry{0x0000000C, "ERRINFO_LOGOFF_BY_USER",
-                   "The user logged off the remote session."},
+    ErrorInfoEntry{0x0000000C, "ERRINFO_LOGOFF_BY_USER", "The user logged off the remote session."},
     ErrorInfoEntry{0x0000000F, "ERRINFO_CLOSE_STACK_ON_DRIVER_NOT_READY",
                    "The session's display driver did not report ready within the startup time."},
     ErrorInfoEntry{0x00000010, "ERRINFO_SERVER_DWM_CRASH",
@@ -49,10 +50,8 @@ constexpr std::array kTable = {
                    "The Winlogon process in the remote session stopped unexpectedly."},
     ErrorInfoEntry{0x00000018, "ERRINFO_SERVER_CSRSS_CRASH",
                    "The CSRSS process in the remote session stopped unexpectedly."},
-    ErrorInfoEntry{0x00000019, "ERRINFO_SERVER_SHUTDOWN",
-                   "The server is shutting down."},
-    ErrorInfoEntry{0x0000001A, "ERRINFO_SERVER_REBOOT",
-                   "The server is restarting."},
+    ErrorInfoEntry{0x00000019, "ERRINFO_SERVER_SHUTDOWN", "The server is shutting down."},
+    ErrorInfoEntry{0x0000001A, "ERRINFO_SERVER_REBOOT", "The server is restarting."},
     // Protocol-independent licensing codes.
     ErrorInfoEntry{0x00000100, "ERRINFO_LICENSE_INTERNAL",
                    "The server's licensing component hit an internal error."},
@@ -80,7 +79,8 @@ constexpr std::array kTable = {
     ErrorInfoEntry{0x00000400, "ERRINFO_CB_DESTINATION_NOT_FOUND",
                    "The Connection Broker could not find the target endpoint."},
     ErrorInfoEntry{0x00000402, "ERRINFO_CB_LOADING_DESTINATION",
-                   "The endpoint the client is being redirected to is disconnecting from the Connection Broker."},
+                   "The endpoint the client is being redirected to is disconnecting from the "
+                   "Connection Broker."},
     ErrorInfoEntry{0x00000404, "ERRINFO_CB_REDIRECTING_TO_DESTINATION",
                    "Redirecting the connection to the target endpoint failed."},
     ErrorInfoEntry{0x00000405, "ERRINFO_CB_SESSION_ONLINE_VM_WAKE",
@@ -94,7 +94,8 @@ constexpr std::array kTable = {
     ErrorInfoEntry{0x00000409, "ERRINFO_CB_CONNECTION_CANCELLED",
                    "The connection was cancelled while being processed."},
     ErrorInfoEntry{0x00000410, "ERRINFO_CB_CONNECTION_ERROR_INVALID_SETTINGS",
-                   "The settings in the routing token of the X.224 Connection Request could not be validated."},
+                   "The settings in the routing token of the X.224 Connection Request could not be "
+                   "validated."},
     ErrorInfoEntry{0x00000411, "ERRINFO_CB_SESSION_ONLINE_VM_BOOT_TIMEOUT",
                    "The target virtual machine took too long to start."},
     ErrorInfoEntry{0x00000412, "ERRINFO_CB_SESSION_ONLINE_VM_SESSMON_FAILED",
@@ -111,13 +112,15 @@ constexpr std::array kTable = {
     ErrorInfoEntry{0x000010CE, "ERRINFO_INVALIDCONTROLPDUACTION",
                    "The server received a Control PDU with an invalid action."},
     ErrorInfoEntry{0x000010CF, "ERRINFO_INVALIDINPUTPDUTYPE",
-                   "The server received an input event of an invalid type (slow-path messageType or fast-path eventCode)."},
+                   "The server received an input event of an invalid type (slow-path messageType "
+                   "or fast-path eventCode)."},
     ErrorInfoEntry{0x000010D0, "ERRINFO_INVALIDINPUTPDUMOUSE",
                    "The server received a mouse event with invalid pointer flags."},
     ErrorInfoEntry{0x000010D1, "ERRINFO_INVALIDREFRESHRECTPDU",
                    "The server received an invalid Refresh Rect PDU."},
-    ErrorInfoEntry{0x000010D2, "ERRINFO_CREATEUSERDATAFAILED",
-                   "The server could not build the user data of its GCC Conference Create Response."},
+    ErrorInfoEntry{
+        0x000010D2, "ERRINFO_CREATEUSERDATAFAILED",
+        "The server could not build the user data of its GCC Conference Create Response."},
     ErrorInfoEntry{0x000010D3, "ERRINFO_CONNECTFAILED",
                    "The channel connection phase of the connection sequence failed on the server."},
     ErrorInfoEntry{0x000010D4, "ERRINFO_CONFIRMACTIVEWRONGSHAREID",
@@ -128,22 +131,27 @@ constexpr std::array kTable = {
                    "A Persistent Key List PDU was too short to process."},
     ErrorInfoEntry{0x000010DB, "ERRINFO_PERSISTENTKEYPDUILLEGALFIRST",
                    "A second Persistent Key List PDU was also marked as the first one."},
-    ErrorInfoEntry{0x000010DC, "ERRINFO_PERSISTENTKEYPDUTOOMANYTOTALKEYS",
-                   "A Persistent Key List PDU announced more than 262144 bitmap cache entries in total."},
+    ErrorInfoEntry{
+        0x000010DC, "ERRINFO_PERSISTENTKEYPDUTOOMANYTOTALKEYS",
+        "A Persistent Key List PDU announced more than 262144 bitmap cache entries in total."},
     ErrorInfoEntry{0x000010DD, "ERRINFO_PERSISTENTKEYPDUTOOMANYCACHEKEYS",
                    "A Persistent Key List PDU announced more keys than a bitmap cache can hold."},
     ErrorInfoEntry{0x000010DE, "ERRINFO_INPUTPDUBADLENGTH",
                    "An input event PDU (slow-path or fast-path) was too short to process."},
     ErrorInfoEntry{0x000010DF, "ERRINFO_BITMAPCACHEERRORPDUBADLENGTH",
                    "A Bitmap Cache Error PDU was too short to read its header fields."},
-    ErrorInfoEntry{0x000010E0, "ERRINFO_SECURITYDATATOOSHORT",
-                   "A fast-path input PDU was too short for its data signature or FIPS information."},
-    ErrorInfoEntry{0x000010E1, "ERRINFO_VCHANNELDATATOOSHORT",
-                   "Virtual channel data was too short (in the Client Network Data or a Channel PDU Header)."},
-    ErrorInfoEntry{0x000010E2, "ERRINFO_SHAREDATATOOSHORT",
-                   "A slow-path PDU was too short for its share headers or its Control or Font List data."},
-    ErrorInfoEntry{0x000010E3, "ERRINFO_BADSUPRESSOUTPUTPDU",
-                   "A Suppress Output PDU was too short or had an invalid allowDisplayUpdates field."},
+    ErrorInfoEntry{
+        0x000010E0, "ERRINFO_SECURITYDATATOOSHORT",
+        "A fast-path input PDU was too short for its data signature or FIPS information."},
+    ErrorInfoEntry{
+        0x000010E1, "ERRINFO_VCHANNELDATATOOSHORT",
+        "Virtual channel data was too short (in the Client Network Data or a Channel PDU Header)."},
+    ErrorInfoEntry{
+        0x000010E2, "ERRINFO_SHAREDATATOOSHORT",
+        "A slow-path PDU was too short for its share headers or its Control or Font List data."},
+    ErrorInfoEntry{
+        0x000010E3, "ERRINFO_BADSUPRESSOUTPUTPDU",
+        "A Suppress Output PDU was too short or had an invalid allowDisplayUpdates field."},
     ErrorInfoEntry{0x000010E5, "ERRINFO_CONFIRMACTIVEPDUTOOSHORT",
                    "The client's Confirm Active PDU was too short."},
     ErrorInfoEntry{0x000010E7, "ERRINFO_CAPABILITYSETTOOSMALL",
@@ -152,8 +160,9 @@ constexpr std::array kTable = {
                    "A capability set's length ran past the end of the received data."},
     ErrorInfoEntry{0x000010E9, "ERRINFO_NOCURSORCACHE",
                    "The client's Pointer Capability Set announced no pointer cache at all."},
-    ErrorInfoEntry{0x000010EA, "ERRINFO_BADCAPABILITIES",
-                   "The server did not accept the capabilities in the client's Confirm Active PDU."},
+    ErrorInfoEntry{
+        0x000010EA, "ERRINFO_BADCAPABILITIES",
+        "The server did not accept the capabilities in the client's Confirm Active PDU."},
     ErrorInfoEntry{0x000010EC, "ERRINFO_VIRTUALCHANNELDECOMPRESSIONERR",
                    "Decompressing a virtual channel PDU with the bulk compressor failed."},
     ErrorInfoEntry{0x000010ED, "ERRINFO_INVALIDVCCOMPRESSIONTYPE",
@@ -163,17 +172,18 @@ constexpr std::array kTable = {
     ErrorInfoEntry{0x000010F0, "ERRINFO_VCHANNELSTOOMANY",
                    "The client asked for more than the 31 static virtual channels allowed."},
     ErrorInfoEntry{0x000010F3, "ERRINFO_REMOTEAPPSNOTENABLED",
-                   "The server only hosts remote applications, but the client did not ask for RemoteApp (INFO_RAIL)."},
+                   "The server only hosts remote applications, but the client did not ask for "
+                   "RemoteApp (INFO_RAIL)."},
     ErrorInfoEntry{0x000010F4, "ERRINFO_CACHECAPNOTSET",
-                   "The client sent a Persistent Key List PDU without the Revision 2 Bitmap Cache Capability Set."},
+                   "The client sent a Persistent Key List PDU without the Revision 2 Bitmap Cache "
+                   "Capability Set."},
     ErrorInfoEntry{0x000010F5, "ERRINFO_BITMAPCACHEERRORPDUBADLENGTH2",
                    "A Bitmap Cache Error PDU's block count did not match its data."},
     ErrorInfoEntry{0x000010F6, "ERRINFO_OFFSCRCACHEERRORPDUBADLENGTH",
                    "An Offscreen Bitmap Cache Error PDU was too short."},
     ErrorInfoEntry{0x000010F7, "ERRINFO_DNGCACHEERRORPDUBADLENGTH",
                    "A DrawNineGrid Cache Error PDU was too short."},
-    ErrorInfoEntry{0x000010F8, "ERRINFO_GDIPLUSPDUBADLENGTH",
-                   "A GDI+ Error PDU was too short."},
+    ErrorInfoEntry{0x000010F8, "ERRINFO_GDIPLUSPDUBADLENGTH", "A GDI+ Error PDU was too short."},
     ErrorInfoEntry{0x00001111, "ERRINFO_SECURITYDATATOOSHORT2",
                    "A Basic Security Header was too short."},
     ErrorInfoEntry{0x00001112, "ERRINFO_SECURITYDATATOOSHORT3",
@@ -181,11 +191,14 @@ constexpr std::array kTable = {
     ErrorInfoEntry{0x00001113, "ERRINFO_SECURITYDATATOOSHORT4",
                    "The Security Exchange PDU was too short for its header and length."},
     ErrorInfoEntry{0x00001114, "ERRINFO_SECURITYDATATOOSHORT5",
-                   "The Info Packet was too short for its fields and strings (domain, user, password, shell, directory)."},
-    ErrorInfoEntry{0x00001115, "ERRINFO_SECURITYDATATOOSHORT6",
-                   "The Info Packet was too short for its fixed fields (code page, flags, string lengths)."},
-    ErrorInfoEntry{0x00001116, "ERRINFO_SECURITYDATATOOSHORT7",
-                   "The Extended Info Packet was too short for the client address family and length."},
+                   "The Info Packet was too short for its fields and strings (domain, user, "
+                   "password, shell, directory)."},
+    ErrorInfoEntry{
+        0x00001115, "ERRINFO_SECURITYDATATOOSHORT6",
+        "The Info Packet was too short for its fixed fields (code page, flags, string lengths)."},
+    ErrorInfoEntry{
+        0x00001116, "ERRINFO_SECURITYDATATOOSHORT7",
+        "The Extended Info Packet was too short for the client address family and length."},
     ErrorInfoEntry{0x00001117, "ERRINFO_SECURITYDATATOOSHORT8",
                    "The Extended Info Packet was too short for the client address."},
     ErrorInfoEntry{0x00001118, "ERRINFO_SECURITYDATATOOSHORT9",
@@ -202,28 +215,36 @@ constexpr std::array kTable = {
                    "The Extended Info Packet was too short for the auto-reconnect cookie length."},
     ErrorInfoEntry{0x0000111E, "ERRINFO_SECURITYDATATOOSHORT15",
                    "The Extended Info Packet was too short for the auto-reconnect cookie."},
-    ErrorInfoEntry{0x0000111F, "ERRINFO_SECURITYDATATOOSHORT16",
-                   "The Extended Info Packet's auto-reconnect cookie was longer than the 128 bytes allowed."},
+    ErrorInfoEntry{
+        0x0000111F, "ERRINFO_SECURITYDATATOOSHORT16",
+        "The Extended Info Packet's auto-reconnect cookie was longer than the 128 bytes allowed."},
     ErrorInfoEntry{0x00001120, "ERRINFO_SECURITYDATATOOSHORT17",
-                   "The Extended Info Packet was too short for the client address family and length (second check)."},
+                   "The Extended Info Packet was too short for the client address family and "
+                   "length (second check)."},
     ErrorInfoEntry{0x00001121, "ERRINFO_SECURITYDATATOOSHORT18",
                    "The Extended Info Packet was too short for the client address (second check)."},
-    ErrorInfoEntry{0x00001122, "ERRINFO_SECURITYDATATOOSHORT19",
-                   "The Extended Info Packet was too short for the client directory length (second check)."},
-    ErrorInfoEntry{0x00001123, "ERRINFO_SECURITYDATATOOSHORT20",
-                   "The Extended Info Packet was too short for the client directory (second check)."},
-    ErrorInfoEntry{0x00001124, "ERRINFO_SECURITYDATATOOSHORT21",
-                   "The Extended Info Packet was too short for the client time zone (second check)."},
-    ErrorInfoEntry{0x00001125, "ERRINFO_SECURITYDATATOOSHORT22",
-                   "The Extended Info Packet was too short for the client session id (second check)."},
+    ErrorInfoEntry{
+        0x00001122, "ERRINFO_SECURITYDATATOOSHORT19",
+        "The Extended Info Packet was too short for the client directory length (second check)."},
+    ErrorInfoEntry{
+        0x00001123, "ERRINFO_SECURITYDATATOOSHORT20",
+        "The Extended Info Packet was too short for the client directory (second check)."},
+    ErrorInfoEntry{
+        0x00001124, "ERRINFO_SECURITYDATATOOSHORT21",
+        "The Extended Info Packet was too short for the client time zone (second check)."},
+    ErrorInfoEntry{
+        0x00001125, "ERRINFO_SECURITYDATATOOSHORT22",
+        "The Extended Info Packet was too short for the client session id (second check)."},
     ErrorInfoEntry{0x00001126, "ERRINFO_SECURITYDATATOOSHORT23",
                    "The Client Info PDU was too short."},
     ErrorInfoEntry{0x00001129, "ERRINFO_BADMONITORDATA",
                    "The Client Monitor Data had an invalid monitor count."},
     ErrorInfoEntry{0x0000112A, "ERRINFO_VCDECOMPRESSEDREASSEMBLEFAILED",
-                   "Reassembling decompressed virtual channel data failed, or it exceeded the negotiated chunk size."},
-    ErrorInfoEntry{0x0000112B, "ERRINFO_VCDATATOOLONG",
-                   "A virtual channel PDU exceeded the chunk size of the Virtual Channel Capability Set."},
+                   "Reassembling decompressed virtual channel data failed, or it exceeded the "
+                   "negotiated chunk size."},
+    ErrorInfoEntry{
+        0x0000112B, "ERRINFO_VCDATATOOLONG",
+        "A virtual channel PDU exceeded the chunk size of the Virtual Channel Capability Set."},
     ErrorInfoEntry{0x0000112C, "ERRINFO_BAD_FRAME_ACK_DATA",
                    "A Frame Acknowledge PDU was too short."},
     ErrorInfoEntry{0x0000112D, "ERRINFO_GRAPHICSMODENOTSUPPORTED",
@@ -252,8 +273,9 @@ constexpr std::array kTable = {
                    "Decryption, or session key creation, under Standard RDP Security failed."},
     ErrorInfoEntry{0x00001193, "ERRINFO_ENCRYPTFAILED",
                    "Encryption under Standard RDP Security failed."},
-    ErrorInfoEntry{0x00001194, "ERRINFO_ENCPKGMISMATCH",
-                   "None of the encryption methods in the client's security data is usable by the server."},
+    ErrorInfoEntry{
+        0x00001194, "ERRINFO_ENCPKGMISMATCH",
+        "None of the encryption methods in the client's security data is usable by the server."},
     ErrorInfoEntry{0x00001195, "ERRINFO_DECRYPTFAILED2",
                    "Unencrypted data arrived where Standard RDP Security requires it encrypted."},
 };
@@ -266,8 +288,9 @@ constexpr bool strictly_sorted() {
 static_assert(strictly_sorted(), "kTable must be sorted by code, each code once");
 
 const ErrorInfoEntry* find(uint32_t code) {
-    const auto it = std::lower_bound(kTable.begin(), kTable.end(), code,
-                                     [](const ErrorInfoEntry& e, uint32_t c) { return e.code < c; });
+    const auto it =
+        std::lower_bound(kTable.begin(), kTable.end(), code,
+                         [](const ErrorInfoEntry& e, uint32_t c) { return e.code < c; });
     if (it == kTable.end() || it->code != code) return nullptr;
     return &*it;
 }
@@ -280,7 +303,9 @@ std::string hex8(uint32_t code) {
 
 }  // namespace
 
-std::span<const ErrorInfoEntry> error_info_table() { return kTable; }
+std::span<const ErrorInfoEntry> error_info_table() {
+    return kTable;
+}
 
 std::optional<std::string_view> error_info_name(uint32_t code) {
     if (const auto* e = find(code)) return e->name;

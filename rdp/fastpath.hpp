@@ -15,7 +15,7 @@ inline constexpr std::size_t kMaxLength = 0x7FFF;
 struct Pdu {
     uint8_t header = 0;  // the first byte, security flags included
     uint8_t flags() const { return header >> 6; }
-    std::optional<uint8_t> fips_padding;       // present when fipsInformation was
+    std::optional<uint8_t> fips_padding;        // present when fipsInformation was
     std::optional<std::array<uint8_t, 8>> mac;  // present when encrypted
     ByteView data;  // what follows: events/updates (encrypted or not), into the decoded frame
 };

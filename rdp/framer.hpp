@@ -9,7 +9,7 @@
 namespace rdpbridge::rdp {
 
 class Framer {
-public:
+  public:
     explicit Framer(std::size_t max_pdu) : max_pdu_(max_pdu) {}
 
     void feed(ByteView bytes) { buffer_.insert(buffer_.end(), bytes.begin(), bytes.end()); }
@@ -20,7 +20,7 @@ public:
     // Everything buffered and not yet returned, leaving the framer empty.
     Bytes take_rest();
 
-private:
+  private:
     std::size_t max_pdu_;
     Bytes buffer_;
 };

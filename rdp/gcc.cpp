@@ -41,15 +41,14 @@ Status read_h221_key(Reader& r, Direction direction) {
     auto length = r.u8("gcc.h221_key.length");
     if (!length) return length.error();
     if (*length != 0) {  // PER octet string with a lower bound of 4: 0 means exactly 4
-        return Error{"gcc.h221_key.length", "expected a 4-octet key, got length index " +
-                                                std::to_string(*length)};
+        return Error{"gcc.h221_key.length",
+                     "expected a 4-octet key, got length index " + std::to_string(*length)};
     }
     auto key = r.bytes(4, "gcc.h221_key");
     if (!key) return key.error();
     const auto& expected = direction == Direction::request ? kClientKey : kServerKey;
     if (!std::equal(key->begin(), key->end(), expected.begin()))
-        return Error{"gcc.h221_key", "expected \"" +
-                                         std::string(expected.begin(), expected.end()) +
+        return Error{"gcc.h221_key", "expected \"" + std::string(expected.begin(), expected.end()) +
                                          "\", got 0x" + hex(*key)};
     return Ok{};
 }
@@ -63,8 +62,8 @@ Result<std::vector<DataBlock>> read_blocks(ByteView data) {
         auto length = r.u16le("gcc.data_block.length");
         if (!length) return length.error();
         if (*length < kBlockHeader)
-            return Error{"gcc.data_block.length", std::to_string(*length) +
-                                                      " is shorter than the block header"};
+            return Error{"gcc.data_block.length",
+                         std::to_string(*length) + " is shorter than the block header"};
         auto body = r.bytes(*length - kBlockHeader, "gcc.data_block.body");
         if (!body) return body.error();
         blocks.push_back(DataBlock{*type, Bytes(body->begin(), body->end())});
@@ -106,8 +105,8 @@ Result<ConferenceCreate> decode(ByteView user_data, Direction direction) {
     const int skew = int(*connect_length) - int(r.remaining());
     const std::size_t header_start = r.position();
     const ByteView connect_pdu = r.rest();
-    auto fields = direction == Direction::request ? skip_request_fields(r)
-                                                  : skip_response_fields(r);
+    auto fields =
+        direction == Direction::request ? skip_request_fields(r) : skip_response_fields(r);
     if (!fields) return fields.error();
     if (auto s = read_h221_key(r, direction); !s) return s.error();
     ConferenceCreate out;
@@ -133,10 +132,10 @@ Status encodable(const ConferenceCreate& cc) {
     std::size_t data = 0;
     for (const auto& b : cc.blocks) data += kBlockHeader + b.body.size();
     if (data > per::kMaxLength)
-        return Error{"gcc.user_data.length", std::to_string(data) +
-                                                 " bytes of data blocks exceed a PER length"};
-    const std::size_t connect = cc.connect_pdu_header.size() +
-                                (data >= 0x80 || cc.long_user_data_length ? 2 : 1) + data;
+        return Error{"gcc.user_data.length",
+                     std::to_string(data) + " bytes of data blocks exceed a PER length"};
+    const std::size_t connect =
+        cc.connect_pdu_header.size() + (data >= 0x80 || cc.long_user_data_length ? 2 : 1) + data;
     if (int(connect) + cc.connect_length_skew > int(per::kMaxLength))
         return Error{"gcc.connect_pdu.length", "the ConnectGCCPDU exceeds a PER length"};
     return Ok{};
@@ -184,8 +183,8 @@ Result<std::vector<std::string>> channel_names(const DataBlock& cs_net) {
     auto count = r.u32le("gcc.cs_net.channel_count");
     if (!count) return count.error();
     if (*count > r.remaining() / kChannelDefSize)
-        return Error{"gcc.cs_net.channel_count", std::to_string(*count) +
-                                                     " channels do not fit in the block"};
+        return Error{"gcc.cs_net.channel_count",
+                     std::to_string(*count) + " channels do not fit in the block"};
     std::vector<std::string> names;
     for (uint32_t i = 0; i < *count; ++i) {
         auto def = r.bytes(kChannelDefSize, "gcc.cs_net.channel_def");

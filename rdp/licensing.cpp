@@ -6,15 +6,24 @@ namespace {
 
 const char* type_name(uint8_t type) {
     switch (type) {
-        case 0x01: return "LICENSE_REQUEST";
-        case 0x02: return "PLATFORM_CHALLENGE";
-        case 0x03: return "NEW_LICENSE";
-        case 0x04: return "UPGRADE_LICENSE";
-        case 0x12: return "LICENSE_INFO";
-        case 0x13: return "NEW_LICENSE_REQUEST";
-        case 0x15: return "PLATFORM_CHALLENGE_RESPONSE";
-        case 0xFF: return "ERROR_ALERT";
-        default: return nullptr;
+        case 0x01:
+            return "LICENSE_REQUEST";
+        case 0x02:
+            return "PLATFORM_CHALLENGE";
+        case 0x03:
+            return "NEW_LICENSE";
+        case 0x04:
+            return "UPGRADE_LICENSE";
+        case 0x12:
+            return "LICENSE_INFO";
+        case 0x13:
+            return "NEW_LICENSE_REQUEST";
+        case 0x15:
+            return "PLATFORM_CHALLENGE_RESPONSE";
+        case 0xFF:
+            return "ERROR_ALERT";
+        default:
+            return nullptr;
     }
 }
 

@@ -55,14 +55,12 @@ Result<ConnectPdu> decode_connect(ByteView payload, uint16_t tag, const char* na
     const std::string user_data_field = std::string(name) + ".user_data";
     auto user_data = ber::read(r, kOctetString, user_data_field.c_str());
     if (!user_data) return user_data.error();
-    if (!r.empty())
-        return Error{name, std::to_string(r.remaining()) + " byte(s) after user data"};
+    if (!r.empty()) return Error{name, std::to_string(r.remaining()) + " byte(s) after user data"};
     auto conference = gcc::decode(user_data->value, direction);
     if (!conference) return conference.error();
     ConnectPdu out;
     out.direction = direction;
-    out.fields_before_user_data.assign(pdu->value.begin(),
-                                       pdu->value.begin() + before_user_data);
+    out.fields_before_user_data.assign(pdu->value.begin(), pdu->value.begin() + before_user_data);
     out.conference = std::move(*conference);
     out.outer_length_width = pdu->length_width;
     out.user_data_length_width = user_data->length_width;

@@ -11,7 +11,7 @@ struct ConnectPdu {
     gcc::Direction direction = gcc::Direction::request;  // request = Connect Initial
     Bytes fields_before_user_data;  // domain selectors/parameters or result/id/parameters
     gcc::ConferenceCreate conference;
-    uint8_t outer_length_width = 3;      // BER length widths seen on decode, reused on encode
+    uint8_t outer_length_width = 3;  // BER length widths seen on decode, reused on encode
     uint8_t user_data_length_width = 3;
 };
 

@@ -8,7 +8,7 @@ namespace rdpbridge::rdp::mcs {
 namespace {
 // PER lengths carry 15 bits; a larger Send Data PDU would be written with a corrupt length.
 constexpr std::size_t kMaxUserData = per::kMaxLength;
-}
+}  // namespace
 
 Result<DomainPdu> domain_pdu_type(ByteView payload) {
     if (payload.empty()) return Error{"mcs.domain_pdu", "empty X.224 data payload"};
@@ -21,7 +21,8 @@ Result<SendData> decode_send_data(ByteView payload) {
     if (!first) return first.error();
     const auto type = DomainPdu(*first >> 2);
     if (type != DomainPdu::send_data_request && type != DomainPdu::send_data_indication)
-        return Error{"mcs.send_data.type", "not a Send Data PDU: type " + std::to_string(*first >> 2)};
+        return Error{"mcs.send_data.type",
+                     "not a Send Data PDU: type " + std::to_string(*first >> 2)};
     SendData sd;
     sd.indication = type == DomainPdu::send_data_indication;
     auto initiator = r.u16be("mcs.send_data.initiator");
@@ -51,8 +52,8 @@ Result<Bytes> encode_send_data(const SendData& header, ByteView user_data) {
 
 Status append_send_data(const SendData& header, ByteView user_data, Bytes& out) {
     if (user_data.size() > kMaxUserData)
-        return Error{"mcs.send_data.length", std::to_string(user_data.size()) +
-                                                 " bytes do not fit in one TPKT frame"};
+        return Error{"mcs.send_data.length",
+                     std::to_string(user_data.size()) + " bytes do not fit in one TPKT frame"};
     // Type (1), initiator (2), channel (2), priority/segmentation (1), PER length (1 or 2).
     const std::size_t mcs_header = 6 + (user_data.size() < 0x80 ? 1 : 2);
     const std::size_t total = kTpktHeaderSize + kX224DataHeaderSize + mcs_header + user_data.size();
@@ -62,9 +63,9 @@ Status append_send_data(const SendData& header, ByteView user_data, Bytes& out) 
     w.u8(2);     // X.224 length indicator
     w.u8(0xF0);  // DT TPDU
     w.u8(0x80);  // EOT
-    w.u8(uint8_t(uint8_t(header.indication ? DomainPdu::send_data_indication
-                                           : DomainPdu::send_data_request)
-                 << 2));
+    w.u8(uint8_t(
+        uint8_t(header.indication ? DomainPdu::send_data_indication : DomainPdu::send_data_request)
+        << 2));
     w.u16be(header.initiator);
     w.u16be(header.channel);
     w.u8(header.priority_segmentation);

@@ -8,11 +8,16 @@ namespace {
 
 Cause cause_for(NegFailureCode code) {
     switch (code) {
-        case NegFailureCode::ssl_required_by_server: return Cause::host_ssl_required;
-        case NegFailureCode::ssl_not_allowed_by_server: return Cause::host_ssl_not_allowed;
-        case NegFailureCode::ssl_cert_not_on_server: return Cause::host_ssl_cert_not_on_server;
-        case NegFailureCode::inconsistent_flags: return Cause::host_inconsistent_flags;
-        case NegFailureCode::hybrid_required_by_server: return Cause::host_hybrid_required;
+        case NegFailureCode::ssl_required_by_server:
+            return Cause::host_ssl_required;
+        case NegFailureCode::ssl_not_allowed_by_server:
+            return Cause::host_ssl_not_allowed;
+        case NegFailureCode::ssl_cert_not_on_server:
+            return Cause::host_ssl_cert_not_on_server;
+        case NegFailureCode::inconsistent_flags:
+            return Cause::host_inconsistent_flags;
+        case NegFailureCode::hybrid_required_by_server:
+            return Cause::host_hybrid_required;
         case NegFailureCode::ssl_with_user_auth_required_by_server:
             return Cause::host_ssl_with_user_auth_required;
     }
@@ -41,10 +46,10 @@ std::variant<uint32_t, Refusal> select_front_protocol(const ConnectionRequest& c
     // HYBRID and HYBRID_EX imply TLS underneath, but a client that sets them without SSL still
     // accepts a plain TLS selection: mstsc and FreeRDP both do.
     if (offered & (protocol::ssl | protocol::hybrid | protocol::hybrid_ex)) return protocol::ssl;
-    return Refusal{Cause::client_offers_no_tls,
-                   "client requested " + protocols_to_string(offered) +
-                       "; the front side requires TLS",
-                   NegFailureCode::ssl_required_by_server};
+    return Refusal{
+        Cause::client_offers_no_tls,
+        "client requested " + protocols_to_string(offered) + "; the front side requires TLS",
+        NegFailureCode::ssl_required_by_server};
 }
 
 ConnectionRequest backend_request(const ConnectionRequest& client, BackSecurity security,
@@ -104,7 +109,8 @@ ConnectionConfirm front_confirm(uint32_t front_selected, const BackendAgreement&
     // a CredSSP exchange the front side does not run.
     constexpr uint8_t kPassThrough =
         neg_rsp_flags::extended_client_data_supported | neg_rsp_flags::dynvc_gfx_protocol_supported;
-    return ConnectionConfirm{NegotiationResponse{uint8_t(back.flags & kPassThrough), front_selected}};
+    return ConnectionConfirm{
+        NegotiationResponse{uint8_t(back.flags & kPassThrough), front_selected}};
 }
 
 }  // namespace rdpbridge::rdp

@@ -10,12 +10,12 @@ namespace rdpbridge::rdp {
 namespace {
 
 constexpr uint8_t kX224DataCode = 0xF0;
-constexpr std::size_t kShareControlHeaderSize = 6;   // totalLength, pduType, pduSource
-constexpr std::size_t kShareDataHeaderSize = 12;     // shareId .. compressedLength
+constexpr std::size_t kShareControlHeaderSize = 6;  // totalLength, pduType, pduSource
+constexpr std::size_t kShareDataHeaderSize = 12;    // shareId .. compressedLength
 constexpr std::size_t kShareHeadersSize = kShareControlHeaderSize + kShareDataHeaderSize;
 constexpr std::size_t kSetErrorInfoSize = kShareHeadersSize + 4;  // + errorInfo
-constexpr uint16_t kPduTypeData = 7;            // PDUTYPE_DATAPDU, the low 4 bits of pduType
-constexpr uint8_t kPacketCompressed = 0x20;     // compressedType flag
+constexpr uint16_t kPduTypeData = 7;         // PDUTYPE_DATAPDU, the low 4 bits of pduType
+constexpr uint8_t kPacketCompressed = 0x20;  // compressedType flag
 constexpr std::size_t kPduType2Offset = kShareControlHeaderSize + 8;
 constexpr std::size_t kCompressedTypeOffset = kPduType2Offset + 1;
 
@@ -23,9 +23,13 @@ constexpr std::size_t kCompressedTypeOffset = kPduType2Offset + 1;
 // well inside the kept bytes, and so does a whole Set Error Info PDU after it.
 static_assert(kTpktHeaderSize + kX224DataHeaderSize + 8 + kSetErrorInfoSize <= PduWatch::kHeadSize);
 
-uint16_t u16le_at(ByteView b, std::size_t at) { return uint16_t(b[at] | b[at + 1] << 8); }
+uint16_t u16le_at(ByteView b, std::size_t at) {
+    return uint16_t(b[at] | b[at + 1] << 8);
+}
 
-std::string hex_byte(uint8_t v) { return "0x" + hex(ByteView(&v, 1)); }
+std::string hex_byte(uint8_t v) {
+    return "0x" + hex(ByteView(&v, 1));
+}
 
 }  // namespace
 
@@ -70,9 +74,10 @@ std::optional<Error> PduWatch::feed(ByteView chunk) {
             if (!*peek) continue;
             const FrameHeader header = **peek;
             if (header.length > max_pdu_) {
-                return fail(Error{header.kind == FrameKind::tpkt ? "tpkt.length" : "fastpath.length",
-                                  "announces " + std::to_string(header.length) +
-                                      " bytes, more than the limit of " + std::to_string(max_pdu_)});
+                return fail(
+                    Error{header.kind == FrameKind::tpkt ? "tpkt.length" : "fastpath.length",
+                          "announces " + std::to_string(header.length) +
+                              " bytes, more than the limit of " + std::to_string(max_pdu_)});
             }
             kind_ = header.kind;
             length_ = header.length;
@@ -119,7 +124,8 @@ std::optional<Error> PduWatch::inspect() {
         }
     }
     if (li != 2)
-        return Error{"x224.length_indicator", "expected 2 for a Data TPDU, got " + std::to_string(li)};
+        return Error{"x224.length_indicator",
+                     "expected 2 for a Data TPDU, got " + std::to_string(li)};
 
     const std::size_t payload_size = length_ - kTpktHeaderSize - kX224DataHeaderSize;
     // The kept part of the payload: all of it up to kHeadSize - 7 bytes.
@@ -148,9 +154,9 @@ std::optional<Error> PduWatch::inspect() {
     const std::size_t header = r.position();
     const std::size_t user_size = *length;
     if (header + user_size > payload_size) {
-        return Error{"mcs.send_data.user_data", "needs " + std::to_string(user_size) +
-                                                    " byte(s), only " +
-                                                    std::to_string(payload_size - header) + " left"};
+        return Error{"mcs.send_data.user_data",
+                     "needs " + std::to_string(user_size) + " byte(s), only " +
+                         std::to_string(payload_size - header) + " left"};
     }
     if (header + user_size < payload_size) {
         return Error{"mcs.send_data", std::to_string(payload_size - header - user_size) +
@@ -167,12 +173,12 @@ std::optional<Error> PduWatch::inspect() {
         return std::nullopt;
     if (user[kCompressedTypeOffset] & kPacketCompressed) return std::nullopt;  // unreadable
     if (user_size < kSetErrorInfoSize) {
-        return Error{"set_error_info.error_info",
-                     "needs 4 byte(s), only " + std::to_string(user_size - kShareHeadersSize) +
-                         " left"};
+        return Error{
+            "set_error_info.error_info",
+            "needs 4 byte(s), only " + std::to_string(user_size - kShareHeadersSize) + " left"};
     }
-    events_.push_back(WatchEvent{WatchEvent::Kind::set_error_info,
-                                 load_u32le(user.data() + kShareHeadersSize)});
+    events_.push_back(
+        WatchEvent{WatchEvent::Kind::set_error_info, load_u32le(user.data() + kShareHeadersSize)});
     return std::nullopt;
 }
 
@@ -188,8 +194,9 @@ std::optional<Error> PduWatch::finish() const {
     const std::string where = " (PDU at stream offset " + std::to_string(pdu_start_) + ")";
     if (length_ == 0) {
         const bool fastpath = (head_[0] & 0x03) == 0;
-        return Error{fastpath ? "fastpath.length" : "tpkt.length",
-                     "stream ended after " + std::to_string(seen_) + " byte(s) of the header" + where};
+        return Error{
+            fastpath ? "fastpath.length" : "tpkt.length",
+            "stream ended after " + std::to_string(seen_) + " byte(s) of the header" + where};
     }
     return Error{kind_ == FrameKind::tpkt ? "tpkt.length" : "fastpath.length",
                  "announces " + std::to_string(length_) + " bytes, stream ended after " +

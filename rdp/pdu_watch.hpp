@@ -45,7 +45,7 @@ struct WatchEvent {
 };
 
 class PduWatch {
-public:
+  public:
     // Bytes of each slow-path PDU kept for inspection.
     static constexpr std::size_t kHeadSize = 64;
 
@@ -68,7 +68,7 @@ public:
     // Stream bytes consumed so far.
     uint64_t offset() const { return offset_; }
 
-private:
+  private:
     std::optional<Error> fail(Error e);
     // Inspects the completed slow-path PDU held in head_; Error when its headers are not RDP.
     std::optional<Error> inspect();

@@ -32,8 +32,8 @@ constexpr std::array<uint8_t, 4> kTsExponent{0x5b, 0x7b, 0x88, 0xc0};
 // 5.3.3.1.3: the decrypted signature is the MD5 hash, 0x00, 0xFF padding, then 0x01.
 bool signature_matches(ByteView signed_part, ByteView signature) {
     if (signature.size() < kTsModulus.size()) return false;
-    const Bytes m = crypto::rsa_public_le(signature.first(kTsModulus.size()), kTsModulus,
-                                          kTsExponent);
+    const Bytes m =
+        crypto::rsa_public_le(signature.first(kTsModulus.size()), kTsModulus, kTsExponent);
     const auto hash = crypto::md5({signed_part});
     if (!std::equal(hash.begin(), hash.end(), m.begin())) return false;
     if (m[16] != 0x00 || m[62] != 0x01) return false;
@@ -45,7 +45,8 @@ Result<RsaPublicKey> read_rsa1_blob(ByteView blob) {
     auto magic = r.u32le("server_certificate.public_key.magic");
     if (!magic) return magic.error();
     if (*magic != kRsa1Magic)
-        return Error{"server_certificate.public_key.magic", "expected \"RSA1\", got " + hex32(*magic)};
+        return Error{"server_certificate.public_key.magic",
+                     "expected \"RSA1\", got " + hex32(*magic)};
     auto keylen = r.u32le("server_certificate.public_key.keylen");
     auto bitlen = r.u32le("server_certificate.public_key.bitlen");
     auto datalen = r.u32le("server_certificate.public_key.datalen");
@@ -151,11 +152,16 @@ std::string encryption_methods_to_string(uint32_t methods) {
 
 std::string to_string(EncryptionLevel level) {
     switch (level) {
-        case EncryptionLevel::none: return "NONE";
-        case EncryptionLevel::low: return "LOW";
-        case EncryptionLevel::client_compatible: return "CLIENT_COMPATIBLE";
-        case EncryptionLevel::high: return "HIGH";
-        case EncryptionLevel::fips: return "FIPS";
+        case EncryptionLevel::none:
+            return "NONE";
+        case EncryptionLevel::low:
+            return "LOW";
+        case EncryptionLevel::client_compatible:
+            return "CLIENT_COMPATIBLE";
+        case EncryptionLevel::high:
+            return "HIGH";
+        case EncryptionLevel::fips:
+            return "FIPS";
     }
     return "UNKNOWN(" + std::to_string(uint32_t(level)) + ")";
 }
@@ -189,11 +195,12 @@ Result<ServerSecurity> decode_server_security(const gcc::DataBlock& sc_security)
     if (!version) return version.error();
     const uint32_t chain = *version & ~kTemporaryBit;
     Result<ServerCertificate> parsed =
-        chain == kCertChainVersion1   ? read_proprietary(*cert)
-        : chain == kCertChainVersion2 ? read_x509_chain(*cert)
-                                      : Result<ServerCertificate>(Error{
-                                            "server_certificate.dw_version",
-                                            "unknown certificate chain version " + hex32(*version)});
+        chain == kCertChainVersion1 ? read_proprietary(*cert)
+        : chain == kCertChainVersion2
+            ? read_x509_chain(*cert)
+            : Result<ServerCertificate>(
+                  Error{"server_certificate.dw_version",
+                        "unknown certificate chain version " + hex32(*version)});
     if (!parsed) return parsed.error();
     parsed->temporary = (*version & kTemporaryBit) != 0;
     out.certificate = std::move(*parsed);

@@ -21,7 +21,13 @@ inline constexpr uint32_t fips = 0x10;
 // "40BIT|128BIT", "NONE" for 0.
 std::string encryption_methods_to_string(uint32_t methods);
 
-enum class EncryptionLevel : uint32_t { none = 0, low = 1, client_compatible = 2, high = 3, fips = 4 };
+enum class EncryptionLevel : uint32_t {
+    none = 0,
+    low = 1,
+    client_compatible = 2,
+    high = 3,
+    fips = 4
+};
 std::string to_string(EncryptionLevel level);
 
 struct RsaPublicKey {

@@ -14,7 +14,9 @@ constexpr std::size_t kInfoType = kShareControlHeader + kShareDataHeader;
 constexpr std::size_t kLogonExtended = kInfoType + 4;  // Length (2), FieldsPresent (4)
 constexpr uint8_t kPacketCompressed = 0x20;
 
-uint16_t u16(const Bytes& b, std::size_t at) { return uint16_t(b[at] | b[at + 1] << 8); }
+uint16_t u16(const Bytes& b, std::size_t at) {
+    return uint16_t(b[at] | b[at + 1] << 8);
+}
 void put16(Bytes& b, std::size_t at, std::size_t v) {
     b[at] = uint8_t(v);
     b[at + 1] = uint8_t(v >> 8);
@@ -39,7 +41,7 @@ bool strip_autoreconnect_cookie(Bytes& pdu) {
     // Every enclosing length shrinks by what was removed, whatever convention the host used.
     const std::size_t removed = 4 + size;
     put16(pdu, kLogonExtended, u16(pdu, kLogonExtended) - removed);
-    put16(pdu, 0, u16(pdu, 0) - removed);                                   // totalLength
+    put16(pdu, 0, u16(pdu, 0) - removed);  // totalLength
     put16(pdu, kShareControlHeader + 6, u16(pdu, kShareControlHeader + 6) - removed);
     return true;
 }

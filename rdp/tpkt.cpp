@@ -75,8 +75,9 @@ Result<ByteView> unwrap_x224_data(ByteView frame) {
     Reader r(*body);
     auto li = r.u8("x224.length_indicator");
     if (!li) return li.error();
-    if (*li != 2) return Error{"x224.length_indicator", "expected 2 for a Data TPDU, got " +
-                                                            std::to_string(*li)};
+    if (*li != 2)
+        return Error{"x224.length_indicator",
+                     "expected 2 for a Data TPDU, got " + std::to_string(*li)};
     auto code = r.u8("x224.code");
     if (!code) return code.error();
     if (*code != 0xF0)

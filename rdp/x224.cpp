@@ -23,7 +23,9 @@ constexpr std::size_t kFixedX224 = 6;  // code, dst-ref, src-ref, class (after L
 constexpr std::string_view kCookiePrefix = "Cookie: ";
 constexpr std::string_view kMstshash = "Cookie: mstshash=";
 
-std::string byte_hex(uint8_t b) { return "0x" + hex(ByteView(&b, 1)); }
+std::string byte_hex(uint8_t b) {
+    return "0x" + hex(ByteView(&b, 1));
+}
 
 // Reads LI, code, references and class; returns the variable part.
 Result<ByteView> read_fixed_part(ByteView frame, uint8_t expected_code, const char* what) {
@@ -126,11 +128,16 @@ std::string protocols_to_string(uint32_t protocols) {
 
 std::string to_string(NegFailureCode code) {
     switch (code) {
-        case NegFailureCode::ssl_required_by_server: return "SSL_REQUIRED_BY_SERVER";
-        case NegFailureCode::ssl_not_allowed_by_server: return "SSL_NOT_ALLOWED_BY_SERVER";
-        case NegFailureCode::ssl_cert_not_on_server: return "SSL_CERT_NOT_ON_SERVER";
-        case NegFailureCode::inconsistent_flags: return "INCONSISTENT_FLAGS";
-        case NegFailureCode::hybrid_required_by_server: return "HYBRID_REQUIRED_BY_SERVER";
+        case NegFailureCode::ssl_required_by_server:
+            return "SSL_REQUIRED_BY_SERVER";
+        case NegFailureCode::ssl_not_allowed_by_server:
+            return "SSL_NOT_ALLOWED_BY_SERVER";
+        case NegFailureCode::ssl_cert_not_on_server:
+            return "SSL_CERT_NOT_ON_SERVER";
+        case NegFailureCode::inconsistent_flags:
+            return "INCONSISTENT_FLAGS";
+        case NegFailureCode::hybrid_required_by_server:
+            return "HYBRID_REQUIRED_BY_SERVER";
         case NegFailureCode::ssl_with_user_auth_required_by_server:
             return "SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER";
     }
@@ -160,8 +167,8 @@ Result<ConnectionRequest> decode_connection_request(ByteView frame) {
         out.correlation_info = Bytes(all->begin(), all->end());
     }
     if (!r.empty()) {
-        return Error{"x224.connection_request", std::to_string(r.remaining()) +
-                                                    " unexpected byte(s) after the last field"};
+        return Error{"x224.connection_request",
+                     std::to_string(r.remaining()) + " unexpected byte(s) after the last field"};
     }
     return out;
 }
@@ -181,19 +188,23 @@ Result<ConnectionConfirm> decode_connection_confirm(ByteView frame) {
     else if (h->type == kTypeNegFailure)
         out.negotiation = NegotiationFailure{NegFailureCode(*value)};
     else
-        return Error{"x224.negotiation.type", "expected RDP_NEG_RSP 0x02 or RDP_NEG_FAILURE 0x03, "
-                                              "got " + byte_hex(h->type)};
+        return Error{"x224.negotiation.type",
+                     "expected RDP_NEG_RSP 0x02 or RDP_NEG_FAILURE 0x03, "
+                     "got " +
+                         byte_hex(h->type)};
     if (!r.empty()) {
-        return Error{"x224.connection_confirm", std::to_string(r.remaining()) +
-                                                    " unexpected byte(s) after the last field"};
+        return Error{"x224.connection_confirm",
+                     std::to_string(r.remaining()) + " unexpected byte(s) after the last field"};
     }
     return out;
 }
 
 Bytes encode(const ConnectionRequest& request) {
     std::string cookie;
-    if (request.mstshash) cookie = std::string(kMstshash) + *request.mstshash + "\r\n";
-    else if (request.routing_token) cookie = *request.routing_token + "\r\n";
+    if (request.mstshash)
+        cookie = std::string(kMstshash) + *request.mstshash + "\r\n";
+    else if (request.routing_token)
+        cookie = *request.routing_token + "\r\n";
     const std::size_t variable = cookie.size() + (request.negotiation ? kNegLength : 0) +
                                  (request.correlation_info ? request.correlation_info->size() : 0);
     Bytes out;

@@ -10,10 +10,15 @@
 #    lab requires the gateway to exit 0 without a sanitizer report when it is stopped, and the
 #    probe and logs tests check the commands' exit codes);
 # 5. every libFuzzer target for a bounded time. (The bench's smoke run is a CTest test.)
+# Before any build: every C++ file must already be formatted as .clang-format says.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
 bash "$top/deploy/install-deps.sh" --test
+
+echo "== clang-format: every C++ source as .clang-format says"
+(cd "$top" && find rdp tls config proxy tests bench \( -name '*.cpp' -o -name '*.hpp' \) -print0 |
+  xargs -0 clang-format-14 --dry-run --Werror)
 
 run_suite() {  # build-dir, extra cmake args...
   local dir=$1; shift

@@ -1,11 +1,11 @@
 #include "tls/certificate.hpp"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -117,8 +117,7 @@ CertificateFiles ensure_self_signed(const std::filesystem::path& state_dir,
     write_pem(files.private_key, 0600, [&](FILE* f) {
         return PEM_write_PrivateKey(f, key.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1;
     });
-    write_pem(files.certificate, 0644,
-              [&](FILE* f) { return PEM_write_X509(f, cert.get()) == 1; });
+    write_pem(files.certificate, 0644, [&](FILE* f) { return PEM_write_X509(f, cert.get()) == 1; });
     files.generated = true;
     return files;
 }

@@ -42,10 +42,14 @@ std::string local_host_name() {
 
 int openssl_version(config::TlsVersion v) {
     switch (v) {
-        case config::TlsVersion::tls1_0: return TLS1_VERSION;
-        case config::TlsVersion::tls1_1: return TLS1_1_VERSION;
-        case config::TlsVersion::tls1_2: return TLS1_2_VERSION;
-        case config::TlsVersion::tls1_3: return TLS1_3_VERSION;
+        case config::TlsVersion::tls1_0:
+            return TLS1_VERSION;
+        case config::TlsVersion::tls1_1:
+            return TLS1_1_VERSION;
+        case config::TlsVersion::tls1_2:
+            return TLS1_2_VERSION;
+        case config::TlsVersion::tls1_3:
+            return TLS1_3_VERSION;
     }
     return TLS1_2_VERSION;
 }

@@ -21,8 +21,10 @@ void on_info(const SSL* ssl, int where, int value) {
     auto* trace = static_cast<AlertTrace*>(SSL_get_ex_data(ssl, trace_index()));
     if (!trace) return;
     const int description = value & 0xFF;
-    if (where & SSL_CB_READ) trace->received = description;
-    else trace->sent = description;
+    if (where & SSL_CB_READ)
+        trace->received = description;
+    else
+        trace->sent = description;
 }
 
 std::string alert_text(int description) {
@@ -31,16 +33,21 @@ std::string alert_text(int description) {
 
 Cause verify_cause(long verify_result) {
     switch (verify_result) {
-        case X509_V_ERR_CERT_HAS_EXPIRED: return Cause::host_certificate_expired;
-        case X509_V_ERR_CERT_NOT_YET_VALID: return Cause::host_certificate_not_yet_valid;
-        case X509_V_ERR_HOSTNAME_MISMATCH: return Cause::host_certificate_name_mismatch;
-        default: return Cause::host_certificate_untrusted;
+        case X509_V_ERR_CERT_HAS_EXPIRED:
+            return Cause::host_certificate_expired;
+        case X509_V_ERR_CERT_NOT_YET_VALID:
+            return Cause::host_certificate_not_yet_valid;
+        case X509_V_ERR_HOSTNAME_MISMATCH:
+            return Cause::host_certificate_name_mismatch;
+        default:
+            return Cause::host_certificate_untrusted;
     }
 }
 
 bool is_certificate_alert(int description) {
     return description == SSL_AD_UNKNOWN_CA || description == SSL_AD_BAD_CERTIFICATE ||
-           description == SSL_AD_CERTIFICATE_UNKNOWN || description == SSL_AD_UNSUPPORTED_CERTIFICATE;
+           description == SSL_AD_CERTIFICATE_UNKNOWN ||
+           description == SSL_AD_UNSUPPORTED_CERTIFICATE;
 }
 
 Cause classify(Side side, int reason, const AlertTrace& alerts) {
@@ -66,7 +73,8 @@ Cause classify(Side side, int reason, const AlertTrace& alerts) {
     }
     if (alerts.received == SSL_AD_PROTOCOL_VERSION)
         return front ? Cause::front_tls_version_too_old : Cause::host_tls_version_mismatch;
-    if (alerts.received == SSL_AD_HANDSHAKE_FAILURE || alerts.received == SSL_AD_INSUFFICIENT_SECURITY)
+    if (alerts.received == SSL_AD_HANDSHAKE_FAILURE ||
+        alerts.received == SSL_AD_INSUFFICIENT_SECURITY)
         return front ? Cause::front_no_shared_cipher : Cause::host_no_shared_cipher;
     return front ? Cause::front_tls_failed : Cause::host_tls_failed;
 }

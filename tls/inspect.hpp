@@ -10,12 +10,12 @@
 namespace rdpbridge::tls {
 
 struct PeerCertificate {
-    std::string subject;     // RFC 2253, e.g. "CN=host"
+    std::string subject;  // RFC 2253, e.g. "CN=host"
     std::string issuer;
     std::string not_before;  // ISO 8601 UTC
     std::string not_after;
-    int days_left = 0;       // negative once expired
-    std::string sha256;      // lower-case hex of the DER encoding
+    int days_left = 0;   // negative once expired
+    std::string sha256;  // lower-case hex of the DER encoding
     int key_bits = 0;
     std::string signature_algorithm;
 };

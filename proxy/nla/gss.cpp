@@ -640,7 +640,8 @@ namespace {
 Bytes accept_both_charsets(ByteView token) {
     constexpr std::size_t kFlagsOffset = 20;  // after signature, type, TargetNameFields
     constexpr uint32_t kUnicode = 0x00000001, kOem = 0x00000002;
-    static constexpr uint8_t kChallengeHeader[] = {'N', 'T', 'L', 'M', 'S', 'S', 'P', 0, 2, 0, 0, 0};
+    static constexpr uint8_t kChallengeHeader[] = {'N', 'T', 'L', 'M', 'S', 'S',
+                                                   'P', 0,   2,   0,   0,   0};
     Bytes out(token.begin(), token.end());
     if (out.size() < kFlagsOffset + 4 ||
         !std::equal(std::begin(kChallengeHeader), std::end(kChallengeHeader), out.begin()))

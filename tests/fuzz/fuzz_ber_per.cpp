@@ -45,8 +45,9 @@ void check_tlv(const ber::Tlv& tlv, ByteView original) {
     Writer w(out);
     ber::write_header(w, tlv.tag, tlv.value.size(), tlv.length_width);
     w.bytes(tlv.value);
-    FUZZ_CHECK(out.size() == original.size() && std::equal(out.begin(), out.end(), original.begin()),
-               "TLV not reproduced: " + hex_prefix(original, 16) + " -> " + hex_prefix(out, 16));
+    FUZZ_CHECK(
+        out.size() == original.size() && std::equal(out.begin(), out.end(), original.begin()),
+        "TLV not reproduced: " + hex_prefix(original, 16) + " -> " + hex_prefix(out, 16));
     Reader r(out);
     auto again = ber::read(r, tlv.tag, "fuzz");
     FUZZ_CHECK(again.ok() && r.empty() && again->tag == tlv.tag &&

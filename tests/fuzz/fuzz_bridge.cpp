@@ -12,9 +12,9 @@
 //  - a failure carries one of its direction's causes, and a transparent direction never fails
 //    and passes every byte through untouched;
 //  - towards a TLS host: per direction, the output is the first TPKT PDU (as is, or rewritten)
-//    and then every later byte untouched (fast-path PDUs ahead of it are relayed as they are); nothing is emitted before the first PDU is complete; a
-//    rewritten PDU decodes, carries the value the bridge is meant to write and otherwise equals
-//    the original;
+//    and then every later byte untouched (fast-path PDUs ahead of it are relayed as they are);
+//    nothing is emitted before the first PDU is complete; a rewritten PDU decodes, carries the
+//    value the bridge is meant to write and otherwise equals the original;
 //  - with auto-logon towards a TLS host, the client direction is the connect PDU (as above),
 //    then PDU for PDU what the client sent except at most one Client Info, which carries the
 //    credentials and otherwise the client's fields, then every later byte untouched; no fact
@@ -53,14 +53,20 @@ constexpr std::array<uint32_t, 8> kProtocols{
     0xFFFFFFFF,
 };
 
-uint32_t pick_protocol(uint8_t selector) { return kProtocols[selector % kProtocols.size()]; }
+uint32_t pick_protocol(uint8_t selector) {
+    return kProtocols[selector % kProtocols.size()];
+}
 
 std::size_t pick_max_pdu(uint8_t selector) {
     switch (selector % 4) {
-        case 0: return 0xFFFF;
-        case 1: return 0;
-        case 2: return 8 + selector;
-        default: return std::size_t(selector) << 4;
+        case 0:
+            return 0xFFFF;
+        case 1:
+            return 0;
+        case 2:
+            return 8 + selector;
+        default:
+            return std::size_t(selector) << 4;
     }
 }
 
@@ -92,8 +98,8 @@ void check_emitted(Leg& leg, ByteView emitted) {
     while (!emitted.empty()) {
         auto header = peek_frame(emitted);
         FUZZ_CHECK(header.ok() && header->has_value() && (*header)->length <= emitted.size(),
-                   std::string(leg.name) + ": emitted bytes that are not whole PDUs: " +
-                       hex_prefix(emitted));
+                   std::string(leg.name) +
+                       ": emitted bytes that are not whole PDUs: " + hex_prefix(emitted));
         const ByteView pdu = emitted.first((*header)->length);
         emitted = emitted.subspan(pdu.size());
         if ((*header)->kind != FrameKind::tpkt) continue;
@@ -113,13 +119,15 @@ void check_emitted(Leg& leg, ByteView emitted) {
         // The bridge opens (and re-seals) only the Send Data PDUs of its leg's direction; any
         // other domain PDU it relays as the peer sent it.
         auto type = mcs::domain_pdu_type(*payload);
-        const auto own = leg.to_host ? mcs::DomainPdu::send_data_request
-                                     : mcs::DomainPdu::send_data_indication;
+        const auto own =
+            leg.to_host ? mcs::DomainPdu::send_data_request : mcs::DomainPdu::send_data_indication;
         if (!type || *type != own) continue;
         auto sd = mcs::decode_send_data(*payload);
-        FUZZ_CHECK(sd.ok(), std::string(leg.name) + ": emitted a Send Data PDU that does not "
-                                                    "decode: " + sd.error().message() + " (" +
-                                std::to_string(pdu.size()) + " bytes)");
+        FUZZ_CHECK(sd.ok(), std::string(leg.name) +
+                                ": emitted a Send Data PDU that does not "
+                                "decode: " +
+                                sd.error().message() + " (" + std::to_string(pdu.size()) +
+                                " bytes)");
     }
 }
 
@@ -127,15 +135,16 @@ template <class Decode, class Field>
 void check_translated(const Leg& leg, ByteView original, ByteView translated, Decode decode,
                       uint16_t core_type, Field field, uint32_t expected) {
     auto original_payload = unwrap_x224_data(original);
-    FUZZ_CHECK(original_payload.ok(), std::string(leg.name) + ": passed a PDU that does not unwrap");
+    FUZZ_CHECK(original_payload.ok(),
+               std::string(leg.name) + ": passed a PDU that does not unwrap");
     auto before = decode(*original_payload);
     FUZZ_CHECK(before.ok(), std::string(leg.name) + ": passed a PDU that does not decode");
     auto translated_payload = unwrap_x224_data(translated);
-    FUZZ_CHECK(translated_payload.ok(), std::string(leg.name) + ": output does not unwrap: " +
-                                            hex_prefix(translated));
+    FUZZ_CHECK(translated_payload.ok(),
+               std::string(leg.name) + ": output does not unwrap: " + hex_prefix(translated));
     auto after = decode(*translated_payload);
-    FUZZ_CHECK(after.ok(), std::string(leg.name) + ": output does not decode: " +
-                               after.error().message());
+    FUZZ_CHECK(after.ok(),
+               std::string(leg.name) + ": output does not decode: " + after.error().message());
     const auto* core = after->conference.find(core_type);
     FUZZ_CHECK(core != nullptr, std::string(leg.name) + ": core block vanished");
     const auto value = field(*core);
@@ -170,7 +179,9 @@ constexpr std::array<AutoLogon, 4> kAutoLogons{{
      "Fuzz-S3cret!Fuzz-S3cret!Fuzz-S3cret!Fuzz-S3cret!Fuzz-S3cret!Fuzz-S3cret!"},
 }};
 
-Bytes utf16(const char* utf8) { return *utf8_to_utf16le(utf8, "fuzz"); }
+Bytes utf16(const char* utf8) {
+    return *utf8_to_utf16le(utf8, "fuzz");
+}
 
 bool contains(ByteView haystack, ByteView needle) {
     return !needle.empty() && std::search(haystack.begin(), haystack.end(), needle.begin(),
@@ -193,8 +204,8 @@ void check_injected(ByteView in, ByteView out, const AutoLogon& logon) {
     auto out_payload = unwrap_x224_data(out);
     FUZZ_CHECK(out_payload.ok(), "client: rewritten Client Info does not unwrap");
     auto out_sd = mcs::decode_send_data(*out_payload);
-    FUZZ_CHECK(out_sd.ok(), "client: rewritten Client Info does not decode: " +
-                                out_sd.error().message());
+    FUZZ_CHECK(out_sd.ok(),
+               "client: rewritten Client Info does not decode: " + out_sd.error().message());
     FUZZ_CHECK(!in_sd->indication && !out_sd->indication && in_sd->initiator == out_sd->initiator &&
                    in_sd->channel == out_sd->channel &&
                    in_sd->priority_segmentation == out_sd->priority_segmentation,
@@ -207,8 +218,8 @@ void check_injected(ByteView in, ByteView out, const AutoLogon& logon) {
     auto before = client_info::decode(a.subspan(sec::kBasicSize));
     FUZZ_CHECK(before.ok() && before->unicode(), "client: rewrote a Client Info it cannot decode");
     auto after = client_info::decode(b.subspan(sec::kBasicSize));
-    FUZZ_CHECK(after.ok(), "client: rewritten Client Info does not decode: " +
-                               after.error().message());
+    FUZZ_CHECK(after.ok(),
+               "client: rewritten Client Info does not decode: " + after.error().message());
     auto same = [](ByteView x, ByteView y) {
         return std::equal(x.begin(), x.end(), y.begin(), y.end());
     };
@@ -265,22 +276,26 @@ RDPBRIDGE_FUZZ_TARGET(fuzz_bridge) {
         const std::size_t n = chunker.next(leg.stream.size() - leg.fed);
         const ByteView chunk = leg.stream.subspan(leg.fed, n);
         leg.fed += n;
-        leg.failure = pick_client ? bridge.from_client(chunk, leg.out) : bridge.from_host(chunk, leg.out);
+        leg.failure =
+            pick_client ? bridge.from_client(chunk, leg.out) : bridge.from_host(chunk, leg.out);
         if (leg.failure) {
-            FUZZ_CHECK(!was_transparent, std::string(leg.name) + ": a transparent direction failed");
-            FUZZ_CHECK(pick_client ? one_of(leg.failure->cause, {Cause::client_mcs_malformed,
-                                                                 Cause::client_requested_ms_t120})
-                                   : one_of(leg.failure->cause, {Cause::host_mcs_malformed,
-                                                                 Cause::host_selected_unoffered_method,
-                                                                 Cause::host_mac_mismatch}),
-                       std::string(leg.name) + ": failure with an unexpected cause: " +
-                           leg.failure->detail);
+            FUZZ_CHECK(!was_transparent,
+                       std::string(leg.name) + ": a transparent direction failed");
+            FUZZ_CHECK(pick_client
+                           ? one_of(leg.failure->cause,
+                                    {Cause::client_mcs_malformed, Cause::client_requested_ms_t120})
+                           : one_of(leg.failure->cause, {Cause::host_mcs_malformed,
+                                                         Cause::host_selected_unoffered_method,
+                                                         Cause::host_mac_mismatch}),
+                       std::string(leg.name) +
+                           ": failure with an unexpected cause: " + leg.failure->detail);
             FUZZ_CHECK(!leg.failure->detail.empty(), "failure without detail");
             check_no_password(leg.failure->detail, logon, "a failure");
         } else if (was_transparent) {
-            FUZZ_CHECK(leg.out.size() == out_before + n &&
-                           std::equal(chunk.begin(), chunk.end(), leg.out.begin() + long(out_before)),
-                       std::string(leg.name) + ": a transparent direction changed bytes");
+            FUZZ_CHECK(
+                leg.out.size() == out_before + n &&
+                    std::equal(chunk.begin(), chunk.end(), leg.out.begin() + long(out_before)),
+                std::string(leg.name) + ": a transparent direction changed bytes");
         } else if (!tls_host && !transparent()) {
             check_emitted(leg, ByteView(leg.out).subspan(out_before));
         }
@@ -304,8 +319,9 @@ RDPBRIDGE_FUZZ_TARGET(fuzz_bridge) {
         // Fast-path PDUs ahead of the connect PDU are relayed as they are.
         for (auto pdu = first_pdu(fed, params.max_pdu); pdu && (*pdu)[0] != kTpktVersion;
              pdu = first_pdu(fed, params.max_pdu)) {
-            FUZZ_CHECK(out.size() >= pdu->size() && std::equal(pdu->begin(), pdu->end(), out.begin()),
-                       std::string(leg.name) + ": a leading fast-path PDU was not relayed as is");
+            FUZZ_CHECK(
+                out.size() >= pdu->size() && std::equal(pdu->begin(), pdu->end(), out.begin()),
+                std::string(leg.name) + ": a leading fast-path PDU was not relayed as is");
             fed = fed.subspan(pdu->size());
             out = out.subspan(pdu->size());
         }

@@ -27,15 +27,17 @@ void round_trip(const fastpath::Pdu& pdu, ByteView data, bool fips, const char* 
         return;
     }
     auto peek = peek_frame(*encoded);
-    FUZZ_CHECK(peek.ok() && peek->has_value() && (*peek)->kind == FrameKind::fastpath &&
-                   (*peek)->length == encoded->size(),
-               std::string(what) + ": encoded length field does not match: " + hex_prefix(*encoded));
+    FUZZ_CHECK(
+        peek.ok() && peek->has_value() && (*peek)->kind == FrameKind::fastpath &&
+            (*peek)->length == encoded->size(),
+        std::string(what) + ": encoded length field does not match: " + hex_prefix(*encoded));
     auto again = fastpath::decode(*encoded, fips);
-    FUZZ_CHECK(again.ok(), std::string(what) + ": encoded PDU does not decode: " +
-                               again.error().message());
+    FUZZ_CHECK(again.ok(),
+               std::string(what) + ": encoded PDU does not decode: " + again.error().message());
     FUZZ_CHECK(again->header == pdu.header, std::string(what) + ": header changed");
     FUZZ_CHECK(again->mac == pdu.mac, std::string(what) + ": signature changed");
-    FUZZ_CHECK(again->fips_padding == pdu.fips_padding, std::string(what) + ": FIPS padding changed");
+    FUZZ_CHECK(again->fips_padding == pdu.fips_padding,
+               std::string(what) + ": FIPS padding changed");
     FUZZ_CHECK(std::equal(again->data.begin(), again->data.end(), data.begin(), data.end()),
                std::string(what) + ": data changed");
 }
@@ -69,6 +71,7 @@ RDPBRIDGE_FUZZ_TARGET(fuzz_fastpath) {
     const std::size_t size = in.u16() % 0x8100;
     const ByteView pattern = in.rest();
     Bytes data(size, 0x5A);
-    for (std::size_t i = 0; !pattern.empty() && i < size; ++i) data[i] = pattern[i % pattern.size()];
+    for (std::size_t i = 0; !pattern.empty() && i < size; ++i)
+        data[i] = pattern[i % pattern.size()];
     round_trip(pdu, data, fips, "synthetic");
 }

@@ -55,8 +55,8 @@ void check_direction(ByteView user_data, gcc::Direction direction) {
     auto again = gcc::decode(encoded, direction);
     FUZZ_CHECK(again.ok(), "gcc::decode(encode(x)) failed: " + again.error().message() + "; was " +
                                describe(*cc));
-    FUZZ_CHECK(same(*cc, *again), "decode(encode(x)) != x: " + describe(*cc) + " vs " +
-                                      describe(*again));
+    FUZZ_CHECK(same(*cc, *again),
+               "decode(encode(x)) != x: " + describe(*cc) + " vs " + describe(*again));
     FUZZ_CHECK(gcc::encode(*again) == encoded, "encoding not stable");
     // Decoding keeps every choice the sender made, so an unchanged PDU comes out as it went in.
     FUZZ_CHECK(std::equal(encoded.begin(), encoded.end(), user_data.begin(), user_data.end()),

@@ -37,8 +37,8 @@ Result<mcs::ConnectPdu> re_decode(const mcs::ConnectPdu& pdu, Decode decode, Byt
     auto payload = unwrap_x224_data(frame);
     FUZZ_CHECK(payload.ok(), "mcs::encode frame not X.224 Data: " + payload.error().message());
     auto again = decode(*payload);
-    FUZZ_CHECK(again.ok(), "encode(decode(x)) rejected: " + again.error().message() + "; was " +
-                               describe(pdu));
+    FUZZ_CHECK(again.ok(),
+               "encode(decode(x)) rejected: " + again.error().message() + "; was " + describe(pdu));
     return again;
 }
 
@@ -55,8 +55,8 @@ void check(ByteView payload, Decode decode, uint16_t core_type, bool initial) {
                    "encode refused a PDU that fitted: " + again.error().message());
         return;
     }
-    FUZZ_CHECK(same(*pdu, *again), "decode(encode(x)) != x: " + describe(*pdu) + " vs " +
-                                       describe(*again));
+    FUZZ_CHECK(same(*pdu, *again),
+               "decode(encode(x)) != x: " + describe(*pdu) + " vs " + describe(*again));
     // mcs.hpp: "re-encoding an unchanged PDU reproduces it exactly".
     const ByteView reencoded = ByteView(frame).subspan(kTpktHeaderSize + kX224DataHeaderSize);
     FUZZ_CHECK(std::equal(reencoded.begin(), reencoded.end(), payload.begin(), payload.end()),
@@ -85,8 +85,8 @@ void check(ByteView payload, Decode decode, uint16_t core_type, bool initial) {
     constexpr uint32_t kValue = 0xA5C3E1F0;
     const bool set = initial ? gcc::set_server_selected_protocol(*core, kValue)
                              : gcc::set_client_requested_protocols(*core, kValue);
-    const auto read = initial ? gcc::server_selected_protocol(*core)
-                              : gcc::client_requested_protocols(*core);
+    const auto read =
+        initial ? gcc::server_selected_protocol(*core) : gcc::client_requested_protocols(*core);
     FUZZ_CHECK(set == read.has_value() && (!set || *read == kValue), "core field set/read");
     if (!set) return;
     Bytes edited_frame;

@@ -29,21 +29,21 @@ void round_trip(const mcs::SendData& header, ByteView user_data, const char* wha
     auto frame = mcs::encode_send_data(header, user_data);
     if (!frame) {
         // A PER length determinant, as RDP peers read it, holds at most 15 bits.
-        FUZZ_CHECK(user_data.size() > 0x7FFF,
-                   std::string(what) + ": encode_send_data refused " +
-                       std::to_string(user_data.size()) + " bytes: " + frame.error().message());
+        FUZZ_CHECK(user_data.size() > 0x7FFF, std::string(what) + ": encode_send_data refused " +
+                                                  std::to_string(user_data.size()) +
+                                                  " bytes: " + frame.error().message());
         return;
     }
     auto header_peek = peek_frame(*frame);
-    FUZZ_CHECK(header_peek.ok() && header_peek->has_value() &&
-                   (*header_peek)->length == frame->size(),
-               std::string(what) + ": TPKT length does not match the frame");
+    FUZZ_CHECK(
+        header_peek.ok() && header_peek->has_value() && (*header_peek)->length == frame->size(),
+        std::string(what) + ": TPKT length does not match the frame");
     auto payload = unwrap_x224_data(*frame);
     FUZZ_CHECK(payload.ok(), std::string(what) + ": frame does not unwrap");
     auto again = mcs::decode_send_data(*payload);
     FUZZ_CHECK(again.ok(), std::string(what) + ": encode_send_data output does not decode (" +
-                               std::to_string(user_data.size()) + " bytes of user data): " +
-                               again.error().message());
+                               std::to_string(user_data.size()) +
+                               " bytes of user data): " + again.error().message());
     FUZZ_CHECK(same_header(header, *again), std::string(what) + ": header changed");
     FUZZ_CHECK(std::equal(again->user_data.begin(), again->user_data.end(), user_data.begin(),
                           user_data.end()),

@@ -38,14 +38,22 @@ struct Walk {
 
 std::size_t pick_max_pdu(uint8_t selector) {
     switch (selector % 8) {
-        case 0: return 0xFFFF;  // what the gateway uses
-        case 1: return 7;       // the smallest legal TPKT
-        case 2: return 0;
-        case 3: return 64;      // the watcher's kept bytes
-        case 4: return 0x7FFF;  // largest fast-path length
-        case 5: return 0x10000;
-        case 6: return 3;
-        default: return std::size_t(selector) * 4;
+        case 0:
+            return 0xFFFF;  // what the gateway uses
+        case 1:
+            return 7;  // the smallest legal TPKT
+        case 2:
+            return 0;
+        case 3:
+            return 64;  // the watcher's kept bytes
+        case 4:
+            return 0x7FFF;  // largest fast-path length
+        case 5:
+            return 0x10000;
+        case 6:
+            return 3;
+        default:
+            return std::size_t(selector) * 4;
     }
 }
 
@@ -154,8 +162,8 @@ Walk watch(ByteView stream, std::size_t max_pdu, Feeding feeding, uint32_t seed)
         FUZZ_CHECK(w.take_events().empty(), "a failed watcher reported an event");
         FUZZ_CHECK(end && end->field == error->field, "finish() forgot the error");
     } else {
-        FUZZ_CHECK(w.offset() == stream.size(), "offset " + std::to_string(w.offset()) +
-                                                    " after " + std::to_string(stream.size()));
+        FUZZ_CHECK(w.offset() == stream.size(), "offset " + std::to_string(w.offset()) + " after " +
+                                                    std::to_string(stream.size()));
         out.left_over = end ? 1 : 0;  // compared as "cut or not" below
     }
     return out;
@@ -197,8 +205,9 @@ RDPBRIDGE_FUZZ_TARGET(fuzz_pdu_watch) {
             FUZZ_CHECK(e.code <= 7, "a T.125 reason above 7: " + std::to_string(e.code));
             continue;
         }
-        FUZZ_CHECK(error_info_name(e.code).has_value() == error_info_description(e.code).has_value(),
-                   "errorInfo with a name but no description, or the reverse");
+        FUZZ_CHECK(
+            error_info_name(e.code).has_value() == error_info_description(e.code).has_value(),
+            "errorInfo with a name but no description, or the reverse");
         const std::string text = error_info_to_string(e.code);
         FUZZ_CHECK(text.find(error_info_name(e.code) ? "ERRINFO_" : "unknown ERRINFO 0x") == 0,
                    "errorInfo prints as " + text);

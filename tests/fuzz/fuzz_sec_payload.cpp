@@ -14,14 +14,16 @@
 using namespace rdpbridge::rdp;
 
 namespace {
-uint16_t u16(const Bytes& b, std::size_t at) { return uint16_t(b[at] | b[at + 1] << 8); }
+uint16_t u16(const Bytes& b, std::size_t at) {
+    return uint16_t(b[at] | b[at + 1] << 8);
+}
 }  // namespace
 
 RDPBRIDGE_FUZZ_TARGET(fuzz_sec_payload) {
     const auto name = licensing::message_name(input);
     if (name) {
-        FUZZ_CHECK(input.size() >= 4 && (std::size_t(input[2]) | std::size_t(input[3]) << 8) ==
-                                            input.size(),
+        FUZZ_CHECK(input.size() >= 4 &&
+                       (std::size_t(input[2]) | std::size_t(input[3]) << 8) == input.size(),
                    "licensing name for a preamble whose size is not the PDU's");
         FUZZ_CHECK(!name->empty(), "empty licensing name");
     }
@@ -39,9 +41,9 @@ RDPBRIDGE_FUZZ_TARGET(fuzz_sec_payload) {
     constexpr std::size_t kCookie = kFields + 4;
     const std::size_t removed = 4 + std::size_t(load_u32le(&input[kCookie]));
     FUZZ_CHECK(pdu.size() + removed == input.size(), "removed more or less than the cookie field");
-    FUZZ_CHECK(std::equal(pdu.begin() + long(kCookie), pdu.end(),
-                          input.begin() + long(kCookie + removed)),
-               "bytes after the cookie changed");
+    FUZZ_CHECK(
+        std::equal(pdu.begin() + long(kCookie), pdu.end(), input.begin() + long(kCookie + removed)),
+        "bytes after the cookie changed");
     const Bytes before(input.begin(), input.end());
     FUZZ_CHECK(uint16_t(u16(before, 0) - removed) == u16(pdu, 0), "totalLength not shrunk");
     FUZZ_CHECK((load_u32le(&pdu[kFields]) & 1) == 0, "FieldsPresent still announces the cookie");

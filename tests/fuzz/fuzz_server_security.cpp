@@ -18,7 +18,8 @@ RDPBRIDGE_FUZZ_TARGET(fuzz_server_security) {
     if (sec) {
         (void)encryption_methods_to_string(sec->method);
         (void)to_string(sec->level);
-        FUZZ_CHECK(sec->server_random.size() <= input.size(), "server random larger than the block");
+        FUZZ_CHECK(sec->server_random.size() <= input.size(),
+                   "server random larger than the block");
         if (sec->method != encryption_method::none)
             FUZZ_CHECK(sec->server_random.size() == 32,
                        "server random of " + std::to_string(sec->server_random.size()) + " bytes");

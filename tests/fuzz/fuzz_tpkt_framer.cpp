@@ -38,21 +38,30 @@ bool drain(Framer& f, Framing& out) {
 
 std::size_t pick_max_pdu(uint8_t selector) {
     switch (selector % 8) {
-        case 0: return 0xFFFF;  // what the gateway uses
-        case 1: return 7;       // the smallest legal TPKT
-        case 2: return 0;
-        case 3: return 64;
-        case 4: return 0x7FFF;  // largest fast-path length
-        case 5: return 0x10000;
-        case 6: return 3;
-        default: return std::size_t(selector) * 4;
+        case 0:
+            return 0xFFFF;  // what the gateway uses
+        case 1:
+            return 7;  // the smallest legal TPKT
+        case 2:
+            return 0;
+        case 3:
+            return 64;
+        case 4:
+            return 0x7FFF;  // largest fast-path length
+        case 5:
+            return 0x10000;
+        case 6:
+            return 3;
+        default:
+            return std::size_t(selector) * 4;
     }
 }
 
 void check_pdu(ByteView pdu, std::size_t max_pdu) {
     FUZZ_CHECK(pdu.size() <= max_pdu, std::to_string(pdu.size()) + " > " + std::to_string(max_pdu));
     auto header = peek_frame(pdu);
-    FUZZ_CHECK(header.ok() && header->has_value(), "a framed PDU no longer peeks: " + hex_prefix(pdu));
+    FUZZ_CHECK(header.ok() && header->has_value(),
+               "a framed PDU no longer peeks: " + hex_prefix(pdu));
     FUZZ_CHECK((*header)->length == pdu.size(), "peek says " + std::to_string((*header)->length) +
                                                     ", PDU has " + std::to_string(pdu.size()));
     if ((*header)->kind != FrameKind::tpkt) return;
@@ -110,10 +119,10 @@ RDPBRIDGE_FUZZ_TARGET(fuzz_tpkt_framer) {
     }
 
     FUZZ_CHECK(chunked.pdus.size() == whole.pdus.size(),
-               "chunked framing gave " + std::to_string(chunked.pdus.size()) + " PDUs, whole gave " +
-                   std::to_string(whole.pdus.size()));
-    FUZZ_CHECK(chunked.error == whole.error,
-               "error differs: " + chunked.error.value_or("none") + " vs " + whole.error.value_or("none"));
+               "chunked framing gave " + std::to_string(chunked.pdus.size()) +
+                   " PDUs, whole gave " + std::to_string(whole.pdus.size()));
+    FUZZ_CHECK(chunked.error == whole.error, "error differs: " + chunked.error.value_or("none") +
+                                                 " vs " + whole.error.value_or("none"));
     std::size_t offset = 0;
     for (std::size_t i = 0; i < whole.pdus.size(); ++i) {
         const Bytes& pdu = whole.pdus[i];

@@ -19,9 +19,9 @@ namespace {
 
 bool same(const ConnectionRequest& a, const ConnectionRequest& b) {
     const bool neg = a.negotiation.has_value() == b.negotiation.has_value() &&
-                     (!a.negotiation || (a.negotiation->flags == b.negotiation->flags &&
-                                         a.negotiation->requested_protocols ==
-                                             b.negotiation->requested_protocols));
+                     (!a.negotiation ||
+                      (a.negotiation->flags == b.negotiation->flags &&
+                       a.negotiation->requested_protocols == b.negotiation->requested_protocols));
     return a.mstshash == b.mstshash && a.routing_token == b.routing_token && neg &&
            a.correlation_info == b.correlation_info;
 }
@@ -43,8 +43,8 @@ void round_trip(const T& decoded, Decode decode, const char* what) {
     auto again = decode(ByteView(encoded));
     FUZZ_CHECK(again.ok(), std::string(what) + ": re-encoded frame rejected: " +
                                again.error().message() + " frame " + hex_prefix(encoded));
-    FUZZ_CHECK(same(decoded, *again), std::string(what) + ": decode(encode(x)) != x, frame " +
-                                          hex_prefix(encoded));
+    FUZZ_CHECK(same(decoded, *again),
+               std::string(what) + ": decode(encode(x)) != x, frame " + hex_prefix(encoded));
     FUZZ_CHECK(encode(*again) == encoded, std::string(what) + ": encoding not stable");
 }
 
@@ -54,7 +54,8 @@ RDPBRIDGE_FUZZ_TARGET(fuzz_x224) {
     auto request = decode_connection_request(input);
     if (request) {
         round_trip(*request, decode_connection_request, "connection request");
-        (void)protocols_to_string(request->negotiation ? request->negotiation->requested_protocols : 0);
+        (void)protocols_to_string(request->negotiation ? request->negotiation->requested_protocols
+                                                       : 0);
         // What the gateway does with an accepted request (proxy/session.cpp): select for the
         // front, and only then build the request for the host from it.
         auto selected = select_front_protocol(*request);

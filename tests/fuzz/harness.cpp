@@ -21,13 +21,17 @@ const Target* find_target(const std::string& name) {
     return nullptr;
 }
 
-Register::Register(const char* name, TargetFn run) { targets().push_back(Target{name, run}); }
+Register::Register(const char* name, TargetFn run) {
+    targets().push_back(Target{name, run});
+}
 
-void set_throw_on_failure(bool on) { throw_on_failure = on; }
+void set_throw_on_failure(bool on) {
+    throw_on_failure = on;
+}
 
 void check_failed(const char* file, int line, const char* expression, const std::string& detail) {
-    std::string message = std::string(file) + ":" + std::to_string(line) +
-                          ": oracle failed: " + expression;
+    std::string message =
+        std::string(file) + ":" + std::to_string(line) + ": oracle failed: " + expression;
     if (!detail.empty()) message += " -- " + detail;
     if (throw_on_failure) throw OracleFailure{message};
     std::fprintf(stderr, "==FUZZ ORACLE== %s\n", message.c_str());
@@ -57,7 +61,9 @@ ByteView Input::take(std::size_t n) {
     return v;
 }
 
-ByteView Input::rest() { return take(remaining()); }
+ByteView Input::rest() {
+    return take(remaining());
+}
 
 uint32_t Chunker::next_random() {
     // xorshift32: tiny, deterministic, good enough to vary chunk boundaries.
@@ -72,10 +78,18 @@ std::size_t Chunker::next(std::size_t remaining) {
     const uint32_t r = next_random();
     std::size_t n;
     switch (r & 3) {
-        case 0: n = 1; break;
-        case 1: n = 1 + (r >> 2) % 8; break;
-        case 2: n = 1 + (r >> 2) % 512; break;
-        default: n = remaining; break;
+        case 0:
+            n = 1;
+            break;
+        case 1:
+            n = 1 + (r >> 2) % 8;
+            break;
+        case 2:
+            n = 1 + (r >> 2) % 512;
+            break;
+        default:
+            n = remaining;
+            break;
     }
     return std::min(n, remaining);
 }

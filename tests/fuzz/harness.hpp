@@ -17,8 +17,8 @@
 
 namespace rdpbridge::fuzz {
 
-using rdp::ByteView;
 using rdp::Bytes;
+using rdp::ByteView;
 
 using TargetFn = void (*)(ByteView input);
 
@@ -50,16 +50,16 @@ void set_throw_on_failure(bool on);
 // harness never has to special-case short inputs, and seeds are easy to write by hand:
 // the header fields come first, the protocol bytes last.
 class Input {
-public:
+  public:
     explicit Input(ByteView data) : data_(data) {}
     uint8_t u8();
-    uint16_t u16();  // little-endian
-    uint32_t u32();  // little-endian
+    uint16_t u16();                // little-endian
+    uint32_t u32();                // little-endian
     ByteView take(std::size_t n);  // at most n bytes
     ByteView rest();
     std::size_t remaining() const { return data_.size() - pos_; }
 
-private:
+  private:
     ByteView data_;
     std::size_t pos_ = 0;
 };
@@ -67,7 +67,7 @@ private:
 // Deterministic chunk sizes for feeding a stream: a mix of single bytes, small pieces, medium
 // pieces and "everything that is left", from a seed the harness reads from its input.
 class Chunker {
-public:
+  public:
     explicit Chunker(uint32_t seed) : state_(seed * 2654435761u + 0x9E3779B9u) {
         if (state_ == 0) state_ = 1;  // xorshift's one fixed point
     }
@@ -75,7 +75,7 @@ public:
     // Size of the next chunk of a stream with `remaining` bytes left (0 only when remaining is 0).
     std::size_t next(std::size_t remaining);
 
-private:
+  private:
     uint32_t state_;
 };
 
@@ -83,15 +83,15 @@ std::string hex_prefix(ByteView b, std::size_t max = 64);
 
 }  // namespace rdpbridge::fuzz
 
-#define RDPBRIDGE_FUZZ_TARGET(name)                                                           \
-    static void name##_body(::rdpbridge::rdp::ByteView input);                               \
-    [[maybe_unused]] static const ::rdpbridge::fuzz::Register name##_registration{#name,     \
-                                                                                 &name##_body}; \
+#define RDPBRIDGE_FUZZ_TARGET(name)                                                              \
+    static void name##_body(::rdpbridge::rdp::ByteView input);                                   \
+    [[maybe_unused]] static const ::rdpbridge::fuzz::Register name##_registration{#name,         \
+                                                                                  &name##_body}; \
     static void name##_body(::rdpbridge::rdp::ByteView input)
 
 // An oracle: `detail` is evaluated only when the condition fails.
-#define FUZZ_CHECK(condition, detail)                                                       \
-    do {                                                                                    \
-        if (!(condition))                                                                   \
-            ::rdpbridge::fuzz::check_failed(__FILE__, __LINE__, #condition, (detail));      \
+#define FUZZ_CHECK(condition, detail)                                                  \
+    do {                                                                               \
+        if (!(condition))                                                              \
+            ::rdpbridge::fuzz::check_failed(__FILE__, __LINE__, #condition, (detail)); \
     } while (0)

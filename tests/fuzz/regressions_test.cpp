@@ -51,7 +51,7 @@ void replay(const rdpbridge::fuzz::Target& target, const fs::path& file) {
 }
 
 class FuzzReplay : public ::testing::TestWithParam<std::string> {
-protected:
+  protected:
     void SetUp() override { rdpbridge::fuzz::set_throw_on_failure(true); }
     void TearDown() override { rdpbridge::fuzz::set_throw_on_failure(false); }
 };
@@ -73,7 +73,8 @@ std::vector<std::string> crash_files() {
 std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
     std::string s = info.param;
     if (s.ends_with(".bin")) s.resize(s.size() - 4);
-    std::replace_if(s.begin(), s.end(), [](char c) { return !std::isalnum(uint8_t(c)); }, '_');
+    std::replace_if(
+        s.begin(), s.end(), [](char c) { return !std::isalnum(uint8_t(c)); }, '_');
     return s;
 }
 
@@ -95,7 +96,8 @@ TEST_P(SavedCrash, NoLongerFails) {
     const std::string file = GetParam();
     const std::string target_name = file.substr(0, file.find('-'));
     const auto* target = rdpbridge::fuzz::find_target(target_name);
-    if (!target) GTEST_SKIP() << target_name << " is not built yet (see tests/fuzz/harnesses.cmake)";
+    if (!target)
+        GTEST_SKIP() << target_name << " is not built yet (see tests/fuzz/harnesses.cmake)";
     replay(*target, kFuzzDir / "crashes" / file);
 }
 INSTANTIATE_TEST_SUITE_P(Fuzz, SavedCrash, ::testing::ValuesIn(crash_files()), test_name);

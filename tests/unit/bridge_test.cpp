@@ -7,8 +7,8 @@
 #include "fixtures.hpp"
 #include "rdp/bridge.hpp"
 #include "rdp/client_info.hpp"
-#include "rdp/utf16.hpp"
 #include "rdp/mcs.hpp"
+#include "rdp/utf16.hpp"
 #include "rdp/x224.hpp"
 
 using namespace rdpbridge::rdp;
@@ -154,8 +154,7 @@ void expect_no_secret_in(const std::vector<Fact>& facts, const std::string& pass
     const Bytes wide = utf16(password);
     for (const auto& [k, v] : facts) {
         EXPECT_EQ(v.find(password), std::string::npos) << k;
-        EXPECT_FALSE(contains(ByteView(reinterpret_cast<const uint8_t*>(v.data()), v.size()),
-                              wide))
+        EXPECT_FALSE(contains(ByteView(reinterpret_cast<const uint8_t*>(v.data()), v.size()), wide))
             << k;
     }
 }
@@ -171,7 +170,7 @@ std::string fact_value(const std::vector<Fact>& facts, const std::string& name) 
 // `client_info`, then its real licensing and capability PDUs and one fast-path input PDU.
 struct ClientStream {
     Bytes bytes;
-    std::vector<Bytes> pdus;       // as fed
+    std::vector<Bytes> pdus;      // as fed
     std::size_t client_info_end;  // offset just past the Client Info
 };
 
@@ -227,8 +226,8 @@ TEST(BridgeAutoLogon, TlsHostClientInfoTakesTheCredentialsThenTheBridgeStepsAsid
     EXPECT_EQ(sd->initiator, original->initiator);
     EXPECT_EQ(sd->channel, original->channel);
     EXPECT_EQ(sd->priority_segmentation, original->priority_segmentation);
-    EXPECT_TRUE(std::equal(sd->user_data.begin(), sd->user_data.begin() + 4,
-                           original->user_data.begin()));
+    EXPECT_TRUE(
+        std::equal(sd->user_data.begin(), sd->user_data.begin() + 4, original->user_data.begin()));
     auto info = client_info::decode(sd->user_data.subspan(4));
     ASSERT_TRUE(info) << info.error().message();
     EXPECT_EQ(*utf16le_to_utf8(info->domain, "d"), "CORP");

@@ -144,10 +144,16 @@ TEST(Ber, RejectsWrongTagAndOverlongLength) {
 
 TEST(Ber, DerIntegersInTheFewestOctets) {
     const std::pair<int64_t, const char*> cases[] = {
-        {0, "020100"},          {127, "02017f"},        {128, "02020080"},
-        {256, "02020100"},      {-1, "0201ff"},         {-128, "020180"},
-        {-129, "0202ff7f"},     {0x7FFFFFFF, "02047fffffff"},
-        {int32_t(0xC000006D), "0204c000006d"},          {INT64_MIN, "02088000000000000000"},
+        {0, "020100"},
+        {127, "02017f"},
+        {128, "02020080"},
+        {256, "02020100"},
+        {-1, "0201ff"},
+        {-128, "020180"},
+        {-129, "0202ff7f"},
+        {0x7FFFFFFF, "02047fffffff"},
+        {int32_t(0xC000006D), "0204c000006d"},
+        {INT64_MIN, "02088000000000000000"},
     };
     for (const auto& [value, der] : cases) {
         Bytes out;
@@ -180,8 +186,16 @@ TEST(Ber, DerWriterFillsInShortestLengths) {
         w.begin(ber::kSequence);
         w.octet_string(Bytes(len, 0xAB));
         w.end();
-        const std::size_t inner = 1 + (len < 0x80 ? 1 : len <= 0xFF ? 2 : len <= 0xFFFF ? 3 : 4) + len;
-        const std::size_t outer_width = inner < 0x80 ? 1 : inner <= 0xFF ? 2 : inner <= 0xFFFF ? 3 : 4;
+        const std::size_t inner = 1 +
+                                  (len < 0x80      ? 1
+                                   : len <= 0xFF   ? 2
+                                   : len <= 0xFFFF ? 3
+                                                   : 4) +
+                                  len;
+        const std::size_t outer_width = inner < 0x80      ? 1
+                                        : inner <= 0xFF   ? 2
+                                        : inner <= 0xFFFF ? 3
+                                                          : 4;
         EXPECT_EQ(out.size(), 1 + outer_width + inner) << len;
         if (inner > 0xFFFF) continue;  // beyond what ber::read takes
         Reader r(out);

@@ -248,7 +248,9 @@ TEST(Errors, UnknownKeySuggestsClosestAndListsAllowed) {
     EXPECT_EQ(e.column, 1);
     EXPECT_TRUE(Contains(e.message, "unknown key \"adress\" in [[backend]]"));
     EXPECT_TRUE(Contains(e.message, "did you mean \"address\"?"));
-    EXPECT_TRUE(Contains(e.message, "allowed keys: name, address, security, connect_timeout, encryption_methods, tls"));
+    EXPECT_TRUE(Contains(
+        e.message,
+        "allowed keys: name, address, security, connect_timeout, encryption_methods, tls"));
 }
 
 TEST(Errors, UnknownKeyFarFromAnyAllowedHasNoSuggestion) {
@@ -796,7 +798,8 @@ TEST(Nla, BackendServiceCredentialsReadThePasswordFromAFile) {
 user = "kiosk"
 domain = "PLANT"
 password_file = "kiosk.password"
-)"), "/etc/rdpbridge/rdpbridge.toml"));
+)"),
+                                         "/etc/rdpbridge/rdpbridge.toml"));
     ASSERT_TRUE(c.backends[0].credentials);
     EXPECT_EQ(c.backends[0].credentials->user, "kiosk");
     EXPECT_EQ(c.backends[0].credentials->domain, "PLANT");
@@ -806,7 +809,8 @@ password_file = "kiosk.password"
 TEST(Nla, ServiceCredentialsNeedUserAndPasswordFileNotAPassword) {
     const auto errors = expect_errors(parse(with_base(R"([backend.credentials]
 password = "secret"
-)"), "t.toml"));
+)"),
+                                            "t.toml"));
     std::string all;
     for (const LoadError& e : errors) all += e.to_string() + "\n";
     EXPECT_NE(all.find("password_file"), std::string::npos) << all;

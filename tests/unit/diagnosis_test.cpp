@@ -20,7 +20,8 @@ TEST(Diagnosis, TableIsCompleteOrderedAndUnique) {
         for (char ch : c.id)
             EXPECT_TRUE(ch == '_' || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) << c.id;
     }
-    EXPECT_EQ(&describe(Cause::host_ssl_not_allowed), &causes[std::size_t(Cause::host_ssl_not_allowed)]);
+    EXPECT_EQ(&describe(Cause::host_ssl_not_allowed),
+              &causes[std::size_t(Cause::host_ssl_not_allowed)]);
 }
 
 TEST(Diagnosis, StageNames) {

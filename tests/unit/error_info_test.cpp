@@ -41,10 +41,14 @@ TEST(ErrorInfo, EveryEntryIsNamedAndDescribedOnOneLine) {
 TEST(ErrorInfo, CoversEveryGroupOfTheSpec) {
     std::size_t independent = 0, licensing = 0, broker = 0, rdp_specific = 0;
     for (const auto& e : error_info_table()) {
-        if (e.code <= 0x1A) ++independent;
-        else if (e.code >= 0x100 && e.code <= 0x10A) ++licensing;
-        else if (e.code >= 0x400 && e.code <= 0x412) ++broker;
-        else if (e.code >= 0x10C9 && e.code <= 0x1195) ++rdp_specific;
+        if (e.code <= 0x1A)
+            ++independent;
+        else if (e.code >= 0x100 && e.code <= 0x10A)
+            ++licensing;
+        else if (e.code >= 0x400 && e.code <= 0x412)
+            ++broker;
+        else if (e.code >= 0x10C9 && e.code <= 0x1195)
+            ++rdp_specific;
         else {
             ADD_FAILURE() << "code outside the spec's ranges: " << e.code;
         }
@@ -100,10 +104,10 @@ TEST(ErrorInfo, SpotChecksAgainstTheSpec) {
 
 TEST(ErrorInfo, UndocumentedCodesAreUnknown) {
     // Gaps in the spec's table, the mstsc-only extended reasons and FreeRDP's private 0x1196.
-    for (uint32_t code : {0x8u, 0xDu, 0xEu, 0x13u, 0x16u, 0x1Bu, 0xFFu, 0x10Bu, 0x300u, 0x401u,
-                          0x403u, 0x40Au, 0x413u, 0x1000u, 0x10C8u, 0x10CCu, 0x10D6u, 0x10E4u,
-                          0x10E6u, 0x10EBu, 0x10EEu, 0x10F9u, 0x1127u, 0x1128u, 0x1137u, 0x1190u,
-                          0x1196u, 0xFFFFFFFFu}) {
+    for (uint32_t code : {0x8u,    0xDu,    0xEu,    0x13u,   0x16u,   0x1Bu,   0xFFu,
+                          0x10Bu,  0x300u,  0x401u,  0x403u,  0x40Au,  0x413u,  0x1000u,
+                          0x10C8u, 0x10CCu, 0x10D6u, 0x10E4u, 0x10E6u, 0x10EBu, 0x10EEu,
+                          0x10F9u, 0x1127u, 0x1128u, 0x1137u, 0x1190u, 0x1196u, 0xFFFFFFFFu}) {
         EXPECT_EQ(error_info_name(code), std::nullopt) << code;
         EXPECT_EQ(error_info_description(code), std::nullopt) << code;
     }

@@ -16,7 +16,8 @@ ConnectionRequest client_asking(uint32_t protocols) {
 }  // namespace
 
 TEST(FrontProtocol, SelectsTlsWhenOffered) {
-    for (uint32_t offer : {protocol::ssl, protocol::ssl | protocol::hybrid, 0x0Bu, protocol::hybrid}) {
+    for (uint32_t offer :
+         {protocol::ssl, protocol::ssl | protocol::hybrid, 0x0Bu, protocol::hybrid}) {
         auto s = select_front_protocol(client_asking(offer));
         ASSERT_TRUE(std::holds_alternative<uint32_t>(s)) << offer;
         EXPECT_EQ(std::get<uint32_t>(s), protocol::ssl);
@@ -40,9 +41,9 @@ TEST(BackendRequest, CarriesCookieAndOffersWhatTheProfileAllows) {
     EXPECT_EQ(backend_request(client_asking(0x0B), BackSecurity::automatic)
                   .negotiation->requested_protocols,
               protocol::ssl);
-    EXPECT_EQ(backend_request(client_asking(0x0B), BackSecurity::rdp)
-                  .negotiation->requested_protocols,
-              protocol::rdp);
+    EXPECT_EQ(
+        backend_request(client_asking(0x0B), BackSecurity::rdp).negotiation->requested_protocols,
+        protocol::rdp);
 }
 
 TEST(BackendConfirm, AgreementOnTls) {
@@ -90,8 +91,8 @@ TEST(BackendConfirm, PreNegotiationHost) {
 
 TEST(BackendConfirm, HostSelectingStandardSecurityOrUnofferedProtocol) {
     const auto sent = backend_request(client_asking(protocol::ssl), BackSecurity::tls);
-    auto rdp = interpret_backend_confirm(sent, {NegotiationResponse{0, protocol::rdp}},
-                                         BackSecurity::tls);
+    auto rdp =
+        interpret_backend_confirm(sent, {NegotiationResponse{0, protocol::rdp}}, BackSecurity::tls);
     EXPECT_EQ(std::get<Refusal>(rdp).cause, Cause::host_ssl_not_allowed);
     auto hybrid = interpret_backend_confirm(sent, {NegotiationResponse{0, protocol::hybrid}},
                                             BackSecurity::tls);
@@ -164,8 +165,8 @@ TEST(BackendRequest, OffersHybridOnlyWithCredentialsAndTls) {
               protocol::rdp);
     // The host selecting HYBRID from that offer is an agreement.
     const auto sent = backend_request(client_asking(0x0B), BackSecurity::tls, true);
-    auto out = interpret_backend_confirm(
-        sent, {NegotiationResponse{0, protocol::hybrid}}, BackSecurity::tls);
+    auto out = interpret_backend_confirm(sent, {NegotiationResponse{0, protocol::hybrid}},
+                                         BackSecurity::tls);
     ASSERT_TRUE(std::holds_alternative<BackendAgreement>(out));
     EXPECT_EQ(std::get<BackendAgreement>(out).selected_protocol, protocol::hybrid);
 }

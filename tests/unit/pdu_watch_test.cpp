@@ -43,8 +43,8 @@ Bytes set_error_info_user_data(uint32_t code, uint16_t total_length = 22, uint8_
     Bytes out;
     Writer w(out);
     w.u16le(total_length);
-    w.u16le(0x0017);  // PDUTYPE_DATAPDU | TS_PROTOCOL_VERSION
-    w.u16le(0);       // pduSource: zero for this PDU
+    w.u16le(0x0017);      // PDUTYPE_DATAPDU | TS_PROTOCOL_VERSION
+    w.u16le(0);           // pduSource: zero for this PDU
     w.u32le(0x000103EA);  // shareId, as xrdp's Demand Active set it
     w.u8(0);              // pad1
     w.u8(1);              // streamId: STREAM_LOW
@@ -66,7 +66,9 @@ Bytes send_data_indication(ByteView user_data, uint16_t channel = kIoChannel) {
     return frame.ok() ? *frame : Bytes{};
 }
 
-Bytes set_error_info_pdu(uint32_t code) { return send_data_indication(set_error_info_user_data(code)); }
+Bytes set_error_info_pdu(uint32_t code) {
+    return send_data_indication(set_error_info_user_data(code));
+}
 
 Bytes join(const std::vector<Bytes>& pdus) {
     Bytes out;
@@ -173,7 +175,7 @@ TEST(PduWatch, TheX224ConfirmBeforeTlsIsWalkedOver) {
 // --- Set Error Info in the real stream, every chunking -----------------------------------------
 
 class SetErrorInfoChunking : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         sei_ = set_error_info_pdu(0x0000000C);
         const auto pdus = with_inserted({sei_});
@@ -187,7 +189,9 @@ protected:
     std::size_t sei_at_ = 0;
 };
 
-TEST_F(SetErrorInfoChunking, Whole) { expect_clean(watch_whole(stream_), expected_, kPdus, "whole"); }
+TEST_F(SetErrorInfoChunking, Whole) {
+    expect_clean(watch_whole(stream_), expected_, kPdus, "whole");
+}
 
 TEST_F(SetErrorInfoChunking, ByteByByte) {
     expect_clean(watch_bytewise(stream_), expected_, kPdus, "byte by byte");
@@ -195,7 +199,8 @@ TEST_F(SetErrorInfoChunking, ByteByByte) {
 
 TEST_F(SetErrorInfoChunking, EveryTwoChunkSplit) {
     for (std::size_t cut = 0; cut <= stream_.size(); ++cut)
-        expect_clean(watch_chunks(stream_, {cut}), expected_, kPdus, "cut at " + std::to_string(cut));
+        expect_clean(watch_chunks(stream_, {cut}), expected_, kPdus,
+                     "cut at " + std::to_string(cut));
 }
 
 // Three chunks with both cuts anywhere in (or next to) the Set Error Info PDU: every way its
@@ -215,7 +220,8 @@ TEST_F(SetErrorInfoChunking, RandomSplits) {
         const std::size_t n = 1 + rng() % 40;
         for (std::size_t i = 0; i < n; ++i) cuts.push_back(rng() % (stream_.size() + 1));
         std::sort(cuts.begin(), cuts.end());
-        expect_clean(watch_chunks(stream_, cuts), expected_, kPdus, "round " + std::to_string(round));
+        expect_clean(watch_chunks(stream_, cuts), expected_, kPdus,
+                     "round " + std::to_string(round));
     }
 }
 
@@ -228,11 +234,13 @@ TEST_F(SetErrorInfoChunking, EveryTruncationIsReportedAtTheEnd) {
         PduWatch w;
         const auto fed = w.feed(ByteView(stream_).first(n));
         ASSERT_FALSE(fed) << n << ": " << fed->message();
-        const bool boundary = std::find(boundaries.begin(), boundaries.end(), n) != boundaries.end();
+        const bool boundary =
+            std::find(boundaries.begin(), boundaries.end(), n) != boundaries.end();
         const auto end = w.finish();
         EXPECT_EQ(end.has_value(), !boundary) << n;
         if (end) {
-            EXPECT_TRUE(end->field == "tpkt.length" || end->field == "fastpath.length") << end->field;
+            EXPECT_TRUE(end->field == "tpkt.length" || end->field == "fastpath.length")
+                << end->field;
         }
         const bool complete = n >= sei_at_ + sei_.size();
         EXPECT_EQ(w.take_events().size(), complete ? 1u : 0u) << n;
@@ -303,11 +311,11 @@ TEST(PduWatch, HeaderOnlyPdusNextToEachOther) {
 
 TEST(PduWatch, SetErrorInfoLookalikesAreNotReported) {
     std::vector<Bytes> extra{
-        send_data_indication(set_error_info_user_data(1, 26)),             // totalLength != size
-        send_data_indication(set_error_info_user_data(1, 22, 0x1F)),       // another pduType2
-        send_data_indication(set_error_info_user_data(1, 22, 0x2F, 0x21)), // compressed
-        send_data_indication(Bytes(17, 0x2F)),                             // too short for headers
-        wrap_x224_data(Bytes{0x68, 0x00, 0x07, 0x03, 0xEB, 0x70, 0x00}),   // Send Data, no user data
+        send_data_indication(set_error_info_user_data(1, 26)),              // totalLength != size
+        send_data_indication(set_error_info_user_data(1, 22, 0x1F)),        // another pduType2
+        send_data_indication(set_error_info_user_data(1, 22, 0x2F, 0x21)),  // compressed
+        send_data_indication(Bytes(17, 0x2F)),                              // too short for headers
+        wrap_x224_data(Bytes{0x68, 0x00, 0x07, 0x03, 0xEB, 0x70, 0x00}),  // Send Data, no user data
     };
     auto user = set_error_info_user_data(1);
     user[2] = 0x16;  // pduType 6 (Deactivate All), not a data PDU
@@ -470,7 +478,8 @@ TEST(PduWatch, FinishNamesTheCutPdu) {
     EXPECT_EQ(w.finish()->field, "tpkt.length");
     ASSERT_FALSE(w.feed(Bytes{0x00, 0x24, 0x02}));
     ASSERT_TRUE(w.finish());
-    EXPECT_NE(w.finish()->reason.find("announces 36 bytes, stream ended after 5"), std::string::npos)
+    EXPECT_NE(w.finish()->reason.find("announces 36 bytes, stream ended after 5"),
+              std::string::npos)
         << w.finish()->reason;
 
     PduWatch f;

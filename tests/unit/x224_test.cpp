@@ -168,8 +168,8 @@ TEST(ConnectionConfirm, AnswerWithoutNegotiationData) {
 
 TEST(ConnectionConfirm, EveryFormRoundTrips) {
     std::vector<ConnectionConfirm> forms{ConnectionConfirm{}};
-    forms.push_back({NegotiationResponse{neg_rsp_flags::extended_client_data_supported,
-                                         protocol::hybrid}});
+    forms.push_back(
+        {NegotiationResponse{neg_rsp_flags::extended_client_data_supported, protocol::hybrid}});
     for (uint32_t code = 1; code <= 6; ++code)
         forms.push_back({NegotiationFailure{NegFailureCode(code)}});
     for (const auto& f : forms) {

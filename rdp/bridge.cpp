@@ -45,9 +45,10 @@ void append(Bytes& out, ByteView b) {
 
 // Feeds `in` to a framer and runs `handle` on each complete PDU; once `transparent` becomes
 // true the rest of the buffered bytes go out untouched.
+// `wipe`: each PDU's copy is wiped after `handle` (the client's stream may carry a password).
 template <class Handle>
 std::optional<Failure> drain(Framer& framer, const bool& transparent, ByteView in, Bytes& out,
-                             Cause malformed, Handle handle) {
+                             Cause malformed, bool wipe, Handle handle) {
     if (transparent) {
         append(out, in);
         return std::nullopt;
@@ -57,7 +58,9 @@ std::optional<Failure> drain(Framer& framer, const bool& transparent, ByteView i
         auto pdu = framer.next();
         if (!pdu) return Failure{malformed, pdu.error().message()};
         if (!*pdu) return std::nullopt;
-        if (auto failure = handle(**pdu, out)) return failure;
+        auto failure = handle(**pdu, out);
+        if (wipe) crypto::cleanse((*pdu)->data(), (*pdu)->size());
+        if (failure) return failure;
     }
     append(out, framer.take_rest());
     return std::nullopt;
@@ -116,7 +119,7 @@ void Bridge::note_key_updates() {
 }
 
 Bridge::Bridge(const BridgeParams& params)
-    : params_(params), client_framer_(params.max_pdu), host_framer_(params.max_pdu) {}
+    : params_(params), client_framer_(params.max_pdu, true), host_framer_(params.max_pdu) {}
 
 Bridge::~Bridge() {
     crypto::cleanse(params_.client_random.data(), params_.client_random.size());
@@ -194,7 +197,7 @@ std::vector<Fact> Bridge::take_facts() {
 
 std::optional<Failure> Bridge::from_client(ByteView in, Bytes& to_host) {
     return drain(client_framer_, client_transparent_, in, to_host, Cause::client_mcs_malformed,
-                 [this](const Bytes& pdu, Bytes& out) { return client_pdu(pdu, out); });
+                 true, [this](const Bytes& pdu, Bytes& out) { return client_pdu(pdu, out); });
 }
 
 std::optional<Failure> Bridge::from_host(ByteView in, Bytes& to_client) {
@@ -203,7 +206,7 @@ std::optional<Failure> Bridge::from_host(ByteView in, Bytes& to_client) {
         to_client.insert(to_client.end(), in.begin(), in.end());
         return std::nullopt;
     }
-    return drain(host_framer_, host_transparent_, in, to_client, Cause::host_mcs_malformed,
+    return drain(host_framer_, host_transparent_, in, to_client, Cause::host_mcs_malformed, false,
                  [this](const Bytes& pdu, Bytes& out) { return host_pdu(pdu, out); });
 }
 

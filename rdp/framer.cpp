@@ -1,5 +1,7 @@
 #include "rdp/framer.hpp"
 
+#include <algorithm>
+
 namespace rdpbridge::rdp {
 
 Result<std::optional<Bytes>> Framer::next() {
@@ -15,7 +17,12 @@ Result<std::optional<Bytes>> Framer::next() {
     }
     if (buffer_.size() < length) return Next{};
     Bytes pdu(buffer_.begin(), buffer_.begin() + std::ptrdiff_t(length));
-    buffer_.erase(buffer_.begin(), buffer_.begin() + std::ptrdiff_t(length));
+    const auto rest_end =
+        std::copy(buffer_.begin() + std::ptrdiff_t(length), buffer_.end(), buffer_.begin());
+    // The vacated tail holds the PDU's bytes or stale copies of the rest; zeroing it while it
+    // is still inside the vector keeps the writes defined (and observable to the optimiser).
+    if (wipe_) std::fill(rest_end, buffer_.end(), uint8_t(0));
+    buffer_.resize(buffer_.size() - length);
     return Next{std::move(pdu)};
 }
 

@@ -10,7 +10,10 @@ namespace rdpbridge::rdp {
 
 class Framer {
   public:
-    explicit Framer(std::size_t max_pdu) : max_pdu_(max_pdu) {}
+    // `wipe`: zero the bytes of each PDU in the buffer once it has been returned, for a stream
+    // that may carry a secret (the client's Client Info holds a password), so that no stale
+    // copy of it lingers in the buffer's spare capacity.
+    explicit Framer(std::size_t max_pdu, bool wipe = false) : max_pdu_(max_pdu), wipe_(wipe) {}
 
     void feed(ByteView bytes) { buffer_.insert(buffer_.end(), bytes.begin(), bytes.end()); }
     // The next complete PDU; nullopt while one is incomplete; Error when the stream is not RDP
@@ -22,6 +25,7 @@ class Framer {
 
   private:
     std::size_t max_pdu_;
+    bool wipe_;
     Bytes buffer_;
 };
 

@@ -115,6 +115,31 @@ TEST(Framer, SplitsCoalescedPdusAndEnforcesLimit) {
     EXPECT_EQ(big.error().field, "tpkt.length");
 }
 
+TEST(Framer, WipingOneReturnsTheSameStream) {
+    // Wiping zeroes the vacated tail; what follows a returned PDU must survive it intact,
+    // whether it arrived in the same feed or later, whole or split.
+    Bytes stream;
+    for (uint8_t i = 1; i <= 20; ++i) {
+        const Bytes pdu = wrap_x224_data(Bytes(i, i));
+        stream.insert(stream.end(), pdu.begin(), pdu.end());
+    }
+    for (std::size_t chunk : {1u, 3u, 7u, 64u, 1000u}) {
+        Framer plain(0xFFFF), wiping(0xFFFF, true);
+        std::vector<Bytes> a, b;
+        for (std::size_t at = 0; at < stream.size(); at += chunk) {
+            const ByteView piece =
+                ByteView(stream).subspan(at, std::min(chunk, stream.size() - at));
+            plain.feed(piece);
+            wiping.feed(piece);
+            for (auto p = plain.next(); p && *p; p = plain.next()) a.push_back(**p);
+            for (auto p = wiping.next(); p && *p; p = wiping.next()) b.push_back(**p);
+        }
+        EXPECT_EQ(a.size(), 20u) << chunk;
+        EXPECT_EQ(a, b) << chunk;
+        EXPECT_EQ(wiping.buffered(), 0u);
+    }
+}
+
 TEST(Ber, LengthFormsRoundTrip) {
     for (std::size_t len : {0u, 5u, 127u, 128u, 255u, 256u, 4000u}) {
         Bytes out;

@@ -10,9 +10,6 @@
 #include "bench/pdu_splitter.hpp"
 #include "bench/pdus.hpp"
 #include "bench/peers.hpp"
-#include "rdp/fastpath.hpp"
-#include "rdp/mcs_domain.hpp"
-#include "rdp/security_header.hpp"
 #include "rdp/tpkt.hpp"
 #include "rdp/x224.hpp"
 
@@ -35,48 +32,9 @@ uint32_t check_request(const rdp::Bytes& frame, bool tls) {
     return requested;
 }
 
-// Under Standard RDP Security every PDU after the Security Exchange is encrypted: the host
-// checks that the Client Info's MAC verifies, which proves that both ends derived the same keys.
-void check_client_info(const rdp::Bytes& frame, rdp::StandardSecurity& security) {
-    auto payload = rdp::unwrap_x224_data(frame);
-    if (!payload) fail("client info: " + payload.error().message());
-    auto sd = rdp::mcs::decode_send_data(*payload);
-    if (!sd) fail("client info: " + sd.error().message());
-    rdp::Reader r(sd->user_data);
-    auto flags = r.u16le("flags");
-    if (!flags || !r.skip(2, "flags_hi") || !(*flags & rdp::sec::info_pkt) ||
-        !(*flags & rdp::sec::encrypt))
-        fail("client info: no encrypted Client Info PDU after the Security Exchange");
-    uint8_t padding = 0;
-    if (security.fips()) {
-        auto fips = r.bytes(4, "fips");
-        if (!fips) fail("client info: " + fips.error().message());
-        padding = (*fips)[3];
-    }
-    auto mac = r.bytes(rdp::sec::kMacSize, "mac");
-    if (!mac) fail("client info: " + mac.error().message());
-    rdp::Bytes data(r.rest().begin(), r.rest().end());
-    if (!security.open(data, mac->data(), *flags & rdp::sec::secure_checksum, padding))
-        fail("client info: MAC does not verify (the two ends' session keys differ)");
-}
-
-// The fast-path output PDU as a Standard RDP Security host sends it: encrypted, with its MAC.
-rdp::Bytes seal_output(const rdp::Bytes& pdu, rdp::StandardSecurity& security) {
-    auto plain = rdp::fastpath::decode(pdu, false);
-    if (!plain) fail("output: " + plain.error().message());
-    const rdp::Sealed sealed = security.seal(plain->data);
-    rdp::fastpath::Pdu p;
-    p.header = uint8_t((plain->header & 0x3F) | (rdp::sec::fastpath_encrypted << 6));
-    p.mac = sealed.mac;
-    if (security.fips()) p.fips_padding = sealed.fips_padding;
-    auto encoded = rdp::fastpath::encode(p, sealed.data);
-    if (!encoded) fail("output: " + encoded.error().message());
-    return std::move(*encoded);
-}
-
 // `security` is set for a Standard RDP Security session, which runs on the bare socket.
 awaitable<void> send_output(HostSide& side, std::shared_ptr<Conn> conn, HostProfile profile,
-                            std::shared_ptr<rdp::StandardSecurity> security) {
+                            std::shared_ptr<HostRdpSecurity> security) {
     rdp::Bytes pdu = fastpath_output(profile.output_pdu);
     asio::steady_timer timer(side.io);
     // A random phase per session, so that paced sessions do not all send at the same instant.
@@ -94,7 +52,7 @@ awaitable<void> send_output(HostSide& side, std::shared_ptr<Conn> conn, HostProf
         }
         stamp_output(pdu, now_ns(), sequence);
         if (security) {
-            const rdp::Bytes sealed = seal_output(pdu, *security);
+            const rdp::Bytes sealed = security->seal_output(pdu);
             co_await asio::async_write(conn->stream.next_layer(), asio::buffer(sealed),
                                        asio::redirect_error(use_awaitable, ec));
         } else {
@@ -132,7 +90,7 @@ awaitable<void> host_session(HostSide& side, tcp::socket socket) {
     auto conn = std::make_shared<Conn>(std::move(socket), side.tls, side.registry);
     const HostProfile profile = side.profile;
     const bool tls = profile.rdp_method == 0;
-    std::shared_ptr<rdp::StandardSecurity> security;
+    std::shared_ptr<HostRdpSecurity> security;
     const char* stage = "x224";
     try {
         {
@@ -158,16 +116,16 @@ awaitable<void> host_session(HostSide& side, tcp::socket socket) {
                 stage = "mcs";
                 auto initial = check_connect_initial(co_await read_tpkt(raw, "host mcs"));
                 if (!initial) fail("mcs: " + initial.error().message());
-                const HostRdpSecurity rdp_security(side.tls.native_handle(), profile.rdp_method);
-                const rdp::Bytes sc_security = rdp_security.sc_security();
+                security =
+                    std::make_shared<HostRdpSecurity>(side.tls.native_handle(), profile.rdp_method);
+                const rdp::Bytes sc_security = security->sc_security();
                 const rdp::Bytes response =
                     connect_response(requested, initial->channel_count, &sc_security);
                 co_await asio::async_write(raw, asio::buffer(response), use_awaitable);
                 stage = "security exchange";
-                security = std::make_shared<rdp::StandardSecurity>(rdp_security.accept_exchange(
-                    co_await read_tpkt(raw, "host security exchange")));
+                security->accept_exchange(co_await read_tpkt(raw, "host security exchange"));
                 stage = "client info";
-                check_client_info(co_await read_tpkt(raw, "host client info"), *security);
+                security->check_client_info(co_await read_tpkt(raw, "host client info"));
                 side.tally.note_negotiated(true, kRdpSecurity, rdp_method_name(profile.rdp_method));
             }
         }
@@ -178,10 +136,7 @@ awaitable<void> host_session(HostSide& side, tcp::socket socket) {
         if (tls) {
             co_await count_input(side, conn->stream, 0);
         } else {
-            const std::size_t overhead =
-                rdp::sec::kMacSize +
-                (security->fips() ? rdp::sec::kFipsSize - rdp::sec::kNonFipsSize : 0);
-            co_await count_input(side, conn->stream.next_layer(), overhead);
+            co_await count_input(side, conn->stream.next_layer(), security->overhead());
         }
     } catch (const std::exception& e) {
         if (!side.tally.stopping) side.tally.fail(std::string("host ") + stage + ": " + e.what());

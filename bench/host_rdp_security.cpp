@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "bench/crypto_bound.hpp"
+#include "rdp/fastpath.hpp"
 #include "rdp/mcs_domain.hpp"
 #include "rdp/security_header.hpp"
 #include "rdp/server_security.hpp"
@@ -53,6 +54,15 @@ rdp::Bytes rsa_private_le(SSL_CTX* host, rdp::ByteView message_le) {
     return out;
 }
 
+// The user data of the Send Data Request in a TPKT frame (it points into `frame`).
+rdp::ByteView user_data(rdp::ByteView frame, const std::string& what) {
+    auto payload = rdp::unwrap_x224_data(frame);
+    if (!payload) fail(what + ": " + payload.error().message());
+    auto sd = rdp::mcs::decode_send_data(*payload);
+    if (!sd) fail(what + ": " + sd.error().message());
+    return sd->user_data;
+}
+
 }  // namespace
 
 std::string rdp_method_name(uint32_t method) {
@@ -88,12 +98,8 @@ rdp::Bytes HostRdpSecurity::sc_security() const {
     return body;
 }
 
-rdp::StandardSecurity HostRdpSecurity::accept_exchange(rdp::ByteView frame) const {
-    auto payload = rdp::unwrap_x224_data(frame);
-    if (!payload) fail("security exchange: " + payload.error().message());
-    auto sd = rdp::mcs::decode_send_data(*payload);
-    if (!sd) fail("security exchange: " + sd.error().message());
-    rdp::Reader r(sd->user_data);
+void HostRdpSecurity::accept_exchange(rdp::ByteView frame) {
+    rdp::Reader r(user_data(frame, "security exchange"));
     auto flags = r.u16le("flags");
     auto skipped = r.skip(2, "flags_hi");
     auto length = r.u32le("length");
@@ -109,7 +115,45 @@ rdp::StandardSecurity HostRdpSecurity::accept_exchange(rdp::ByteView frame) cons
     rdp::SessionKeys keys = std::move(*derived);
     // The client encrypts with what the server decrypts with, and the other way round.
     std::swap(keys.encrypt_key, keys.decrypt_key);
-    return rdp::StandardSecurity(keys);
+    security_.emplace(keys);
+}
+
+void HostRdpSecurity::check_client_info(rdp::ByteView frame) {
+    if (!security_) fail("client info before the security exchange");
+    rdp::Reader r(user_data(frame, "client info"));
+    auto flags = r.u16le("flags");
+    if (!flags || !r.skip(2, "flags_hi") || !(*flags & rdp::sec::info_pkt) ||
+        !(*flags & rdp::sec::encrypt))
+        fail("client info: no encrypted Client Info PDU after the Security Exchange");
+    uint8_t padding = 0;
+    if (security_->fips()) {
+        auto fips = r.bytes(4, "fips");
+        if (!fips) fail("client info: " + fips.error().message());
+        padding = (*fips)[3];
+    }
+    auto mac = r.bytes(rdp::sec::kMacSize, "mac");
+    if (!mac) fail("client info: " + mac.error().message());
+    rdp::Bytes data(r.rest().begin(), r.rest().end());
+    if (!security_->open(data, mac->data(), *flags & rdp::sec::secure_checksum, padding))
+        fail("client info: MAC does not verify (the two ends' session keys differ)");
+}
+
+rdp::Bytes HostRdpSecurity::seal_output(const rdp::Bytes& pdu) {
+    auto plain = rdp::fastpath::decode(pdu, false);
+    if (!plain) fail("output: " + plain.error().message());
+    const rdp::Sealed sealed = security_->seal(plain->data);
+    rdp::fastpath::Pdu p;
+    p.header = uint8_t((plain->header & 0x3F) | (rdp::sec::fastpath_encrypted << 6));
+    p.mac = sealed.mac;
+    if (security_->fips()) p.fips_padding = sealed.fips_padding;
+    auto encoded = rdp::fastpath::encode(p, sealed.data);
+    if (!encoded) fail("output: " + encoded.error().message());
+    return std::move(*encoded);
+}
+
+std::size_t HostRdpSecurity::overhead() const {
+    return method_ == rdp::encryption_method::fips ? rdp::sec::kFipsSize - rdp::sec::kBasicSize
+                                                   : rdp::sec::kMacSize;
 }
 
 }  // namespace rdpbridge::bench

@@ -8,6 +8,7 @@
 #include <openssl/ssl.h>
 
 #include <array>
+#include <optional>
 #include <string>
 
 #include "rdp/bytes.hpp"
@@ -23,14 +24,22 @@ class HostRdpSecurity {
 
     // The SC_SECURITY block's body: method, level (HIGH, or FIPS), random, certificate chain.
     rdp::Bytes sc_security() const;
-    // From the TPKT frame of the gateway's Security Exchange PDU: the protection of this
-    // session's PDUs from the host's end. Throws if the frame is not one.
-    rdp::StandardSecurity accept_exchange(rdp::ByteView frame) const;
+    // The TPKT frame of the gateway's Security Exchange PDU: decrypts the client random and
+    // derives this session's keys. Throws if the frame is not one.
+    void accept_exchange(rdp::ByteView frame);
+    // The Client Info PDU that follows it: throws unless it is encrypted and its MAC verifies,
+    // which proves that both ends derived the same keys.
+    void check_client_info(rdp::ByteView frame);
+    // A plain fast-path output PDU, encrypted and MACed as such a host sends it.
+    rdp::Bytes seal_output(const rdp::Bytes& pdu);
+    // What the security layer adds to each PDU (the MAC, and the FIPS header; not FIPS padding).
+    std::size_t overhead() const;
 
   private:
     SSL_CTX* host_;
     uint32_t method_;
     std::array<uint8_t, 32> server_random_{};
+    std::optional<rdp::StandardSecurity> security_;  // from accept_exchange on
 };
 
 // "RC4-128" or "FIPS", the names the relay bound knows (crypto_bound.hpp).

@@ -24,6 +24,7 @@
 
 using namespace rdpbridge::rdp;
 using rdpbridge::fuzz::hex_prefix;
+using rdpbridge::fuzz::pick_max_pdu;
 
 namespace {
 
@@ -35,27 +36,6 @@ struct Walk {
     std::size_t pdus = 0;
     std::size_t left_over = 0;  // reference only: bytes buffered when the stream ended
 };
-
-std::size_t pick_max_pdu(uint8_t selector) {
-    switch (selector % 8) {
-        case 0:
-            return 0xFFFF;  // what the gateway uses
-        case 1:
-            return 7;  // the smallest legal TPKT
-        case 2:
-            return 0;
-        case 3:
-            return 64;  // the watcher's kept bytes
-        case 4:
-            return 0x7FFF;  // largest fast-path length
-        case 5:
-            return 0x10000;
-        case 6:
-            return 3;
-        default:
-            return std::size_t(selector) * 4;
-    }
-}
 
 std::string describe(const std::vector<WatchEvent>& events) {
     std::string s;

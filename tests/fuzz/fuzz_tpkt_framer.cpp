@@ -14,6 +14,7 @@
 
 using namespace rdpbridge::rdp;
 using rdpbridge::fuzz::hex_prefix;
+using rdpbridge::fuzz::pick_max_pdu;
 
 namespace {
 
@@ -33,27 +34,6 @@ bool drain(Framer& f, Framing& out) {
         }
         if (!*next) return true;
         out.pdus.push_back(std::move(**next));
-    }
-}
-
-std::size_t pick_max_pdu(uint8_t selector) {
-    switch (selector % 8) {
-        case 0:
-            return 0xFFFF;  // what the gateway uses
-        case 1:
-            return 7;  // the smallest legal TPKT
-        case 2:
-            return 0;
-        case 3:
-            return 64;
-        case 4:
-            return 0x7FFF;  // largest fast-path length
-        case 5:
-            return 0x10000;
-        case 6:
-            return 3;
-        default:
-            return std::size_t(selector) * 4;
     }
 }
 

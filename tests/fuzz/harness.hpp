@@ -27,6 +27,29 @@ struct Target {
     TargetFn run;
 };
 
+// A PDU size limit for the framing harnesses, taken from one input byte: the gateway's own,
+// the edges of TPKT and fast-path lengths, the watcher's 64 kept bytes, and odd ones.
+inline std::size_t pick_max_pdu(uint8_t selector) {
+    switch (selector % 8) {
+        case 0:
+            return 0xFFFF;  // what the gateway uses
+        case 1:
+            return 7;  // the smallest legal TPKT
+        case 2:
+            return 0;
+        case 3:
+            return 64;  // the watcher's kept bytes
+        case 4:
+            return 0x7FFF;  // largest fast-path length
+        case 5:
+            return 0x10000;
+        case 6:
+            return 3;
+        default:
+            return std::size_t(selector) * 4;
+    }
+}
+
 // Every harness linked into this binary, in static-initialisation order.
 std::vector<Target>& targets();
 const Target* find_target(const std::string& name);

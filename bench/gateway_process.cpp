@@ -28,7 +28,8 @@ constexpr int kStopLimitMs = 20000;              // SIGTERM closes every session
     throw std::runtime_error(what + ": " + std::strerror(errno));
 }
 
-// The quick start's listener and backend, written out, with the launch's limits raised.
+// The quick start's listener and backend, written out, with the launch's limits raised and
+// its front certificate, if it brings one.
 std::filesystem::path write_config(const GatewayLaunch& launch) {
     const auto path = launch.log_dir / (launch.name + ".toml");
     std::ofstream out(path);
@@ -42,8 +43,12 @@ std::filesystem::path write_config(const GatewayLaunch& launch) {
         out << "connections_per_second_per_source = " << launch.connections_per_second_per_source
             << "\n";
     out << "\n[[listener]]\nname = \"quickstart\"\nbind = \"127.0.0.1:0\"\n"
-        << "default_backend = \"target\"\n\n"
-        << "[[backend]]\nname = \"target\"\naddress = \"127.0.0.1:" << launch.target_port << "\"\n";
+        << "default_backend = \"target\"\n";
+    if (!launch.front_certificate.empty())
+        out << "\n[listener.tls]\ncertificate = \"" << launch.front_certificate.string()
+            << "\"\nprivate_key = \"" << launch.front_key.string() << "\"\n";
+    out << "\n[[backend]]\nname = \"target\"\naddress = \"127.0.0.1:" << launch.target_port
+        << "\"\n";
     if (!launch.backend_security.empty())
         out << "security = \"" << launch.backend_security << "\"\n";
     if (!out) throw std::runtime_error("cannot write " + path.string());

@@ -1,8 +1,8 @@
 // rdpbridge as a separate process, started exactly as a user starts it:
 //   rdpbridge run --listen 127.0.0.1:0 --target 127.0.0.1:Q --state-dir DIR --handshake-log FILE
 // or, when a scenario needs more than the gateway admits by default, as a user who raised
-// [limits] max_sessions (or max_handshakes, connections_per_second_per_source) would: from a
-// config file saying the same plus those limits.
+// [limits] max_sessions (or max_handshakes, connections_per_second_per_source) or brought an
+// own front certificate would: from a config file saying the same plus those settings.
 // Readiness is its stderr line "listening on 127.0.0.1:P" (which also tells the port the OS
 // picked); stderr is drained into a file for the whole run so that the gateway never blocks on
 // a full pipe.
@@ -27,6 +27,9 @@ struct GatewayLaunch {
     uint16_t target_port = 0;
     // The quick start's --backend-security (auto, tls, rdp); empty leaves the default, auto.
     std::string backend_security;
+    // [listener.tls] certificate and private_key, as an operator sets them (both or neither);
+    // empty: the gateway generates its own RSA-2048 certificate into the state dir.
+    std::filesystem::path front_certificate, front_key;
     // [limits] to raise; 0 keeps the default. Any nonzero one makes the launch a config file
     // equal to the quick start plus these limits, instead of the quick-start flags.
     std::size_t max_sessions = 0;
@@ -34,7 +37,8 @@ struct GatewayLaunch {
     std::size_t connections_per_second_per_source = 0;
 
     bool uses_config() const {
-        return max_sessions || max_handshakes || connections_per_second_per_source;
+        return max_sessions || max_handshakes || connections_per_second_per_source ||
+               !front_certificate.empty();
     }
 };
 

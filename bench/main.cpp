@@ -72,6 +72,10 @@ void add_options(CLI::App& app, Settings& s, std::vector<std::string>& only) {
     app.add_option("--idle-seconds", s.idle.seconds, "Idle CPU measurement window");
     app.add_option("--handshake-seconds", s.handshake.seconds, "Handshake measurement window");
     app.add_option("--handshake-concurrency", s.handshake.concurrency, "Handshakes in flight");
+    app.add_option("--handshake-front-key", s.handshake.front_keys,
+                   "Front keys to measure: rsa (generated RSA-2048), ecdsa (P-256 given as "
+                   "[listener.tls])")
+        ->check(CLI::IsMember({"rsa", "ecdsa"}));
     app.add_option("--latency-sessions", s.latency.sessions, "Sessions for the latency scenario");
     app.add_option("--latency-rate", s.latency.bytes_per_second,
                    "Bytes per second per latency session");

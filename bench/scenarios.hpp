@@ -18,8 +18,13 @@ struct Bench {
 
     std::filesystem::path state_dir() const { return settings.work_dir / "state"; }
     GatewayLaunch gateway(const std::string& name, uint16_t target_port) const {
-        return {
-            settings.rdpbridge, state_dir(), settings.work_dir / "logs", name, target_port, {}, 0};
+        GatewayLaunch launch;
+        launch.binary = settings.rdpbridge;
+        launch.state_dir = state_dir();
+        launch.log_dir = settings.work_dir / "logs";
+        launch.name = name;
+        launch.target_port = target_port;
+        return launch;
     }
 };
 

@@ -37,6 +37,9 @@ struct HandshakeSettings {
     std::size_t concurrency = 16;
     std::size_t max_sessions = 1000000;
     double seconds = 10;
+    // Front keys to measure: "rsa" (the generated RSA-2048 certificate, the default a user
+    // gets), "ecdsa" (a P-256 certificate given as [listener.tls], for sites that want more).
+    std::vector<std::string> front_keys = {"rsa", "ecdsa"};
 };
 
 struct LatencySettings {

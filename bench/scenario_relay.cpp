@@ -68,60 +68,58 @@ Measured measure(const Bench& bench, std::size_t sessions, const Leg& leg) {
 
 void add_row(const Bench& bench, std::size_t sessions, const Leg& leg) {
     const auto& s = bench.settings.relay;
-    {
-        const Measured m = measure(bench, sessions, leg);
-        const Suite front{m.suites.client_version, m.suites.client_cipher};
-        const Suite back{m.suites.host_version, m.suites.host_cipher};
-        // Down: open the host's records, seal for the client. Up: the other way round.
-        const auto down = relay_bound(back, front, s.output_pdu, bench.settings.bound_seconds);
-        const std::size_t input_pdu = s.input_events ? fastpath_input(s.input_events).size() : 0;
-        RelayBound up;
-        if (m.up) up = relay_bound(front, back, input_pdu, bench.settings.bound_seconds);
-        // CPU-seconds one core would need for exactly these bytes with nothing but the crypto.
-        const double bound_cpu = double(m.down) / down.bytes_per_cpu_second +
-                                 (m.up ? double(m.up) / up.bytes_per_cpu_second : 0.0);
-        const double relayed = double(m.down + m.up);
-        const double value = relayed / m.cpu / 1e6;
-        const double bound = relayed / bound_cpu / 1e6;
+    const Measured m = measure(bench, sessions, leg);
+    const Suite front{m.suites.client_version, m.suites.client_cipher};
+    const Suite back{m.suites.host_version, m.suites.host_cipher};
+    // Down: open the host's records, seal for the client. Up: the other way round.
+    const auto down = relay_bound(back, front, s.output_pdu, bench.settings.bound_seconds);
+    const std::size_t input_pdu = s.input_events ? fastpath_input(s.input_events).size() : 0;
+    RelayBound up;
+    if (m.up) up = relay_bound(front, back, input_pdu, bench.settings.bound_seconds);
+    // CPU-seconds one core would need for exactly these bytes with nothing but the crypto.
+    const double bound_cpu = double(m.down) / down.bytes_per_cpu_second +
+                             (m.up ? double(m.up) / up.bytes_per_cpu_second : 0.0);
+    const double relayed = double(m.down + m.up);
+    const double value = relayed / m.cpu / 1e6;
+    const double bound = relayed / bound_cpu / 1e6;
 
-        Row row;
-        row.id = "relay." + (leg.id.empty() ? "" : leg.id + ".") + "sessions_" +
-                 std::to_string(sessions);
-        row.figure = "relay" + (leg.id.empty() ? "" : " to " + back.cipher + " RDP security") +
-                     ", " + std::to_string(sessions) + " session(s): bytes per gateway CPU-s";
-        row.value = value;
-        row.unit = "MB/CPU-s";
-        row.bound = bound;
-        row.bound_what = "EVP record crypto, 1 core";
-        row.ratio = value / bound;
-        // The targets: 70 % TLS to TLS, 50 % where RDP's own cryptography is added.
-        const double target = leg.rdp_method ? 0.50 : 0.70;
-        row.target = leg.rdp_method ? "≥ 50 %" : "≥ 70 %";
-        row.met = row.ratio >= target;
-        row.details = {{"sessions", sessions},
-                       {"load_average_1m", m.load},
-                       {"seconds", m.wall},
-                       {"gateway_cpu_seconds", m.cpu},
-                       {"gateway_cores_used", m.cpu / m.wall},
-                       {"throughput_MB_per_s", relayed / m.wall / 1e6},
-                       {"down",
-                        {{"bytes", m.down},
-                         {"pdus", m.pdus_down},
-                         {"pdu_bytes", s.output_pdu},
-                         {"bound_MB_per_cpu_s", down.bytes_per_cpu_second / 1e6},
-                         {"open", down.open_with},
-                         {"seal", down.seal_with}}},
-                       {"up",
-                        {{"bytes", m.up},
-                         {"pdus", m.pdus_up},
-                         {"pdu_bytes", input_pdu},
-                         {"bound_MB_per_cpu_s", up.bytes_per_cpu_second / 1e6},
-                         {"open", up.open_with},
-                         {"seal", up.seal_with}}},
-                       {"front", front.version + " " + front.cipher},
-                       {"back", back.version + " " + back.cipher}};
-        bench.report.add(std::move(row));
-    }
+    Row row;
+    row.id =
+        "relay." + (leg.id.empty() ? "" : leg.id + ".") + "sessions_" + std::to_string(sessions);
+    row.figure = "relay" + (leg.id.empty() ? "" : " to " + back.cipher + " RDP security") + ", " +
+                 std::to_string(sessions) + " session(s): bytes per gateway CPU-s";
+    row.value = value;
+    row.unit = "MB/CPU-s";
+    row.bound = bound;
+    row.bound_what = "EVP record crypto, 1 core";
+    row.ratio = value / bound;
+    // The targets: 70 % TLS to TLS, 50 % where RDP's own cryptography is added.
+    const double target = leg.rdp_method ? 0.50 : 0.70;
+    row.target = leg.rdp_method ? "≥ 50 %" : "≥ 70 %";
+    row.met = row.ratio >= target;
+    row.details = {{"sessions", sessions},
+                   {"load_average_1m", m.load},
+                   {"seconds", m.wall},
+                   {"gateway_cpu_seconds", m.cpu},
+                   {"gateway_cores_used", m.cpu / m.wall},
+                   {"throughput_MB_per_s", relayed / m.wall / 1e6},
+                   {"down",
+                    {{"bytes", m.down},
+                     {"pdus", m.pdus_down},
+                     {"pdu_bytes", s.output_pdu},
+                     {"bound_MB_per_cpu_s", down.bytes_per_cpu_second / 1e6},
+                     {"open", down.open_with},
+                     {"seal", down.seal_with}}},
+                   {"up",
+                    {{"bytes", m.up},
+                     {"pdus", m.pdus_up},
+                     {"pdu_bytes", input_pdu},
+                     {"bound_MB_per_cpu_s", up.bytes_per_cpu_second / 1e6},
+                     {"open", up.open_with},
+                     {"seal", up.seal_with}}},
+                   {"front", front.version + " " + front.cipher},
+                   {"back", back.version + " " + back.cipher}};
+    bench.report.add(std::move(row));
 }
 
 }  // namespace

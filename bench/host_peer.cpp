@@ -70,13 +70,13 @@ awaitable<void> count_input(HostSide& side, Stream& stream, std::size_t overhead
     std::unique_ptr<uint8_t[]> buffer(new uint8_t[kReadBuffer]);
     PduSplitter splitter;
     error_code ec;
-    std::string broken;
     for (;;) {
         const std::size_t n = co_await stream.async_read_some(
             asio::buffer(buffer.get(), kReadBuffer), asio::redirect_error(use_awaitable, ec));
         if (ec) break;
         uint64_t pdus = 0;
-        broken = splitter.feed({buffer.get(), n}, [&](rdp::ByteView, std::size_t) { ++pdus; });
+        const std::string broken =
+            splitter.feed({buffer.get(), n}, [&](rdp::ByteView, std::size_t) { ++pdus; });
         side.tally.bytes_up.fetch_add(n - std::min(n, pdus * overhead), std::memory_order_relaxed);
         side.tally.pdus_up.fetch_add(pdus, std::memory_order_relaxed);
         if (!broken.empty()) {

@@ -72,8 +72,8 @@ void put_u64be(uint8_t* p, uint64_t v) {
 // content type to the plaintext and authenticates the record header.
 class Aead final : public RecordProtection {
   public:
-    Aead(const char* algorithm, bool tls13) : algorithm_(algorithm), tls13_(tls13) {
-        cipher_ = fetch(algorithm);
+    Aead(const char* algorithm, bool tls13)
+        : algorithm_(algorithm), tls13_(tls13), cipher_(fetch(algorithm)) {
         const auto key = fixed_bytes(std::size_t(EVP_CIPHER_get_key_length(cipher_.get())), 1);
         iv_ = fixed_bytes(12, 2);
         seal_ = new_ctx();
@@ -390,12 +390,12 @@ class RdpRc4 final : public RecordProtection {
 // across PDUs. The padding length travels in the FIPS header; here in the byte after the MAC.
 class RdpFips final : public RecordProtection {
   public:
-    RdpFips() {
-        cipher_ = fetch("DES-EDE3-CBC");
-        key_ = fixed_bytes(24, 9);
-        iv_ = fixed_bytes(8, 10);
-        seal_ = new_ctx();
-        open_ = new_ctx();
+    RdpFips()
+        : cipher_(fetch("DES-EDE3-CBC")),
+          key_(fixed_bytes(24, 9)),
+          iv_(fixed_bytes(8, 10)),
+          seal_(new_ctx()),
+          open_(new_ctx()) {
         EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
         mac_.reset(EVP_MAC_CTX_new(hmac));
         EVP_MAC_free(hmac);

@@ -18,7 +18,6 @@ namespace rdpbridge::bench {
 namespace {
 
 using Key = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
-using Cert = std::unique_ptr<X509, decltype(&X509_free)>;
 using File = std::unique_ptr<FILE, decltype(&std::fclose)>;
 
 [[noreturn]] void fail(const std::string& what) {
@@ -41,18 +40,8 @@ File create(const std::filesystem::path& path, mode_t mode) {
 FrontCertificate write_ecdsa_front_certificate(const std::filesystem::path& dir) {
     std::filesystem::create_directories(dir);
     Key key(EVP_EC_gen("P-256"), EVP_PKEY_free);
-    Cert cert(X509_new(), X509_free);
-    if (!key || !cert) fail("key generation");
-    X509_set_version(cert.get(), 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
-    X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(cert.get()), 7L * 24 * 3600);
-    X509_set_pubkey(cert.get(), key.get());
-    X509_NAME* name = X509_get_subject_name(cert.get());
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>("bench-gateway"), -1, -1, 0);
-    X509_set_issuer_name(cert.get(), name);
-    if (!X509_sign(cert.get(), key.get(), EVP_sha256())) fail("signing");
+    if (!key) fail("key generation");
+    const X509Ptr cert = self_signed_certificate(key.get(), "bench-gateway");
 
     FrontCertificate out{dir / "front-cert-ecdsa.pem", dir / "front-key-ecdsa.pem"};
     std::filesystem::remove(out.private_key);  // so that it is created with mode 0600

@@ -37,19 +37,9 @@ void set_legacy_policy(SSL_CTX* c, const HostTlsPolicy& policy) {
 void self_sign(SSL_CTX* c, int key_bits) {
     std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
         EVP_RSA_gen(static_cast<unsigned>(key_bits)), EVP_PKEY_free);
-    std::unique_ptr<X509, decltype(&X509_free)> cert(X509_new(), X509_free);
-    if (!key || !cert) throw std::runtime_error("host key: " + openssl_error_text());
-    X509_set_version(cert.get(), 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
-    X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(cert.get()), 7L * 24 * 3600);
-    X509_set_pubkey(cert.get(), key.get());
-    X509_NAME* name = X509_get_subject_name(cert.get());
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>("bench-host"), -1, -1, 0);
-    X509_set_issuer_name(cert.get(), name);
-    if (!X509_sign(cert.get(), key.get(), EVP_sha256()) ||
-        SSL_CTX_use_certificate(c, cert.get()) != 1 || SSL_CTX_use_PrivateKey(c, key.get()) != 1)
+    if (!key) throw std::runtime_error("host key: " + openssl_error_text());
+    const X509Ptr cert = self_signed_certificate(key.get(), "bench-host");
+    if (SSL_CTX_use_certificate(c, cert.get()) != 1 || SSL_CTX_use_PrivateKey(c, key.get()) != 1)
         throw std::runtime_error("host certificate: " + openssl_error_text());
 }
 
@@ -60,6 +50,24 @@ std::string openssl_error_text() {
     if (unsigned long e = ERR_get_error()) ERR_error_string_n(e, buf, sizeof buf);
     ERR_clear_error();
     return buf;
+}
+
+X509Ptr self_signed_certificate(EVP_PKEY* key, const char* common_name) {
+    X509Ptr cert(X509_new(), X509_free);
+    if (!cert) throw std::runtime_error("X509_new: " + openssl_error_text());
+    X509_set_version(cert.get(), 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(cert.get()), 7L * 24 * 3600);
+    X509_set_pubkey(cert.get(), key);
+    X509_NAME* name = X509_get_subject_name(cert.get());
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>(common_name), -1, -1, 0);
+    X509_set_issuer_name(cert.get(), name);
+    if (!X509_sign(cert.get(), key, EVP_sha256()))
+        throw std::runtime_error(std::string("signing the certificate of ") + common_name + ": " +
+                                 openssl_error_text());
+    return cert;
 }
 
 SslCtx make_modern_client_context() {

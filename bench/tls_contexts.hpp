@@ -28,4 +28,9 @@ SslCtx make_host_context(const HostTlsPolicy& policy);
 // "OpenSSL: <last error>", for exceptions.
 std::string openssl_error_text();
 
+// A certificate for `key`, self-signed, named CN=`common_name`, valid from an hour ago for a
+// week: what the synthetic host and the bench's ECDSA front certificate need. Throws on failure.
+using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
+X509Ptr self_signed_certificate(EVP_PKEY* key, const char* common_name);
+
 }  // namespace rdpbridge::bench

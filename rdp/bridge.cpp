@@ -44,11 +44,11 @@ void append(Bytes& out, ByteView b) {
 }
 
 // Feeds `in` to a framer and runs `handle` on each complete PDU; once `transparent` becomes
-// true the rest of the buffered bytes go out untouched.
-// `wipe`: each PDU's copy is wiped after `handle` (the client's stream may carry a password).
+// true the rest of the buffered bytes go out untouched. A framer that wipes (the client's
+// stream may carry a password) has each PDU's copy wiped here too, once handled.
 template <class Handle>
 std::optional<Failure> drain(Framer& framer, const bool& transparent, ByteView in, Bytes& out,
-                             Cause malformed, bool wipe, Handle handle) {
+                             Cause malformed, Handle handle) {
     if (transparent) {
         append(out, in);
         return std::nullopt;
@@ -59,7 +59,7 @@ std::optional<Failure> drain(Framer& framer, const bool& transparent, ByteView i
         if (!pdu) return Failure{malformed, pdu.error().message()};
         if (!*pdu) return std::nullopt;
         auto failure = handle(**pdu, out);
-        if (wipe) crypto::cleanse((*pdu)->data(), (*pdu)->size());
+        if (framer.wipes()) crypto::cleanse((*pdu)->data(), (*pdu)->size());
         if (failure) return failure;
     }
     append(out, framer.take_rest());
@@ -119,7 +119,9 @@ void Bridge::note_key_updates() {
 }
 
 Bridge::Bridge(const BridgeParams& params)
-    : params_(params), client_framer_(params.max_pdu, true), host_framer_(params.max_pdu) {}
+    : params_(params),
+      client_framer_(params.max_pdu, /*wipe=*/true),
+      host_framer_(params.max_pdu) {}
 
 Bridge::~Bridge() {
     crypto::cleanse(params_.client_random.data(), params_.client_random.size());
@@ -197,7 +199,7 @@ std::vector<Fact> Bridge::take_facts() {
 
 std::optional<Failure> Bridge::from_client(ByteView in, Bytes& to_host) {
     return drain(client_framer_, client_transparent_, in, to_host, Cause::client_mcs_malformed,
-                 true, [this](const Bytes& pdu, Bytes& out) { return client_pdu(pdu, out); });
+                 [this](const Bytes& pdu, Bytes& out) { return client_pdu(pdu, out); });
 }
 
 std::optional<Failure> Bridge::from_host(ByteView in, Bytes& to_client) {
@@ -206,7 +208,7 @@ std::optional<Failure> Bridge::from_host(ByteView in, Bytes& to_client) {
         to_client.insert(to_client.end(), in.begin(), in.end());
         return std::nullopt;
     }
-    return drain(host_framer_, host_transparent_, in, to_client, Cause::host_mcs_malformed, false,
+    return drain(host_framer_, host_transparent_, in, to_client, Cause::host_mcs_malformed,
                  [this](const Bytes& pdu, Bytes& out) { return host_pdu(pdu, out); });
 }
 

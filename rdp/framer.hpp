@@ -20,6 +20,8 @@ class Framer {
     // or announces a PDU larger than max_pdu.
     Result<std::optional<Bytes>> next();
     std::size_t buffered() const { return buffer_.size(); }
+    // Whether this framer's stream may carry a secret (see the constructor).
+    bool wipes() const { return wipe_; }
     // Everything buffered and not yet returned, leaving the framer empty.
     Bytes take_rest();
 

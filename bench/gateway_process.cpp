@@ -66,6 +66,9 @@ GatewayProcess::GatewayProcess(const GatewayLaunch& launch)
                                  " (build it, or give --rdpbridge / $RDPBRIDGE_BIN)");
     std::filesystem::create_directories(launch.log_dir);
     std::filesystem::remove(handshake_log_, ec);
+    // Each launch meets its own synthetic host (a new certificate, maybe on a port an earlier
+    // host had): trust on first use starts afresh, as a new gateway would.
+    std::filesystem::remove(launch.state_dir / "known_hosts.jsonl", ec);
 
     int pipe_fds[2];
     if (pipe2(pipe_fds, O_CLOEXEC) != 0) fail_errno("pipe");

@@ -48,4 +48,43 @@ std::string_view to_string(BackendSecurity s) {
     return "?";
 }
 
+std::string_view to_string(CertVerify v) {
+    switch (v) {
+        case CertVerify::tofu:
+            return "tofu";
+        case CertVerify::off:
+            return "off";
+        case CertVerify::pin:
+            return "pin";
+        case CertVerify::ca:
+            return "ca";
+    }
+    return "?";
+}
+
+std::vector<std::string> warnings(const Config& config) {
+    std::vector<std::string> out;
+    for (const Backend& b : config.backends) {
+        const auto& tls = b.tls;
+        const std::string where = "backend \"" + b.name + "\": ";
+        if (tls.verify == CertVerify::off) {
+            out.push_back(where +
+                          "verify = \"off\": the host's identity is not checked, so anyone "
+                          "answering on its address gets the session, and no credentials are "
+                          "sent to it (NLA delegation, auto-logon, service account). Fix: remove "
+                          "verify (trust on first use is the default), or pin the host");
+        }
+        const bool strict = tls.verify == CertVerify::pin || tls.verify == CertVerify::ca;
+        if (strict && b.security == BackendSecurity::automatic && tls.rdp_key_sha256.empty()) {
+            out.push_back(where + "security = \"auto\" with verify = \"" +
+                          std::string(to_string(tls.verify)) +
+                          "\" and no rdp_key_sha256: a fall-back to Standard RDP Security cannot "
+                          "be verified and will be refused (host_rdp_key_not_pinned). Fix: set "
+                          "security = \"tls\" if the host always speaks TLS, or rdp_key_sha256 "
+                          "to its RDP key (rdpbridge probe prints it)");
+        }
+    }
+    return out;
+}
+
 }  // namespace rdpbridge::config

@@ -23,7 +23,18 @@ enum class TlsVersion { tls1_0, tls1_1, tls1_2, tls1_3 };
 //   rdp:  Standard RDP Security only.
 enum class BackendSecurity { automatic, tls, rdp };
 
-enum class CertVerify { off, pin, ca };
+// How the host's identity is checked (see README, "Host identity"):
+//   tofu: trust on first use — the first contact records the host's keys in the known-hosts
+//         store; every later contact must present the same keys (the default);
+//   pin:  the TLS certificate's SHA-256 (pin_sha256), and rdp_key_sha256 for Standard RDP
+//         Security;
+//   ca:   a chain to ca_file, naming the host (sni, name, or the address's host part);
+//   off:  nothing is checked, and no credentials are ever sent to the host.
+enum class CertVerify { tofu, off, pin, ca };
+
+// tofu with nothing recorded yet: learn and proceed (as OpenSSH's accept-new), or record the
+// identity as pending and refuse until an operator accepts it (`rdpbridge hosts accept`).
+enum class FirstUse { learn, refuse };
 
 struct Endpoint {
     std::string host;  // name or literal address; IPv6 literals without brackets
@@ -44,10 +55,16 @@ struct BackendTls {
     std::string ciphers = "DEFAULT:AES256-SHA:AES128-SHA:DES-CBC3-SHA";
     int security_level = 0;            // OpenSSL security level 0..5 for this backend only
     bool legacy_renegotiation = true;  // connect to hosts without RFC 5746 support
-    CertVerify verify = CertVerify::off;
+    CertVerify verify = CertVerify::tofu;
+    FirstUse tofu_first_use = FirstUse::learn;
     std::string pin_sha256;  // lower-case hex, no separators (32 bytes) when verify == pin
+    // The Standard RDP Security key's SHA-256 (rdp::rdp_key_sha256) with verify pin or ca; without
+    // it, pin and ca refuse a fall-back to Standard RDP Security.
+    std::string rdp_key_sha256;
     std::optional<std::filesystem::path> ca_file;  // when verify == ca
-    std::string sni;  // server name to send; empty = none (legacy hosts ignore it)
+    std::string sni;   // server name to send; empty = none (legacy hosts ignore it)
+    std::string name;  // verify == ca: the name the certificate must carry (default: sni, else
+                       // the address's host part)
 };
 
 // Standard RDP Security encryption methods a backend may use (CS_SECURITY bits).
@@ -149,5 +166,10 @@ struct Config {
 std::string_view to_string(TlsVersion v);
 std::string_view to_string(BackendSecurity s);
 std::string_view to_string(NlaMode m);
+std::string_view to_string(CertVerify v);
+
+// Settings that are valid but probably not what the operator wants, each with the fix; printed
+// by check-config and logged at start-up.
+std::vector<std::string> warnings(const Config& config);
 
 }  // namespace rdpbridge::config

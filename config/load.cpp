@@ -179,9 +179,14 @@ constexpr Choice<NlaMode> kNlaChoices[] = {
     {"require", NlaMode::require},
 };
 constexpr Choice<CertVerify> kVerifyChoices[] = {
+    {"tofu", CertVerify::tofu},
     {"off", CertVerify::off},
     {"pin", CertVerify::pin},
     {"ca", CertVerify::ca},
+};
+constexpr Choice<FirstUse> kFirstUseChoices[] = {
+    {"learn", FirstUse::learn},
+    {"refuse", FirstUse::refuse},
 };
 constexpr Choice<std::string_view> kLevelChoices[] = {
     {"trace", "trace"}, {"debug", "debug"}, {"info", "info"}, {"warn", "warn"}, {"error", "error"},
@@ -299,9 +304,18 @@ constexpr std::string_view kFrontTlsKeys[] = {"certificate", "private_key", "min
 constexpr std::string_view kBackendKeys[] = {
     "name", "address", "security", "connect_timeout", "encryption_methods", "tls", "credentials"};
 constexpr std::string_view kCredentialsKeys[] = {"user", "domain", "password_file"};
-constexpr std::string_view kBackendTlsKeys[] = {
-    "min_version", "max_version", "ciphers", "security_level", "legacy_renegotiation", "verify",
-    "pin_sha256",  "ca_file",     "sni"};
+constexpr std::string_view kBackendTlsKeys[] = {"min_version",
+                                                "max_version",
+                                                "ciphers",
+                                                "security_level",
+                                                "legacy_renegotiation",
+                                                "verify",
+                                                "pin_sha256",
+                                                "ca_file",
+                                                "sni",
+                                                "name",
+                                                "rdp_key_sha256",
+                                                "tofu_first_use"};
 constexpr std::string_view kRouteKeys[] = {"listener", "mstshash", "backend"};
 
 // A table being read, with the names errors use for it.
@@ -360,9 +374,9 @@ class Reader {
     Listener read_listener(const Scope& s);
     void read_front_tls(const Scope& s, FrontTls& out);
     Backend read_backend(const Scope& s);
-    void read_backend_tls(const Scope& s, BackendTls& out);
+    void read_backend_tls(const Scope& s, BackendSecurity security, BackendTls& out);
     void check_tls_range(const Scope& s, const BackendTls& tls);
-    void check_verify(const Scope& s, CertVerify verify);
+    void check_verify(const Scope& s, BackendSecurity security, CertVerify verify);
     Route read_route(const Scope& s);
 
     // Cross-section rules
@@ -699,7 +713,7 @@ Backend Reader::read_backend(const Scope& s) {
     }
     if (auto d = duration(s, "connect_timeout")) b.connect_timeout = *d;
     read_encryption_methods(s, b.encryption_methods);
-    if (auto tls = table(s, "tls", "[backend.tls]")) read_backend_tls(*tls, b.tls);
+    if (auto tls = table(s, "tls", "[backend.tls]")) read_backend_tls(*tls, b.security, b.tls);
     if (auto creds = table(s, "credentials", "[backend.credentials]")) {
         check_keys(*creds, kCredentialsKeys);
         ServiceCredentials c;
@@ -713,7 +727,7 @@ Backend Reader::read_backend(const Scope& s) {
     return b;
 }
 
-void Reader::read_backend_tls(const Scope& s, BackendTls& out) {
+void Reader::read_backend_tls(const Scope& s, BackendSecurity security, BackendTls& out) {
     check_keys(s, kBackendTlsKeys);
     const auto min = choice(s, "min_version", kTlsVersionChoices, "a TLS version");
     const auto max = choice(s, "max_version", kTlsVersionChoices, "a TLS version");
@@ -734,9 +748,17 @@ void Reader::read_backend_tls(const Scope& s, BackendTls& out) {
             fail(s.get("pin_sha256")->source(), s.key("pin_sha256"), std::move(*problem));
         }
     }
+    if (auto key = string(s, "rdp_key_sha256")) {
+        if (auto problem = check_pin(*key, out.rdp_key_sha256)) {
+            fail(s.get("rdp_key_sha256")->source(), s.key("rdp_key_sha256"), std::move(*problem));
+        }
+    }
+    if (auto first = choice(s, "tofu_first_use", kFirstUseChoices, "a first-use policy"))
+        out.tofu_first_use = *first;
     out.ca_file = path(s, "ca_file");
     if (auto sni = string(s, "sni")) out.sni = *sni;
-    if (verify || s.get("verify") == nullptr) check_verify(s, out.verify);
+    if (auto name = nonempty(s, "name")) out.name = *name;
+    if (verify || s.get("verify") == nullptr) check_verify(s, security, out.verify);
 }
 
 void Reader::check_tls_range(const Scope& s, const BackendTls& tls) {
@@ -749,14 +771,26 @@ void Reader::check_tls_range(const Scope& s, const BackendTls& tls) {
              "; raise max_version or lower min_version (defaults: \"1.0\"..\"1.3\")");
 }
 
-// pin_sha256 and ca_file belong to exactly one verify mode each; a stray one usually means the
-// operator believes verification is on when it is not.
-void Reader::check_verify(const Scope& s, CertVerify verify) {
+// pin_sha256, ca_file, name, rdp_key_sha256 and tofu_first_use belong to some verify modes
+// only; a stray one usually means the operator believes verification is on when it is not.
+void Reader::check_verify(const Scope& s, BackendSecurity security, CertVerify verify) {
     const toml::node* pin = s.get("pin_sha256");
     const toml::node* ca = s.get("ca_file");
-    if (verify == CertVerify::pin && pin == nullptr) {
+    const toml::node* rdp_key = s.get("rdp_key_sha256");
+    const bool rdp_only = security == BackendSecurity::rdp;
+    if (verify == CertVerify::pin && rdp_only && rdp_key == nullptr) {
+        fail(s.table->source(), s.key("rdp_key_sha256"),
+             "verify = \"pin\" with security = \"rdp\" needs rdp_key_sha256 = \"<SHA-256 of "
+             "the host's RDP key, as rdpbridge probe prints it>\"");
+    }
+    if (verify == CertVerify::pin && !rdp_only && pin == nullptr) {
         fail(s.table->source(), s.key("pin_sha256"),
              "verify = \"pin\" needs pin_sha256 = \"<SHA-256 as 64 hex digits>\"");
+    }
+    if (verify == CertVerify::ca && rdp_only) {
+        fail(s.get("verify")->source(), s.key("verify"),
+             "a CA cannot vouch for a Standard RDP Security key (security = \"rdp\"); use "
+             "verify = \"tofu\", or \"pin\" with rdp_key_sha256");
     }
     if (verify == CertVerify::ca && ca == nullptr) {
         fail(s.table->source(), s.key("ca_file"),
@@ -769,6 +803,22 @@ void Reader::check_verify(const Scope& s, CertVerify verify) {
     if (ca != nullptr && verify != CertVerify::ca) {
         fail(ca->source(), s.key("ca_file"),
              "ca_file is only used with verify = \"ca\"; set verify = \"ca\" or remove it");
+    }
+    if (const toml::node* name = s.get("name"); name != nullptr && verify != CertVerify::ca) {
+        fail(name->source(), s.key("name"),
+             "name is the host name checked in the certificate with verify = \"ca\"; set "
+             "verify = \"ca\" or remove it");
+    }
+    if (rdp_key != nullptr && verify != CertVerify::pin && verify != CertVerify::ca) {
+        fail(rdp_key->source(), s.key("rdp_key_sha256"),
+             "rdp_key_sha256 is only used with verify = \"pin\" or \"ca\" (tofu records the "
+             "key itself); set verify = \"pin\" or remove it");
+    }
+    if (const toml::node* first = s.get("tofu_first_use");
+        first != nullptr && verify != CertVerify::tofu) {
+        fail(first->source(), s.key("tofu_first_use"),
+             "tofu_first_use is only used with verify = \"tofu\"; set verify = \"tofu\" or "
+             "remove it");
     }
 }
 

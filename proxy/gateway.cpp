@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -186,6 +187,15 @@ int run_gateway(const config::Config& config) {
         auto [it, added] = state.backends.try_emplace(backend.name, &backend,
                                                       tls::make_backend_context(backend.tls));
         it->second.service_credentials = read_service_account(backend);
+    }
+    for (const auto& warning : config::warnings(config)) log.warn(warning);
+    if (std::any_of(config.backends.begin(), config.backends.end(), [](const auto& b) {
+            return b.tls.verify == config::CertVerify::tofu;
+        })) {
+        // A store that cannot be read would refuse every session: say so now, with its line.
+        const auto known = trust::Store(state.known_hosts.file()).read();
+        log.info("known hosts: " + state.known_hosts.file().string() + " (" +
+                 std::to_string(known.size()) + " recorded; trust on first use)");
     }
     asio::io_context io(1);
     std::list<ListenerRuntime> listeners;

@@ -12,6 +12,7 @@
 #include "proxy/admission.hpp"
 #include "proxy/asio.hpp"
 #include "proxy/handshake_log.hpp"
+#include "proxy/trust/host_trust.hpp"
 #include "rdp/secret.hpp"
 #include "tls/context.hpp"
 
@@ -60,12 +61,16 @@ class SessionRegistry {
 
 struct GatewayState {
     GatewayState(const config::Config& c, HandshakeLog& l)
-        : config(c), log(l), admission(c.limits) {}
+        : config(c),
+          log(l),
+          admission(c.limits),
+          known_hosts(trust::Store::in(c.state_dir)) {}
     const config::Config& config;
     HandshakeLog& log;
     std::map<std::string, BackendRuntime, std::less<>> backends;
     SessionRegistry sessions;
     Admission admission;
+    trust::HostTrust known_hosts;  // verify = "tofu" backends' identities
     bool shutting_down = false;
 };
 

@@ -11,6 +11,7 @@
 #include "proxy/gateway.hpp"
 #include "proxy/logs/command.hpp"
 #include "proxy/probe/command.hpp"
+#include "proxy/trust/hosts_command.hpp"
 
 namespace {
 
@@ -95,8 +96,10 @@ int check_config(const std::string& file) {
         std::cout << "  backend " << b.name << ": " << b.address.host << ":" << b.address.port
                   << ", security " << config::to_string(b.security) << ", TLS "
                   << config::to_string(b.tls.min_version) << ".."
-                  << config::to_string(b.tls.max_version) << "\n";
+                  << config::to_string(b.tls.max_version) << ", verify "
+                  << config::to_string(b.tls.verify) << "\n";
     }
+    for (const auto& w : config::warnings(cfg)) std::cout << "warning: " << w << "\n";
     return 0;
 }
 
@@ -117,8 +120,9 @@ int main(int argc, char** argv) {
     run_cmd->footer(
         "\nEither --config FILE, or --listen and --target for a single backend on embedded "
         "defaults:\n  front TLS 1.2+ with a self-signed certificate generated into the state "
-        "directory,\n  backend TLS 1.0..1.3 at OpenSSL security level 0, certificate not "
-        "verified.\nThe handshake log (JSON Lines) explains every failed connection with a fix; "
+        "directory,\n  backend TLS 1.0..1.3 at OpenSSL security level 0, the host's identity "
+        "learnt on first use\n  (known_hosts.jsonl in the state directory; see `rdpbridge hosts "
+        "--help`).\nThe handshake log (JSON Lines) explains every failed connection with a fix; "
         "a readable copy goes to stderr.");
     auto* cfg_opt = run_cmd->add_option("-c,--config", o.config_file, "TOML configuration file")
                         ->check(CLI::ExistingFile);
@@ -166,6 +170,9 @@ int main(int argc, char** argv) {
     logs::Options logs_options;
     auto* logs_cmd = logs::add_command(app, logs_options);
 
+    proxy::trust::HostsOptions hosts_options;
+    auto* hosts_cmd = proxy::trust::add_hosts_command(app, hosts_options);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -187,6 +194,7 @@ int main(int argc, char** argv) {
     if (check_cmd->parsed()) return check_config(check_file);
     if (probe_cmd->parsed()) return probe::run(probe_options);
     if (logs_cmd->parsed()) return logs::run(logs_options);
+    if (hosts_cmd->parsed()) return proxy::trust::run_hosts(hosts_options);
     if (version_cmd->parsed()) {
         std::cout << "rdpbridge " << RDPBRIDGE_VERSION << "\n";
         return 0;

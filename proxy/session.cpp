@@ -14,7 +14,9 @@
 #include "proxy/routing.hpp"
 #include "proxy/tls_stream.hpp"
 #include "proxy/transport_errors.hpp"
+#include "proxy/trust/host_trust.hpp"
 #include "proxy/watchdog.hpp"
+#include "rdp/host_identity.hpp"
 #include "rdp/negotiation.hpp"
 #include "rdp/tpkt.hpp"
 #include "tls/diagnose.hpp"
@@ -128,7 +130,18 @@ class Session {
     rdp::Failure unestablished_failure(const RelayResult& r) const;
 
     void stage_done(Stage stage, Json facts = Json::object());
-    void warning(const std::string& code, const std::string& text);
+    void warning(const std::string& code, const std::string& text, Json facts = Json::object());
+
+    // Host identity (verify = "tofu" keeps it in the known-hosts store).
+    bool tofu() const { return backend_policy().verify == config::CertVerify::tofu; }
+    const config::BackendTls& backend_policy() const { return backend_runtime_->config->tls; }
+    rdp::HostHistory host_history() const;
+    void check_tls_identity(const tls::SessionFacts& facts);
+    void on_rdp_key(const std::string& sha256);
+    void remember_refusal(const std::string& cause);
+    void identity_learned(const std::string& what);
+    template <class F>
+    void with_store(Stage stage, F&& f);
     void log_failure(const HandshakeError& e);
     void close_all();
 
@@ -146,7 +159,11 @@ class Session {
     Clock::time_point started_ = Clock::now();
     Clock::time_point stage_started_ = started_;
     std::string backend_name_;
-    Json established_ = Json::object();  // filled as facts arrive, logged once established
+    const BackendRuntime* backend_runtime_ = nullptr;
+    std::string backend_address_;            // "host:port" as configured: the store's key
+    std::optional<trust::KnownHost> known_;  // what the store held when the session began
+    rdp::HostIdentity observed_;             // what the host presented in this session
+    Json established_ = Json::object();      // filled as facts arrive, logged once established
     bool established_logged_ = false;
     Json rdp_counts_ = Json::object();
     std::string host_error_info_;  // the host's last Set Error Info, if any
@@ -162,12 +179,146 @@ void Session::stage_done(Stage stage, Json facts) {
     stage_started_ = Clock::now();
 }
 
-void Session::warning(const std::string& code, const std::string& text) {
-    gateway_.log.write(Json{{"conn", id_},
-                            {"event", "warning"},
-                            {"warning", code},
-                            {"backend", backend_name_},
-                            {"detail", text}});
+void Session::warning(const std::string& code, const std::string& text, Json facts) {
+    Json e{{"conn", id_},
+           {"event", "warning"},
+           {"warning", code},
+           {"backend", backend_name_},
+           {"detail", text}};
+    e.update(facts);
+    gateway_.log.write(std::move(e));
+}
+
+// The store is the gateway's memory of each host; a store that cannot be read or written
+// refuses the session rather than letting an unverified host through.
+template <class F>
+void Session::with_store(Stage stage, F&& f) {
+    try {
+        f(gateway_.known_hosts);
+    } catch (const trust::StoreError& e) {
+        throw HandshakeError{stage,
+                             {Cause::internal_error, std::string("known hosts: ") + e.what()}};
+    }
+}
+
+rdp::HostHistory Session::host_history() const {
+    rdp::HostHistory h;
+    if (tofu() && known_) {
+        h.seen = known_->identity.layers;
+        // A recorded certificate means TLS was seen, whatever the layers say.
+        h.seen.tls = h.seen.tls || !known_->identity.tls_cert_sha256.empty();
+    }
+    const auto verify = backend_policy().verify;
+    h.rdp_key_unverifiable =
+        (verify == config::CertVerify::pin || verify == config::CertVerify::ca) &&
+        backend_policy().rdp_key_sha256.empty();
+    return h;
+}
+
+void Session::identity_learned(const std::string& what) {
+    Json facts = Json::object();
+    if (!observed_.tls_cert_sha256.empty()) {
+        facts["tls_cert_sha256"] = observed_.tls_cert_sha256;
+        facts["tls_spki_sha256"] = observed_.tls_spki_sha256;
+    }
+    if (!observed_.rdp_key_sha256.empty()) facts["rdp_key_sha256"] = observed_.rdp_key_sha256;
+    facts["layers"] = rdp::to_string(observed_.layers);
+    facts["known_hosts"] = gateway_.known_hosts.file().string();
+    warning("host_identity_learned",
+            "first contact with " + backend_address_ + ": trusting its " + what +
+                " from now on (trust on first use); check it against the host, and run "
+                "`rdpbridge hosts forget " +
+                backend_name_ + "` if it is not the host's",
+            std::move(facts));
+}
+
+// The pending identity is what `rdpbridge hosts accept` will trust once an operator checked it.
+void Session::remember_refusal(const std::string& cause) {
+    if (!tofu()) return;
+    with_store(Stage::backend_negotiation, [&](trust::HostTrust& t) {
+        t.refuse(backend_name_, backend_address_, observed_, cause);
+    });
+}
+
+void Session::check_tls_identity(const tls::SessionFacts& facts) {
+    observed_.tls_cert_sha256 = facts.peer ? facts.peer->sha256 : "";
+    observed_.tls_spki_sha256 = facts.peer ? facts.peer->spki_sha256 : "";
+    if (!tofu()) return;
+    if (!facts.peer) {
+        throw HandshakeError{Stage::backend_tls,
+                             {Cause::host_identity_changed, "the host sent no certificate"}};
+    }
+    const bool learn = backend_policy().tofu_first_use == config::FirstUse::learn;
+    const auto decision =
+        rdp::check_tls_identity(known_ ? &known_->identity : nullptr, observed_.tls_cert_sha256,
+                                observed_.tls_spki_sha256, learn);
+    switch (decision.verdict) {
+        case rdp::IdentityVerdict::match:
+            with_store(Stage::backend_tls, [&](trust::HostTrust& t) {
+                t.seen(backend_name_, backend_address_, observed_.layers);
+            });
+            return;
+        case rdp::IdentityVerdict::renewed:
+            with_store(Stage::backend_tls, [&](trust::HostTrust& t) {
+                t.learn(backend_name_, backend_address_, observed_);
+            });
+            warning("host_certificate_renewed",
+                    decision.detail + "; the key is unchanged, so the host is trusted",
+                    {{"tls_cert_sha256", observed_.tls_cert_sha256}});
+            return;
+        case rdp::IdentityVerdict::learn:
+            with_store(Stage::backend_tls, [&](trust::HostTrust& t) {
+                t.learn(backend_name_, backend_address_, observed_);
+            });
+            identity_learned("TLS certificate " + observed_.tls_cert_sha256);
+            return;
+        case rdp::IdentityVerdict::refuse_unknown:
+            remember_refusal("host_identity_unknown");
+            throw HandshakeError{
+                Stage::backend_tls,
+                {Cause::host_identity_unknown, decision.detail + " (recorded as pending in " +
+                                                   gateway_.known_hosts.file().string() + ")"}};
+        case rdp::IdentityVerdict::changed:
+            break;
+    }
+    remember_refusal("host_identity_changed");
+    throw HandshakeError{
+        Stage::backend_tls,
+        {Cause::host_identity_changed, decision.detail + "; first seen " + known_->first_seen +
+                                           ", last seen " + known_->last_seen + " (" +
+                                           gateway_.known_hosts.file().string() + ")"}};
+}
+
+// Called from inside the relay (a bridge fact), so it must not throw: the bridge itself refuses a
+// changed or unknown key; this only remembers.
+void Session::on_rdp_key(const std::string& sha256) {
+    observed_.rdp_key_sha256 = sha256;
+    if (!tofu()) return;
+    const bool learn = backend_policy().tofu_first_use == config::FirstUse::learn;
+    const auto decision =
+        rdp::check_rdp_identity(known_ ? &known_->identity : nullptr, sha256, learn);
+    try {
+        switch (decision.verdict) {
+            case rdp::IdentityVerdict::match:
+            case rdp::IdentityVerdict::renewed:
+                gateway_.known_hosts.seen(backend_name_, backend_address_, observed_.layers);
+                break;
+            case rdp::IdentityVerdict::learn:
+                gateway_.known_hosts.learn(backend_name_, backend_address_, observed_);
+                identity_learned("Standard RDP Security key " + sha256);
+                break;
+            case rdp::IdentityVerdict::refuse_unknown:
+                gateway_.known_hosts.refuse(backend_name_, backend_address_, observed_,
+                                            "host_identity_unknown");
+                break;
+            case rdp::IdentityVerdict::changed:
+                gateway_.known_hosts.refuse(backend_name_, backend_address_, observed_,
+                                            "host_identity_changed");
+                break;
+        }
+    } catch (const trust::StoreError& e) {
+        warning("known_hosts_write_failed", e.what());
+    }
 }
 
 void Session::log_failure(const HandshakeError& e) {
@@ -319,8 +470,14 @@ awaitable<rdp::BackendAgreement> Session::negotiate_backend(const BackendRuntime
             throw HandshakeError{Stage::backend_negotiation,
                                  {Cause::host_confirm_malformed, confirm.error().message()}};
         }
-        auto outcome = rdp::interpret_backend_confirm(ours, *confirm, security);
+        auto outcome = rdp::interpret_backend_confirm(ours, *confirm, security, host_history());
         if (auto* refusal = std::get_if<rdp::Refusal>(&outcome)) {
+            if (refusal->cause == Cause::host_security_downgrade) {
+                const auto* rsp = std::get_if<rdp::NegotiationResponse>(&confirm->negotiation);
+                observed_.layers =
+                    rdp::layers_of(rsp ? rsp->selected_protocol : rdp::protocol::rdp);
+                remember_refusal("host_security_downgrade");
+            }
             if (refusal->retry_with_standard_security && attempt == 0) {
                 // The host closes after RDP_NEG_FAILURE: ask again, for what it does speak.
                 stage_done(Stage::backend_negotiation,
@@ -339,6 +496,15 @@ awaitable<rdp::BackendAgreement> Session::negotiate_backend(const BackendRuntime
             throw HandshakeError{Stage::backend_negotiation, {refusal->cause, refusal->detail}};
         }
         auto agreement = std::get<rdp::BackendAgreement>(outcome);
+        observed_.layers = rdp::layers_of(agreement.selected_protocol);
+        if (is_nla(agreement.selected_protocol) &&
+            backend_policy().verify == config::CertVerify::off) {
+            throw HandshakeError{
+                Stage::backend_negotiation,
+                {Cause::host_identity_unverified,
+                 "host selected " + rdp::protocols_to_string(agreement.selected_protocol) +
+                     ": the gateway would have to delegate a password to it"}};
+        }
         stage_done(
             Stage::backend_negotiation,
             {{"back_requested", rdp::protocols_to_string(ours.negotiation->requested_protocols)},
@@ -383,9 +549,18 @@ awaitable<tls::SessionFacts> Session::connect_backend_tls(TlsStream& back,
                                                           const BackendRuntime& backend) {
     const auto& policy = backend.config->tls;
     SSL* ssl = back.native_handle();
-    if (!policy.sni.empty()) {
-        SSL_set_tlsext_host_name(ssl, policy.sni.c_str());
-        if (policy.verify == config::CertVerify::ca) SSL_set1_host(ssl, policy.sni.c_str());
+    if (!policy.sni.empty()) SSL_set_tlsext_host_name(ssl, policy.sni.c_str());
+    if (policy.verify == config::CertVerify::ca) {
+        // A CA vouches for names: without one, any certificate it issued would pass for any host.
+        const std::string& name = !policy.name.empty()  ? policy.name
+                                  : !policy.sni.empty() ? policy.sni
+                                                        : backend.config->address.host;
+        error_code not_ip;
+        asio::ip::make_address(name, not_ip);
+        if (!not_ip)
+            X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str());
+        else
+            SSL_set1_host(ssl, name.c_str());
     }
     tls::AlertTrace alerts;
     tls::attach_alert_trace(ssl, &alerts);
@@ -412,6 +587,7 @@ awaitable<tls::SessionFacts> Session::connect_backend_tls(TlsStream& back,
                                                        (facts.peer ? facts.peer->sha256 : "none") +
                                                        ", pin is " + policy.pin_sha256}};
     }
+    check_tls_identity(facts);
     stage_done(Stage::backend_tls, tls_facts(facts));
     if (facts.peer && facts.peer->days_left < 0) {
         warning("backend_certificate_expired",
@@ -510,6 +686,14 @@ awaitable<void> Session::run() {
         if (it == gateway_.backends.end())
             throw HandshakeError{Stage::routing, {Cause::internal_error, "unknown backend"}};
         const BackendRuntime& backend = it->second;
+        backend_runtime_ = &backend;
+        backend_address_ =
+            backend.config->address.host + ":" + std::to_string(backend.config->address.port);
+        if (tofu()) {
+            with_store(Stage::routing, [&](trust::HostTrust& t) {
+                known_ = t.lookup(backend_name_, backend_address_);
+            });
+        }
         stage_done(Stage::routing, {{"backend", backend_name_}});
 
         // A client that logs on with NLA is authenticated before the host hears of it: a wrong
@@ -540,6 +724,13 @@ awaitable<void> Session::run() {
         std::optional<rdp::credssp::PasswordCredentials> credentials;
         if (nla_front) {
             credentials = co_await accept_front_nla(*front, front_selected, client_rest);
+            if (backend_policy().verify == config::CertVerify::off) {
+                // Delegated credentials go only to a host whose identity is checked.
+                throw HandshakeError{Stage::backend_negotiation,
+                                     {Cause::host_identity_unverified,
+                                      "the client delegated its password over NLA; backend " +
+                                          backend_name_ + " has verify = \"off\""}};
+            }
             co_await connect_backend(backend);
             // Holding the client's password, the gateway can run CredSSP towards the host too.
             agreement = co_await negotiate_backend(backend, request, true);
@@ -580,6 +771,21 @@ awaitable<void> Session::run() {
         } else {
             established_["back"] = Json{{"selected", "RDP"}};
             RAND_bytes(params.client_random.data(), int(params.client_random.size()));
+            // The host's RSA key is checked inside the bridge, before the client random (and
+            // the credentials under it) leave the gateway.
+            if (tofu()) {
+                if (known_) {
+                    params.expected_rdp_key_sha256 = known_->identity.rdp_key_sha256;
+                    params.key_recorded = "first seen " + known_->first_seen + ", last seen " +
+                                          known_->last_seen + ", " +
+                                          gateway_.known_hosts.file().string();
+                }
+                params.refuse_unknown_key =
+                    backend_policy().tofu_first_use == config::FirstUse::refuse;
+            } else if (backend_policy().verify != config::CertVerify::off) {
+                params.expected_rdp_key_sha256 = backend_policy().rdp_key_sha256;
+                params.key_recorded = "[backend.tls] rdp_key_sha256";
+            }
             relayed = co_await bridge(*front, backend_, params, std::move(client_rest),
                                       std::move(credentials));
         }
@@ -638,6 +844,7 @@ void Session::on_bridge_fact(const rdp::Fact& f) {
         gateway_.admission.established(source_);
         return;
     }
+    if (f.first == "rdp_key_sha256") on_rdp_key(f.second);
     if (f.first.starts_with("rdp_")) established_["back"][f.first.substr(4)] = f.second;
     if (f.first == "set_error_info") host_error_info_ = f.second;
     gateway_.log.write(Json{{"conn", id_}, {"event", "bridge"}, {f.first, f.second}});

@@ -8,6 +8,7 @@
 #include "rdp/crypto.hpp"
 #include "rdp/error_info.hpp"
 #include "rdp/fastpath.hpp"
+#include "rdp/host_identity.hpp"
 #include "rdp/licensing.hpp"
 #include "rdp/mcs.hpp"
 #include "rdp/security_header.hpp"
@@ -353,6 +354,12 @@ std::optional<Failure> Bridge::connect_response(const Bytes& pdu, Bytes& out) {
                             encryption_methods_to_string(security->method));
         facts_.emplace_back("rdp_encryption_level", to_string(security->level));
         if (security->method == encryption_method::none) {
+            if (!params_.expected_rdp_key_sha256.empty()) {
+                return Failure{Cause::host_identity_changed,
+                               "recorded RDP key sha256 " + params_.expected_rdp_key_sha256 +
+                                   key_recorded_note() +
+                                   "; the host now selects no encryption and presents no key"};
+            }
             // No encryption: the PDUs already have the form a TLS client expects.
             client_step_aside();
             host_transparent_ = true;
@@ -373,6 +380,7 @@ std::optional<Failure> Bridge::connect_response(const Bytes& pdu, Bytes& out) {
                     (cert.signature_valid
                          ? (*cert.signature_valid ? ", signature valid" : ", signature INVALID")
                          : ""));
+            if (auto refused = check_host_key(cert.key)) return refused;
             if (cert.key.modulus.size() < kClientRandomSize + 1)
                 return Failure{Cause::host_mcs_malformed, "server RSA key too small"};
             const ByteView random(params_.client_random);
@@ -396,6 +404,29 @@ std::optional<Failure> Bridge::connect_response(const Bytes& pdu, Bytes& out) {
         append(out, *encoded);
     }
     if (params_.back_selected != protocol::rdp) host_transparent_ = true;
+    return std::nullopt;
+}
+
+std::string Bridge::key_recorded_note() const {
+    return params_.key_recorded.empty() ? "" : " (" + params_.key_recorded + ")";
+}
+
+// The host's key decides whether it gets the client random (and, under it, the Client Info with
+// the user's credentials): nothing is sent to a host whose key differs from the expected one.
+std::optional<Failure> Bridge::check_host_key(const RsaPublicKey& key) {
+    const std::string presented = rdp_key_sha256(key);
+    facts_.emplace_back("rdp_key_sha256", presented);
+    const auto& expected = params_.expected_rdp_key_sha256;
+    if (!expected.empty() && expected != presented) {
+        return Failure{Cause::host_identity_changed, "recorded RDP key sha256 " + expected +
+                                                         key_recorded_note() +
+                                                         ", presented sha256 " + presented};
+    }
+    if (expected.empty() && params_.refuse_unknown_key) {
+        return Failure{Cause::host_identity_unknown,
+                       "nothing recorded for this host; it presents an RDP key, sha256 " +
+                           presented + " (recorded as pending)"};
+    }
     return std::nullopt;
 }
 

@@ -22,6 +22,7 @@
 #include "rdp/framer.hpp"
 #include "rdp/mcs_domain.hpp"
 #include "rdp/pdu_watch.hpp"
+#include "rdp/server_security.hpp"
 #include "rdp/standard_security.hpp"
 
 namespace rdpbridge::rdp {
@@ -35,6 +36,15 @@ struct BridgeParams {
     // Standard RDP Security on the back leg (back_selected == protocol::rdp):
     uint32_t allowed_methods = 0;             // CS_SECURITY.encryptionMethods offered to the host
     std::array<uint8_t, 32> client_random{};  // from a CSPRNG; wiped once keys are derived
+    // The host's RSA key must be this one (rdp_key_sha256(), from a pin or the known-hosts
+    // store), checked before the client random or anything of the client's beyond its MCS
+    // Connect Initial is sent. Empty: no key expected; then `refuse_unknown_key` decides
+    // whether an unrecorded key stops the session (tofu_first_use = "refuse") or is reported
+    // (fact "rdp_key_sha256") for the caller to record. `key_recorded` is added to a mismatch's
+    // detail (when and where the expected key was learnt).
+    std::string expected_rdp_key_sha256;
+    bool refuse_unknown_key = false;
+    std::string key_recorded;
 };
 
 using Fact = std::pair<std::string, std::string>;
@@ -84,6 +94,8 @@ class Bridge {
     void stop_awaiting_client_info(std::string reason);
     void client_step_aside();
     std::optional<Failure> host_fastpath(const Bytes& pdu, Bytes& out);
+    std::optional<Failure> check_host_key(const RsaPublicKey& key);
+    std::string key_recorded_note() const;
     std::optional<Failure> security_exchange(const mcs::SendData& carrier, Bytes& out);
     std::optional<Failure> append_sealed(const mcs::SendData& header, uint16_t flags,
                                          ByteView plaintext, Bytes& out);

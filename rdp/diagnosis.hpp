@@ -80,6 +80,12 @@ enum class Cause : uint16_t {
     host_certificate_pin_mismatch,
     host_certificate_name_mismatch,
     host_tls_failed,
+    // The host's identity (known hosts, pins) and its security layers over time.
+    host_identity_changed,
+    host_identity_unknown,
+    host_security_downgrade,
+    host_rdp_key_not_pinned,
+    host_identity_unverified,
     // NLA (CredSSP) with the client.
     client_nla_failed,
     client_nla_binding_mismatch,

@@ -63,31 +63,67 @@ ConnectionRequest backend_request(const ConnectionRequest& client, BackSecurity 
     return req;
 }
 
+namespace {
+
+// A TLS offer answered with Standard RDP Security: refused when the host has shown TLS before,
+// or when nothing could verify its RDP key; otherwise nullopt (the fall-back may go ahead).
+std::optional<Refusal> check_rdp_answer(const HostHistory& history, uint32_t offered,
+                                        const std::string& answer) {
+    if (history.seen.tls) {
+        return Refusal{Cause::host_security_downgrade,
+                       "host was seen with " + to_string(history.seen) + "; offered " +
+                           protocols_to_string(offered) + ", it now answers " + answer,
+                       std::nullopt};
+    }
+    if (history.rdp_key_unverifiable) {
+        return Refusal{Cause::host_rdp_key_not_pinned,
+                       "offered " + protocols_to_string(offered) + ", host answered " + answer +
+                           "; verify is pin or ca and [backend.tls] rdp_key_sha256 is not set",
+                       std::nullopt};
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
 std::variant<BackendAgreement, Refusal> interpret_backend_confirm(const ConnectionRequest& sent,
                                                                   const ConnectionConfirm& answer,
-                                                                  BackSecurity security) {
+                                                                  BackSecurity security,
+                                                                  const HostHistory& history) {
     const uint32_t offered = requested(sent);
     const bool fall_back = security == BackSecurity::automatic;
+    const bool offered_tls = offered != protocol::rdp;
     if (std::holds_alternative<std::monostate>(answer.negotiation)) {
-        if (offered == protocol::rdp || fall_back) return BackendAgreement{protocol::rdp, 0};
+        if (offered_tls && (fall_back || history.seen.tls)) {
+            if (auto refusal = check_rdp_answer(history, offered, "without negotiation data"))
+                return *refusal;
+        }
+        if (!offered_tls || fall_back) return BackendAgreement{protocol::rdp, 0};
         return Refusal{Cause::host_predates_negotiation,
                        "host answered " + protocols_to_string(offered) +
                            " with a Connection Confirm that has no negotiation data",
                        NegFailureCode::ssl_not_allowed_by_server};
     }
     if (auto* failure = std::get_if<NegotiationFailure>(&answer.negotiation)) {
+        const bool refuses_tls = failure->code == NegFailureCode::ssl_not_allowed_by_server;
+        if (offered_tls && refuses_tls && (fall_back || history.seen.tls)) {
+            if (auto refusal = check_rdp_answer(history, offered,
+                                                "RDP_NEG_FAILURE " + to_string(failure->code)))
+                return *refusal;
+        }
         Refusal r{cause_for(failure->code),
                   "host answered " + protocols_to_string(offered) + " with RDP_NEG_FAILURE " +
                       to_string(failure->code),
                   failure->code};
-        r.retry_with_standard_security =
-            fall_back && failure->code == NegFailureCode::ssl_not_allowed_by_server;
+        r.retry_with_standard_security = fall_back && refuses_tls;
         return r;
     }
     const auto& rsp = std::get<NegotiationResponse>(answer.negotiation);
-    if (rsp.selected_protocol == protocol::rdp && offered != protocol::rdp && fall_back)
-        return BackendAgreement{protocol::rdp, rsp.flags};
-    if (rsp.selected_protocol == protocol::rdp && offered != protocol::rdp) {
+    if (rsp.selected_protocol == protocol::rdp && offered_tls) {
+        if (fall_back || history.seen.tls) {
+            if (auto refusal = check_rdp_answer(history, offered, "PROTOCOL_RDP")) return *refusal;
+        }
+        if (fall_back) return BackendAgreement{protocol::rdp, rsp.flags};
         // Hosts from the RDP 5.2 era answer a TLS offer this way instead of with a failure.
         return Refusal{Cause::host_ssl_not_allowed,
                        "offered " + protocols_to_string(offered) +
@@ -98,6 +134,14 @@ std::variant<BackendAgreement, Refusal> interpret_backend_confirm(const Connecti
         return Refusal{Cause::host_selected_unoffered,
                        "offered " + protocols_to_string(offered) + ", host selected " +
                            protocols_to_string(rsp.selected_protocol),
+                       std::nullopt};
+    }
+    const uint32_t nla = protocol::hybrid | protocol::hybrid_ex;
+    if (history.seen.nla && (offered & nla) && !(rsp.selected_protocol & nla)) {
+        return Refusal{Cause::host_security_downgrade,
+                       "host was seen with " + to_string(history.seen) + "; offered " +
+                           protocols_to_string(offered) + ", it now selects " +
+                           protocols_to_string(rsp.selected_protocol) + " (no NLA)",
                        std::nullopt};
     }
     return BackendAgreement{rsp.selected_protocol, rsp.flags};

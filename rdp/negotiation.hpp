@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "rdp/diagnosis.hpp"
+#include "rdp/host_identity.hpp"
 #include "rdp/x224.hpp"
 
 namespace rdpbridge::rdp {
@@ -42,12 +43,24 @@ struct BackendAgreement {
     uint8_t flags;  // RDP_NEG_RSP flags, or 0 for a pre-negotiation host
 };
 
+// What the gateway knows of the host before it answers: the layers it has shown before (from
+// the known-hosts store), and whether a fall-back to Standard RDP Security could be verified.
+struct HostHistory {
+    SecurityLayers seen;  // empty for a host never contacted, or one not tracked (verify off)
+    // The backend verifies by pin or CA and pins no RDP key: a Standard RDP Security answer
+    // could not be checked against anything.
+    bool rdp_key_unverifiable = false;
+};
+
 // Interprets the host's Connection Confirm to `sent`. In `automatic` mode a host that answers a
 // TLS offer with Standard RDP Security (selecting PROTOCOL_RDP, or predating negotiation) is
-// taken at its word on the same connection.
+// taken at its word on the same connection — unless `history` says it has shown TLS before (a
+// downgrade), or that the RDP key could not be verified. A host that has shown NLA and now
+// selects plain TLS although HYBRID was offered is a downgrade too.
 std::variant<BackendAgreement, Refusal> interpret_backend_confirm(const ConnectionRequest& sent,
                                                                   const ConnectionConfirm& answer,
-                                                                  BackSecurity security);
+                                                                  BackSecurity security,
+                                                                  const HostHistory& history = {});
 
 // The confirm the client gets: the front protocol, plus those of the host's capability flags
 // that make sense across the bridge.

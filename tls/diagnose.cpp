@@ -38,6 +38,7 @@ Cause verify_cause(long verify_result) {
         case X509_V_ERR_CERT_NOT_YET_VALID:
             return Cause::host_certificate_not_yet_valid;
         case X509_V_ERR_HOSTNAME_MISMATCH:
+        case X509_V_ERR_IP_ADDRESS_MISMATCH:
             return Cause::host_certificate_name_mismatch;
         default:
             return Cause::host_certificate_untrusted;

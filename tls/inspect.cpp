@@ -42,6 +42,16 @@ std::string normalise_hex(const std::string& s) {
     return out;
 }
 
+std::string hex(const unsigned char* md, unsigned int n) {
+    static const char digits[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned i = 0; i < n; ++i) {
+        out.push_back(digits[md[i] >> 4]);
+        out.push_back(digits[md[i] & 15]);
+    }
+    return out;
+}
+
 }  // namespace
 
 std::optional<PeerCertificate> describe_certificate(X509* cert) {
@@ -54,12 +64,14 @@ std::optional<PeerCertificate> describe_certificate(X509* cert) {
     p.days_left = days_until(X509_get0_notAfter(cert));
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
-    X509_digest(cert, EVP_sha256(), md, &md_len);
-    static const char digits[] = "0123456789abcdef";
-    for (unsigned i = 0; i < md_len; ++i) {
-        p.sha256.push_back(digits[md[i] >> 4]);
-        p.sha256.push_back(digits[md[i] & 15]);
-    }
+    if (X509_digest(cert, EVP_sha256(), md, &md_len) == 1) p.sha256 = hex(md, md_len);
+    // The key alone, so that a certificate renewed for the same key is recognised as the host's.
+    // (`openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | sha256sum`.)
+    unsigned char* spki = nullptr;
+    const int spki_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &spki);
+    if (spki_len > 0 && EVP_Digest(spki, std::size_t(spki_len), md, &md_len, EVP_sha256(), nullptr))
+        p.spki_sha256 = hex(md, md_len);
+    OPENSSL_free(spki);
     if (EVP_PKEY* key = X509_get0_pubkey(cert)) p.key_bits = EVP_PKEY_get_bits(key);
     p.signature_algorithm = OBJ_nid2ln(X509_get_signature_nid(cert));
     return p;

@@ -14,8 +14,9 @@ struct PeerCertificate {
     std::string issuer;
     std::string not_before;  // ISO 8601 UTC
     std::string not_after;
-    int days_left = 0;   // negative once expired
-    std::string sha256;  // lower-case hex of the DER encoding
+    int days_left = 0;        // negative once expired
+    std::string sha256;       // lower-case hex of the DER encoding
+    std::string spki_sha256;  // lower-case hex of the DER SubjectPublicKeyInfo
     int key_bits = 0;
     std::string signature_algorithm;
 };

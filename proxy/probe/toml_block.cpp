@@ -111,10 +111,7 @@ std::string toml_block(const Findings& f, const Recommendation& r) {
     w.key("security_level", std::to_string(t.security_level), "tls.security_level");
     w.key("legacy_renegotiation", t.legacy_renegotiation ? "true" : "false",
           "tls.legacy_renegotiation");
-    const char* verify = t.verify == config::CertVerify::pin  ? "pin"
-                         : t.verify == config::CertVerify::ca ? "ca"
-                                                              : "off";
-    w.key("verify", toml_string(verify), "tls.verify");
+    w.key("verify", toml_string(config::to_string(t.verify)), "tls.verify");
     if (t.verify == config::CertVerify::pin) {
         w.key("pin_sha256", toml_string(colon_hex(t.pin_sha256)), "tls.pin_sha256");
     }

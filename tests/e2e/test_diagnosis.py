@@ -114,7 +114,12 @@ class Diagnosis(unittest.TestCase):
             ("pin", f"127.0.0.1:{tls10.port}",
              '[backend.tls]\nverify = "pin"\npin_sha256 = "' + "ab" * 32 + '"'),
             ("expired", f"127.0.0.1:{expired.port}",
-             f'[backend.tls]\nverify = "ca"\nca_file = "{expired.cert_path}"'),
+             f'[backend.tls]\nverify = "ca"\nca_file = "{expired.cert_path}"\n'
+             'name = "xrdp-tls10"'),
+            # verify = "ca" checks a name: without `name` or `sni`, the address (127.0.0.1),
+            # which the lab's certificate (CN=xrdp-tls10) does not carry.
+            ("wrongname", f"127.0.0.1:{tls10.port}",
+             f'[backend.tls]\nverify = "ca"\nca_file = "{tls10.cert_path}"'),
             ("good", f"127.0.0.1:{tls10.port}", ""),
         ]
         config = HEADER + "".join(
@@ -131,6 +136,7 @@ class Diagnosis(unittest.TestCase):
             ("tlsfloor", {}, "backend_tls", "host_tls_version_mismatch"),
             ("pin", {}, "backend_tls", "host_certificate_pin_mismatch"),
             ("expired", {}, "backend_tls", "host_certificate_expired"),
+            ("wrongname", {}, "backend_tls", "host_certificate_name_mismatch"),
             ("good", {"verify": True}, "front_tls", "client_rejected_certificate"),
             ("good", {"protocols": 0}, "client_x224", "client_offers_no_tls"),
             ("nobody", {}, "routing", "no_route"),

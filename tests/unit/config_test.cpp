@@ -126,9 +126,12 @@ TEST(FullFile, LoadsEveryKey) {
     const Backend& plant = c.backends[1];
     EXPECT_EQ(plant.address.host, "plc-gw.example");
     EXPECT_EQ(plant.address.port, 3390);
-    EXPECT_EQ(plant.security, BackendSecurity::rdp);
+    EXPECT_EQ(plant.security, BackendSecurity::automatic);
     EXPECT_EQ(plant.connect_timeout, 2min);
     EXPECT_EQ(plant.tls.verify, CertVerify::ca);
+    EXPECT_EQ(plant.tls.name, "plc-gw.plant.example");
+    EXPECT_EQ(plant.tls.rdp_key_sha256,
+              "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
 
     ASSERT_EQ(c.routes.size(), 2u);
     EXPECT_EQ(c.routes[0].listener, "plant-floor.v6");
@@ -179,8 +182,11 @@ TEST(Defaults, MinimalConfigUsesStructDefaults) {
     EXPECT_EQ(b.tls.ciphers, BackendTls{}.ciphers);
     EXPECT_EQ(b.tls.security_level, 0);
     EXPECT_TRUE(b.tls.legacy_renegotiation);
-    EXPECT_EQ(b.tls.verify, CertVerify::off);
+    // Trust on first use unless told otherwise: a backend is never unverified by default.
+    EXPECT_EQ(b.tls.verify, CertVerify::tofu);
+    EXPECT_EQ(b.tls.tofu_first_use, FirstUse::learn);
     EXPECT_TRUE(c.routes.empty());
+    EXPECT_TRUE(warnings(c).empty());
 }
 
 TEST(Defaults, DurationForms) {
@@ -816,6 +822,78 @@ password = "secret"
     EXPECT_NE(all.find("password_file"), std::string::npos) << all;
     EXPECT_NE(all.find("user"), std::string::npos) << all;
     EXPECT_EQ(all.find("secret"), std::string::npos) << all;  // the value is never echoed
+}
+
+TEST(Errors, HostIdentityKeysBelongToTheirModes) {
+    const auto errors = expect_errors(parse(std::string(kBase) + R"(security = "rdp"
+[backend.tls]
+verify = "pin"
+[[backend]]
+name = "b2"
+address = "h2"
+security = "rdp"
+[backend.tls]
+verify = "ca"
+ca_file = "/etc/ca.pem"
+[[backend]]
+name = "b3"
+address = "h3"
+[backend.tls]
+name = "h3.example"
+rdp_key_sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
+[[backend]]
+name = "b4"
+address = "h4"
+[backend.tls]
+verify = "pin"
+pin_sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
+tofu_first_use = "refuse"
+[[backend]]
+name = "b5"
+address = "h5"
+[backend.tls]
+tofu_first_use = "sometimes"
+)",
+                                            "t.toml"));
+    ASSERT_EQ(errors.size(), 6u) << errors[0].to_string();
+    EXPECT_TRUE(Contains(error_for(errors, "backend[0].tls.rdp_key_sha256").message,
+                         "with security = \"rdp\" needs rdp_key_sha256"));
+    EXPECT_TRUE(Contains(error_for(errors, "backend[1].tls.verify").message,
+                         "a CA cannot vouch for a Standard RDP Security key"));
+    EXPECT_TRUE(Contains(error_for(errors, "backend[2].tls.name").message, "with verify = \"ca\""));
+    EXPECT_TRUE(Contains(error_for(errors, "backend[2].tls.rdp_key_sha256").message,
+                         "tofu records the key itself"));
+    EXPECT_TRUE(Contains(error_for(errors, "backend[3].tls.tofu_first_use").message,
+                         "only used with verify = \"tofu\""));
+    const LoadError bad = error_for(errors, "backend[4].tls.tofu_first_use");
+    EXPECT_TRUE(Contains(bad.message, "\"learn\"")) << bad.message;
+}
+
+TEST(Warnings, VerifyOffAndUnpinnedFallBackAreNamedWithTheFix) {
+    const Config c = expect_config(parse(std::string(kBase) + R"([backend.tls]
+verify = "off"
+[[backend]]
+name = "b2"
+address = "h2"
+[backend.tls]
+verify = "pin"
+pin_sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
+[[backend]]
+name = "b3"
+address = "h3"
+security = "tls"
+[backend.tls]
+verify = "pin"
+pin_sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
+)",
+                                         "t.toml"));
+    const auto w = warnings(c);
+    ASSERT_EQ(w.size(), 2u);
+    EXPECT_TRUE(Contains(w[0], "verify = \"off\"")) << w[0];
+    EXPECT_TRUE(Contains(w[0], "no credentials are sent")) << w[0];
+    EXPECT_TRUE(Contains(w[1], "backend \"b2\"")) << w[1];
+    EXPECT_TRUE(Contains(w[1], "rdp_key_sha256")) << w[1];
+    EXPECT_TRUE(Contains(w[1], "host_rdp_key_not_pinned")) << w[1];
 }
 
 }  // namespace

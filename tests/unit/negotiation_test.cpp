@@ -170,3 +170,115 @@ TEST(BackendRequest, OffersHybridOnlyWithCredentialsAndTls) {
     ASSERT_TRUE(std::holds_alternative<BackendAgreement>(out));
     EXPECT_EQ(std::get<BackendAgreement>(out).selected_protocol, protocol::hybrid);
 }
+
+// Host identity over time: what the host showed before decides whether a weaker answer now is
+// taken (first contact, `auto`) or refused as a downgrade.
+namespace {
+
+HostHistory seen_with(bool tls, bool nla, bool rdp = false) {
+    HostHistory h;
+    h.seen = SecurityLayers{tls, nla, rdp};
+    return h;
+}
+
+Cause refusal_cause(const std::variant<BackendAgreement, Refusal>& out) {
+    const auto* r = std::get_if<Refusal>(&out);
+    EXPECT_TRUE(r != nullptr);
+    return r ? r->cause : Cause::internal_error;
+}
+
+}  // namespace
+
+TEST(BackendConfirmHistory, FirstContactFallsBackToStandardSecurity) {
+    const auto sent = backend_request(client_asking(protocol::ssl), BackSecurity::automatic);
+    auto out = interpret_backend_confirm(sent, {NegotiationResponse{0, protocol::rdp}},
+                                         BackSecurity::automatic, HostHistory{});
+    ASSERT_TRUE(std::holds_alternative<BackendAgreement>(out));
+    EXPECT_EQ(std::get<BackendAgreement>(out).selected_protocol, protocol::rdp);
+}
+
+TEST(BackendConfirmHistory, HostSeenWithTlsSelectingRdpIsADowngrade) {
+    const auto sent = backend_request(client_asking(protocol::ssl), BackSecurity::automatic);
+    auto out = interpret_backend_confirm(sent, {NegotiationResponse{0, protocol::rdp}},
+                                         BackSecurity::automatic, seen_with(true, false));
+    EXPECT_EQ(refusal_cause(out), Cause::host_security_downgrade);
+    const auto& r = std::get<Refusal>(out);
+    EXPECT_FALSE(r.retry_with_standard_security);
+    EXPECT_NE(r.detail.find("seen with TLS"), std::string::npos) << r.detail;
+    EXPECT_NE(r.detail.find("PROTOCOL_RDP"), std::string::npos) << r.detail;
+}
+
+TEST(BackendConfirmHistory, HostSeenWithTlsRefusingSslIsADowngradeWithoutRetry) {
+    const auto sent = backend_request(client_asking(protocol::ssl), BackSecurity::automatic);
+    auto out = interpret_backend_confirm(
+        sent, {NegotiationFailure{NegFailureCode::ssl_not_allowed_by_server}},
+        BackSecurity::automatic, seen_with(true, true));
+    EXPECT_EQ(refusal_cause(out), Cause::host_security_downgrade);
+    EXPECT_FALSE(std::get<Refusal>(out).retry_with_standard_security);
+    // Without history the same answer is the usual fall-back, by reconnecting.
+    auto first = interpret_backend_confirm(
+        sent, {NegotiationFailure{NegFailureCode::ssl_not_allowed_by_server}},
+        BackSecurity::automatic, HostHistory{});
+    EXPECT_TRUE(std::get<Refusal>(first).retry_with_standard_security);
+}
+
+TEST(BackendConfirmHistory, HostSeenWithTlsAnsweringWithoutNegotiationIsADowngrade) {
+    const auto sent = backend_request(client_asking(protocol::ssl), BackSecurity::automatic);
+    auto out = interpret_backend_confirm(sent, {std::monostate{}}, BackSecurity::automatic,
+                                         seen_with(true, false));
+    EXPECT_EQ(refusal_cause(out), Cause::host_security_downgrade);
+}
+
+TEST(BackendConfirmHistory, TlsOnlyBackendNamesTheDowngradeToo) {
+    // With security = "tls" the answer is refused either way; history makes the cause exact.
+    const auto sent = backend_request(client_asking(protocol::ssl), BackSecurity::tls);
+    auto out = interpret_backend_confirm(sent, {NegotiationResponse{0, protocol::rdp}},
+                                         BackSecurity::tls, seen_with(true, false));
+    EXPECT_EQ(refusal_cause(out), Cause::host_security_downgrade);
+    auto fresh = interpret_backend_confirm(sent, {NegotiationResponse{0, protocol::rdp}},
+                                           BackSecurity::tls, HostHistory{});
+    EXPECT_EQ(refusal_cause(fresh), Cause::host_ssl_not_allowed);
+}
+
+TEST(BackendConfirmHistory, HostSeenWithNlaSelectingPlainTlsIsADowngrade) {
+    const auto sent = backend_request(client_asking(protocol::ssl), BackSecurity::automatic, true);
+    auto out = interpret_backend_confirm(sent, {NegotiationResponse{0, protocol::ssl}},
+                                         BackSecurity::automatic, seen_with(true, true));
+    EXPECT_EQ(refusal_cause(out), Cause::host_security_downgrade);
+    EXPECT_NE(std::get<Refusal>(out).detail.find("no NLA"), std::string::npos);
+    // Not offered HYBRID (no credentials to delegate): plain TLS is what was asked for.
+    const auto tls_only = backend_request(client_asking(protocol::ssl), BackSecurity::automatic);
+    auto ok = interpret_backend_confirm(tls_only, {NegotiationResponse{0, protocol::ssl}},
+                                        BackSecurity::automatic, seen_with(true, true));
+    EXPECT_TRUE(std::holds_alternative<BackendAgreement>(ok));
+}
+
+TEST(BackendConfirmHistory, HostSeenOnlyWithStandardSecurityMayKeepIt) {
+    const auto sent = backend_request(client_asking(protocol::ssl), BackSecurity::automatic);
+    auto out = interpret_backend_confirm(sent, {NegotiationResponse{0, protocol::rdp}},
+                                         BackSecurity::automatic, seen_with(false, false, true));
+    EXPECT_TRUE(std::holds_alternative<BackendAgreement>(out));
+}
+
+TEST(BackendConfirmHistory, PinWithoutRdpKeyRefusesTheFallBack) {
+    HostHistory strict;
+    strict.rdp_key_unverifiable = true;
+    const auto sent = backend_request(client_asking(protocol::ssl), BackSecurity::automatic);
+    for (const ConnectionConfirm& answer :
+         {ConnectionConfirm{NegotiationResponse{0, protocol::rdp}},
+          ConnectionConfirm{NegotiationFailure{NegFailureCode::ssl_not_allowed_by_server}},
+          ConnectionConfirm{std::monostate{}}}) {
+        auto out = interpret_backend_confirm(sent, answer, BackSecurity::automatic, strict);
+        EXPECT_EQ(refusal_cause(out), Cause::host_rdp_key_not_pinned);
+        EXPECT_FALSE(std::get<Refusal>(out).retry_with_standard_security);
+    }
+    // A TLS answer is not affected.
+    auto tls = interpret_backend_confirm(sent, {NegotiationResponse{0, protocol::ssl}},
+                                         BackSecurity::automatic, strict);
+    EXPECT_TRUE(std::holds_alternative<BackendAgreement>(tls));
+    // Nor is a backend that asks for Standard RDP Security itself (its key pin is checked later).
+    const auto rdp = backend_request(client_asking(protocol::ssl), BackSecurity::rdp);
+    auto own = interpret_backend_confirm(rdp, {NegotiationResponse{0, protocol::rdp}},
+                                         BackSecurity::rdp, strict);
+    EXPECT_TRUE(std::holds_alternative<BackendAgreement>(own));
+}

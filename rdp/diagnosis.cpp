@@ -211,28 +211,28 @@ constexpr std::array kCauses = std::to_array<CauseInfo>({
      "key, or its Standard RDP Security RSA key): the host was reinstalled or regenerated its "
      "certificate, or another machine answers on its address. Nothing beyond the X.224 request "
      "(and, for RDP keys, the MCS Connect Initial) was sent to it; no credentials.",
-     kSocketClosed, kTlsFailed,
+     kSocketClosed, kTransportFailed,
      "Check the new fingerprint on the host itself (certlm.msc > Remote Desktop, or rdpbridge "
      "probe from a trusted network), then run `rdpbridge hosts accept NAME`; if you cannot "
      "explain the change, treat it as an attack and leave it refused."},
     {C::host_identity_unknown, "host_identity_unknown",
      "Nothing is recorded for this host and [backend.tls] tofu_first_use = \"refuse\": its "
      "identity was recorded as pending and this connection refused.",
-     kSocketClosed, kTlsFailed,
+     kSocketClosed, kTransportFailed,
      "Check the pending fingerprint (`rdpbridge hosts show NAME`) against the host, then "
      "`rdpbridge hosts accept NAME`; or set tofu_first_use = \"learn\" to trust on first use."},
     {C::host_security_downgrade, "host_security_downgrade",
      "The host was seen before with stronger security (TLS, or NLA) and now answers with less "
      "(Standard RDP Security, a refusal of TLS, or TLS without NLA): a downgrade that could "
      "hand the credentials to whoever answers. Nothing beyond the X.224 request was sent.",
-     kSocketClosed, kNegoFailed,
+     kSocketClosed, kTransportFailed,
      "If the host's Security Layer really was lowered on purpose, run `rdpbridge hosts accept "
      "NAME` (it takes the new layers); otherwise find the machine answering on the host's "
      "address."},
     {C::host_rdp_key_not_pinned, "host_rdp_key_not_pinned",
      "The host answered with Standard RDP Security, but the backend verifies by pin or CA and "
      "has no pinned RDP key, so nothing could prove the host's identity on that layer.",
-     kSocketClosed, kNegoFailed,
+     kSocketClosed, kTransportFailed,
      "If the host really speaks only Standard RDP Security, set [backend.tls] rdp_key_sha256 to "
      "its key's fingerprint (rdpbridge probe prints it); or set security = \"tls\" to refuse "
      "the fallback outright."},
@@ -240,7 +240,7 @@ constexpr std::array kCauses = std::to_array<CauseInfo>({
      "The gateway holds credentials for this session (delegated over NLA, or the backend's "
      "service account) but [backend.tls] verify = \"off\": it does not send passwords to a "
      "host whose identity it does not check.",
-     kSocketClosed, kNegoFailed,
+     kSocketClosed, kTransportFailed,
      "Set [backend.tls] verify = \"tofu\" (the default), \"pin\" or \"ca\" for this backend."},
     {C::client_nla_failed, "client_nla_failed",
      "The client's NLA logon was refused: the gateway's security package rejected its user or "

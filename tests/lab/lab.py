@@ -40,12 +40,24 @@ An NLA host like Windows 7 / 2008 R2 with NLA on (freerdp-shadow-cli, TLS 1.0 on
             res = lab.xfreerdp(host.port, "/sec:nla", f"/d:{DEFAULT_DOMAIN}",
                                until=CLIENT_DESKTOP_UPDATE)
             host.wait_log(SHADOW_NLA_OK)
+
+Host identity (the host reinstalled, or an impostor on its address):
+
+            host = lab.xrdp("rdp", rsakeys=lab.make_rsakeys("old"))   # own RSA key
+            key = host.rdp_key()                     # RdpServerKey from the Connect Response
+            new = lab.replace_xrdp(host, rsakeys=lab.make_rsakeys("new"))   # same port
+            tls = lab.xrdp("tls10"); cert_sha256(tls.cert_path), spki_sha256(tls.cert_path)
+            impostor = lab.replace_xrdp(tls, "rdp")  # new certificate too, and RDP security
+            mark = impostor.log_mark()               # ... a connection, then:
+            impostor.wait_log(XRDP_CONNECTION_CLOSED, since=mark)
+            assert impostor.count(XRDP_MCS_CONNECT_INITIAL, since=mark) == 0
 """
 
 from __future__ import annotations
 
 import atexit
 import datetime as _dt
+import hashlib
 import itertools
 import os
 import pathlib
@@ -54,6 +66,8 @@ import select
 import shutil
 import signal
 import socket
+import ssl
+import struct
 import subprocess
 import sys
 import tempfile
@@ -70,6 +84,9 @@ __all__ = [
     "DEFAULT_USER", "DEFAULT_PASSWORD", "DEFAULT_DOMAIN", "tool_versions",
     "SHADOW_NLA_OK", "SHADOW_NLA_FAILED", "SHADOW_NLA_BAD_PASSWORD", "SHADOW_ACTIVATED",
     "CLIENT_DESKTOP_UPDATE",
+    "cert_sha256", "spki_sha256", "RdpServerKey", "rdp_server_key",
+    "XRDP_CONNECTION_CLOSED", "XRDP_TLS_ACCEPT_FAILED", "XRDP_NO_MCS_CONNECT_INITIAL",
+    "XRDP_MCS_CONNECT_INITIAL", "XRDP_NO_ERECT_DOMAIN", "XRDP_CLIENT_INFO",
 ]
 
 LOOPBACK = "127.0.0.1"
@@ -109,6 +126,29 @@ SHADOW_NLA_FAILED = r"client authentication failure"
 SHADOW_NLA_BAD_PASSWORD = r"(NtProofString|Message Integrity Check \(MIC\)) verification failed"
 #   the session is live (Demand Active .. Font Map done).
 SHADOW_ACTIVATED = r"Client from \S+ is activated"
+
+# xrdp 0.9.21.1 log lines (LogLevel DEBUG, the lab's default) that tell how far a connection got,
+# for tests asserting that a peer sent nothing beyond a point. In the order a connection
+# passes them:
+#   the connection ended, whatever the reason: the last line xrdp logs for it (the listening
+#   socket's own "Closed socket" comes only when xrdp stops). Wait for it before asserting
+#   that something was *not* logged for a connection;
+XRDP_CONNECTION_CLOSED = r"Closed socket \d+ \(AF_INET"
+#   the peer closed (or failed) during the TLS handshake (ERROR);
+XRDP_TLS_ACCEPT_FAILED = r"ssl_tls_accept failed"
+#   the peer closed where xrdp waits for the MCS Connect Initial: after the X.224 exchange
+#   and, with TLS, the TLS handshake (ERROR);
+XRDP_NO_MCS_CONNECT_INITIAL = r"\[MCS Connection Sequence\] receive connection request failed"
+#   the MCS Connect Initial arrived (INFO; the first line xrdp logs on parsing it, at DEBUG
+#   "[MCS Connection Sequence] construct connection response" follows);
+XRDP_MCS_CONNECT_INITIAL = (r"Connected client computer name|"
+                            r"\[MCS Connection Sequence\] construct connection response")
+#   the peer closed where xrdp waits for the Erect Domain Request, right after xrdp sent its
+#   MCS Connect Response: no Security Exchange, no Client Info came (ERROR);
+XRDP_NO_ERECT_DOMAIN = r"\[MCS Connection Sequence\] receive erect domain request failed"
+#   the Client Info PDU arrived (DEBUG; for TLS connections "TLS connection established"
+#   is logged right before it, late).
+XRDP_CLIENT_INFO = r"Client supplied (username|domain|password)"
 
 _SETPRIV = shutil.which("setpriv")
 
@@ -313,6 +353,178 @@ def tool_versions(display: Optional[str] = None) -> dict:
         except (OSError, subprocess.TimeoutExpired):
             pass
     return vers
+
+
+# ----------------------------------------------------------------------------- host identity
+FIXTURES_DIR = pathlib.Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def _pem_der(cert: PathLike) -> bytes:
+    """DER of the first certificate of a PEM file."""
+    text = pathlib.Path(cert).read_text()
+    m = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", text, re.S)
+    if m is None:
+        raise LabError(f"no PEM certificate in {cert}")
+    return ssl.PEM_cert_to_DER_cert(m.group(0))
+
+
+def cert_sha256(cert: PathLike) -> str:
+    """SHA-256 of a PEM certificate's DER encoding, 64 lower-case hex digits (what
+    `openssl x509 -fingerprint -sha256` prints, without the colons)."""
+    return hashlib.sha256(_pem_der(cert)).hexdigest()
+
+
+def _der_tlv(data: bytes, pos: int) -> tuple:
+    """(tag, start of value, end of value) of the DER TLV at `pos`."""
+    tag = data[pos]
+    n = data[pos + 1]
+    pos += 2
+    if n & 0x80:
+        k = n & 0x7F
+        n = int.from_bytes(data[pos:pos + k], "big")
+        pos += k
+    if pos + n > len(data):
+        raise LabError("truncated DER")
+    return tag, pos, pos + n
+
+
+def spki_der(cert: PathLike) -> bytes:
+    """The DER SubjectPublicKeyInfo of a PEM certificate (the key, without the rest of the
+    certificate), found by walking Certificate > tbsCertificate."""
+    der = _pem_der(cert)
+    _, cert_v, _ = _der_tlv(der, 0)                # Certificate SEQUENCE
+    tag, pos, tbs_end = _der_tlv(der, cert_v)      # tbsCertificate SEQUENCE
+    if tag != 0x30:
+        raise LabError("not a certificate")
+    fields = []
+    while pos < tbs_end:
+        t, v, e = _der_tlv(der, pos)
+        fields.append((t, pos, e))
+        pos = e
+    if fields and fields[0][0] == 0xA0:             # [0] version
+        fields = fields[1:]
+    # serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo
+    _, start, end = fields[5]
+    return der[start:end]
+
+
+def spki_sha256(cert: PathLike) -> str:
+    """SHA-256 of a PEM certificate's SubjectPublicKeyInfo (DER), 64 lower-case hex digits:
+    the fingerprint of the certificate's key, which stays when only the certificate is
+    renewed (`openssl x509 -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum`)."""
+    return hashlib.sha256(spki_der(cert)).hexdigest()
+
+
+class RdpServerKey:
+    """The Standard RDP Security server key an RDP host presented in its MCS Connect Response
+    (SC_SECURITY's proprietary certificate; see rdp_server_key)."""
+
+    def __init__(self, exponent: int, modulus: int, bits: int, blob: bytes,
+                 certificate: bytes, encryption_method: int, encryption_level: int):
+        self.exponent = exponent
+        self.modulus = modulus
+        self.bits = bits
+        self.blob = blob                 # the PublicKeyBlob (RSA1 magic .. modulus + padding)
+        self.certificate = certificate   # the whole serverCertificate field
+        self.encryption_method = encryption_method
+        self.encryption_level = encryption_level
+
+    def modulus_sha256(self) -> str:
+        """SHA-256 of the modulus as big-endian bytes (no padding): a key fingerprint that
+        does not depend on how a certificate wraps the key."""
+        return hashlib.sha256(self.modulus.to_bytes((self.modulus.bit_length() + 7) // 8,
+                                                    "big")).hexdigest()
+
+    def wire_sha256(self) -> str:
+        """SHA-256 over the modulus as sent (little-endian, keylen bytes without the 8 padding
+        zeros) followed by the public exponent as 4 little-endian bytes: how rdpbridge
+        fingerprints a Standard RDP Security key (rdp_key_sha256, rdp/host_identity.hpp)."""
+        keylen = struct.unpack("<I", self.blob[4:8])[0]
+        modulus = self.blob[20:20 + keylen - 8]
+        return hashlib.sha256(modulus + struct.pack("<I", self.exponent)).hexdigest()
+
+    def __eq__(self, other):
+        return (isinstance(other, RdpServerKey) and self.exponent == other.exponent
+                and self.modulus == other.modulus)
+
+    def __hash__(self):
+        return hash((self.exponent, self.modulus))
+
+    def __repr__(self):
+        return (f"<RdpServerKey RSA-{self.bits} e={self.exponent} "
+                f"modulus sha256={self.modulus_sha256()[:16]}...>")
+
+
+def _recv_tpkt(sock: socket.socket) -> bytes:
+    def exact(n):
+        buf = b""
+        while len(buf) < n:
+            chunk = sock.recv(n - len(buf))
+            if not chunk:
+                raise LabError(f"peer closed after {len(buf)} of {n} bytes")
+            buf += chunk
+        return buf
+    head = exact(4)
+    if head[0] != 3:
+        raise LabError(f"not a TPKT: {head.hex()}")
+    n = struct.unpack(">H", head[2:4])[0]
+    return head + exact(n - 4)
+
+
+def rdp_server_key(port: int, host: str = LOOPBACK, timeout: float = 10.0) -> RdpServerKey:
+    """Connect to an RDP host that speaks Standard RDP Security and read the RSA key of its
+    proprietary server certificate: the X.224 request and the MCS Connect Initial of
+    `xfreerdp /sec:rdp` (the captured fixtures x224_cr_freerdp_rdp.bin and
+    mcs_connect_initial_freerdp.bin), then the MCS Connect Response is parsed (GCC user data
+    > SC_SECURITY > serverCertificate > PublicKeyBlob) and the connection closed. The host
+    sees one connection that ends after its Connect Response (xrdp: XRDP_NO_ERECT_DOMAIN).
+    Raises LabError if the host answers otherwise (TLS, X.509 certificate chain, no key)."""
+    request = (FIXTURES_DIR / "x224_cr_freerdp_rdp.bin").read_bytes()
+    initial = (FIXTURES_DIR / "mcs_connect_initial_freerdp.bin").read_bytes()
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.settimeout(timeout)
+        sock.sendall(request)
+        confirm = _recv_tpkt(sock)
+        if len(confirm) < 7 or confirm[5] != 0xD0:
+            raise LabError(f"no X.224 Connection Confirm: {confirm.hex()}")
+        if len(confirm) >= 19 and confirm[11] == 0x03:
+            raise LabError(f"RDP_NEG_FAILURE code {confirm[15]} from {host}:{port}")
+        sock.sendall(initial)
+        response = _recv_tpkt(sock)
+    if response[7:9] != b"\x7f\x66":
+        raise LabError(f"no MCS Connect Response: {response[:16].hex()}")
+    at = response.find(b"McDn")
+    if at < 0:
+        raise LabError("MCS Connect Response without GCC user data (McDn)")
+    pos = at + 4
+    n = response[pos]
+    pos += 2 if n & 0x80 else 1
+    blocks = {}
+    while pos + 4 <= len(response):
+        btype, blen = struct.unpack("<HH", response[pos:pos + 4])
+        if blen < 4 or pos + blen > len(response):
+            break
+        blocks[btype] = response[pos + 4:pos + blen]
+        pos += blen
+    sec = blocks.get(0x0C02)
+    if sec is None or len(sec) < 8:
+        raise LabError(f"no SC_SECURITY in the Connect Response (blocks {list(blocks)})")
+    method, level = struct.unpack("<II", sec[:8])
+    if method == 0 or len(sec) < 16:
+        raise LabError(f"host uses no Standard RDP Security (method {method}, level {level})")
+    rnd_len, cert_len = struct.unpack("<II", sec[8:16])
+    certificate = sec[16 + rnd_len:16 + rnd_len + cert_len]
+    version = struct.unpack("<I", certificate[:4])[0] & 0x7FFFFFFF
+    if version != 1:
+        raise LabError(f"server certificate version {version}, not proprietary (1)")
+    blob_type, blob_len = struct.unpack("<HH", certificate[12:16])
+    blob = certificate[16:16 + blob_len]
+    magic, keylen, bitlen, _datalen, exponent = struct.unpack("<4sIIII", blob[:20])
+    if blob_type != 6 or magic != b"RSA1":
+        raise LabError(f"unexpected public key blob type {blob_type} / magic {magic!r}")
+    modulus = int.from_bytes(blob[20:20 + keylen], "little")
+    return RdpServerKey(exponent, modulus, bitlen, bytes(blob), bytes(certificate),
+                        method, level)
 
 
 # ----------------------------------------------------------------------------- Proc
@@ -555,6 +767,23 @@ class XrdpHost:
         return wait_file_regex(self.log_path, regex, timeout, since=since,
                                proc=self.proc, what=f"xrdp[{self.name}]")
 
+    def log_since(self, since: int = 0) -> str:
+        """The log written at or after byte offset `since` (a log_mark())."""
+        try:
+            return self.log_path.read_bytes()[since:].decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def count(self, regex, since: int = 0) -> int:
+        """Lines matching `regex` logged at or after byte offset `since`."""
+        pat = _compile(regex)
+        return sum(1 for line in self.log_since(since).splitlines() if pat.search(line))
+
+    def rdp_key(self, timeout: float = 10.0) -> "RdpServerKey":
+        """The Standard RDP Security key this host presents (rdp_server_key; one connection
+        that ends after the MCS Connect Response)."""
+        return rdp_server_key(self.port, self.host, timeout)
+
     def alive(self) -> bool:
         return self.proc.alive()
 
@@ -690,7 +919,10 @@ class Lab:
     """Owns a temporary directory and every process started through it."""
 
     def __init__(self, name: str, keep: Optional[bool] = None,
-                 base_dir: Optional[PathLike] = None):
+                 base_dir: Optional[PathLike] = None, display: Optional[str] = None):
+        """display: an X display (":N") that clients of this lab use instead of an Xvfb of
+        its own, e.g. another (longer-lived) lab's xvfb(), to share its start-up cost
+        between tests. This lab does not own or stop it."""
         self.name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "lab"
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix=f"rdpbridge-lab-{self.name}-",
                                                  dir=base_dir))
@@ -700,6 +932,7 @@ class Lab:
         self.procs: list = []
         self._display: Optional[str] = None
         self._xvfb: Optional[Proc] = None
+        self._external_display = display
         self._lock = threading.RLock()
         self._seq = itertools.count(1)
         self.home = self.dir / "home"    # HOME for clients (FreeRDP writes ~/.config)
@@ -914,6 +1147,8 @@ class Lab:
         Xvfb picks a free display itself and reports it through -displayfd, so
         parallel labs cannot race for the same number."""
         with self._lock:
+            if self._external_display is not None:
+                return self._external_display
             if self._display is not None and self._xvfb is not None and self._xvfb.alive():
                 return self._display
             rfd, wfd = os.pipe()
@@ -1102,6 +1337,26 @@ class Lab:
         return XrdpHost(self, uname, profile, p, ini_path, log_path, cert, key,
                         pathlib.Path(rsakeys) if rsakeys else XRDP_SYSTEM_RSAKEYS,
                         settings, proc)
+
+    def replace_xrdp(self, old: XrdpHost, profile: Optional[str] = None, *,
+                     name: Optional[str] = None, timeout: float = 15.0, **kw) -> XrdpHost:
+        """Stop `old` and start another xrdp on the same port: the host reinstalled, or an
+        impostor answering on its address. profile: the new instance's (default: old's);
+        the other arguments as for xrdp(). Unless given, the new instance has identities of
+        its own: a new self-signed certificate and key, and for Standard RDP Security the
+        rsakeys= given (else /etc/xrdp/rsakeys.ini, i.e. pass make_rsakeys() for a new key).
+        The old instance's log stays where it was; the new one logs to its own file."""
+        port = old.port
+        old.stop()
+        # the listening socket is gone once the process is reaped; wait for the kernel to
+        # agree before binding again (xrdp sets SO_REUSEADDR, so TIME_WAIT does not matter)
+        for _ in _deadline_loop(timeout):
+            if not _listening_on(port):
+                break
+        else:
+            raise LabTimeout(f"{old.name} still listening on {port} after it was stopped")
+        return self.xrdp(profile or old.profile, name=name or f"{old.name}-next", port=port,
+                         timeout=timeout, **kw)
 
     # ---------------------------------------------------------------- NLA host
     def tls10_preload(self) -> pathlib.Path:

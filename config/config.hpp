@@ -152,6 +152,7 @@ struct Logging {
 };
 
 struct Config {
+    bool quick_start = false;  // built from `run --listen --target`: fixes name flags, not keys
     std::filesystem::path state_dir = "/var/lib/rdpbridge";  // generated front certificate
     Logging logging;
     Limits limits;

@@ -1087,8 +1087,11 @@ LoadResult from_quick_start(const QuickStart& q) {
     }
 
     Config config;
+    config.quick_start = true;
     if (q.handshake_log && q.handshake_log->empty()) {
-        flag_error("--handshake-log", "must not be empty; leave the flag out to log to stderr");
+        flag_error("--handshake-log",
+                   "must not be empty; leave the flag out for <state dir>/handshake.jsonl, or "
+                   "give \"-\" for no JSON log (stderr only)");
     }
     if (q.nla_users && q.nla_users->empty()) {
         flag_error("--nla-users", "must not be empty; leave the flag out for TLS without NLA");
@@ -1099,8 +1102,12 @@ LoadResult from_quick_start(const QuickStart& q) {
     }
     if (!errors.empty()) return errors;
 
-    config.logging.handshake_log = q.handshake_log;
     if (q.state_dir) config.state_dir = *q.state_dir;
+    // A JSON log by default: it is what `rdpbridge logs` reads; "-" asks for none.
+    if (!q.handshake_log)
+        config.logging.handshake_log = config.state_dir / "handshake.jsonl";
+    else if (*q.handshake_log != "-")
+        config.logging.handshake_log = q.handshake_log;
     if (q.nla_users) {
         listener.nla = NlaMode::offer;
         listener.nla_users = q.nla_users;

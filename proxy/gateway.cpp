@@ -16,6 +16,7 @@
 #include "proxy/gateway_state.hpp"
 #include "proxy/nla/gss.hpp"
 #include "proxy/session.hpp"
+#include "tls/inspect.hpp"
 
 namespace rdpbridge::proxy {
 
@@ -171,9 +172,22 @@ std::optional<ServiceAccount> read_service_account(const config::Backend& backen
 }  // namespace
 
 int run_gateway(const config::Config& config) {
+    // The handshake log names users and client addresses: not for every local account. Files
+    // this process creates (logs and their rotations) are 0640 at most, state files 0600; the
+    // log directory's group (setgid, e.g. adm) decides who may read them.
+    ::umask(027);
+    if (config.logging.handshake_log) {
+        struct stat st {};
+        if (::stat(config.logging.handshake_log->c_str(), &st) == 0 && (st.st_mode & 007) != 0)
+            ::chmod(config.logging.handshake_log->c_str(), st.st_mode & 0750);
+    }
     HandshakeLog log(config.logging.handshake_log, config.logging.level,
                      config.logging.rotate_size_mb << 20, config.logging.rotate_files);
     GatewayState state(config, log);
+    if (config.logging.handshake_log)
+        log.info("handshake log (JSON Lines): " + config.logging.handshake_log->string());
+    else
+        log.info("no handshake log file: failures go to stderr only");
     // Relay buffers live only while bytes are in flight (an idle session holds none), so a busy
     // session allocates and frees ~64 KiB per read. glibc would hand the freed top of the heap
     // back to the kernel each time and fault it in again on the next read (a sixth of the
@@ -189,9 +203,8 @@ int run_gateway(const config::Config& config) {
         it->second.service_credentials = read_service_account(backend);
     }
     for (const auto& warning : config::warnings(config)) log.warn(warning);
-    if (std::any_of(config.backends.begin(), config.backends.end(), [](const auto& b) {
-            return b.tls.verify == config::CertVerify::tofu;
-        })) {
+    if (std::any_of(config.backends.begin(), config.backends.end(),
+                    [](const auto& b) { return b.tls.verify == config::CertVerify::tofu; })) {
         // A store that cannot be read would refuse every session: say so now, with its line.
         const auto known = trust::Store(state.known_hosts.file()).read();
         log.info("known hosts: " + state.known_hosts.file().string() + " (" +
@@ -203,7 +216,18 @@ int run_gateway(const config::Config& config) {
     IdSource ids;
     for (const auto& listener : config.listeners) {
         check_nla(listener);
-        listeners.emplace_back(&listener, tls::make_front_context(listener.tls, config.state_dir));
+        tls::CertificateFiles files;
+        listeners.emplace_back(&listener,
+                               tls::make_front_context(listener.tls, config.state_dir, &files));
+        // What clients will be asked to trust: the admin has to tell users this fingerprint.
+        if (auto cert = tls::describe_certificate(
+                SSL_CTX_get0_certificate(listeners.back().front_tls.get()))) {
+            log.info("listener " + listener.name + " presents " +
+                     (files.generated ? "a self-signed certificate generated just now, "
+                                      : "the certificate ") +
+                     files.certificate.string() + " (" + cert->subject + ", sha256 " +
+                     cert->sha256 + ", valid until " + cert->not_after + ")");
+        }
         acceptors.push_back(open_acceptor(io, listener));
         const auto local = acceptors.back().local_endpoint();
         log.info("listening on " + local.address().to_string() + ":" +

@@ -23,7 +23,8 @@ constexpr int kExitConfig = 3;
 
 constexpr const char* kFooter = R"(
 Exit codes: 0 success, 1 runtime failure (cannot listen, certificate), 2 usage error,
-3 invalid configuration.
+3 invalid configuration (or, for `logs`, an input that is not a handshake log),
+4 (`probe`) the host is reachable but does not speak RDP.
 
 Examples:
   Put a hardened client in front of a Windows 7 host, no config file:
@@ -70,7 +71,8 @@ int run(const RunOptions& o) {
     }
     if (auto* errors = std::get_if<std::vector<config::LoadError>>(&loaded)) return report(*errors);
     auto cfg = std::get<config::Config>(std::move(loaded));
-    if (!o.config_file.empty() && !o.handshake_log.empty())
+    if (!o.config_file.empty() && o.handshake_log == "-") cfg.logging.handshake_log.reset();
+    if (!o.config_file.empty() && !o.handshake_log.empty() && o.handshake_log != "-")
         cfg.logging.handshake_log = o.handshake_log;
     if (!o.log_level.empty()) cfg.logging.level = o.log_level;
     try {
@@ -137,7 +139,8 @@ int main(int argc, char** argv) {
                          "what it answers), tls, or rdp")
             ->check(CLI::IsMember({"auto", "tls", "rdp"}));
     run_cmd->add_option("--handshake-log", o.handshake_log,
-                        "Write the JSON Lines handshake log to this file");
+                        "Write the JSON Lines handshake log to this file (quick start default: "
+                        "handshake.jsonl in the state directory; \"-\" for none)");
     auto* state = run_cmd->add_option(
         "--state-dir", o.state_dir,
         "Quick start: where the generated front certificate is kept (default /var/lib/rdpbridge "
@@ -161,8 +164,18 @@ int main(int argc, char** argv) {
     auto* check_cmd = app.add_subcommand(
         "check-config", "Validate a configuration file and print what it defines; starts nothing.");
     check_cmd->add_option("file", check_file, "TOML configuration file")->required();
+    check_cmd->footer(R"(
+Reads the file as `rdpbridge run --config FILE` would and prints every error at once, each with
+file:line, the key and the fix, then what the file defines and any warning (settings that are
+valid but probably not meant, e.g. verify = "off").
+
+Exit codes: 0 valid (warnings included), 2 usage error, 3 invalid configuration.
+
+Example (the systemd unit runs this as ExecStartPre):
+  rdpbridge check-config /etc/rdpbridge/rdpbridge.toml)");
 
     auto* version_cmd = app.add_subcommand("version", "Print the version.");
+    version_cmd->footer("\nExit codes: 0 success, 2 usage error.");
 
     probe::Options probe_options;
     auto* probe_cmd = probe::add_command(app, probe_options);

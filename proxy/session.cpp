@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "proxy/nla_leg.hpp"
+#include "proxy/quick_start_hints.hpp"
 #include "proxy/relay.hpp"
 #include "proxy/routing.hpp"
 #include "proxy/tls_stream.hpp"
@@ -324,6 +325,11 @@ void Session::on_rdp_key(const std::string& sha256) {
 void Session::log_failure(const HandshakeError& e) {
     Json j{{"conn", id_}};
     j.update(failure_fields(e.stage, e.failure));
+    if (gateway_.config.quick_start) {
+        const auto& only = gateway_.config.backends.front();
+        j["hint"] = quick_start_hint(j["hint"].get<std::string>(), only.name,
+                                     only.address.host + ":" + std::to_string(only.address.port));
+    }
     if (!backend_name_.empty()) j["backend"] = backend_name_;
     j["elapsed_ms"] = std::round(ms_since(started_) * 100) / 100;
     gateway_.log.write(std::move(j));

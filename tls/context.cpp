@@ -54,7 +54,8 @@ int openssl_version(config::TlsVersion v) {
     return TLS1_2_VERSION;
 }
 
-Context make_front_context(const config::FrontTls& policy, const std::filesystem::path& state_dir) {
+Context make_front_context(const config::FrontTls& policy, const std::filesystem::path& state_dir,
+                           CertificateFiles* used) {
     Context ctx = new_context(TLS_server_method());
     SSL_CTX* c = ctx.get();
     const int floor = std::max(openssl_version(policy.min_version), TLS1_2_VERSION);
@@ -86,6 +87,7 @@ Context make_front_context(const config::FrontTls& policy, const std::filesystem
     if (SSL_CTX_check_private_key(c) != 1)
         throw std::runtime_error("front private key " + files.private_key.string() +
                                  " does not match certificate " + files.certificate.string());
+    if (used) *used = files;
     return ctx;
 }
 

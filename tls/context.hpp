@@ -10,6 +10,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "tls/certificate.hpp"
 
 namespace rdpbridge::tls {
 
@@ -21,7 +22,9 @@ using Context = std::unique_ptr<SSL_CTX, CtxDeleter>;
 // TLS 1.2 floor (or 1.3), AEAD suites with forward secrecy only, server cipher preference, no
 // renegotiation. The certificate is the operator's, or one generated into `state_dir`.
 // Throws std::runtime_error naming the file and the fix when something cannot be loaded.
-Context make_front_context(const config::FrontTls& policy, const std::filesystem::path& state_dir);
+// `used`, when given, receives the files loaded (and whether they were generated just now).
+Context make_front_context(const config::FrontTls& policy, const std::filesystem::path& state_dir,
+                           CertificateFiles* used = nullptr);
 
 // Exactly the versions, ciphers and security level the backend profile allows.
 Context make_backend_context(const config::BackendTls& policy);

@@ -1,0 +1,85 @@
+"""The quick start says what it did: where the JSON handshake log goes (by default into the state
+directory), which certificate clients are asked to trust (path and SHA-256 of the generated one),
+and its fixes are phrased for the flags the admin typed. No xrdp needed: the refusals come from
+a closed port, and the client is Python's TLS."""
+
+import hashlib
+import os
+import re
+import socket
+import ssl
+import stat
+import unittest
+
+from gateway import BIN, Gateway
+from lab import free_port, lab_for_test
+
+X224_REQUEST_TLS = bytes.fromhex("030000130ee000000000000100080001000000")
+
+
+def tls_client(port: int) -> None:
+    """X.224 request for TLS, the TLS handshake, then close: the gateway goes on to the host."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(X224_REQUEST_TLS)
+        s.recv(19)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        try:
+            with ctx.wrap_socket(s) as t:
+                t.recv(1)
+        except (OSError, ssl.SSLError):
+            pass  # the gateway closes once the host refused; before or after TLS alike
+
+
+class QuickStart(unittest.TestCase):
+    def test_says_where_the_log_is_and_which_certificate_clients_see(self):
+        lab = lab_for_test(self)
+        state = lab.dir / "state"
+        port = free_port()
+        closed = free_port()   # nothing listens: every session fails with connection_refused
+        proc = lab.start([BIN, "run", "--listen", f"127.0.0.1:{port}",
+                          "--target", f"127.0.0.1:{closed}", "--state-dir", str(state)],
+                         "rdpbridge", ready_regex=r"listening on 127\.0\.0\.1:%d" % port)
+        proc.expect_clean_exit = True
+        stderr = proc.log_text()
+        log = state / "handshake.jsonl"
+        self.assertIn(f"handshake log (JSON Lines): {log}", stderr)
+
+        # The certificate line names the generated file and its real fingerprint.
+        cert = state / "front-cert.pem"
+        der = ssl.PEM_cert_to_DER_cert(cert.read_text())
+        fingerprint = hashlib.sha256(der).hexdigest()
+        m = re.search(r"listener quickstart presents (.*?)(\S+front-cert\.pem) \(.*sha256 ([0-9a-f]{64})",
+                      stderr)
+        self.assertIsNotNone(m, stderr)
+        self.assertIn("generated just now", m.group(1))
+        self.assertEqual((m.group(2), m.group(3)), (str(cert), fingerprint))
+
+        # The JSON log exists, is not world-readable, and its hint names the flag, not a key.
+        tls_client(port)
+        proc.wait_log(r"connection_refused", timeout=15)   # the stderr twin, written with it
+        gw = Gateway(lab, proc, port, log)
+        failed = gw.wait_event("handshake_failed")[0]
+        self.assertEqual(failed["cause"], "connection_refused", failed)
+        self.assertEqual(failed["backend"], "target", failed)
+        self.assertIn("--target", failed["hint"])
+        self.assertNotIn("[[backend]]", failed["hint"])
+        self.assertEqual(stat.S_IMODE(os.stat(log).st_mode) & 0o007, 0, oct(os.stat(log).st_mode))
+
+    def test_dash_means_no_json_log(self):
+        lab = lab_for_test(self)
+        state = lab.dir / "state"
+        port = free_port()
+        proc = lab.start([BIN, "run", "--listen", f"127.0.0.1:{port}", "--target",
+                          f"127.0.0.1:{free_port()}", "--state-dir", str(state),
+                          "--handshake-log", "-"],
+                         "rdpbridge", ready_regex=r"listening on 127\.0\.0\.1:%d" % port)
+        proc.expect_clean_exit = True
+        self.assertIn("no handshake log file", proc.log_text())
+        self.assertFalse((state / "handshake.jsonl").exists())
+        self.assertFalse(os.path.exists(lab.dir / "-"))
+
+
+if __name__ == "__main__":
+    unittest.main()

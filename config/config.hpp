@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -151,7 +152,16 @@ struct Logging {
     std::size_t rotate_files = 5;  // rotated files kept: handshake.1.jsonl .. .5.jsonl
 };
 
+struct SourcePosition {
+    int line = 0;
+    int column = 0;
+};
+
 struct Config {
+    // Where the values came from, for errors found after loading (config::error_at): the file
+    // and the position of every key and table written in it. Empty for a quick start.
+    std::string source;
+    std::map<std::string, SourcePosition, std::less<>> positions;
     bool quick_start = false;  // built from `run --listen --target`: fixes name flags, not keys
     std::filesystem::path state_dir = "/var/lib/rdpbridge";  // generated front certificate
     Logging logging;

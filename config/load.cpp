@@ -336,6 +336,9 @@ class Reader {
 
     Config read(const toml::table& root);
     std::vector<LoadError> take_errors() { return std::move(errors_); }
+    std::map<std::string, SourcePosition, std::less<>> take_positions() {
+        return std::move(positions_);
+    }
 
   private:
     void fail(const toml::source_region& where, std::string key, std::string message);
@@ -386,8 +389,14 @@ class Reader {
                          const std::vector<std::string>& names, std::string_view kind);
     void check_coverage(const std::vector<Scope>& scopes, const Config& c);
 
+    // Where each key was written, for checks made after loading (see error_at).
+    void note(const std::string& key, const toml::source_region& where) {
+        positions_[key] = {int(where.begin.line), int(where.begin.column)};
+    }
+
     std::string file_;
     std::vector<LoadError> errors_;
+    std::map<std::string, SourcePosition, std::less<>> positions_;
 };
 
 void Reader::fail(const toml::source_region& where, std::string key, std::string message) {
@@ -419,7 +428,10 @@ std::optional<Scope> Reader::table(const Scope& parent, std::string_view key,
                                    std::string_view what) {
     const toml::node* n = parent.get(key);
     if (n == nullptr) return std::nullopt;
-    if (const toml::table* t = n->as_table()) return Scope{t, parent.key(key), what};
+    if (const toml::table* t = n->as_table()) {
+        note(parent.key(key), t->source());
+        return Scope{t, parent.key(key), what};
+    }
     wrong_type(*n, parent.key(key), "a table");
     return std::nullopt;
 }
@@ -439,6 +451,7 @@ std::vector<Scope> Reader::table_array(const Scope& root, std::string_view key,
     for (std::size_t i = 0; i < array->size(); ++i) {
         const toml::node& element = *array->get(i);
         if (const toml::table* t = element.as_table()) {
+            note(indexed(root.key(key), i), t->source());
             scopes.push_back(Scope{t, indexed(root.key(key), i), what});
         } else {
             wrong_type(element, indexed(root.key(key), i), "a table");
@@ -450,6 +463,7 @@ std::vector<Scope> Reader::table_array(const Scope& root, std::string_view key,
 const toml::node* Reader::find(const Scope& s, std::string_view key, Need need,
                                std::string_view example) {
     const toml::node* n = s.get(key);
+    if (n != nullptr) note(s.key(key), n->source());
     if (n == nullptr && need == Need::required) {
         fail(s.table->source(), s.key(key),
              "required key is missing in " + std::string(s.what) + "; add e.g. " +
@@ -1031,9 +1045,25 @@ LoadResult parse(std::string_view toml_text, std::string_view source_name) {
     Reader reader(source_name);
     Config config = reader.read(root);
     std::vector<LoadError> errors = reader.take_errors();
+    config.source = source_name;
+    config.positions = reader.take_positions();
     if (errors.empty()) return config;
     sort_by_position(errors);
     return errors;
+}
+
+LoadError error_at(const Config& config, const std::string& key, std::string message) {
+    // The key itself, else the nearest enclosing table that was written down.
+    std::string_view k = key;
+    for (;;) {
+        if (auto it = config.positions.find(k); it != config.positions.end())
+            return LoadError{config.source, it->second.line, it->second.column, key,
+                             std::move(message)};
+        const auto dot = k.rfind('.');
+        if (dot == std::string_view::npos) break;
+        k = k.substr(0, dot);
+    }
+    return LoadError{config.source.empty() ? key : config.source, 0, 0, key, std::move(message)};
 }
 
 LoadResult load_file(const fs::path& path) {

@@ -37,6 +37,11 @@ LoadResult load_file(const std::filesystem::path& path);
 // Validates TOML text. `source_name` is used as LoadError::file; paths are kept as written.
 LoadResult parse(std::string_view toml_text, std::string_view source_name);
 
+// An error found after loading (a certificate that does not load, a cipher string OpenSSL
+// refuses, listeners that collide), placed at the line where `key` (dotted, as in LoadError::key)
+// or its nearest enclosing table was written.
+LoadError error_at(const Config& config, const std::string& key, std::string message);
+
 // Quick start: a config built from command-line flags on embedded defaults.
 struct QuickStart {
     std::string listen;                                  // --listen, endpoint, default port 3389

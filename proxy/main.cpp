@@ -1,6 +1,7 @@
 // rdpbridge's command line. Exit codes (also in README and --help):
 //   0 success; 1 runtime failure (cannot listen, certificate problem);
 //   2 usage error; 3 configuration invalid.
+#include <pwd.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -10,6 +11,7 @@
 #include "config/load.hpp"
 #include "proxy/gateway.hpp"
 #include "proxy/logs/command.hpp"
+#include "proxy/preflight.hpp"
 #include "proxy/probe/command.hpp"
 #include "proxy/trust/hosts_command.hpp"
 
@@ -75,6 +77,9 @@ int run(const RunOptions& o) {
     if (!o.config_file.empty() && !o.handshake_log.empty() && o.handshake_log != "-")
         cfg.logging.handshake_log = o.handshake_log;
     if (!o.log_level.empty()) cfg.logging.level = o.log_level;
+    // The same checks as check-config, reported the same way, before anything is opened.
+    if (const auto checked = proxy::preflight(cfg, ""); !checked.errors.empty())
+        return report(checked.errors);
     try {
         return proxy::run_gateway(cfg);
     } catch (const std::exception& e) {
@@ -83,10 +88,17 @@ int run(const RunOptions& o) {
     }
 }
 
-int check_config(const std::string& file) {
+// The unit runs the service as `rdpbridge`; check for that account where it exists.
+std::string default_service_user() {
+    return ::getpwnam("rdpbridge") ? "rdpbridge" : "";
+}
+
+int check_config(const std::string& file, std::string as_user) {
     auto loaded = config::load_file(file);
     if (auto* errors = std::get_if<std::vector<config::LoadError>>(&loaded)) return report(*errors);
     const auto& cfg = std::get<config::Config>(loaded);
+    const auto checked = proxy::preflight(cfg, as_user);
+    if (!checked.errors.empty()) return report(checked.errors);
     std::cout << file << ": OK — " << cfg.listeners.size() << " listener(s), "
               << cfg.backends.size() << " backend(s), " << cfg.routes.size() << " route(s)\n";
     for (const auto& l : cfg.listeners) {
@@ -101,6 +113,8 @@ int check_config(const std::string& file) {
                   << config::to_string(b.tls.max_version) << ", verify "
                   << config::to_string(b.tls.verify) << "\n";
     }
+    std::cout << "checked:\n";
+    for (const auto& c : checked.checked) std::cout << "  " << c << "\n";
     for (const auto& w : config::warnings(cfg)) std::cout << "warning: " << w << "\n";
     return 0;
 }
@@ -161,13 +175,21 @@ int main(int argc, char** argv) {
     target->needs(listen);
 
     std::string check_file;
+    std::string check_user = default_service_user();
     auto* check_cmd = app.add_subcommand(
         "check-config", "Validate a configuration file and print what it defines; starts nothing.");
     check_cmd->add_option("file", check_file, "TOML configuration file")->required();
+    check_cmd->add_option("--as-user", check_user,
+                          "Check file access for this account (default: rdpbridge, the unit's "
+                          "user, where it exists; else you)");
     check_cmd->footer(R"(
-Reads the file as `rdpbridge run --config FILE` would and prints every error at once, each with
-file:line, the key and the fix, then what the file defines and any warning (settings that are
-valid but probably not meant, e.g. verify = "off").
+Reads the file as `rdpbridge run --config FILE` would and checks everything run would refuse,
+short of binding: certificates and keys load and match, every TLS context builds (versions,
+ciphers, security level, CA files), listeners do not collide, files the service reads exist,
+are private where they hold secrets and are readable by the service's user (--as-user), and the
+state and log directories are writable by it. Every error at once, each with file:line, the key
+and the fix; then what the file defines, what was checked, and any warning (settings that are
+valid but probably not meant, e.g. verify = "off"). `run` refuses to start on the same errors.
 
 Exit codes: 0 valid (warnings included), 2 usage error, 3 invalid configuration.
 
@@ -204,7 +226,7 @@ Example (the systemd unit runs this as ExecStartPre):
         }
         return run(o);
     }
-    if (check_cmd->parsed()) return check_config(check_file);
+    if (check_cmd->parsed()) return check_config(check_file, check_user);
     if (probe_cmd->parsed()) return probe::run(probe_options);
     if (logs_cmd->parsed()) return logs::run(logs_options);
     if (hosts_cmd->parsed()) return proxy::trust::run_hosts(hosts_options);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "proxy/asio.hpp"
+#include "proxy/idle.hpp"
 #include "rdp/bridge.hpp"
 
 namespace rdpbridge::proxy {
@@ -147,7 +148,7 @@ inline awaitable<void> idle_watch(asio::steady_timer& timer,
         timer.expires_at(last_activity + timeout);
         co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
         if (ec) co_return;  // the relay ended first
-        if (std::chrono::steady_clock::now() >= last_activity + timeout) break;
+        if (idle_expired(std::chrono::steady_clock::now(), last_activity, timeout)) break;
     }
     fired = true;
     close();
@@ -208,10 +209,7 @@ awaitable<RelayResult> relay(ClientStream& client, HostStream& host, rdp::Bridge
     result.client_to_host = up.bytes;
     result.host_to_client = down.bytes;
     result.closed_by = ended.failure || idle_fired ? "gateway" : first;
-    result.reason = idle_fired ? "idle_timeout: no data either way for " +
-                                     std::to_string(idle_timeout.count() / 1000) +
-                                     " s ([limits] idle_timeout)"
-                               : ended.end;
+    result.reason = idle_fired ? idle_reason(idle_timeout) : ended.end;
     result.failure = ended.failure;
     co_return result;
 }

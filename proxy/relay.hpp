@@ -16,6 +16,7 @@
 #include "proxy/asio.hpp"
 #include "proxy/idle.hpp"
 #include "rdp/bridge.hpp"
+#include "rdp/secret.hpp"
 
 namespace rdpbridge::proxy {
 
@@ -101,6 +102,7 @@ awaitable<void> pump(From& from, To& to, std::size_t buffer_size, Translator tra
         *d.last_activity = std::chrono::steady_clock::now();
         rdp::ByteView out = buffer ? rdp::ByteView(buffer.get(), n) : rdp::ByteView(earlier);
         rdp::Bytes translated;
+        const rdp::WipeOnExit wipe_translated(translated);  // may hold a rewritten Client Info
         if (!translate.transparent()) {
             if (auto failure = translate(out, translated)) {
                 d.end = std::string(rdp::describe(failure->cause).id) + ": " + failure->detail;

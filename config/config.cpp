@@ -1,6 +1,12 @@
 #include "config/config.hpp"
 
+#include <algorithm>
+
 namespace rdpbridge::config {
+
+std::size_t default_handshakes_per_source(std::size_t max_handshakes) {
+    return std::min(max_handshakes, std::max<std::size_t>(4, max_handshakes / 8));
+}
 
 const Backend* Config::find_backend(std::string_view name) const {
     for (const Backend& b : backends) {

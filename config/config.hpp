@@ -133,12 +133,23 @@ struct Limits {
     // Bytes held per direction at most, and only while they are in flight. Four TLS records:
     // one read and one send carry four records instead of one.
     std::size_t relay_buffer = 64 * 1024;
-    std::size_t max_sessions = 2000;                 // established sessions, all listeners
-    std::size_t max_handshakes = 256;                // connections still in their handshake
-    std::size_t max_sessions_per_source = 50;        // established sessions per client address
+    std::size_t max_sessions = 2000;           // established sessions, all listeners
+    std::size_t max_handshakes = 256;          // connections still in their handshake
+    std::size_t max_sessions_per_source = 50;  // established sessions per client address
+    // Connections in their handshake per client address: without it six silent sources could
+    // hold all 256 handshake slots. At most max_handshakes; when not configured,
+    // default_handshakes_per_source(max_handshakes), which is this value for the default 256.
+    std::size_t max_handshakes_per_source = 32;
     double connections_per_second_per_source = 20;   // new connections, token bucket
     Duration idle_timeout = std::chrono::hours(12);  // no byte either way; 0 = never
+    // Every per-source limit (rate, handshakes, sessions) counts an IPv6 client by this prefix
+    // of its address, since one host or customer usually holds a whole /64 and could otherwise
+    // take a fresh address per connection. 1..128; IPv4 (and IPv4-mapped IPv6) is per address.
+    int ipv6_source_prefix = 64;
 };
+
+// A small share of the handshake slots (an eighth, at least 4, never more than all of them).
+std::size_t default_handshakes_per_source(std::size_t max_handshakes);
 
 // Protections for the hosts behind the gateway.
 struct Shield {

@@ -296,8 +296,10 @@ constexpr std::string_view kLimitsKeys[] = {"handshake_timeout",
                                             "max_sessions",
                                             "max_handshakes",
                                             "max_sessions_per_source",
+                                            "max_handshakes_per_source",
                                             "connections_per_second_per_source",
-                                            "idle_timeout"};
+                                            "idle_timeout",
+                                            "ipv6_source_prefix"};
 constexpr std::string_view kListenerKeys[] = {"name", "bind",      "default_backend", "tls",
                                               "nla",  "nla_users", "nla_keytab"};
 constexpr std::string_view kFrontTlsKeys[] = {"certificate", "private_key", "min_version"};
@@ -610,6 +612,19 @@ void Reader::read_limits(const Scope& s, Limits& out) {
     if (auto n = integer(s, "max_handshakes", 1, 1000000)) out.max_handshakes = std::size_t(*n);
     if (auto n = integer(s, "max_sessions_per_source", 1, 1000000))
         out.max_sessions_per_source = std::size_t(*n);
+    out.max_handshakes_per_source = default_handshakes_per_source(out.max_handshakes);
+    if (auto n = integer(s, "max_handshakes_per_source", 1, 1000000)) {
+        if (std::size_t(*n) <= out.max_handshakes) {
+            out.max_handshakes_per_source = std::size_t(*n);
+        } else {
+            fail(s.get("max_handshakes_per_source")->source(), s.key("max_handshakes_per_source"),
+                 std::to_string(*n) + " is more than max_handshakes (" +
+                     std::to_string(out.max_handshakes) +
+                     "), so one source could take every handshake slot; use at most " +
+                     std::to_string(out.max_handshakes) + ", or raise max_handshakes");
+        }
+    }
+    if (auto n = integer(s, "ipv6_source_prefix", 1, 128)) out.ipv6_source_prefix = int(*n);
     if (auto n = integer(s, "connections_per_second_per_source", 1, 1000000))
         out.connections_per_second_per_source = double(*n);
     if (const toml::node* idle = s.get("idle_timeout");

@@ -13,14 +13,19 @@
 
 namespace rdpbridge::proxy {
 
+// The key per-source limits count `address` under: an IPv4 address as it is (an IPv4-mapped
+// IPv6 address as its IPv4 form), an IPv6 address as its `ipv6_prefix` network ("2001:db8::/64";
+// the address itself at 128, its zone dropped), anything unparsable as given.
+std::string source_key(const std::string& address, int ipv6_prefix);
+
 class Admission {
   public:
     using Clock = std::chrono::steady_clock;
 
     explicit Admission(const config::Limits& limits) : limits_(limits) {}
 
-    // A new connection from `source`. On success the connection counts as a handshake until
-    // established() or finished().
+    // A new connection from `source` (the client's address as text). On success the connection
+    // counts as a handshake until established() or finished(), which take the same text.
     std::optional<rdp::Failure> admit(const std::string& source, Clock::time_point now);
     void established(const std::string& source);
     // The connection ended; `was_established` says which count it leaves.
@@ -37,6 +42,7 @@ class Admission {
         std::size_t sessions = 0;
     };
     void prune(Clock::time_point now);
+    Source* find(const std::string& source);
 
     const config::Limits& limits_;
     std::map<std::string, Source> sources_;

@@ -16,6 +16,8 @@
 #include "proxy/gateway_state.hpp"
 #include "proxy/nla/gss.hpp"
 #include "proxy/session.hpp"
+#include "proxy/startup_checks.hpp"
+#include "rdp/crypto.hpp"
 #include "tls/inspect.hpp"
 
 namespace rdpbridge::proxy {
@@ -124,20 +126,7 @@ std::string raise_descriptor_limit() {
 // what the file should hold.
 void require_private_file(const std::string& what, const std::filesystem::path& path,
                           const std::string& create) {
-    const std::string file = path.string();
-    struct stat st {};
-    if (::stat(file.c_str(), &st) != 0) {
-        throw std::runtime_error(what + " " + file + ": " + std::strerror(errno) + "; create it " +
-                                 create + " and chmod 600 it");
-    }
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        char mode[8];
-        std::snprintf(mode, sizeof mode, "%04o", unsigned(st.st_mode & 07777));
-        throw std::runtime_error(what + " " + file + " has mode " + mode +
-                                 ": it holds passwords, so only the gateway's user may read it; "
-                                 "chmod 600 " +
-                                 file);
-    }
+    if (auto problem = private_file_problem(what, path, create)) throw std::runtime_error(*problem);
 }
 
 // A listener with NLA needs gss-ntlmssp and its users file.
@@ -159,14 +148,9 @@ std::optional<ServiceAccount> read_service_account(const config::Backend& backen
     if (!backend.credentials) return std::nullopt;
     const auto& c = *backend.credentials;
     const std::string what = "backend " + backend.name + ": credentials.password_file";
-    require_private_file(what, c.password_file, "with the service account's password on one line");
-    std::ifstream in(c.password_file);
-    rdp::Bytes line;
-    line.reserve(256);  // one allocation: no unwiped copy of the password left behind
-    for (char ch; in.get(ch) && ch != '\n' && line.size() < 256;) line.push_back(uint8_t(ch));
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) throw std::runtime_error(what + " is empty");
-    return ServiceAccount{c.user, c.domain, rdp::Secret(std::move(line))};
+    auto password = read_service_password(what, c);
+    if (auto* problem = std::get_if<std::string>(&password)) throw std::runtime_error(*problem);
+    return ServiceAccount{c.user, c.domain, std::move(std::get<rdp::Secret>(password))};
 }
 
 }  // namespace
@@ -188,6 +172,8 @@ int run_gateway(const config::Config& config) {
         log.info("handshake log (JSON Lines): " + config.logging.handshake_log->string());
     else
         log.info("no handshake log file: failures go to stderr only");
+    if (auto problem = legacy_crypto_problem(config, rdp::crypto::legacy_provider_problem))
+        throw std::runtime_error(*problem);
     // Relay buffers live only while bytes are in flight (an idle session holds none), so a busy
     // session allocates and frees ~64 KiB per read. glibc would hand the freed top of the heap
     // back to the kernel each time and fault it in again on the next read (a sixth of the

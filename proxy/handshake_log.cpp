@@ -6,6 +6,10 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
+#include "proxy/log_escape.hpp"
+
 namespace rdpbridge::proxy {
 
 namespace {
@@ -23,8 +27,26 @@ std::string now_iso() {
     return buf;
 }
 
+// Objects and arrays rendered like JSON, but with each string escaped by our rules rather than
+// dumped: json::dump would throw on a peer's invalid UTF-8, and would print it raw otherwise.
+std::string nested_text(const Json& v) {
+    if (v.is_string()) return quote_for_log(v.get_ref<const std::string&>());
+    if (!v.is_structured()) return v.dump();
+    std::string s(1, v.is_object() ? '{' : '[');
+    bool first = true;
+    for (const auto& [k, item] : v.items()) {
+        if (!std::exchange(first, false)) s += ',';
+        if (v.is_object()) s.append(quote_for_log(k)).append(":");
+        s += nested_text(item);
+    }
+    s += v.is_object() ? '}' : ']';
+    return s;
+}
+
+// Every value may carry a peer's bytes (a cookie, a host's error text), so every value is
+// escaped: one event stays one line, and no byte of it reaches the terminal as a control.
 std::string value_text(const Json& v) {
-    return v.is_string() ? v.get<std::string>() : v.dump();
+    return v.is_string() ? escape_for_log(v.get_ref<const std::string&>()) : nested_text(v);
 }
 
 // Keys printed in the lead of a human line rather than as key=value pairs.
@@ -132,7 +154,7 @@ std::string human_line(const Json& event) {
     s.append(value_text(event.value("event", Json("event"))));
     for (const auto& [k, v] : event.items()) {
         if (is_lead_key(k)) continue;
-        s.append(" ").append(k).append("=").append(value_text(v));
+        s.append(" ").append(escape_for_log(k)).append("=").append(value_text(v));
     }
     if (event.contains("explanation")) s.append(" — ").append(value_text(event["explanation"]));
     if (event.contains("detail") && !value_text(event["detail"]).empty())

@@ -14,7 +14,9 @@
 #include <vector>
 
 #include "proxy/asio.hpp"
+#include "proxy/idle.hpp"
 #include "rdp/bridge.hpp"
+#include "rdp/secret.hpp"
 
 namespace rdpbridge::proxy {
 
@@ -100,6 +102,7 @@ awaitable<void> pump(From& from, To& to, std::size_t buffer_size, Translator tra
         *d.last_activity = std::chrono::steady_clock::now();
         rdp::ByteView out = buffer ? rdp::ByteView(buffer.get(), n) : rdp::ByteView(earlier);
         rdp::Bytes translated;
+        const rdp::WipeOnExit wipe_translated(translated);  // may hold a rewritten Client Info
         if (!translate.transparent()) {
             if (auto failure = translate(out, translated)) {
                 d.end = std::string(rdp::describe(failure->cause).id) + ": " + failure->detail;
@@ -147,7 +150,7 @@ inline awaitable<void> idle_watch(asio::steady_timer& timer,
         timer.expires_at(last_activity + timeout);
         co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
         if (ec) co_return;  // the relay ended first
-        if (std::chrono::steady_clock::now() >= last_activity + timeout) break;
+        if (idle_expired(std::chrono::steady_clock::now(), last_activity, timeout)) break;
     }
     fired = true;
     close();
@@ -208,10 +211,7 @@ awaitable<RelayResult> relay(ClientStream& client, HostStream& host, rdp::Bridge
     result.client_to_host = up.bytes;
     result.host_to_client = down.bytes;
     result.closed_by = ended.failure || idle_fired ? "gateway" : first;
-    result.reason = idle_fired ? "idle_timeout: no data either way for " +
-                                     std::to_string(idle_timeout.count() / 1000) +
-                                     " s ([limits] idle_timeout)"
-                               : ended.end;
+    result.reason = idle_fired ? idle_reason(idle_timeout) : ended.end;
     result.failure = ended.failure;
     co_return result;
 }

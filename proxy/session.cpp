@@ -776,7 +776,10 @@ awaitable<void> Session::run() {
             relayed = co_await bridge(*front, *back, params, std::move(client_rest));
         } else {
             established_["back"] = Json{{"selected", "RDP"}};
-            RAND_bytes(params.client_random.data(), int(params.client_random.size()));
+            if (RAND_bytes(params.client_random.data(), int(params.client_random.size())) != 1)
+                throw HandshakeError{
+                    Stage::security_exchange,
+                    {Cause::internal_error, "RAND_bytes failed: no client random"}};
             // The host's RSA key is checked inside the bridge, before the client random (and
             // the credentials under it) leave the gateway.
             if (tofu()) {

@@ -199,4 +199,26 @@ void cleanse(void* p, std::size_t n) {
     OPENSSL_cleanse(p, n);
 }
 
+std::optional<std::string> legacy_provider_problem() {
+    OSSL_LIB_CTX* ctx = nullptr;
+    try {
+        ctx = legacy_context();
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    for (const char* name : {"RC4", "DES-EDE3-CBC"}) {
+        EVP_CIPHER* cipher = EVP_CIPHER_fetch(ctx, name, nullptr);
+        if (cipher == nullptr)
+            return std::string(name) + " is not available from OpenSSL's legacy provider";
+        EVP_CIPHER_free(cipher);
+    }
+    for (const char* name : {"MD5", "SHA1", "SHA256"}) {
+        EVP_MD* md = EVP_MD_fetch(ctx, name, nullptr);
+        if (md == nullptr)
+            return std::string(name) + " is not available from OpenSSL's legacy provider's context";
+        EVP_MD_free(md);
+    }
+    return std::nullopt;
+}
+
 }  // namespace rdpbridge::rdp::crypto

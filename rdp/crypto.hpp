@@ -8,6 +8,7 @@
 #include <array>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "rdp/bytes.hpp"
 
@@ -74,5 +75,10 @@ std::optional<Bytes> x509_subject_public_key(ByteView der);
 
 // Wipes key material before its memory is released.
 void cleanse(void* p, std::size_t n);
+
+// Why the private library context cannot give the algorithms above (the legacy provider with
+// RC4 and MD5 does not load, or one of them is missing), or nullopt when it can. Never throws:
+// start-up asks, to fail once with the fix rather than in every session that needs them.
+std::optional<std::string> legacy_provider_problem();
 
 }  // namespace rdpbridge::rdp::crypto

@@ -337,8 +337,8 @@ constexpr std::array kCauses = std::to_array<CauseInfo>({
      "Act on the ERRINFO code in the detail: licensing codes (0x100+) mean the host's RD "
      "licensing; ERRINFO_SERVER_DENIED_CONNECTION means the host's policy refused the user."},
     {C::rate_limited, "rate_limited",
-     "The client's address opened new connections faster than allowed; this one was closed at "
-     "once.",
+     "The client's address (for IPv6: its network, [limits] ipv6_source_prefix) opened new "
+     "connections faster than allowed; this one was closed at once.",
      kSocketClosed, kTransportFailed,
      "If the source is legitimate (a NAT in front of many users), raise [limits] "
      "connections_per_second_per_source; otherwise it is a scan or a flood."},
@@ -350,9 +350,18 @@ constexpr std::array kCauses = std::to_array<CauseInfo>({
     {C::limit_sessions, "limit_sessions", "The gateway already carries its maximum of sessions.",
      kSocketClosed, kTransportFailed, "Raise [limits] max_sessions if the machine has room."},
     {C::limit_sessions_per_source, "limit_sessions_per_source",
-     "The client's address already has its maximum of sessions and handshakes.", kSocketClosed,
-     kTransportFailed,
+     "The client's address (for IPv6: its network, [limits] ipv6_source_prefix) already has its "
+     "maximum of sessions and handshakes.",
+     kSocketClosed, kTransportFailed,
      "Raise [limits] max_sessions_per_source for addresses that front many users (NAT)."},
+    {C::limit_handshakes_per_source, "limit_handshakes_per_source",
+     "The client's address (for IPv6: its network, [limits] ipv6_source_prefix) already has its "
+     "maximum of connections in their handshake; this one was closed at once, so that one "
+     "source's silent or slow connections cannot hold every handshake slot.",
+     kSocketClosed, kTransportFailed,
+     "Usually one host opening connections and not finishing them (a slow-loris flood): "
+     "investigate the source. If it fronts many users who connect at the same moment (NAT, a "
+     "jump host), raise [limits] max_handshakes_per_source (at most max_handshakes)."},
     {C::gateway_shutting_down, "gateway_shutting_down",
      "The gateway was stopping while this connection was in its handshake.", kSocketClosed,
      kTransportFailed, "Reconnect once the gateway is back."},

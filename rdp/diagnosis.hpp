@@ -109,6 +109,7 @@ enum class Cause : uint16_t {
     limit_handshakes,
     limit_sessions,
     limit_sessions_per_source,
+    limit_handshakes_per_source,
     gateway_shutting_down,
     internal_error,
 };

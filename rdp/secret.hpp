@@ -13,6 +13,29 @@
 
 namespace rdpbridge::rdp {
 
+// Wipes every byte a buffer owns, its capacity and not only its size (a buffer that shrank still
+// holds the old bytes past its end), then empties it, keeping the allocation. For buffers that
+// are not a Secret but may hold one for a while, such as a PDU being rewritten.
+inline void wipe(Bytes& bytes) noexcept {
+    if (bytes.capacity() == 0) return;
+    bytes.resize(bytes.capacity());  // within capacity: no reallocation, so nothing moves
+    crypto::cleanse(bytes.data(), bytes.size());
+    bytes.clear();
+}
+
+// Wipes `bytes` when the scope ends, whichever way it ends (break, continue, co_return, an
+// exception, a coroutine frame destroyed while suspended).
+class WipeOnExit {
+  public:
+    explicit WipeOnExit(Bytes& bytes) noexcept : bytes_(bytes) {}
+    ~WipeOnExit() { wipe(bytes_); }
+    WipeOnExit(const WipeOnExit&) = delete;
+    WipeOnExit& operator=(const WipeOnExit&) = delete;
+
+  private:
+    Bytes& bytes_;
+};
+
 class Secret {
   public:
     Secret() = default;
@@ -40,7 +63,7 @@ class Secret {
     friend std::ostream& operator<<(std::ostream&, const Secret&) = delete;
 
   private:
-    void wipe() { crypto::cleanse(bytes_.data(), bytes_.size()); }
+    void wipe() { rdp::wipe(bytes_); }
 
     Bytes bytes_;
 };

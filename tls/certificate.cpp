@@ -7,7 +7,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
@@ -88,16 +90,35 @@ Cert make_certificate(EVP_PKEY* key, const std::string& cn) {
     return cert;
 }
 
+// Writes through a temporary file renamed over `path`, so that a reader never sees half a file.
+// The temporary file is always a new one, created 0600 with O_EXCL|O_NOFOLLOW: a symlink
+// planted under its name is not followed (O_EXCL refuses any existing name), and a stale one
+// left by a crash is removed first rather than reused with whatever mode it had. The key is
+// thus never readable by others, not even briefly; `mode` is set on the descriptor before the
+// rename, whatever the umask. rename() replaces a symlink at `path` itself, never its target.
 void write_pem(const std::filesystem::path& path, mode_t mode, auto&& writer) {
-    const auto tmp = path.string() + ".tmp";
-    // Created with its final mode: the key is never readable by others, not even briefly.
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0) fail("cannot write", tmp);
+    const std::string tmp = path.string() + ".tmp";
+    if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) fail("cannot remove stale", tmp);
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                          S_IRUSR | S_IWUSR);
+    if (fd < 0) fail("cannot create", tmp);
     File f(::fdopen(fd, "w"));
-    if (!f) fail("cannot write", tmp);
-    if (!writer(f.get())) fail("cannot write PEM to", tmp);
-    f.reset();
-    std::filesystem::rename(tmp, path);
+    if (!f) {
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        fail("cannot write", tmp);
+    }
+    const bool written =
+        writer(f.get()) && std::fflush(f.get()) == 0 && ::fchmod(fd, mode) == 0 && ::fsync(fd) == 0;
+    const bool closed = std::fclose(f.release()) == 0;
+    if (!written || !closed) {
+        ::unlink(tmp.c_str());
+        fail("cannot write PEM to", tmp);
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        ::unlink(tmp.c_str());
+        fail("cannot rename " + tmp + " to", path);
+    }
 }
 
 }  // namespace

@@ -17,6 +17,8 @@ extern "C" {
 #include <optional>
 #include <vector>
 
+#include "rdp/crypto.hpp"
+
 namespace rdpbridge::nla {
 namespace {
 
@@ -46,13 +48,16 @@ constexpr std::string_view kInstallNtlm =
 
 // ------------------------------------------------------------------------------ RAII handles
 
-// A buffer the GSSAPI library allocated.
+// A buffer the GSSAPI library allocated. One that may hold a secret (gss_unwrap's plaintext is
+// the client's TSCredentials, its password) is wiped before the library frees it.
 class Buffer {
   public:
-    Buffer() = default;
+    enum class Holds { data, secret };
+    explicit Buffer(Holds holds = Holds::data) : secret_(holds == Holds::secret) {}
     Buffer(const Buffer&) = delete;
     Buffer& operator=(const Buffer&) = delete;
     ~Buffer() {
+        if (secret_ && buf_.value != nullptr) rdp::crypto::cleanse(buf_.value, buf_.length);
         OM_uint32 minor = 0;
         gss_release_buffer(&minor, &buf_);
     }
@@ -67,6 +72,7 @@ class Buffer {
 
   private:
     gss_buffer_desc buf_{0, nullptr};
+    bool secret_ = false;
 };
 
 class Name {
@@ -397,7 +403,7 @@ class Context {
         OM_uint32 minor = 0;
         int conf_state = 0;
         gss_buffer_desc in = view(sealed);
-        Buffer out;
+        Buffer out(Buffer::Holds::secret);
         OM_uint32 major = gss_unwrap(&minor, handle, &in, out.get(), &conf_state, nullptr);
         if (GSS_ERROR(major)) return gss_error("gss_unwrap", major, minor);
         if (!conf_state)

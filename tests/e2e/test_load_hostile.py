@@ -49,6 +49,7 @@ REDRAW_PAUSE = "0.3"  # seconds between the xterms' redraws: ~3 screen updates/s
 LIMITS = f"""[limits]
 handshake_timeout = "{HANDSHAKE_TIMEOUT_S}s"
 max_handshakes = 4000
+max_handshakes_per_source = 4000
 max_sessions_per_source = 5000
 connections_per_second_per_source = 100000"""
 REQUEST = bytes.fromhex("030000130ee000000000000100080001000000")

@@ -91,6 +91,8 @@ TEST(FullFile, LoadsEveryKey) {
     EXPECT_EQ(c.limits.handshake_timeout, 1500ms);
     EXPECT_EQ(c.limits.max_x224_request, 4096u);
     EXPECT_EQ(c.limits.relay_buffer, 32768u);
+    EXPECT_EQ(c.limits.max_handshakes_per_source, 12u);
+    EXPECT_EQ(c.limits.ipv6_source_prefix, 56);
 
     ASSERT_EQ(c.listeners.size(), 2u);
     const Listener& main = c.listeners[0];
@@ -169,6 +171,9 @@ TEST(Defaults, MinimalConfigUsesStructDefaults) {
     EXPECT_EQ(c.limits.handshake_timeout, 10s);
     EXPECT_EQ(c.limits.max_x224_request, 2048u);
     EXPECT_EQ(c.limits.relay_buffer, 65536u);
+    EXPECT_EQ(c.limits.max_handshakes, 256u);
+    EXPECT_EQ(c.limits.max_handshakes_per_source, 32u);
+    EXPECT_EQ(c.limits.ipv6_source_prefix, 64);
     ASSERT_EQ(c.listeners.size(), 1u);
     EXPECT_EQ(c.listeners[0].bind.port, 3389);
     EXPECT_FALSE(c.listeners[0].tls.certificate);
@@ -198,6 +203,62 @@ handshake_timeout = "500ms"
     ASSERT_EQ(c.backends.size(), 1u);
     EXPECT_EQ(c.backends[0].connect_timeout, 7s);
     EXPECT_EQ(c.limits.handshake_timeout, 500ms);
+}
+
+// The annotated example states every [limits] default; a value there that is not the default
+// would document a default that is not true.
+TEST(DeployExample, LoadsAndStatesTheLimitsDefaults) {
+    const Config c =
+        expect_config(load_file(RDPBRIDGE_FIXTURES_DIR "/../../deploy/rdpbridge.toml"));
+    const Limits d;
+    EXPECT_EQ(c.limits.handshake_timeout, d.handshake_timeout);
+    EXPECT_EQ(c.limits.max_x224_request, d.max_x224_request);
+    EXPECT_EQ(c.limits.relay_buffer, d.relay_buffer);
+    EXPECT_EQ(c.limits.max_sessions, d.max_sessions);
+    EXPECT_EQ(c.limits.max_handshakes, d.max_handshakes);
+    EXPECT_EQ(c.limits.max_sessions_per_source, d.max_sessions_per_source);
+    EXPECT_EQ(c.limits.max_handshakes_per_source, d.max_handshakes_per_source);
+    EXPECT_EQ(c.limits.connections_per_second_per_source, d.connections_per_second_per_source);
+    EXPECT_EQ(c.limits.idle_timeout, d.idle_timeout);
+    EXPECT_EQ(c.limits.ipv6_source_prefix, d.ipv6_source_prefix);
+}
+
+TEST(Defaults, HandshakesPerSourceFollowMaxHandshakes) {
+    const auto per_source = [](std::string_view limits) {
+        return expect_config(parse(with_base(limits), "t.toml")).limits.max_handshakes_per_source;
+    };
+    EXPECT_EQ(per_source("[limits]\nmax_handshakes = 4000\n"), 500u);
+    EXPECT_EQ(per_source("[limits]\nmax_handshakes = 20\n"), 4u);  // never below 4...
+    EXPECT_EQ(per_source("[limits]\nmax_handshakes = 2\n"), 2u);   // ...nor above the total
+    EXPECT_EQ(per_source("[limits]\nmax_handshakes = 20\nmax_handshakes_per_source = 20\n"), 20u);
+    EXPECT_EQ(Limits{}.max_handshakes_per_source,
+              default_handshakes_per_source(Limits{}.max_handshakes));
+}
+
+TEST(Errors, HandshakesPerSourceAboveMaxHandshakes) {
+    const LoadError e = single_error(
+        with_base("[limits]\nmax_handshakes = 100\nmax_handshakes_per_source = 101\n"));
+    EXPECT_EQ(e.key, "limits.max_handshakes_per_source");
+    EXPECT_EQ(e.line, 10);
+    EXPECT_TRUE(Contains(e.message, "101 is more than max_handshakes (100)"));
+    EXPECT_TRUE(Contains(e.message, "use at most 100, or raise max_handshakes"));
+    // Above the default total too, with max_handshakes left out.
+    EXPECT_TRUE(
+        Contains(single_error(with_base("[limits]\nmax_handshakes_per_source = 300\n")).message,
+                 "more than max_handshakes (256)"));
+}
+
+TEST(Errors, Ipv6SourcePrefixRange) {
+    for (const char* bad : {"0", "129", "-1"}) {
+        const LoadError e =
+            single_error(with_base(std::string("[limits]\nipv6_source_prefix = ") + bad + "\n"));
+        EXPECT_EQ(e.key, "limits.ipv6_source_prefix");
+        EXPECT_EQ(e.line, 9);
+        EXPECT_EQ(e.message, std::string(bad) + " is out of range; use 1..128");
+    }
+    EXPECT_EQ(expect_config(parse(with_base("[limits]\nipv6_source_prefix = 48\n"), "t.toml"))
+                  .limits.ipv6_source_prefix,
+              48);
 }
 
 TEST(Defaults, RoutesCanReplaceDefaultBackend) {

@@ -165,6 +165,14 @@ class ProbeLab(unittest.TestCase):
         der = subprocess.run(["openssl", "x509", "-in", str(host.cert_path), "-outform", "DER"],
                              capture_output=True, check=True).stdout
         self.assertEqual(cert["sha256"], hashlib.sha256(der).hexdigest())
+        spki = subprocess.run(["openssl", "x509", "-in", str(host.cert_path), "-pubkey", "-noout"],
+                              capture_output=True, check=True).stdout
+        spki_der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=spki,
+                                  capture_output=True, check=True).stdout
+        self.assertEqual(cert["spki_sha256"], hashlib.sha256(spki_der).hexdigest())
+        # The identity --trust records, under the known-hosts store's field names.
+        self.assertEqual(report["identity"]["tls_cert_sha256"], cert["sha256"])
+        self.assertEqual(report["identity"]["tls_spki_sha256"], cert["spki_sha256"])
         self.assertEqual(cert["subject"], f"CN=xrdp-{host.profile}")
         self.assertTrue(cert["self_signed"])
         self.assertEqual((cert["key_type"], cert["key_bits"]), ("RSA", 2048))
@@ -193,10 +201,18 @@ class ProbeLab(unittest.TestCase):
         self.assertIs(cert["signature_valid"], True)
         self.assertEqual(cert["exponent"], 65537)
         self.assertEqual(cert["key_bits"], 8 * rsakeys_modulus_bytes(self.host(key)))
+        self.assertEqual(cert["key_sha256"], rsakeys_fingerprint(self.host(key)))
+        self.assertEqual(r["identity"], {"tls_cert_sha256": None, "tls_spki_sha256": None,
+                                         "rdp_key_sha256": cert["key_sha256"], "layers": ["RDP"]})
         self.assertRegex(r["verdict"]["era"], r"XP / Server 2003 class")
         self.assertIn("host_ssl_not_allowed", [p["cause"] for p in r["verdict"]["problems"]])
         self.assertEqual(r["verdict"]["backend"]["security"], "rdp")
-        self.assertIn('security = "rdp"', r["verdict"]["backend"]["toml"])
+        toml = r["verdict"]["backend"]["toml"]
+        self.assertIn('security = "rdp"', toml)
+        # The host's RSA key is pinned; no certificate pin (it has no TLS certificate).
+        self.assertIn('verify = "pin"', toml)
+        self.assertIn(f'rdp_key_sha256 = "{cert["key_sha256"]}"', toml)
+        self.assertNotIn("pin_sha256", toml)
         self.assert_config_accepts(key, r["verdict"]["backend"])
         return r
 
@@ -291,9 +307,20 @@ class ProbeLab(unittest.TestCase):
         self.assertEqual(gw.failures(), [])
 
 
-def rsakeys_modulus_bytes(host):
+def rsakeys_bytes(host, key):
     text = host.rsakeys_path.read_text()
-    return len(re.search(r"^pub_mod=(.*)$", text, re.M).group(1).split(","))
+    return bytes(int(b, 16) for b in re.search(rf"^{key}=(.*)$", text, re.M).group(1).split(","))
+
+
+def rsakeys_modulus_bytes(host):
+    return len(rsakeys_bytes(host, "pub_mod"))
+
+
+def rsakeys_fingerprint(host):
+    """rdp::rdp_key_sha256 from the host's key file: SHA-256 over the modulus little-endian (as
+    xrdp stores and sends it) and then the exponent as 4 little-endian bytes."""
+    key = rsakeys_bytes(host, "pub_mod") + rsakeys_bytes(host, "pub_exp")
+    return hashlib.sha256(key).hexdigest()
 
 
 class ProbeNotRdp(unittest.TestCase):

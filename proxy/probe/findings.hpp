@@ -22,6 +22,7 @@ namespace rdpbridge::probe {
 inline constexpr int kExitRdpHost = 0;
 inline constexpr int kExitUnreachable = 1;
 inline constexpr int kExitUsage = 2;
+inline constexpr int kExitTrustFailed = 3;  // --trust: config invalid, store unusable, nothing seen
 inline constexpr int kExitNotRdp = 4;
 
 struct Target {
@@ -179,6 +180,19 @@ struct Verdict {
     std::string toml;
 };
 
+// ------------------------------------------------------------------------------ --trust
+
+// What `rdpbridge probe --trust NAME` wrote to the known-hosts store.
+struct TrustRecord {
+    std::string backend;
+    std::string address;         // "host:port" as the gateway names the backend's address
+    std::string store;           // the file
+    rdp::HostIdentity identity;  // as recorded now (layers merged with those recorded before)
+    // Store field names ("rdp_key_sha256", ...) whose earlier value this record replaced, or
+    // "address" when the entry was for another address.
+    std::vector<std::string> replaced;
+};
+
 // ------------------------------------------------------------------------------ all of it
 
 enum class Reach { rdp, unreachable, not_rdp };
@@ -196,6 +210,7 @@ struct Findings {
     int connections = 0;
     double elapsed_ms = 0;
     bool budget_exhausted = false;
+    std::optional<TrustRecord> trusted;  // with --trust, once recorded
 };
 
 int exit_code(const Findings& f);

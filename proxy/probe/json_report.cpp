@@ -67,6 +67,14 @@ Json identity(const rdp::HostIdentity& id) {
                 {"layers", layers}};
 }
 
+Json trusted(const TrustRecord& t) {
+    return Json{{"backend", t.backend},
+                {"address", t.address},
+                {"store", t.store},
+                {"identity", identity(t.identity)},
+                {"replaced", t.replaced}};
+}
+
 Json tls(const TlsFindings& t) {
     Json versions = Json::array();
     for (const auto& v : t.versions) {
@@ -184,6 +192,7 @@ std::string json_report(const Findings& f) {
                     {"note", f.nla.note}};
     j["identity"] = rdp ? identity(host_identity(f)) : Json(nullptr);
     j["verdict"] = rdp ? verdict(f) : Json(nullptr);
+    j["trust"] = f.trusted ? trusted(*f.trusted) : Json(nullptr);
     return j.dump(2) + "\n";
 }
 

@@ -137,6 +137,15 @@ void identity(std::ostringstream& o, const Findings& f) {
     identity_lines(o, host_identity(f));
 }
 
+void trusted(std::ostringstream& o, const Findings& f) {
+    if (!f.trusted) return;
+    const auto& t = *f.trusted;
+    o << "\nRecorded as trusted for backend \"" << t.backend << "\" at " << t.address << " in "
+      << t.store << "\n";
+    identity_lines(o, t.identity);
+    for (const auto& field : t.replaced) o << "  (replaced the " << field << " recorded before)\n";
+}
+
 void verdict(std::ostringstream& o, const Findings& f) {
     const auto& v = f.verdict;
     o << "\nNLA\n  " << pad("required", 14) << (f.nla.required ? "yes" : "no") << "\n  "
@@ -173,6 +182,7 @@ std::string human_report(const Findings& f) {
     rdp_security(o, f);
     identity(o, f);
     verdict(o, f);
+    trusted(o, f);
     return o.str();
 }
 

@@ -295,6 +295,50 @@ class ProbeLab(unittest.TestCase):
     def test_modern_profile_lets_a_hardened_client_through(self):
         self.assert_profile_reaches_host("modern", r"TLS connection established .*TLSv1\.[23]")
 
+    # ------------------------------------------------------------------ --trust
+    def test_trust_records_what_hosts_show_prints(self):
+        key = "rdp:high"
+        host = self.host(key)
+        state = self.lab.dir / "trust-state"
+        rc, out, err, _ = run_probe(host.port, "--json", "--trust", "plc-xp",
+                                    "--state-dir", str(state))
+        self.assertEqual(rc, 0, out + err)
+        report = json.loads(out)
+        fingerprint = report["identity"]["rdp_key_sha256"]
+        self.assertEqual(fingerprint, rsakeys_fingerprint(host))
+        self.assertEqual(report["trust"]["backend"], "plc-xp")
+        self.assertEqual(report["trust"]["address"], f"127.0.0.1:{host.port}")
+
+        show = subprocess.run([BIN, "hosts", "show", "plc-xp", "--state-dir", str(state), "--json"],
+                              capture_output=True, text=True)
+        self.assertEqual(show.returncode, 0, show.stdout + show.stderr)
+        recorded = json.loads(show.stdout)
+        self.assertEqual(recorded["rdp_key_sha256"], fingerprint)
+        self.assertEqual(recorded["address"], f"127.0.0.1:{host.port}")
+        self.assertEqual(recorded["layers"], ["RDP"])
+        self.assertNotIn("tls_cert_sha256", recorded)
+
+        # The text report says what was recorded, with the labels `hosts show` uses.
+        rc, out, err, _ = run_probe(host.port, "--trust", "plc-xp", "--state-dir", str(state))
+        self.assertEqual(rc, 0, out + err)
+        self.assertRegex(out, rf"RDP key sha256 +{fingerprint}\n")
+        self.assertIn(f'Recorded as trusted for backend "plc-xp" at 127.0.0.1:{host.port}', out)
+        show = subprocess.run([BIN, "hosts", "show", "plc-xp", "--state-dir", str(state)],
+                              capture_output=True, text=True)
+        self.assertIn(f"RDP key:         sha256 {fingerprint}", show.stdout)
+
+    def test_trust_refuses_a_config_that_names_another_address(self):
+        # Checked before any connection: a config whose backend is elsewhere.
+        path = self.lab.dir / "trust-elsewhere.toml"
+        path.write_text(f'state_dir = "{self.lab.dir / "trust-elsewhere"}"\n'
+                        '[[listener]]\nname = "main"\nbind = "127.0.0.1:3389"\n'
+                        'default_backend = "plc7"\n\n'
+                        '[[backend]]\nname = "plc7"\naddress = "192.0.2.7:3389"\n')
+        rc, out, err, _ = run_probe(free_port(), "--trust", "plc7", "-c", str(path))
+        self.assertEqual(rc, 3, out + err)
+        self.assertEqual(out, "")
+        self.assertIn(f'{path}: backend "plc7" has address "192.0.2.7:3389"', err)
+
     def test_rdp_profile_lets_a_hardened_client_through(self):
         key = "rdp:high"
         config = self.assert_config_accepts(key, self.report(key)["verdict"]["backend"])

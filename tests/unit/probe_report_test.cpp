@@ -68,7 +68,7 @@ TEST(ProbeJson, TopLevelShapeIsStable) {
         const auto j = Json::parse(json_report(f));
         expect_keys(j, {"schema", "target", "result", "exit_code", "summary", "error",
                         "connections", "elapsed_ms", "budget_exhausted", "layers", "tls",
-                        "rdp_security", "nla", "identity", "verdict"});
+                        "rdp_security", "nla", "identity", "verdict", "trust"});
         EXPECT_EQ(j["schema"], "rdpbridge.probe/1");
         expect_keys(j["target"], {"host", "port", "sni", "address"});
     }
@@ -128,6 +128,7 @@ TEST(ProbeJson, RdpHost) {
     EXPECT_EQ(j["identity"]["tls_spki_sha256"], std::string(64, 'c'));
     EXPECT_TRUE(j["identity"]["rdp_key_sha256"].is_null());
     EXPECT_EQ(j["identity"]["layers"], Json::array({"TLS"}));
+    EXPECT_TRUE(j["trust"].is_null());
 }
 
 TEST(ProbeJson, StandardRdpSecurity) {
@@ -188,6 +189,30 @@ TEST(ProbeIdentity, LayersAreWhatTheHostSelected) {
     EXPECT_TRUE(host_identity(f).layers.empty());
 }
 
+TEST(ProbeJson, TrustRecord) {
+    Findings f = rdp_host();
+    TrustRecord t;
+    t.backend = "plc7";
+    t.address = "192.0.2.7:3389";
+    t.store = "/var/lib/rdpbridge/known_hosts.jsonl";
+    t.identity = host_identity(f);
+    t.replaced = {"tls_cert_sha256"};
+    f.trusted = t;
+    const auto j = Json::parse(json_report(f))["trust"];
+    expect_keys(j, {"backend", "address", "store", "identity", "replaced"});
+    EXPECT_EQ(j["backend"], "plc7");
+    EXPECT_EQ(j["address"], "192.0.2.7:3389");
+    EXPECT_EQ(j["identity"]["tls_cert_sha256"], std::string(64, 'b'));
+    EXPECT_EQ(j["replaced"], Json::array({"tls_cert_sha256"}));
+
+    const auto text = human_report(f);
+    EXPECT_NE(text.find("Recorded as trusted for backend \"plc7\" at 192.0.2.7:3389 in "
+                        "/var/lib/rdpbridge/known_hosts.jsonl"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("(replaced the tls_cert_sha256 recorded before)"), std::string::npos);
+}
+
 TEST(ProbeJson, UnreachableHost) {
     Findings f;
     f.target = {"192.0.2.9", 3389, ""};
@@ -243,6 +268,7 @@ TEST(ProbeReport, HumanReportPrintsFingerprintsAsHostsShowDoes) {
 
     const auto tls_only = human_report(rdp_host());
     EXPECT_NE(tls_only.find("  RDP key sha256           -\n"), std::string::npos) << tls_only;
+    EXPECT_EQ(tls_only.find("Recorded as trusted"), std::string::npos);
 }
 
 TEST(ProbeReport, HumanReportHasEverySection) {

@@ -74,6 +74,7 @@ std::optional<CertificateFacts> certificate_facts(X509* cert) {
     f.key_bits = base->key_bits;
     f.signature_algorithm = base->signature_algorithm;
     f.sha256 = base->sha256;
+    f.spki_sha256 = base->spki_sha256;
     f.subject_alt_names = alt_names(cert);
     if (EVP_PKEY* key = X509_get0_pubkey(cert)) {
         const char* type = EVP_PKEY_get0_type_name(key);

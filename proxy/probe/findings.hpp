@@ -12,6 +12,7 @@
 
 #include "config/config.hpp"
 #include "rdp/diagnosis.hpp"
+#include "rdp/host_identity.hpp"
 #include "rdp/server_security.hpp"
 #include "rdp/x224.hpp"
 
@@ -21,6 +22,7 @@ namespace rdpbridge::probe {
 inline constexpr int kExitRdpHost = 0;
 inline constexpr int kExitUnreachable = 1;
 inline constexpr int kExitUsage = 2;
+inline constexpr int kExitTrustFailed = 3;  // --trust: config invalid, store unusable, nothing seen
 inline constexpr int kExitNotRdp = 4;
 
 struct Target {
@@ -93,7 +95,8 @@ struct CertificateFacts {
     int key_bits = 0;
     std::string signature_algorithm;
     bool self_signed = false;
-    std::string sha256;  // lower-case hex of the DER encoding
+    std::string sha256;       // lower-case hex of the DER encoding
+    std::string spki_sha256;  // lower-case hex of the DER SubjectPublicKeyInfo
 };
 
 struct TlsFindings {
@@ -127,6 +130,9 @@ struct RdpCertificateFacts {
     std::optional<bool> signature_valid;        // proprietary only
     std::optional<CertificateFacts> x509_leaf;  // X.509 chains only
     std::size_t chain_length = 0;
+    // rdp::rdp_key_sha256 of the server key: the value the gateway pins (rdp_key_sha256) and
+    // records on first use, so the probe's and the store's can be compared.
+    std::string key_sha256;
 };
 
 struct RdpSecurityFindings {
@@ -157,7 +163,7 @@ struct Problem {
 struct Recommendation {
     bool usable = false;  // false: no profile of ours reaches this host (yet)
     config::Backend backend;
-    bool has_tls = false;            // whether [backend.tls] matters (security = "tls")
+    bool has_tls = false;  // whether the TLS settings of [backend.tls] matter (security = "tls")
     std::vector<std::string> notes;  // printed as comments above the block
     // Why each key has its value, printed as its comment; keys as in the TOML file
     // ("security", "tls.min_version", ...).
@@ -172,6 +178,19 @@ struct Verdict {
     std::vector<std::string> risks;
     Recommendation recommendation;
     std::string toml;
+};
+
+// ------------------------------------------------------------------------------ --trust
+
+// What `rdpbridge probe --trust NAME` wrote to the known-hosts store.
+struct TrustRecord {
+    std::string backend;
+    std::string address;         // "host:port" as the gateway names the backend's address
+    std::string store;           // the file
+    rdp::HostIdentity identity;  // as recorded now (layers merged with those recorded before)
+    // Store field names ("rdp_key_sha256", ...) whose earlier value this record replaced, or
+    // "address" when the entry was for another address.
+    std::vector<std::string> replaced;
 };
 
 // ------------------------------------------------------------------------------ all of it
@@ -191,9 +210,14 @@ struct Findings {
     int connections = 0;
     double elapsed_ms = 0;
     bool budget_exhausted = false;
+    std::optional<TrustRecord> trusted;  // with --trust, once recorded
 };
 
 int exit_code(const Findings& f);
+
+// What the gateway would record of this host on first use, from what the probe saw: the TLS
+// certificate and its SPKI, the Standard RDP Security key, and the layers the host selected.
+rdp::HostIdentity host_identity(const Findings& f);
 
 // The stable names the JSON report uses (docs/probe.md).
 std::string_view to_string(LayerAnswer a);

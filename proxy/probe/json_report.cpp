@@ -46,7 +46,33 @@ Json certificate(const CertificateFacts& c) {
                 {"key_bits", c.key_bits},
                 {"signature_algorithm", c.signature_algorithm},
                 {"self_signed", c.self_signed},
-                {"sha256", c.sha256}};
+                {"sha256", c.sha256},
+                {"spki_sha256", c.spki_sha256}};
+}
+
+Json optional_text(const std::string& s) {
+    return s.empty() ? Json(nullptr) : Json(s);
+}
+
+// The known-hosts store's field names, so that a report and `rdpbridge hosts show --json` can
+// be compared key by key.
+Json identity(const rdp::HostIdentity& id) {
+    Json layers = Json::array();
+    if (id.layers.tls) layers.push_back("TLS");
+    if (id.layers.nla) layers.push_back("NLA");
+    if (id.layers.rdp) layers.push_back("RDP");
+    return Json{{"tls_cert_sha256", optional_text(id.tls_cert_sha256)},
+                {"tls_spki_sha256", optional_text(id.tls_spki_sha256)},
+                {"rdp_key_sha256", optional_text(id.rdp_key_sha256)},
+                {"layers", layers}};
+}
+
+Json trusted(const TrustRecord& t) {
+    return Json{{"backend", t.backend},
+                {"address", t.address},
+                {"store", t.store},
+                {"identity", identity(t.identity)},
+                {"replaced", t.replaced}};
 }
 
 Json tls(const TlsFindings& t) {
@@ -97,7 +123,8 @@ Json rdp_security(const RdpSecurityFindings& r) {
                     {"exponent", c.exponent},
                     {"signature_valid", optional_bool(c.signature_valid)},
                     {"chain_length", c.chain_length},
-                    {"x509_leaf", c.x509_leaf ? certificate(*c.x509_leaf) : Json(nullptr)}};
+                    {"x509_leaf", c.x509_leaf ? certificate(*c.x509_leaf) : Json(nullptr)},
+                    {"key_sha256", optional_text(c.key_sha256)}};
     }
     return Json{
         {"server_version", r.server_version ? Json(rdp::hex32(*r.server_version)) : Json(nullptr)},
@@ -163,7 +190,9 @@ std::string json_report(const Findings& f) {
                     {"credssp_version",
                      f.nla.credssp_version.empty() ? Json(nullptr) : Json(f.nla.credssp_version)},
                     {"note", f.nla.note}};
+    j["identity"] = rdp ? identity(host_identity(f)) : Json(nullptr);
     j["verdict"] = rdp ? verdict(f) : Json(nullptr);
+    j["trust"] = f.trusted ? trusted(*f.trusted) : Json(nullptr);
     return j.dump(2) + "\n";
 }
 

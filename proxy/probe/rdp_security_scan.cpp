@@ -5,6 +5,7 @@
 #include "proxy/probe/cert_facts.hpp"
 #include "proxy/probe/layers.hpp"
 #include "proxy/probe/pdus.hpp"
+#include "rdp/host_identity.hpp"
 #include "rdp/mcs.hpp"
 #include "rdp/tpkt.hpp"
 #include "rdp/x224.hpp"
@@ -28,6 +29,7 @@ RdpCertificateFacts certificate_of(const rdp::ServerCertificate& c) {
     f.exponent = c.key.exponent;
     f.signature_valid = c.signature_valid;
     f.chain_length = c.x509_chain.size();
+    if (!c.key.modulus.empty()) f.key_sha256 = rdp::rdp_key_sha256(c.key);
     if (!c.x509_chain.empty()) f.x509_leaf = certificate_facts(c.x509_chain.back());
     return f;
 }

@@ -122,6 +122,26 @@ void recommend_tls(const Findings& f, Recommendation& r) {
     r = with_security_level(std::move(r), legacy ? 0 : kModernSecurityLevel);
 }
 
+// The RSA key in SC_SECURITY is all that identifies such a host (no CA can vouch for it), so
+// it is pinned; the gateway checks it before the client random and the user's credentials go
+// out. Without a key read, the default (trust on first use) is left to learn it.
+void choose_rdp_key_pin(const Findings& f, Recommendation& r) {
+    if (!f.rdp_security || !f.rdp_security->certificate ||
+        f.rdp_security->certificate->key_sha256.empty())
+        return;
+    const auto& c = *f.rdp_security->certificate;
+    auto& t = r.backend.tls;
+    t.verify = config::CertVerify::pin;
+    t.rdp_key_sha256 = c.key_sha256;
+    r.why["tls.verify"] =
+        "pin the host's Standard RDP Security key: nothing else identifies it, and the gateway "
+        "checks it before any credentials go out";
+    r.why["tls.rdp_key_sha256"] =
+        "RSA " + std::to_string(c.key_bits) + " bits, " +
+        (c.kind == rdp::CertificateKind::proprietary ? "proprietary" : "X.509") +
+        " certificate; as `rdpbridge hosts show` prints it";
+}
+
 void recommend_rdp(const Findings& f, Recommendation& r) {
     r.backend.security = config::BackendSecurity::rdp;
     std::string why = "the host speaks only Standard RDP Security";
@@ -134,6 +154,7 @@ void recommend_rdp(const Findings& f, Recommendation& r) {
     r.notes.push_back(
         "Standard RDP Security stays on the leg between rdpbridge and the host: "
         "keep that network path private.");
+    choose_rdp_key_pin(f, r);
 }
 
 }  // namespace

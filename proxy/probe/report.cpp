@@ -55,6 +55,7 @@ void certificate(std::ostringstream& o, const CertificateFacts& c, const std::st
     o << indent << pad("key", 14) << c.key_type << " " << c.key_bits << " bits, signed with "
       << c.signature_algorithm << "\n";
     o << indent << pad("SHA-256", 14) << colon_hex(c.sha256) << "\n";
+    o << indent << pad("SPKI SHA-256", 14) << colon_hex(c.spki_sha256) << "\n";
 }
 
 void tls(std::ostringstream& o, const Findings& f) {
@@ -118,6 +119,33 @@ void rdp_security(std::ostringstream& o, const Findings& f) {
     }
 }
 
+std::string or_dash(const std::string& s) {
+    return s.empty() ? "-" : s;
+}
+
+// Labels and plain hex as `rdpbridge hosts show` prints them, so the two can be compared by eye
+// (or by diff) when the gateway reports a changed key.
+void identity_lines(std::ostringstream& o, const rdp::HostIdentity& id) {
+    o << "  " << pad("layers", 24) << rdp::to_string(id.layers) << "\n"
+      << "  " << pad("TLS certificate sha256", 24) << or_dash(id.tls_cert_sha256) << "\n"
+      << "  " << pad("TLS key (SPKI) sha256", 24) << or_dash(id.tls_spki_sha256) << "\n"
+      << "  " << pad("RDP key sha256", 24) << or_dash(id.rdp_key_sha256) << "\n";
+}
+
+void identity(std::ostringstream& o, const Findings& f) {
+    o << "\nHost identity (compare with `rdpbridge hosts show NAME`)\n";
+    identity_lines(o, host_identity(f));
+}
+
+void trusted(std::ostringstream& o, const Findings& f) {
+    if (!f.trusted) return;
+    const auto& t = *f.trusted;
+    o << "\nRecorded as trusted for backend \"" << t.backend << "\" at " << t.address << " in "
+      << t.store << "\n";
+    identity_lines(o, t.identity);
+    for (const auto& field : t.replaced) o << "  (replaced the " << field << " recorded before)\n";
+}
+
 void verdict(std::ostringstream& o, const Findings& f) {
     const auto& v = f.verdict;
     o << "\nNLA\n  " << pad("required", 14) << (f.nla.required ? "yes" : "no") << "\n  "
@@ -152,7 +180,9 @@ std::string human_report(const Findings& f) {
     layers(o, f);
     tls(o, f);
     rdp_security(o, f);
+    identity(o, f);
     verdict(o, f);
+    trusted(o, f);
     return o.str();
 }
 

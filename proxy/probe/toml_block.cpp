@@ -100,7 +100,16 @@ std::string toml_block(const Findings& f, const Recommendation& r) {
     w.key("address", toml_string(endpoint(b.address)), "address");
     w.key("security", toml_string(config::to_string(b.security)), "security");
     w.key("connect_timeout", toml_string(duration(b.connect_timeout)), "connect_timeout");
-    if (!r.has_tls) return w.take();
+    if (!r.has_tls) {
+        // Standard RDP Security: [backend.tls] only carries how the host's RSA key is checked.
+        if (b.security == config::BackendSecurity::rdp && !b.tls.rdp_key_sha256.empty()) {
+            w.line("");
+            w.line("[backend.tls]");
+            w.key("verify", toml_string(config::to_string(b.tls.verify)), "tls.verify");
+            w.key("rdp_key_sha256", toml_string(b.tls.rdp_key_sha256), "tls.rdp_key_sha256");
+        }
+        return w.take();
+    }
 
     const auto& t = b.tls;
     w.line("");

@@ -165,6 +165,14 @@ class ProbeLab(unittest.TestCase):
         der = subprocess.run(["openssl", "x509", "-in", str(host.cert_path), "-outform", "DER"],
                              capture_output=True, check=True).stdout
         self.assertEqual(cert["sha256"], hashlib.sha256(der).hexdigest())
+        spki = subprocess.run(["openssl", "x509", "-in", str(host.cert_path), "-pubkey", "-noout"],
+                              capture_output=True, check=True).stdout
+        spki_der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=spki,
+                                  capture_output=True, check=True).stdout
+        self.assertEqual(cert["spki_sha256"], hashlib.sha256(spki_der).hexdigest())
+        # The identity --trust records, under the known-hosts store's field names.
+        self.assertEqual(report["identity"]["tls_cert_sha256"], cert["sha256"])
+        self.assertEqual(report["identity"]["tls_spki_sha256"], cert["spki_sha256"])
         self.assertEqual(cert["subject"], f"CN=xrdp-{host.profile}")
         self.assertTrue(cert["self_signed"])
         self.assertEqual((cert["key_type"], cert["key_bits"]), ("RSA", 2048))
@@ -193,10 +201,18 @@ class ProbeLab(unittest.TestCase):
         self.assertIs(cert["signature_valid"], True)
         self.assertEqual(cert["exponent"], 65537)
         self.assertEqual(cert["key_bits"], 8 * rsakeys_modulus_bytes(self.host(key)))
+        self.assertEqual(cert["key_sha256"], rsakeys_fingerprint(self.host(key)))
+        self.assertEqual(r["identity"], {"tls_cert_sha256": None, "tls_spki_sha256": None,
+                                         "rdp_key_sha256": cert["key_sha256"], "layers": ["RDP"]})
         self.assertRegex(r["verdict"]["era"], r"XP / Server 2003 class")
         self.assertIn("host_ssl_not_allowed", [p["cause"] for p in r["verdict"]["problems"]])
         self.assertEqual(r["verdict"]["backend"]["security"], "rdp")
-        self.assertIn('security = "rdp"', r["verdict"]["backend"]["toml"])
+        toml = r["verdict"]["backend"]["toml"]
+        self.assertIn('security = "rdp"', toml)
+        # The host's RSA key is pinned; no certificate pin (it has no TLS certificate).
+        self.assertIn('verify = "pin"', toml)
+        self.assertIn(f'rdp_key_sha256 = "{cert["key_sha256"]}"', toml)
+        self.assertNotIn("pin_sha256", toml)
         self.assert_config_accepts(key, r["verdict"]["backend"])
         return r
 
@@ -279,6 +295,50 @@ class ProbeLab(unittest.TestCase):
     def test_modern_profile_lets_a_hardened_client_through(self):
         self.assert_profile_reaches_host("modern", r"TLS connection established .*TLSv1\.[23]")
 
+    # ------------------------------------------------------------------ --trust
+    def test_trust_records_what_hosts_show_prints(self):
+        key = "rdp:high"
+        host = self.host(key)
+        state = self.lab.dir / "trust-state"
+        rc, out, err, _ = run_probe(host.port, "--json", "--trust", "plc-xp",
+                                    "--state-dir", str(state))
+        self.assertEqual(rc, 0, out + err)
+        report = json.loads(out)
+        fingerprint = report["identity"]["rdp_key_sha256"]
+        self.assertEqual(fingerprint, rsakeys_fingerprint(host))
+        self.assertEqual(report["trust"]["backend"], "plc-xp")
+        self.assertEqual(report["trust"]["address"], f"127.0.0.1:{host.port}")
+
+        show = subprocess.run([BIN, "hosts", "show", "plc-xp", "--state-dir", str(state), "--json"],
+                              capture_output=True, text=True)
+        self.assertEqual(show.returncode, 0, show.stdout + show.stderr)
+        recorded = json.loads(show.stdout)
+        self.assertEqual(recorded["rdp_key_sha256"], fingerprint)
+        self.assertEqual(recorded["address"], f"127.0.0.1:{host.port}")
+        self.assertEqual(recorded["layers"], ["RDP"])
+        self.assertNotIn("tls_cert_sha256", recorded)
+
+        # The text report says what was recorded, with the labels `hosts show` uses.
+        rc, out, err, _ = run_probe(host.port, "--trust", "plc-xp", "--state-dir", str(state))
+        self.assertEqual(rc, 0, out + err)
+        self.assertRegex(out, rf"RDP key sha256 +{fingerprint}\n")
+        self.assertIn(f'Recorded as trusted for backend "plc-xp" at 127.0.0.1:{host.port}', out)
+        show = subprocess.run([BIN, "hosts", "show", "plc-xp", "--state-dir", str(state)],
+                              capture_output=True, text=True)
+        self.assertIn(f"RDP key:         sha256 {fingerprint}", show.stdout)
+
+    def test_trust_refuses_a_config_that_names_another_address(self):
+        # Checked before any connection: a config whose backend is elsewhere.
+        path = self.lab.dir / "trust-elsewhere.toml"
+        path.write_text(f'state_dir = "{self.lab.dir / "trust-elsewhere"}"\n'
+                        '[[listener]]\nname = "main"\nbind = "127.0.0.1:3389"\n'
+                        'default_backend = "plc7"\n\n'
+                        '[[backend]]\nname = "plc7"\naddress = "192.0.2.7:3389"\n')
+        rc, out, err, _ = run_probe(free_port(), "--trust", "plc7", "-c", str(path))
+        self.assertEqual(rc, 3, out + err)
+        self.assertEqual(out, "")
+        self.assertIn(f'{path}: backend "plc7" has address "192.0.2.7:3389"', err)
+
     def test_rdp_profile_lets_a_hardened_client_through(self):
         key = "rdp:high"
         config = self.assert_config_accepts(key, self.report(key)["verdict"]["backend"])
@@ -291,9 +351,20 @@ class ProbeLab(unittest.TestCase):
         self.assertEqual(gw.failures(), [])
 
 
-def rsakeys_modulus_bytes(host):
+def rsakeys_bytes(host, key):
     text = host.rsakeys_path.read_text()
-    return len(re.search(r"^pub_mod=(.*)$", text, re.M).group(1).split(","))
+    return bytes(int(b, 16) for b in re.search(rf"^{key}=(.*)$", text, re.M).group(1).split(","))
+
+
+def rsakeys_modulus_bytes(host):
+    return len(rsakeys_bytes(host, "pub_mod"))
+
+
+def rsakeys_fingerprint(host):
+    """rdp::rdp_key_sha256 from the host's key file: SHA-256 over the modulus little-endian (as
+    xrdp stores and sends it) and then the exponent as 4 little-endian bytes."""
+    key = rsakeys_bytes(host, "pub_mod") + rsakeys_bytes(host, "pub_exp")
+    return hashlib.sha256(key).hexdigest()
 
 
 class ProbeNotRdp(unittest.TestCase):

@@ -1,6 +1,10 @@
 // The probe's own PDUs and its reading of the host's answers, against the rdp/ codecs and the
 // captured xrdp fixtures.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+
+#include <fstream>
+#include <sstream>
 
 #include "fixtures.hpp"
 #include "proxy/probe/layers.hpp"
@@ -26,6 +30,37 @@ rdp::mcs::ConnectPdu decode_initial(const rdp::Bytes& frame) {
 
 LayerRequest request(const char* name, uint32_t protocols) {
     return {name, protocols};
+}
+
+// "key=0x01,0x00,..." from xrdp_rsakeys.ini, as bytes in the file's order.
+rdp::Bytes rsakeys_bytes(const std::string& key) {
+    std::ifstream in(std::string(RDPBRIDGE_FIXTURES_DIR) + "/xrdp_rsakeys.ini");
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind(key + "=", 0) != 0) continue;
+        rdp::Bytes out;
+        std::istringstream items(line.substr(key.size() + 1));
+        for (std::string item; std::getline(items, item, ',');)
+            out.push_back(static_cast<uint8_t>(std::stoul(item, nullptr, 16)));
+        return out;
+    }
+    ADD_FAILURE() << "no " << key << " in xrdp_rsakeys.ini";
+    return {};
+}
+
+std::string rsakeys_fingerprint() {
+    rdp::Bytes data = rsakeys_bytes("pub_mod");
+    const rdp::Bytes exponent = rsakeys_bytes("pub_exp");
+    data.insert(data.end(), exponent.begin(), exponent.end());
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EXPECT_EQ(EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr), 1);
+    static const char digits[] = "0123456789abcdef";
+    std::string hex;
+    for (unsigned int i = 0; i < len; ++i) {
+        hex += digits[md[i] >> 4];
+        hex += digits[md[i] & 15];
+    }
+    return hex;
 }
 
 }  // namespace
@@ -134,6 +169,9 @@ TEST(ProbeRdpSecurity, ReadsXrdpConnectResponse) {
     EXPECT_EQ(findings.certificate->kind, rdp::CertificateKind::proprietary);
     EXPECT_EQ(findings.certificate->key_bits, 2048u);
     EXPECT_EQ(findings.certificate->signature_valid, true);
+    // The fingerprint rdp::rdp_key_sha256 defines, recomputed from the lab's key file rather
+    // than from the wire: the modulus little-endian as xrdp stores it, then the exponent.
+    EXPECT_EQ(findings.certificate->key_sha256, rsakeys_fingerprint());
 
     RdpSecurityFindings again;
     const auto overridden = interpret_connect_response(

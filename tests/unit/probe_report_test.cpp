@@ -46,6 +46,7 @@ Findings rdp_host() {
     CertificateFacts cert;
     cert.subject = cert.issuer = "CN=host";
     cert.sha256 = std::string(64, 'b');
+    cert.spki_sha256 = std::string(64, 'c');
     cert.key_type = "RSA";
     cert.key_bits = 2048;
     tls.certificate = cert;
@@ -67,7 +68,7 @@ TEST(ProbeJson, TopLevelShapeIsStable) {
         const auto j = Json::parse(json_report(f));
         expect_keys(j, {"schema", "target", "result", "exit_code", "summary", "error",
                         "connections", "elapsed_ms", "budget_exhausted", "layers", "tls",
-                        "rdp_security", "nla", "verdict"});
+                        "rdp_security", "nla", "identity", "verdict", "trust"});
         EXPECT_EQ(j["schema"], "rdpbridge.probe/1");
         expect_keys(j["target"], {"host", "port", "sni", "address"});
     }
@@ -108,7 +109,8 @@ TEST(ProbeJson, RdpHost) {
     expect_keys(j["tls"]["certificate"],
                 {"subject", "issuer", "subject_alt_names", "not_before", "not_after", "days_left",
                  "expired", "not_yet_valid", "key_type", "key_bits", "signature_algorithm",
-                 "self_signed", "sha256"});
+                 "self_signed", "sha256", "spki_sha256"});
+    EXPECT_EQ(j["tls"]["certificate"]["spki_sha256"], std::string(64, 'c'));
 
     EXPECT_TRUE(j["rdp_security"].is_null());
     expect_keys(j["nla"], {"required", "supported", "credssp_version", "note"});
@@ -119,6 +121,14 @@ TEST(ProbeJson, RdpHost) {
                 {"usable", "name", "security", "verified", "verification_detail", "toml"});
     EXPECT_EQ(j["verdict"]["backend"]["security"], "tls");
     EXPECT_TRUE(j["verdict"]["backend"]["verified"].is_null());  // not confirmed by a handshake
+
+    // The store's field names, so that it compares with `rdpbridge hosts show --json`.
+    expect_keys(j["identity"], {"tls_cert_sha256", "tls_spki_sha256", "rdp_key_sha256", "layers"});
+    EXPECT_EQ(j["identity"]["tls_cert_sha256"], std::string(64, 'b'));
+    EXPECT_EQ(j["identity"]["tls_spki_sha256"], std::string(64, 'c'));
+    EXPECT_TRUE(j["identity"]["rdp_key_sha256"].is_null());
+    EXPECT_EQ(j["identity"]["layers"], Json::array({"TLS"}));
+    EXPECT_TRUE(j["trust"].is_null());
 }
 
 TEST(ProbeJson, StandardRdpSecurity) {
@@ -135,9 +145,11 @@ TEST(ProbeJson, StandardRdpSecurity) {
     cert.key_bits = 2048;
     cert.exponent = 65537;
     cert.signature_valid = true;
+    cert.key_sha256 = std::string(64, 'd');
     r.certificate = cert;
     f.rdp_security = r;
-    const auto j = Json::parse(json_report(f))["rdp_security"];
+    const auto report = Json::parse(json_report(f));
+    const auto& j = report["rdp_security"];
     expect_keys(j, {"server_version", "server_version_text", "methods", "all", "certificate"});
     EXPECT_EQ(j["server_version"], "0x00080004");
     expect_keys(j["methods"][0], {"offered", "outcome", "selected", "level", "detail"});
@@ -146,8 +158,59 @@ TEST(ProbeJson, StandardRdpSecurity) {
     EXPECT_EQ(j["methods"][0]["selected"], "128BIT");
     EXPECT_EQ(j["methods"][0]["level"], "HIGH");
     expect_keys(j["certificate"], {"kind", "temporary", "key_bits", "exponent", "signature_valid",
-                                   "chain_length", "x509_leaf"});
+                                   "chain_length", "x509_leaf", "key_sha256"});
     EXPECT_EQ(j["certificate"]["kind"], "proprietary");
+    EXPECT_EQ(j["certificate"]["key_sha256"], std::string(64, 'd'));
+    EXPECT_EQ(report["identity"]["rdp_key_sha256"], std::string(64, 'd'));
+}
+
+TEST(ProbeIdentity, LayersAreWhatTheHostSelected) {
+    Findings f;
+    LayerResult hybrid;
+    hybrid.name = "HYBRID";
+    hybrid.answer = LayerAnswer::selected;
+    hybrid.selected = rdp::protocol::hybrid;
+    LayerResult refused;
+    refused.name = "RDP";
+    refused.answer = LayerAnswer::failure;
+    f.layers = {refused, hybrid};
+    EXPECT_EQ(host_identity(f).layers, (rdp::SecurityLayers{true, true, false}));
+
+    // A pre-RDP-5.2 host answers without negotiation: Standard RDP Security, as the gateway
+    // concludes from the same answer.
+    LayerResult bare;
+    bare.name = "RDP";
+    bare.answer = LayerAnswer::no_negotiation;
+    f.layers = {bare};
+    EXPECT_EQ(host_identity(f).layers, (rdp::SecurityLayers{false, false, true}));
+
+    // Nothing is an identity of a host that is not there.
+    f.reach = Reach::not_rdp;
+    EXPECT_TRUE(host_identity(f).layers.empty());
+}
+
+TEST(ProbeJson, TrustRecord) {
+    Findings f = rdp_host();
+    TrustRecord t;
+    t.backend = "plc7";
+    t.address = "192.0.2.7:3389";
+    t.store = "/var/lib/rdpbridge/known_hosts.jsonl";
+    t.identity = host_identity(f);
+    t.replaced = {"tls_cert_sha256"};
+    f.trusted = t;
+    const auto j = Json::parse(json_report(f))["trust"];
+    expect_keys(j, {"backend", "address", "store", "identity", "replaced"});
+    EXPECT_EQ(j["backend"], "plc7");
+    EXPECT_EQ(j["address"], "192.0.2.7:3389");
+    EXPECT_EQ(j["identity"]["tls_cert_sha256"], std::string(64, 'b'));
+    EXPECT_EQ(j["replaced"], Json::array({"tls_cert_sha256"}));
+
+    const auto text = human_report(f);
+    EXPECT_NE(text.find("Recorded as trusted for backend \"plc7\" at 192.0.2.7:3389 in "
+                        "/var/lib/rdpbridge/known_hosts.jsonl"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("(replaced the tls_cert_sha256 recorded before)"), std::string::npos);
 }
 
 TEST(ProbeJson, UnreachableHost) {
@@ -180,6 +243,32 @@ TEST(ProbeReport, NotAnRdpHostIsOneLine) {
     f.unreachable = Unreachable{rdp::Cause::host_silent, "accepts TCP but sent nothing"};
     EXPECT_EQ(human_report(f),
               "192.0.2.9:8080: not RDP (host_silent): accepts TCP but sent nothing\n");
+}
+
+// The labels and plain hex of `rdpbridge hosts show`, so that an operator can compare them.
+TEST(ProbeReport, HumanReportPrintsFingerprintsAsHostsShowDoes) {
+    Findings f = rdp_host();
+    RdpSecurityFindings r;
+    RdpCertificateFacts cert;
+    cert.key_sha256 = std::string(64, 'd');
+    r.certificate = cert;
+    f.rdp_security = r;
+    const auto text = human_report(f);
+    EXPECT_NE(text.find("Host identity"), std::string::npos) << text;
+    EXPECT_NE(text.find("  TLS certificate sha256   " + std::string(64, 'b') + "\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("  TLS key (SPKI) sha256    " + std::string(64, 'c') + "\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("  RDP key sha256           " + std::string(64, 'd') + "\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("SPKI SHA-256   cc:cc:"), std::string::npos) << text;
+
+    const auto tls_only = human_report(rdp_host());
+    EXPECT_NE(tls_only.find("  RDP key sha256           -\n"), std::string::npos) << tls_only;
+    EXPECT_EQ(tls_only.find("Recorded as trusted"), std::string::npos);
 }
 
 TEST(ProbeReport, HumanReportHasEverySection) {

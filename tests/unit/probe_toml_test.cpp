@@ -106,18 +106,61 @@ TEST(ProbeToml, EveryValueSaysWhy) {
     }
 }
 
-TEST(ProbeToml, StandardRdpSecurityHostHasNoTlsTable) {
+namespace {
+
+Findings rdp_only_host(const std::string& key_sha256) {
     Findings f;
     f.target = {"192.0.2.3", 3389, ""};
     LayerResult rdp;
     rdp.name = "RDP";
     rdp.answer = LayerAnswer::selected;
     f.layers = {rdp};
+    if (!key_sha256.empty()) {
+        RdpSecurityFindings r;
+        RdpCertificateFacts cert;
+        cert.key_bits = 2048;
+        cert.exponent = 65537;
+        cert.key_sha256 = key_sha256;
+        r.certificate = cert;
+        f.rdp_security = r;
+    }
     f.verdict = judge(f);
+    return f;
+}
+
+}  // namespace
+
+// Its RSA key is all that identifies such a host: pinned, so that the gateway checks it before
+// the client random and any credentials go out.
+TEST(ProbeToml, StandardRdpSecurityHostPinsItsRdpKey) {
+    const std::string key(64, 'e');
+    const auto f = rdp_only_host(key);
+    const auto& toml = f.verdict.toml;
+    EXPECT_NE(toml.find("[backend.tls]"), std::string::npos) << toml;
+    EXPECT_NE(toml.find("rdp_key_sha256 = \"" + key + "\""), std::string::npos) << toml;
+    // Only what matters to a Standard RDP Security host: no versions, suites or certificate pin.
+    for (const char* absent : {"pin_sha256", "min_version", "ciphers", "security_level"})
+        EXPECT_EQ(toml.find(absent), std::string::npos) << absent << "\n" << toml;
+    for (const char* why : {"# pin the host's Standard RDP Security key", "# RSA 2048 bits"})
+        EXPECT_NE(toml.find(why), std::string::npos) << why << "\n" << toml;
+
+    const auto cfg = load(toml, f.verdict.recommendation.backend.name);
+    ASSERT_EQ(cfg.backends.size(), 1u);
+    const auto& b = cfg.backends[0];
+    EXPECT_EQ(b.security, config::BackendSecurity::rdp);
+    EXPECT_EQ(b.tls.verify, config::CertVerify::pin);
+    EXPECT_EQ(b.tls.rdp_key_sha256, key);
+    EXPECT_TRUE(b.tls.pin_sha256.empty());
+}
+
+// Without a key the probe could read, the gateway's default learns it on first use.
+TEST(ProbeToml, StandardRdpSecurityHostWithoutKeyHasNoTlsTable) {
+    const auto f = rdp_only_host("");
     EXPECT_EQ(f.verdict.toml.find("[backend.tls]"), std::string::npos);
     const auto cfg = load(f.verdict.toml, f.verdict.recommendation.backend.name);
     ASSERT_EQ(cfg.backends.size(), 1u);
     EXPECT_EQ(cfg.backends[0].security, config::BackendSecurity::rdp);
+    EXPECT_EQ(cfg.backends[0].tls.verify, config::CertVerify::tofu);
 }
 
 TEST(ProbeToml, StringsAreEscaped) {

@@ -1,6 +1,7 @@
 #include "proxy/logs/summary.hpp"
 
 #include <algorithm>
+#include <functional>
 
 #include "proxy/logs/vocabulary.hpp"
 
@@ -33,6 +34,29 @@ bool more_frequent(const FailureGroup& a, const FailureGroup& b) {
     return std::tie(a.stage, a.cause) < std::tie(b.stage, b.cause);
 }
 
+// Identifies an event among its connection's events: by name for those logged once per
+// connection, else by name, ts and distinguishing field. Hashed to 64 bits to keep 8 bytes per
+// event; since keys are compared only within one connection, a collision would need two of its
+// dozen events to collide (odds about 1e-17).
+std::uint64_t event_key(const Event& e) {
+    std::string key = e.name;
+    if (!once_per_connection(e.name)) {
+        key += '\n';
+        key += std::to_string(e.ts.time_since_epoch().count());
+        key += '\n';
+        key += e.distinct;
+    }
+    return std::hash<std::string>{}(key);
+}
+
+// Records the event's key; false if it was there already.
+bool first_sighting(std::vector<std::uint64_t>& seen, const Event& e) {
+    const auto key = event_key(e);
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) return false;
+    seen.push_back(key);
+    return true;
+}
+
 }  // namespace
 
 double nearest_rank(const std::vector<double>& sorted, unsigned percent) {
@@ -44,11 +68,12 @@ double nearest_rank(const std::vector<double>& sorted, unsigned percent) {
 
 void Aggregator::add(const Event& e) {
     if (filter_.since && e.ts < *filter_.since) return;
+    Conn& c = conns_[e.conn];
+    if (!first_sighting(c.seen, e)) return;
     ++events_;
     if (!first_event_ || e.ts < *first_event_) first_event_ = e.ts;
     if (!last_event_ || e.ts > *last_event_) last_event_ = e.ts;
 
-    Conn& c = conns_[e.conn];
     if (!e.backend.empty()) c.backend = e.backend;  // routing stage, warning, outcome events
     if (e.name == "connection_accepted") {
         c.counted = true;

@@ -76,7 +76,9 @@ class Aggregator {
   public:
     explicit Aggregator(Filter filter = {}) : filter_(std::move(filter)) {}
 
-    // Events may come in any order (files in any order): nothing depends on arrival.
+    // Events may come in any order (files in any order): nothing depends on arrival. An event
+    // seen before (files that overlap: a rotated file and a copy of it, or one file given
+    // twice) is ignored, so that every number counts it once.
     void add(const Event& e);
     void add_malformed(LineRef where);
     Summary summary() const;
@@ -91,6 +93,8 @@ class Aggregator {
         bool established = false;
         bool failed = false;
         std::optional<double> handshake_ms;
+        // Keys of the events taken (event_key in summary.cpp): a dozen or so per connection.
+        std::vector<std::uint64_t> seen;
     };
     struct Group {
         std::uint64_t count = 0;

@@ -306,3 +306,89 @@ TEST(LogsSummary, AHalfWrittenLastLineIsNotMalformed) {
               false, true});
     EXPECT_EQ(a.summary().total.connections, 1u);
 }
+
+namespace {
+
+// One connection's lines as the gateway writes them, and a failed one's.
+const std::vector<std::string> kSessionLines{
+    R"({"ts":"2026-01-01T00:00:01.000Z","conn":"s1","event":"connection_accepted","client":"10.0.0.7:50000"})",
+    R"({"ts":"2026-01-01T00:00:01.010Z","conn":"s1","event":"stage","stage":"client_x224","ms":0.2})",
+    R"({"ts":"2026-01-01T00:00:01.020Z","conn":"s1","event":"stage","stage":"routing","ms":0.01,"backend":"win7"})",
+    R"({"ts":"2026-01-01T00:00:01.300Z","conn":"s1","event":"bridge","rdp_key_sha256":"ab12"})",
+    R"({"ts":"2026-01-01T00:00:01.300Z","conn":"s1","event":"bridge","rdp_encryption":"128"})",
+    R"({"ts":"2026-01-01T00:00:01.400Z","conn":"s1","event":"session_established","backend":"win7","handshake_ms":400})",
+};
+const std::vector<std::string> kFailureLines{
+    R"({"ts":"2026-01-01T00:00:02.000Z","conn":"f1","event":"connection_accepted","client":"10.0.0.8:50001"})",
+    R"({"ts":"2026-01-01T00:00:02.100Z","conn":"f1","event":"handshake_failed","stage":"client_x224","cause":"client_not_rdp","detail":"0xa7"})",
+};
+
+void feed_lines(Aggregator& a, const std::string& file, const std::vector<std::string>& lines) {
+    const auto feed = summarize_into(a, file);
+    std::uint64_t number = 0;
+    for (const auto& l : lines) feed(Line{l, ++number, false, false});
+}
+
+std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+}
+
+}  // namespace
+
+TEST(LogsSummary, OverlappingFilesCountEachEventOnce) {
+    Aggregator once;
+    feed_lines(once, "handshake.jsonl", concat(kSessionLines, kFailureLines));
+    const Summary want = once.summary();
+    ASSERT_EQ(want.events, 8u);
+
+    // A rotated file and the live one sharing lines, then the same file given twice.
+    Aggregator overlapping;
+    feed_lines(overlapping, "handshake.1.jsonl", concat(kSessionLines, {kFailureLines[0]}));
+    feed_lines(overlapping, "handshake.jsonl", concat({kSessionLines.back()}, kFailureLines));
+    feed_lines(overlapping, "handshake.jsonl", concat({kSessionLines.back()}, kFailureLines));
+    const Summary got = overlapping.summary();
+    EXPECT_EQ(got.events, want.events);
+    EXPECT_EQ(got.total.connections, 2u);
+    EXPECT_EQ(got.total.established, 1u);
+    EXPECT_EQ(got.total.failed, 1u);
+    EXPECT_EQ(got.total.timed, 1u);
+    EXPECT_EQ(group_keys(got), (std::vector<std::string>{"1 client_x224/client_not_rdp"}));
+    ASSERT_EQ(got.failures[0].examples.size(), 1u);
+    EXPECT_EQ(got.failures[0].examples[0].conn, "f1");
+}
+
+TEST(LogsSummary, ACopyWhoseKeysWereReorderedIsStillTheSameEvent) {
+    Aggregator a;
+    feed_lines(a, "handshake.jsonl", kSessionLines);
+    feed_lines(
+        a, "shipped.jsonl",
+        {R"({"event": "bridge", "rdp_encryption": "128", "conn": "s1", "ts": "2026-01-01T00:00:01.300Z"})",
+         R"({"conn": "s1", "stage": "routing", "ts": "2026-01-01T00:00:01.020Z", "event": "stage", "backend": "win7", "ms": 0.01})"});
+    EXPECT_EQ(a.summary().events, kSessionLines.size());
+}
+
+TEST(LogsSummary, EventsAConnectionRepeatAreKeptWhenTheyDiffer) {
+    Aggregator a;
+    a.add(event("connection_accepted", "c1", 0));
+    Event tls = event("stage", "c1", 1);
+    tls.distinct = "client_tls";
+    Event routing = event("stage", "c1", 1);  // same ts, another stage
+    routing.distinct = "routing";
+    Event warned = event("warning", "c1", 2);
+    warned.distinct = "tls_renegotiation";
+    Event warned_again = warned;  // the same warning, later
+    warned_again.ts = at(3);
+    for (const Event& e : {tls, routing, warned, warned_again, warned}) a.add(e);
+    EXPECT_EQ(a.summary().events, 5u);
+}
+
+TEST(LogsSummary, AConnectionFailsOnceEvenIfTwoFailuresAreLogged) {
+    Aggregator a;
+    a.add(failed("c1", 1, "client_x224", "client_not_rdp", "", "first"));
+    a.add(failed("c1", 2, "client_x224", "client_not_rdp", "", "second"));
+    const Summary s = a.summary();
+    EXPECT_EQ(s.total.failed, 1u);
+    EXPECT_EQ(group_keys(s), (std::vector<std::string>{"1 client_x224/client_not_rdp"}));
+    EXPECT_EQ(s.failures[0].examples.size(), 1u);
+}

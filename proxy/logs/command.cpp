@@ -1,6 +1,7 @@
 #include "proxy/logs/command.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 
@@ -14,8 +15,10 @@ namespace rdpbridge::logs {
 
 namespace {
 
+// When several apply, the highest is returned.
 constexpr int kExitUnreadable = 1;
 constexpr int kExitUsage = 2;
+constexpr int kExitNotALog = 3;
 // How quickly --follow notices new lines and signals; a stat and a read per poll.
 constexpr std::chrono::milliseconds kPollInterval{200};
 
@@ -32,8 +35,9 @@ causes: docs/diagnosis.md; the --json schema: docs/logs.md.
 --follow then keeps reading the last FILE as the gateway appends to it (surviving rotation)
 and prints each new failure with its fix, until Ctrl-C or SIGTERM.
 
-Exit codes: 0 success, 1 a FILE could not be read (the others are still reported),
-2 usage error.
+Exit codes: 0 success (also for an empty FILE: nothing to report yet), 1 a FILE could not be
+read, 2 usage error, 3 a FILE is not a handshake log (none of its lines was a handshake event:
+the wrong file); the report covers the other files. When several apply, the highest.
 
 Examples:
   rdpbridge logs /var/log/rdpbridge/handshake*.jsonl*
@@ -65,6 +69,25 @@ Filter make_filter(const Options& o) {
 
 void report_unreadable(const std::string& file, const std::string& why) {
     std::cerr << "rdpbridge logs: cannot read " << file << ": " << why << "\n";
+}
+
+void report_not_a_log(const std::string& file) {
+    std::cerr << "rdpbridge logs: " << file
+              << ": not a handshake log: no line was a rdpbridge handshake event (JSON Lines "
+                 "with \"event\" and \"conn\"); expected the file given to [logging] "
+                 "handshake_log\n";
+}
+
+// The exit status of what happened to one FILE, raising `status` to it.
+void judge(int& status, const std::string& file, const std::optional<std::string>& error,
+           bool is_log) {
+    if (error) {
+        report_unreadable(file, *error);
+        status = std::max(status, kExitUnreadable);
+    } else if (!is_log) {
+        report_not_a_log(file);
+        status = std::max(status, kExitNotALog);
+    }
 }
 
 // Prints new failures as they are appended, until a stop signal.
@@ -126,21 +149,20 @@ int run(const Options& o) {
     int status = 0;
     const std::size_t whole = o.follow ? o.files.size() - 1 : o.files.size();
     for (std::size_t i = 0; i < whole; ++i) {
-        if (auto error = read_lines(o.files[i], summarize_into(aggregator, o.files[i]))) {
-            report_unreadable(o.files[i], *error);
-            status = kExitUnreadable;
-        }
+        FileIngest ingest(aggregator, o.files[i]);
+        const auto error = read_lines(o.files[i], ingest.lines());
+        judge(status, o.files[i], error, ingest.finish());
     }
     std::optional<Follower> follower;
     if (o.follow) {
         // The followed file's existing lines go into the summary through the follower itself,
         // so that no line falls between the summary and the first new failure.
         follower.emplace(o.files.back());
-        if (auto error = follower->poll(summarize_into(aggregator, o.files.back()))) {
-            report_unreadable(o.files.back(), *error);
-            status = kExitUnreadable;
-            follower.reset();
-        }
+        FileIngest ingest(aggregator, o.files.back());
+        const auto error = follower->poll(ingest.lines());
+        const bool is_log = ingest.finish();
+        judge(status, o.files.back(), error, is_log);
+        if (error || !is_log) follower.reset();  // nothing worth following
     }
 
     const Summary summary = aggregator.summary();

@@ -98,8 +98,10 @@ void Aggregator::add_failure(const Event& e, const std::string& backend) {
     keep_recent(g.examples, Example{e.conn, e.ts, e.detail});
 }
 
-void Aggregator::add_malformed(LineRef where) {
-    if (malformed_++ == 0) first_malformed_ = std::move(where);
+void Aggregator::add_malformed(LineRef first, std::uint64_t count) {
+    if (count == 0) return;
+    if (malformed_ == 0) first_malformed_ = std::move(first);
+    malformed_ += count;
 }
 
 bool Aggregator::wanted_backend(const std::string& name) const {

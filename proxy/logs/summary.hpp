@@ -80,7 +80,8 @@ class Aggregator {
     // seen before (files that overlap: a rotated file and a copy of it, or one file given
     // twice) is ignored, so that every number counts it once.
     void add(const Event& e);
-    void add_malformed(LineRef where);
+    // `count` lines that were not events, the first of them at `first`.
+    void add_malformed(LineRef first, std::uint64_t count = 1);
     Summary summary() const;
 
   private:

@@ -280,30 +280,88 @@ TEST(LogsSummary, OrderOfLinesDoesNotMatter) {
 
 TEST(LogsSummary, MalformedLinesAreCountedWithTheFirstPlace) {
     Aggregator a;
-    const auto feed = summarize_into(a, "handshake.jsonl");
+    FileIngest ingest(a, "handshake.jsonl");
+    const auto feed = ingest.lines();
     const std::string accepted =
         R"({"ts":"2026-01-01T00:00:00Z","conn":"c1","event":"connection_accepted"})";
-    feed(Line{accepted, 1, false, false});
-    feed(Line{"", 2, false, false});  // blank: neither an event nor malformed
-    feed(Line{"{not json", 3, false, false});
-    feed(Line{"", 4, true, false});  // too long to be an event
+    feed(Line{"{not json", 1, false, false});
+    feed(Line{accepted, 2, false, false});
+    feed(Line{"", 3, false, false});  // blank: neither an event nor malformed
+    feed(Line{"", 4, true, false});   // too long to be an event
     feed(Line{"  \t", 5, false, false});
+    EXPECT_TRUE(ingest.finish());
     const Summary s = a.summary();
     EXPECT_EQ(s.total.connections, 1u);
     EXPECT_EQ(s.malformed, 2u);
     ASSERT_TRUE(s.first_malformed);
     EXPECT_EQ(s.first_malformed->file, "handshake.jsonl");
-    EXPECT_EQ(s.first_malformed->line, 3u);
+    EXPECT_EQ(s.first_malformed->line, 1u);
 }
 
 TEST(LogsSummary, AHalfWrittenLastLineIsNotMalformed) {
     Aggregator a;
-    const auto feed = summarize_into(a, "handshake.jsonl");
-    feed(Line{R"({"ts":"2026-01-01T00:00:00Z","conn":"c1","event":"conn)", 1, false, true});
+    {
+        FileIngest ingest(a, "handshake.jsonl");
+        ingest.lines()(
+            Line{R"({"ts":"2026-01-01T00:00:00Z","conn":"c1","event":"conn)", 1, false, true});
+        EXPECT_TRUE(ingest.finish());  // nothing in it yet, like an empty file
+    }
     EXPECT_EQ(a.summary().malformed, 0u);
     // A complete event without its newline still counts.
-    feed(Line{R"({"ts":"2026-01-01T00:00:00Z","conn":"c2","event":"connection_accepted"})", 1,
-              false, true});
+    FileIngest ingest(a, "handshake.jsonl");
+    ingest.lines()(
+        Line{R"({"ts":"2026-01-01T00:00:00Z","conn":"c2","event":"connection_accepted"})", 1, false,
+             true});
+    EXPECT_TRUE(ingest.finish());
+    EXPECT_EQ(a.summary().total.connections, 1u);
+}
+
+namespace {
+
+// Reads `lines` as the file `name`; returns whether it was a handshake log.
+bool ingest_file(Aggregator& a, const std::string& name, const std::vector<std::string>& lines) {
+    FileIngest ingest(a, name);
+    const auto feed = ingest.lines();
+    std::uint64_t number = 0;
+    for (const auto& l : lines) feed(Line{l, ++number, false, false});
+    return ingest.finish();
+}
+
+}  // namespace
+
+TEST(LogsSummary, AFileWithoutASingleEventIsNotAHandshakeLog) {
+    Aggregator a;
+    EXPECT_FALSE(ingest_file(a, "/etc/services",
+                             {"# Network services, Internet style", "",
+                              "tcpmux\t\t1/tcp\t\t\t\t# TCP port service multiplexer"}));
+    EXPECT_FALSE(ingest_file(a, "package.json",
+                             {R"({"name":"x","version":"1.0"})", R"({"event":"deploy"})",
+                              R"({"ts":"2026-01-01T00:00:00Z","event":"stage"})"}));
+    // Its lines are not this log's malformed lines.
+    EXPECT_EQ(a.summary().malformed, 0u);
+    EXPECT_FALSE(a.summary().first_malformed);
+
+    // Empty, or blank: a handshake log with nothing in it yet.
+    EXPECT_TRUE(ingest_file(a, "empty.jsonl", {}));
+    EXPECT_TRUE(ingest_file(a, "blank.jsonl", {"", "  "}));
+    // One event among garbage is enough: a damaged log, whose damage is reported.
+    EXPECT_TRUE(ingest_file(
+        a, "damaged.jsonl",
+        {"garbage", R"({"ts":"2026-01-01T00:00:00Z","conn":"c1","event":"connection_accepted"})"}));
+    EXPECT_EQ(a.summary().malformed, 1u);
+    EXPECT_EQ(a.summary().first_malformed->file, "damaged.jsonl");
+}
+
+TEST(LogsSummary, AFileWhoseEventsAreFilteredOrRepeatedIsStillALog) {
+    Aggregator a(Filter{at(100), std::nullopt});
+    const std::string old =
+        R"({"ts":"2026-01-01T00:00:10Z","conn":"c1","event":"connection_accepted"})";
+    EXPECT_TRUE(ingest_file(a, "handshake.2.jsonl", {old, "garbage"}));  // before --since
+    const std::string recent =
+        R"({"ts":"2026-01-01T00:10:00Z","conn":"c2","event":"connection_accepted"})";
+    EXPECT_TRUE(ingest_file(a, "handshake.1.jsonl", {recent}));
+    EXPECT_TRUE(ingest_file(a, "copy.jsonl", {recent, "garbage"}));  // read already
+    EXPECT_EQ(a.summary().malformed, 2u);
     EXPECT_EQ(a.summary().total.connections, 1u);
 }
 
@@ -324,9 +382,7 @@ const std::vector<std::string> kFailureLines{
 };
 
 void feed_lines(Aggregator& a, const std::string& file, const std::vector<std::string>& lines) {
-    const auto feed = summarize_into(a, file);
-    std::uint64_t number = 0;
-    for (const auto& l : lines) feed(Line{l, ++number, false, false});
+    ASSERT_TRUE(ingest_file(a, file, lines));
 }
 
 std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {

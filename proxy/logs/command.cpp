@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <tuple>
 
 #include "proxy/logs/follow.hpp"
 #include "proxy/logs/ingest.hpp"
@@ -32,8 +33,14 @@ Files may overlap (a rotated file and a copy, a file given twice): each event co
 Lines that are not handshake events are counted and skipped. The vocabulary of stages and
 causes: docs/diagnosis.md; the --json schema: docs/logs.md.
 
+--since and --until take a duration back from now (30m, 2h, 1d), an RFC 3339 time
+(2026-12-04T10:00:00Z, 2026-12-04T11:00:00+01:00) or a local date-time in the time zone in
+effect (TZ): "2026-12-04 10:00", 2026-12-04T10:00, 2026-12-04 (its midnight). Times in the
+report are UTC, as in the log.
+
 --follow then keeps reading the last FILE as the gateway appends to it (surviving rotation)
-and prints each new failure with its fix, until Ctrl-C or SIGTERM.
+and prints each new failure with its fix, until Ctrl-C or SIGTERM; --since, --until apply only
+to the summary.
 
 Exit codes: 0 success (also for an empty FILE: nothing to report yet), 1 a FILE could not be
 read, 2 usage error, 3 a FILE is not a handshake log (none of its lines was a handshake event:
@@ -43,26 +50,48 @@ Examples:
   rdpbridge logs /var/log/rdpbridge/handshake*.jsonl*
   rdpbridge logs --since 2h --backend win7 /var/log/rdpbridge/handshake.jsonl
   rdpbridge logs --since 1d --json /var/log/rdpbridge/handshake.jsonl > report.json
+  rdpbridge logs --since "2026-12-04 08:00" --until "2026-12-04 12:00" handshake*.jsonl*
   rdpbridge logs --follow /var/log/rdpbridge/handshake.jsonl)help";
 
-CLI::Validator duration_validator() {
+CLI::Validator time_validator() {
     return CLI::Validator(
         [](std::string& text) {
-            return parse_duration(text) ? std::string()
-                                        : "\"" + text + "\" is not a duration such as 30m, 1h, 2d";
+            return parse_time_arg(text)
+                       ? std::string()
+                       : "\"" + text +
+                             "\" is not a time: give a duration back from now (30m, 2h, 1d), an "
+                             "RFC 3339 time (2026-12-04T10:00:00Z, 2026-12-04T11:00:00+01:00) or "
+                             "a local date-time (\"2026-12-04 10:00\", 2026-12-04T10:00, "
+                             "2026-12-04)";
         },
-        "");  // no description: the option's type name already says DURATION
+        "");  // no description: the option's help already says what TIME is
 }
 
 bool is_compressed_name(const std::string& file) {
     return file.size() > 3 && file.compare(file.size() - 3, 3, ".gz") == 0;
 }
 
-Filter make_filter(const Options& o) {
+// The options as a Filter, or nullopt after saying on stderr why they select nothing.
+std::optional<Filter> make_filter(const Options& o) {
     using namespace std::chrono;
+    const TimePoint now = floor<milliseconds>(system_clock::now());
     Filter f;
-    if (!o.since.empty())
-        f.since = floor<milliseconds>(system_clock::now()) - *parse_duration(o.since);
+    for (auto [option, text, bound] :
+         {std::tuple{"--since", &o.since, &f.since}, std::tuple{"--until", &o.until, &f.until}}) {
+        if (text->empty()) continue;
+        *bound = resolve_time_arg(*parse_time_arg(*text), now);  // parsed by the validator
+        if (!*bound) {
+            std::cerr << "rdpbridge logs: " << option << " " << *text
+                      << ": not a time in this time zone\n";
+            return std::nullopt;
+        }
+    }
+    if (f.since && f.until && *f.since >= *f.until) {
+        std::cerr << "rdpbridge logs: --since " << o.since << " (" << format_timestamp(*f.since)
+                  << ") is not before --until " << o.until << " (" << format_timestamp(*f.until)
+                  << "): no event can be in between\n";
+        return std::nullopt;
+    }
     if (!o.backend.empty()) f.backend = o.backend;
     return f;
 }
@@ -121,9 +150,15 @@ CLI::App* add_command(CLI::App& app, Options& o) {
     cmd->footer(kFooter);
     cmd->add_option("files", o.files, "Handshake log files: plain, rotated or .gz")->required();
     cmd->add_option("--since", o.since,
-                    "Only events in the last DURATION: 90s, 30m, 1h, 2d, 1w, 1h30m")
-        ->check(duration_validator())
-        ->type_name("DURATION");
+                    "Only events at or after TIME: a duration back from now (90s, 30m, 1h, 2d, "
+                    "1w, 1h30m), RFC 3339 (2026-12-04T10:00:00Z, with an offset) or local "
+                    "(\"2026-12-04 10:00\", 2026-12-04T10:00, 2026-12-04 = midnight)")
+        ->check(time_validator())
+        ->type_name("TIME");
+    cmd->add_option("--until", o.until,
+                    "Only events before TIME (same forms as --since; 2h: older than 2 hours)")
+        ->check(time_validator())
+        ->type_name("TIME");
     cmd->add_option("--backend", o.backend,
                     "Only connections routed to this backend (\"(none)\": failed before routing)")
         ->type_name("NAME");
@@ -144,7 +179,9 @@ int run(const Options& o) {
     // Before any reading, so a signal during the first pass does not kill us mid-report.
     if (o.follow) install_stop_handlers();
 
-    const Scope scope{o.files, make_filter(o)};
+    const auto filter = make_filter(o);
+    if (!filter) return kExitUsage;
+    const Scope scope{o.files, *filter};
     Aggregator aggregator(scope.filter);
     int status = 0;
     const std::size_t whole = o.follow ? o.files.size() - 1 : o.files.size();

@@ -63,6 +63,7 @@ std::string json_report(const Summary& s, const Scope& scope, bool one_line) {
         {"files", scope.files},
         {"filter",
          {{"since", time_or_null(scope.filter.since)},
+          {"until", time_or_null(scope.filter.until)},
           {"backend", scope.filter.backend ? Json(*scope.filter.backend) : Json(nullptr)}}},
         {"events", s.events},
         {"first_event", time_or_null(s.first_event)},

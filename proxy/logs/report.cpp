@@ -36,6 +36,7 @@ void header(std::ostream& out, const Summary& s, const Scope& scope) {
             << format_timestamp(*s.last_event);
     out << "\n";
     if (scope.filter.since) out << "Since: " << format_timestamp(*scope.filter.since) << "\n";
+    if (scope.filter.until) out << "Until: " << format_timestamp(*scope.filter.until) << "\n";
     if (scope.filter.backend) out << "Backend: " << *scope.filter.backend << "\n";
 }
 
@@ -97,8 +98,9 @@ std::string human_report(const Summary& s, const Scope& scope) {
     header(out, s, scope);
     if (s.total.connections == 0) {
         out << "\nNo connections"
-            << (scope.filter.since || scope.filter.backend ? " match the filter.\n"
-                                                           : " in these files.\n");
+            << (scope.filter.since || scope.filter.until || scope.filter.backend
+                    ? " match the filter.\n"
+                    : " in these files.\n");
     } else {
         backend_table(out, s);
         failure_groups(out, s);

@@ -68,6 +68,7 @@ double nearest_rank(const std::vector<double>& sorted, unsigned percent) {
 
 void Aggregator::add(const Event& e) {
     if (filter_.since && e.ts < *filter_.since) return;
+    if (filter_.until && e.ts >= *filter_.until) return;
     Conn& c = conns_[e.conn];
     if (!first_sighting(c.seen, e)) return;
     ++events_;

@@ -26,6 +26,7 @@ struct LineRef {
 
 struct Filter {
     std::optional<TimePoint> since;      // keep events at or after this instant
+    std::optional<TimePoint> until;      // and before this one
     std::optional<std::string> backend;  // keep connections of this backend (or kNoBackend)
 };
 

@@ -88,6 +88,7 @@ TEST(LogsReport, JsonReportFollowsTheDocumentedSchema) {
     EXPECT_EQ(j["schema"], "rdpbridge.logs/1");
     EXPECT_EQ(j["files"], Json::array({"h.jsonl"}));
     EXPECT_EQ(j["filter"]["since"], "2026-01-01T00:00:00.000Z");
+    EXPECT_TRUE(j["filter"]["until"].is_null());
     EXPECT_TRUE(j["filter"]["backend"].is_null());
     EXPECT_EQ(j["events"], 4);
     EXPECT_EQ(j["totals"]["connections"], 2);
@@ -131,4 +132,15 @@ TEST(LogsReport, FailureLinesForFollowCarryTheFix) {
     EXPECT_EQ(j["cause"], "host_ssl_not_allowed");
     EXPECT_EQ(j["explanation"], info.explanation);
     EXPECT_EQ(j["fix"], info.fix);
+}
+
+TEST(LogsReport, TheTimeWindowIsEchoed) {
+    Filter f;
+    f.since = kT0;
+    f.until = kT0 + std::chrono::hours(4);
+    const std::string r = human_report(Aggregator(f).summary(), Scope{{"h.jsonl"}, f});
+    EXPECT_TRUE(has(r, "Since: 2026-01-01T00:00:00.000Z\nUntil: 2026-01-01T04:00:00.000Z\n")) << r;
+    EXPECT_TRUE(has(r, "No connections match the filter.")) << r;
+    const Json j = Json::parse(json_report(sample(), Scope{{"h.jsonl"}, f}));
+    EXPECT_EQ(j["filter"]["until"], "2026-01-01T04:00:00.000Z");
 }

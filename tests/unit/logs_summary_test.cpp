@@ -18,6 +18,15 @@ TimePoint at(int second) {
     return kT0 + seconds(second);
 }
 
+Filter filter(std::optional<TimePoint> since, std::optional<TimePoint> until = {},
+              std::optional<std::string> backend = {}) {
+    Filter f;
+    f.since = since;
+    f.until = until;
+    f.backend = std::move(backend);
+    return f;
+}
+
 Event event(const char* name, const char* conn, int second, const char* backend = "") {
     Event e;
     e.name = name;
@@ -222,7 +231,7 @@ TEST(LogsSummary, HandshakeTimePercentilesPerBackend) {
 }
 
 TEST(LogsSummary, SinceKeepsOnlyEventsInTheWindow) {
-    Aggregator a(Filter{at(100), std::nullopt});
+    Aggregator a(filter(at(100)));
     routed(a, failed("old", 50, "client_x224", "client_not_rdp"), "");
     a.add(event("connection_accepted", "straddles", 90));
     a.add(failed("straddles", 110, "client_x224", "client_silent"));
@@ -245,14 +254,14 @@ TEST(LogsSummary, BackendFilterKeepsThatBackendsConnectionsAndFailures) {
         routed(a, failed("c3", 3, "backend_connect", "connection_refused", "xp"), "xp");
         a.add(failed("c4", 4, "client_x224", "client_not_rdp"));
     };
-    Aggregator win7(Filter{std::nullopt, "win7"});
+    Aggregator win7(filter({}, {}, "win7"));
     feed(win7);
     Summary s = win7.summary();
     EXPECT_EQ(names(s), (std::vector<std::string>{"win7"}));
     EXPECT_EQ(s.total.connections, 2u);
     EXPECT_EQ(group_keys(s), (std::vector<std::string>{"1 backend_tls/host_tls_failed"}));
 
-    Aggregator none(Filter{std::nullopt, "(none)"});
+    Aggregator none(filter({}, {}, "(none)"));
     feed(none);
     s = none.summary();
     EXPECT_EQ(names(s), (std::vector<std::string>{"(none)"}));
@@ -353,7 +362,7 @@ TEST(LogsSummary, AFileWithoutASingleEventIsNotAHandshakeLog) {
 }
 
 TEST(LogsSummary, AFileWhoseEventsAreFilteredOrRepeatedIsStillALog) {
-    Aggregator a(Filter{at(100), std::nullopt});
+    Aggregator a(filter(at(100)));
     const std::string old =
         R"({"ts":"2026-01-01T00:00:10Z","conn":"c1","event":"connection_accepted"})";
     EXPECT_TRUE(ingest_file(a, "handshake.2.jsonl", {old, "garbage"}));  // before --since
@@ -447,4 +456,16 @@ TEST(LogsSummary, AConnectionFailsOnceEvenIfTwoFailuresAreLogged) {
     EXPECT_EQ(s.total.failed, 1u);
     EXPECT_EQ(group_keys(s), (std::vector<std::string>{"1 client_x224/client_not_rdp"}));
     EXPECT_EQ(s.failures[0].examples.size(), 1u);
+}
+
+TEST(LogsSummary, UntilKeepsOnlyEventsBeforeIt) {
+    Aggregator a(filter(at(100), at(200)));
+    a.add(failed("before", 99, "client_x224", "client_not_rdp"));
+    a.add(failed("first", 100, "client_x224", "client_silent"));
+    a.add(failed("last", 199, "client_x224", "client_silent"));
+    a.add(failed("at_until", 200, "client_x224", "client_spoke_http"));
+    const Summary s = a.summary();
+    EXPECT_EQ(group_keys(s), (std::vector<std::string>{"2 client_x224/client_silent"}));
+    EXPECT_EQ(s.first_event, at(100));
+    EXPECT_EQ(s.last_event, at(199));
 }

@@ -33,6 +33,9 @@ Files may overlap (a rotated file and a copy, a file given twice): each event co
 Lines that are not handshake events are counted and skipped. The vocabulary of stages and
 causes: docs/diagnosis.md; the --json schema: docs/logs.md.
 
+A --backend that no event names is not an error (it may be configured but unused so far):
+the report says so and lists the backends the files name.
+
 --since and --until take a duration back from now (30m, 2h, 1d), an RFC 3339 time
 (2026-12-04T10:00:00Z, 2026-12-04T11:00:00+01:00) or a local date-time in the time zone in
 effect (TZ): "2026-12-04 10:00", 2026-12-04T10:00, 2026-12-04 (its midnight). Times in the
@@ -205,6 +208,9 @@ int run(const Options& o) {
     const Summary summary = aggregator.summary();
     std::cout << (o.json ? json_report(summary, scope, o.follow) : human_report(summary, scope))
               << std::flush;
+    // The human report says it; a JSON reader may be a script whose author should hear it.
+    if (o.json && summary.backend_unknown)
+        std::cerr << "rdpbridge logs: " << unknown_backend_note(summary, o.backend) << "\n";
     if (follower) follow(*follower, o);
     return status;
 }

@@ -71,6 +71,7 @@ std::string json_report(const Summary& s, const Scope& scope, bool one_line) {
         {"totals", backend_json(s.total)},
         {"backends", std::move(backends)},
         {"failures", std::move(failures)},
+        {"backends_in_files", s.backends_in_files},
         {"malformed", std::move(malformed)}};
     return dump(doc, one_line ? -1 : 2) + "\n";
 }

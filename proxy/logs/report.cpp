@@ -93,10 +93,24 @@ void failure_groups(std::ostream& out, const Summary& s) {
 
 }  // namespace
 
+std::string unknown_backend_note(const Summary& s, const std::string& backend) {
+    std::string note = "No event in these files names backend \"" + backend + "\". ";
+    if (s.backends_in_files.empty()) {
+        note += "None names any backend";
+    } else {
+        note += "Backends named in them: ";
+        for (std::size_t i = 0; i < s.backends_in_files.size(); ++i)
+            note += (i ? ", " : "") + s.backends_in_files[i];
+    }
+    return note + "; \"" + std::string(kNoBackend) + "\" selects the failures before routing.";
+}
+
 std::string human_report(const Summary& s, const Scope& scope) {
     std::ostringstream out;
     header(out, s, scope);
-    if (s.total.connections == 0) {
+    if (s.backend_unknown) {
+        out << "\n" << unknown_backend_note(s, *scope.filter.backend) << "\n";
+    } else if (s.total.connections == 0) {
         out << "\nNo connections"
             << (scope.filter.since || scope.filter.until || scope.filter.backend
                     ? " match the filter.\n"

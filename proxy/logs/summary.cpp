@@ -67,6 +67,7 @@ double nearest_rank(const std::vector<double>& sorted, unsigned percent) {
 }
 
 void Aggregator::add(const Event& e) {
+    if (!e.backend.empty()) backends_in_files_.insert(e.backend);
     if (filter_.since && e.ts < *filter_.since) return;
     if (filter_.until && e.ts >= *filter_.until) return;
     Conn& c = conns_[e.conn];
@@ -116,6 +117,9 @@ Summary Aggregator::summary() const {
     s.last_event = last_event_;
     s.malformed = malformed_;
     s.first_malformed = first_malformed_;
+    s.backends_in_files.assign(backends_in_files_.begin(), backends_in_files_.end());
+    s.backend_unknown = filter_.backend && *filter_.backend != kNoBackend &&
+                        !backends_in_files_.contains(*filter_.backend);
 
     std::map<std::string, BackendStats> by_backend;
     std::map<std::string, std::vector<double>> times;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <unordered_map>
@@ -67,6 +68,11 @@ struct Summary {
     std::optional<TimePoint> last_event;
     std::uint64_t malformed = 0;
     std::optional<LineRef> first_malformed;
+    // Every backend named by an event of the files, in or out of the filter's window, by name:
+    // what --backend can select (besides kNoBackend).
+    std::vector<std::string> backends_in_files;
+    // --backend names a backend that no event names: a typo, or one not used in these files.
+    bool backend_unknown = false;
 };
 
 // Nearest-rank percentile (the smallest value with at least `percent`% of values at or below
@@ -116,6 +122,7 @@ class Aggregator {
     std::map<GroupKey, Group> groups_;
     std::uint64_t events_ = 0;
     std::optional<TimePoint> first_event_, last_event_;
+    std::set<std::string> backends_in_files_;
     std::uint64_t malformed_ = 0;
     std::optional<LineRef> first_malformed_;
 };

@@ -73,10 +73,13 @@ TEST(LogsReport, HumanReportHasTheTableTheGroupsAndTheMalformedCount) {
 
 TEST(LogsReport, HumanReportSaysWhenNothingMatches) {
     Filter f;
-    f.backend = "nope";
-    const std::string r = human_report(Aggregator(f).summary(), Scope{{"a", "b"}, f});
+    f.since = kT0 + std::chrono::hours(1);
+    f.backend = "xp";
+    Aggregator a(f);
+    a.add(event("session_established", "c1", "xp"));  // xp exists, but before the window
+    const std::string r = human_report(a.summary(), Scope{{"a", "b"}, f});
     EXPECT_TRUE(has(r, "2 files, 0 events")) << r;
-    EXPECT_TRUE(has(r, "Backend: nope")) << r;
+    EXPECT_TRUE(has(r, "Backend: xp")) << r;
     EXPECT_TRUE(has(r, "No connections match the filter.")) << r;
     EXPECT_FALSE(has(r, "malformed")) << r;
 }
@@ -143,4 +146,24 @@ TEST(LogsReport, TheTimeWindowIsEchoed) {
     EXPECT_TRUE(has(r, "No connections match the filter.")) << r;
     const Json j = Json::parse(json_report(sample(), Scope{{"h.jsonl"}, f}));
     EXPECT_EQ(j["filter"]["until"], "2026-01-01T04:00:00.000Z");
+}
+
+TEST(LogsReport, ABackendNoEventNamesIsSaidWithTheOnesThatExist) {
+    Filter f;
+    f.backend = "win8";
+    Aggregator a(f);
+    a.add(event("session_established", "c1", "win7"));
+    a.add(event("session_established", "c2", "xp"));
+    const Summary s = a.summary();
+    const std::string r = human_report(s, Scope{{"h.jsonl"}, f});
+    EXPECT_TRUE(has(r,
+                    "No event in these files names backend \"win8\". Backends named in them: "
+                    "win7, xp; \"(none)\" selects the failures before routing.\n"))
+        << r;
+    EXPECT_FALSE(has(r, "No connections match")) << r;
+    const Json j = Json::parse(json_report(s, Scope{{"h.jsonl"}, f}));
+    EXPECT_EQ(j["backends_in_files"], Json::array({"win7", "xp"}));
+
+    const std::string none = human_report(Aggregator(f).summary(), Scope{{"h.jsonl"}, f});
+    EXPECT_TRUE(has(none, "None names any backend;")) << none;
 }

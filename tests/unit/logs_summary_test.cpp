@@ -469,3 +469,26 @@ TEST(LogsSummary, UntilKeepsOnlyEventsBeforeIt) {
     EXPECT_EQ(s.first_event, at(100));
     EXPECT_EQ(s.last_event, at(199));
 }
+
+TEST(LogsSummary, ABackendNoEventNamesIsToldApartFromOneWithoutMatches) {
+    auto feed = [](Aggregator& a) {
+        routed(a, established("c1", 10, "xp", 10), "xp");  // before the window
+        routed(a, established("c2", 200, "win7", 10), "win7");
+        a.add(failed("c3", 200, "client_x224", "client_not_rdp"));
+    };
+    Aggregator typo(filter(at(100), {}, "win8"));
+    feed(typo);
+    Summary s = typo.summary();
+    EXPECT_TRUE(s.backend_unknown);
+    EXPECT_EQ(s.backends_in_files, (std::vector<std::string>{"win7", "xp"}));
+    EXPECT_EQ(s.total.connections, 0u);
+
+    for (const char* known : {"xp", "(none)"}) {  // xp: named, but not in the window
+        Aggregator a(filter(at(100), {}, known));
+        feed(a);
+        EXPECT_FALSE(a.summary().backend_unknown) << known;
+    }
+    Aggregator all;
+    feed(all);
+    EXPECT_FALSE(all.summary().backend_unknown);
+}

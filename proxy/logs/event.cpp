@@ -53,6 +53,8 @@ std::optional<Event> parse_event(std::string_view line) {
         e.detail = text(j, "detail");
         e.explanation = text(j, "explanation");
         e.hint = text(j, "hint");
+    } else if (e.name == "connection_accepted") {
+        e.client = text(j, "client");
     } else if (e.name == "session_established") {
         const auto it = j.find("handshake_ms");
         if (it != j.end() && it->is_number()) e.handshake_ms = it->get<double>();

@@ -16,6 +16,8 @@ struct Event {
     std::string conn;
     std::string name;     // "event": connection_accepted, stage, handshake_failed, ...
     std::string backend;  // empty until the connection was routed
+    // connection_accepted: the client's address and port
+    std::string client;
     // handshake_failed
     std::string stage;
     std::string cause;

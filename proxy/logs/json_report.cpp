@@ -31,8 +31,10 @@ Json backend_json(const BackendStats& b) {
 Json failure_json(const FailureGroup& g) {
     Json examples = Json::array();
     for (const auto& ex : g.examples)
-        examples.push_back(
-            {{"conn", ex.conn}, {"ts", format_timestamp(ex.ts)}, {"detail", ex.detail}});
+        examples.push_back({{"conn", ex.conn},
+                            {"ts", format_timestamp(ex.ts)},
+                            {"client", ex.client.empty() ? Json(nullptr) : Json(ex.client)},
+                            {"detail", ex.detail}});
     return Json{{"stage", g.stage},
                 {"cause", g.cause},
                 {"count", g.count},

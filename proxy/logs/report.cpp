@@ -85,6 +85,7 @@ void failure_groups(std::ostream& out, const Summary& s) {
             << "      Examples:\n";
         for (const auto& ex : g.examples) {
             out << "        " << ex.conn << "  " << format_timestamp(ex.ts);
+            if (!ex.client.empty()) out << "  from " << ex.client;
             if (!ex.detail.empty()) out << "  " << ex.detail;
             out << "\n";
         }

@@ -68,6 +68,8 @@ double nearest_rank(const std::vector<double>& sorted, unsigned percent) {
 
 void Aggregator::add(const Event& e) {
     if (!e.backend.empty()) backends_in_files_.insert(e.backend);
+    // Outside the window too: a failure inside it may have been accepted just before.
+    if (!e.client.empty()) conns_[e.conn].client = e.client;
     if (filter_.since && e.ts < *filter_.since) return;
     if (filter_.until && e.ts >= *filter_.until) return;
     Conn& c = conns_[e.conn];
@@ -97,7 +99,7 @@ void Aggregator::add_failure(const Event& e, const std::string& backend) {
     if (!e.hint.empty() && (newest || g.fix.empty())) g.fix = e.hint;
     g.first_seen = std::min(g.first_seen, e.ts);
     g.last_seen = std::max(g.last_seen, e.ts);
-    keep_recent(g.examples, Example{e.conn, e.ts, e.detail});
+    keep_recent(g.examples, Example{e.conn, e.ts, e.detail, {}});  // client: joined later
 }
 
 void Aggregator::add_malformed(LineRef first, std::uint64_t count) {
@@ -172,6 +174,10 @@ Summary Aggregator::summary() const {
         for (const auto& ex : g.examples) keep_recent(m.examples, ex);
     }
     for (auto& [key, g] : merged) {
+        // Joined only now: a connection's accept line may be read after its failure.
+        for (auto& ex : g.examples)
+            if (const auto it = conns_.find(ex.conn); it != conns_.end())
+                ex.client = it->second.client;
         auto words = failure_words(g.cause, g.explanation, g.fix);
         g.explanation = std::move(words.explanation);
         g.fix = std::move(words.fix);

@@ -46,6 +46,7 @@ struct Example {
     std::string conn;
     TimePoint ts;
     std::string detail;
+    std::string client;  // from the connection's connection_accepted; empty if not in the files
 };
 
 struct FailureGroup {
@@ -97,6 +98,7 @@ class Aggregator {
     // closing inside the window is not counted again.
     struct Conn {
         std::string backend;
+        std::string client;
         bool counted = false;
         bool established = false;
         bool failed = false;

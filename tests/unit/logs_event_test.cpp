@@ -26,6 +26,7 @@ TEST(LogsEvent, ParsesTheGatewaysEvents) {
     EXPECT_EQ(accepted->name, "connection_accepted");
     EXPECT_EQ(accepted->conn, "c7759e-000002");
     EXPECT_EQ(accepted->backend, "");
+    EXPECT_EQ(accepted->client, "127.0.0.1:35854");
     EXPECT_EQ(format_timestamp(accepted->ts), "2026-11-25T18:06:45.075Z");
 
     EXPECT_EQ(parse_event(kRouting)->backend, "win7");

@@ -492,3 +492,26 @@ TEST(LogsSummary, ABackendNoEventNamesIsToldApartFromOneWithoutMatches) {
     feed(all);
     EXPECT_FALSE(all.summary().backend_unknown);
 }
+
+TEST(LogsSummary, ExamplesCarryTheClientAddressOfTheirConnection) {
+    Aggregator a(filter(at(100)));
+    Event accepted = event("connection_accepted", "early", 99);  // just before the window
+    accepted.client = "203.0.113.9:35854";
+    a.add(failed("early", 100, "client_x224", "client_not_rdp"));
+    a.add(accepted);  // read after the failure: files come in any order
+    a.add(failed("orphan", 101, "client_x224", "client_not_rdp"));  // accept line not given
+    Event later = event("connection_accepted", "late", 102);
+    later.client = "[2001:db8::7]:50000";
+    a.add(later);
+    a.add(failed("late", 103, "client_x224", "client_not_rdp"));
+    const Summary s = a.summary();
+    ASSERT_EQ(s.failures.size(), 1u);
+    const auto& ex = s.failures[0].examples;
+    ASSERT_EQ(ex.size(), 3u);
+    EXPECT_EQ(ex[0].conn, "late");
+    EXPECT_EQ(ex[0].client, "[2001:db8::7]:50000");
+    EXPECT_EQ(ex[1].conn, "orphan");
+    EXPECT_EQ(ex[1].client, "");
+    EXPECT_EQ(ex[2].conn, "early");
+    EXPECT_EQ(ex[2].client, "203.0.113.9:35854");
+}

@@ -1,10 +1,14 @@
 #include "proxy/logs/command.hpp"
 
+#include <sys/stat.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 #include "proxy/logs/follow.hpp"
 #include "proxy/logs/ingest.hpp"
@@ -69,6 +73,35 @@ CLI::Validator time_validator() {
                              "2026-12-04)";
         },
         "");  // no description: the option's help already says what TIME is
+}
+
+// Which file a path names (device and inode), so that a FILE given twice, or under two names,
+// is read once; nullopt when it cannot be told (reading it then reports why).
+using FileId = std::pair<dev_t, ino_t>;
+std::optional<FileId> file_id(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+    return FileId{st.st_dev, st.st_ino};
+}
+
+// For each FILE, the index of the FILE that stands for it when it is the same file as another:
+// the followed one (read by the follower), else its first mention.
+std::vector<std::optional<std::size_t>> read_as(const std::vector<std::string>& files,
+                                                bool follow) {
+    std::vector<std::optional<FileId>> ids;
+    for (const auto& f : files) ids.push_back(file_id(f));
+    std::vector<std::optional<std::size_t>> as(files.size());
+    const std::size_t last = files.size() - 1;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        if (!ids[i]) continue;
+        if (follow && i != last && ids[i] == ids[last]) {
+            as[i] = last;
+            continue;
+        }
+        for (std::size_t j = 0; j < i && !as[i]; ++j)
+            if (ids[j] == ids[i]) as[i] = j;
+    }
+    return as;
 }
 
 bool is_compressed_name(const std::string& file) {
@@ -189,7 +222,17 @@ int run(const Options& o) {
     Aggregator aggregator(scope.filter);
     int status = 0;
     const std::size_t whole = o.follow ? o.files.size() - 1 : o.files.size();
+    const auto same_as = read_as(o.files, o.follow);
     for (std::size_t i = 0; i < whole; ++i) {
+        // Events would count once anyway; reading once also keeps malformed lines single.
+        if (same_as[i]) {
+            const auto& other = o.files[*same_as[i]];
+            std::cerr << "rdpbridge logs: " << o.files[i]
+                      << (other == o.files[i] ? " is given more than once"
+                                              : " is the same file as " + other)
+                      << "; read once\n";
+            continue;
+        }
         FileIngest ingest(aggregator, o.files[i]);
         const auto error = read_lines(o.files[i], ingest.lines());
         judge(status, o.files[i], error, ingest.finish());

@@ -12,7 +12,8 @@ namespace rdpbridge::logs {
 
 struct Options {
     std::vector<std::string> files;
-    std::string since;    // DURATION, validated while parsing
+    std::string since;    // TIME (parse_time_arg), validated while parsing
+    std::string until;    // TIME, likewise
     std::string backend;  // empty: every backend
     bool json = false;
     bool follow = false;

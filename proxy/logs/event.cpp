@@ -14,7 +14,23 @@ std::string text(const Json& j, const char* key) {
     return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// See Event::distinct. For events other than `stage` and `warning`, every field but the three
+// every line has: nlohmann::json keeps keys sorted, so a copy whose keys were reordered or
+// re-spaced by another tool still matches.
+std::string distinct_of(const Json& j, const std::string& name) {
+    if (name == "stage") return text(j, "stage");
+    if (name == "warning") return text(j, "warning");
+    Json rest = j;
+    for (const char* key : {"ts", "conn", "event"}) rest.erase(key);
+    return rest.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
 }  // namespace
+
+bool once_per_connection(std::string_view name) {
+    return name == "connection_accepted" || name == "session_established" ||
+           name == "handshake_failed" || name == "session_closed";
+}
 
 std::optional<Event> parse_event(std::string_view line) {
     // No exceptions: a log full of garbage must not cost an exception per line.
@@ -37,10 +53,13 @@ std::optional<Event> parse_event(std::string_view line) {
         e.detail = text(j, "detail");
         e.explanation = text(j, "explanation");
         e.hint = text(j, "hint");
+    } else if (e.name == "connection_accepted") {
+        e.client = text(j, "client");
     } else if (e.name == "session_established") {
         const auto it = j.find("handshake_ms");
         if (it != j.end() && it->is_number()) e.handshake_ms = it->get<double>();
     }
+    if (!once_per_connection(e.name)) e.distinct = distinct_of(j, e.name);
     return e;
 }
 

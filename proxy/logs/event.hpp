@@ -16,6 +16,8 @@ struct Event {
     std::string conn;
     std::string name;     // "event": connection_accepted, stage, handshake_failed, ...
     std::string backend;  // empty until the connection was routed
+    // connection_accepted: the client's address and port
+    std::string client;
     // handshake_failed
     std::string stage;
     std::string cause;
@@ -24,7 +26,16 @@ struct Event {
     std::string hint;
     // session_established
     std::optional<double> handshake_ms;
+    // What tells two same-named events of one connection apart, for the events a connection
+    // may log more than once (see once_per_connection): the stage of a `stage`, the code of a
+    // `warning`, the fact of a `bridge`, all fields of an event this reader does not know.
+    // Overlapping files (a rotated file and its copy) are de-duplicated on it and on `ts`.
+    std::string distinct;
 };
+
+// connection_accepted, session_established, handshake_failed and session_closed: a connection
+// logs each at most once, so a second one with the same `conn` is the same line read again.
+bool once_per_connection(std::string_view event_name);
 
 // nullopt when the line is not a handshake event: not JSON, not an object, or missing a
 // parsable "ts", a "conn" or an "event" (and, for handshake_failed, "stage" and "cause").

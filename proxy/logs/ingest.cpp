@@ -24,14 +24,24 @@ void dispatch(const Line& line, OnEvent&& on_event, OnMalformed&& on_malformed) 
 
 }  // namespace
 
-LineFn summarize_into(Aggregator& aggregator, std::string file) {
-    return [&aggregator, file = std::move(file)](const Line& line) {
+LineFn FileIngest::lines() {
+    return [this](const Line& line) {
         dispatch(
-            line, [&](const Event& e) { aggregator.add(e); },
+            line,
+            [&](const Event& e) {
+                ++events_;
+                aggregator_.add(e);
+            },
             [&] {
-                aggregator.add_malformed(LineRef{file, line.number});
+                if (malformed_++ == 0) first_malformed_ = line.number;
             });
     };
+}
+
+bool FileIngest::finish() {
+    if (events_ == 0 && malformed_ > 0) return false;
+    if (malformed_ > 0) aggregator_.add_malformed(LineRef{file_, first_malformed_}, malformed_);
+    return true;
 }
 
 LineFn FailureFeed::lines_of(std::string file) {

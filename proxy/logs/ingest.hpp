@@ -2,6 +2,7 @@
 // for --follow. Kept apart from the reading (reader, follow) and from the counting (summary).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -12,9 +13,31 @@
 
 namespace rdpbridge::logs {
 
-// Feeds every event of `file` into `aggregator`; counts what is not an event as malformed.
-// Blank lines are neither.
-LineFn summarize_into(Aggregator& aggregator, std::string file);
+// Feeds the events of one file into an aggregator, and decides whether the file is a handshake
+// log at all. What is not an event counts as malformed (blank lines are neither), but only once
+// the file has ended: a file in which no line was an event (/etc/services, a JSON file of other
+// content) is not a handshake log, and its lines are not the log's malformed lines.
+class FileIngest {
+  public:
+    FileIngest(Aggregator& aggregator, std::string file)
+        : aggregator_(aggregator), file_(std::move(file)) {}
+    FileIngest(const FileIngest&) = delete;
+    FileIngest& operator=(const FileIngest&) = delete;
+
+    // Valid while this object lives.
+    LineFn lines();
+    // At the end of the file: false if it held malformed lines and no event (an empty file is
+    // a handshake log with nothing in it yet). Otherwise its malformed lines go to the
+    // aggregator.
+    bool finish();
+
+  private:
+    Aggregator& aggregator_;
+    std::string file_;
+    std::uint64_t events_ = 0;  // every event read, inside the filter's window or not
+    std::uint64_t malformed_ = 0;
+    std::uint64_t first_malformed_ = 0;
+};
 
 // Picks the new failures out of a followed log: attributes each to its backend (the failure
 // line's own, or the routing seen earlier for its connection), applies the backend filter and

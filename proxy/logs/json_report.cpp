@@ -31,8 +31,10 @@ Json backend_json(const BackendStats& b) {
 Json failure_json(const FailureGroup& g) {
     Json examples = Json::array();
     for (const auto& ex : g.examples)
-        examples.push_back(
-            {{"conn", ex.conn}, {"ts", format_timestamp(ex.ts)}, {"detail", ex.detail}});
+        examples.push_back({{"conn", ex.conn},
+                            {"ts", format_timestamp(ex.ts)},
+                            {"client", ex.client.empty() ? Json(nullptr) : Json(ex.client)},
+                            {"detail", ex.detail}});
     return Json{{"stage", g.stage},
                 {"cause", g.cause},
                 {"count", g.count},
@@ -63,6 +65,7 @@ std::string json_report(const Summary& s, const Scope& scope, bool one_line) {
         {"files", scope.files},
         {"filter",
          {{"since", time_or_null(scope.filter.since)},
+          {"until", time_or_null(scope.filter.until)},
           {"backend", scope.filter.backend ? Json(*scope.filter.backend) : Json(nullptr)}}},
         {"events", s.events},
         {"first_event", time_or_null(s.first_event)},
@@ -70,6 +73,7 @@ std::string json_report(const Summary& s, const Scope& scope, bool one_line) {
         {"totals", backend_json(s.total)},
         {"backends", std::move(backends)},
         {"failures", std::move(failures)},
+        {"backends_in_files", s.backends_in_files},
         {"malformed", std::move(malformed)}};
     return dump(doc, one_line ? -1 : 2) + "\n";
 }

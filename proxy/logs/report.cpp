@@ -36,6 +36,7 @@ void header(std::ostream& out, const Summary& s, const Scope& scope) {
             << format_timestamp(*s.last_event);
     out << "\n";
     if (scope.filter.since) out << "Since: " << format_timestamp(*scope.filter.since) << "\n";
+    if (scope.filter.until) out << "Until: " << format_timestamp(*scope.filter.until) << "\n";
     if (scope.filter.backend) out << "Backend: " << *scope.filter.backend << "\n";
 }
 
@@ -84,6 +85,7 @@ void failure_groups(std::ostream& out, const Summary& s) {
             << "      Examples:\n";
         for (const auto& ex : g.examples) {
             out << "        " << ex.conn << "  " << format_timestamp(ex.ts);
+            if (!ex.client.empty()) out << "  from " << ex.client;
             if (!ex.detail.empty()) out << "  " << ex.detail;
             out << "\n";
         }
@@ -92,13 +94,28 @@ void failure_groups(std::ostream& out, const Summary& s) {
 
 }  // namespace
 
+std::string unknown_backend_note(const Summary& s, const std::string& backend) {
+    std::string note = "No event in these files names backend \"" + backend + "\". ";
+    if (s.backends_in_files.empty()) {
+        note += "None names any backend";
+    } else {
+        note += "Backends named in them: ";
+        for (std::size_t i = 0; i < s.backends_in_files.size(); ++i)
+            note += (i ? ", " : "") + s.backends_in_files[i];
+    }
+    return note + "; \"" + std::string(kNoBackend) + "\" selects the failures before routing.";
+}
+
 std::string human_report(const Summary& s, const Scope& scope) {
     std::ostringstream out;
     header(out, s, scope);
-    if (s.total.connections == 0) {
+    if (s.backend_unknown) {
+        out << "\n" << unknown_backend_note(s, *scope.filter.backend) << "\n";
+    } else if (s.total.connections == 0) {
         out << "\nNo connections"
-            << (scope.filter.since || scope.filter.backend ? " match the filter.\n"
-                                                           : " in these files.\n");
+            << (scope.filter.since || scope.filter.until || scope.filter.backend
+                    ? " match the filter.\n"
+                    : " in these files.\n");
     } else {
         backend_table(out, s);
         failure_groups(out, s);

@@ -20,6 +20,9 @@ std::string human_report(const Summary& summary, const Scope& scope);
 // Indented for reading; on one line with --follow, so the whole output is JSON Lines.
 std::string json_report(const Summary& summary, const Scope& scope, bool one_line = false);
 
+// When --backend names a backend no event names: says so and lists those that are named.
+std::string unknown_backend_note(const Summary& summary, const std::string& backend);
+
 // A failure as it happens (--follow), `backend` as attributed (kNoBackend before routing).
 std::string human_failure_line(const Event& failure, const std::string& backend);
 std::string json_failure_line(const Event& failure, const std::string& backend);

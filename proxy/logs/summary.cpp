@@ -1,6 +1,7 @@
 #include "proxy/logs/summary.hpp"
 
 #include <algorithm>
+#include <functional>
 
 #include "proxy/logs/vocabulary.hpp"
 
@@ -33,6 +34,29 @@ bool more_frequent(const FailureGroup& a, const FailureGroup& b) {
     return std::tie(a.stage, a.cause) < std::tie(b.stage, b.cause);
 }
 
+// Identifies an event among its connection's events: by name for those logged once per
+// connection, else by name, ts and distinguishing field. Hashed to 64 bits to keep 8 bytes per
+// event; since keys are compared only within one connection, a collision would need two of its
+// dozen events to collide (odds about 1e-17).
+std::uint64_t event_key(const Event& e) {
+    std::string key = e.name;
+    if (!once_per_connection(e.name)) {
+        key += '\n';
+        key += std::to_string(e.ts.time_since_epoch().count());
+        key += '\n';
+        key += e.distinct;
+    }
+    return std::hash<std::string>{}(key);
+}
+
+// Records the event's key; false if it was there already.
+bool first_sighting(std::vector<std::uint64_t>& seen, const Event& e) {
+    const auto key = event_key(e);
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) return false;
+    seen.push_back(key);
+    return true;
+}
+
 }  // namespace
 
 double nearest_rank(const std::vector<double>& sorted, unsigned percent) {
@@ -43,12 +67,17 @@ double nearest_rank(const std::vector<double>& sorted, unsigned percent) {
 }
 
 void Aggregator::add(const Event& e) {
+    if (!e.backend.empty()) backends_in_files_.insert(e.backend);
+    // Outside the window too: a failure inside it may have been accepted just before.
+    if (!e.client.empty()) conns_[e.conn].client = e.client;
     if (filter_.since && e.ts < *filter_.since) return;
+    if (filter_.until && e.ts >= *filter_.until) return;
+    Conn& c = conns_[e.conn];
+    if (!first_sighting(c.seen, e)) return;
     ++events_;
     if (!first_event_ || e.ts < *first_event_) first_event_ = e.ts;
     if (!last_event_ || e.ts > *last_event_) last_event_ = e.ts;
 
-    Conn& c = conns_[e.conn];
     if (!e.backend.empty()) c.backend = e.backend;  // routing stage, warning, outcome events
     if (e.name == "connection_accepted") {
         c.counted = true;
@@ -70,11 +99,13 @@ void Aggregator::add_failure(const Event& e, const std::string& backend) {
     if (!e.hint.empty() && (newest || g.fix.empty())) g.fix = e.hint;
     g.first_seen = std::min(g.first_seen, e.ts);
     g.last_seen = std::max(g.last_seen, e.ts);
-    keep_recent(g.examples, Example{e.conn, e.ts, e.detail});
+    keep_recent(g.examples, Example{e.conn, e.ts, e.detail, {}});  // client: joined later
 }
 
-void Aggregator::add_malformed(LineRef where) {
-    if (malformed_++ == 0) first_malformed_ = std::move(where);
+void Aggregator::add_malformed(LineRef first, std::uint64_t count) {
+    if (count == 0) return;
+    if (malformed_ == 0) first_malformed_ = std::move(first);
+    malformed_ += count;
 }
 
 bool Aggregator::wanted_backend(const std::string& name) const {
@@ -88,6 +119,9 @@ Summary Aggregator::summary() const {
     s.last_event = last_event_;
     s.malformed = malformed_;
     s.first_malformed = first_malformed_;
+    s.backends_in_files.assign(backends_in_files_.begin(), backends_in_files_.end());
+    s.backend_unknown = filter_.backend && *filter_.backend != kNoBackend &&
+                        !backends_in_files_.contains(*filter_.backend);
 
     std::map<std::string, BackendStats> by_backend;
     std::map<std::string, std::vector<double>> times;
@@ -140,6 +174,10 @@ Summary Aggregator::summary() const {
         for (const auto& ex : g.examples) keep_recent(m.examples, ex);
     }
     for (auto& [key, g] : merged) {
+        // Joined only now: a connection's accept line may be read after its failure.
+        for (auto& ex : g.examples)
+            if (const auto it = conns_.find(ex.conn); it != conns_.end())
+                ex.client = it->second.client;
         auto words = failure_words(g.cause, g.explanation, g.fix);
         g.explanation = std::move(words.explanation);
         g.fix = std::move(words.fix);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <unordered_map>
@@ -26,6 +27,7 @@ struct LineRef {
 
 struct Filter {
     std::optional<TimePoint> since;      // keep events at or after this instant
+    std::optional<TimePoint> until;      // and before this one
     std::optional<std::string> backend;  // keep connections of this backend (or kNoBackend)
 };
 
@@ -44,6 +46,7 @@ struct Example {
     std::string conn;
     TimePoint ts;
     std::string detail;
+    std::string client;  // from the connection's connection_accepted; empty if not in the files
 };
 
 struct FailureGroup {
@@ -66,6 +69,11 @@ struct Summary {
     std::optional<TimePoint> last_event;
     std::uint64_t malformed = 0;
     std::optional<LineRef> first_malformed;
+    // Every backend named by an event of the files, in or out of the filter's window, by name:
+    // what --backend can select (besides kNoBackend).
+    std::vector<std::string> backends_in_files;
+    // --backend names a backend that no event names: a typo, or one not used in these files.
+    bool backend_unknown = false;
 };
 
 // Nearest-rank percentile (the smallest value with at least `percent`% of values at or below
@@ -76,9 +84,12 @@ class Aggregator {
   public:
     explicit Aggregator(Filter filter = {}) : filter_(std::move(filter)) {}
 
-    // Events may come in any order (files in any order): nothing depends on arrival.
+    // Events may come in any order (files in any order): nothing depends on arrival. An event
+    // seen before (files that overlap: a rotated file and a copy of it, or one file given
+    // twice) is ignored, so that every number counts it once.
     void add(const Event& e);
-    void add_malformed(LineRef where);
+    // `count` lines that were not events, the first of them at `first`.
+    void add_malformed(LineRef first, std::uint64_t count = 1);
     Summary summary() const;
 
   private:
@@ -87,10 +98,13 @@ class Aggregator {
     // closing inside the window is not counted again.
     struct Conn {
         std::string backend;
+        std::string client;
         bool counted = false;
         bool established = false;
         bool failed = false;
         std::optional<double> handshake_ms;
+        // Keys of the events taken (event_key in summary.cpp): a dozen or so per connection.
+        std::vector<std::uint64_t> seen;
     };
     struct Group {
         std::uint64_t count = 0;
@@ -110,6 +124,7 @@ class Aggregator {
     std::map<GroupKey, Group> groups_;
     std::uint64_t events_ = 0;
     std::optional<TimePoint> first_event_, last_event_;
+    std::set<std::string> backends_in_files_;
     std::uint64_t malformed_ = 0;
     std::optional<LineRef> first_malformed_;
 };

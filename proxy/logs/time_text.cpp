@@ -1,7 +1,9 @@
 #include "proxy/logs/time_text.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <ctime>
 #include <iterator>
 #include <utility>
 
@@ -48,43 +50,72 @@ std::optional<int> zone_offset_minutes(std::string_view s, std::size_t& pos) {
     return sign * (*hh * 60 + *mm);
 }
 
-}  // namespace
+// A date, optionally a time of day (seconds and fraction optional), optionally a zone: the
+// grammar shared by log timestamps (which need all of it) and --since/--until.
+struct DateTime {
+    std::chrono::year_month_day date;
+    std::chrono::milliseconds time_of_day{0};
+    bool has_seconds = false;
+    std::optional<int> offset_minutes;  // east of UTC
+};
 
-std::optional<TimePoint> parse_timestamp(std::string_view s) {
+std::optional<DateTime> parse_date_time(std::string_view s) {
     using namespace std::chrono;
+    DateTime dt;
     std::size_t pos = 0;
     const auto y = digits(s, pos, 4);
     if (!y || !expect(s, pos, '-')) return std::nullopt;
     const auto mo = digits(s, pos, 2);
     if (!mo || !expect(s, pos, '-')) return std::nullopt;
     const auto d = digits(s, pos, 2);
-    if (!d || pos >= s.size() || (s[pos] != 'T' && s[pos] != 't' && s[pos] != ' '))
-        return std::nullopt;
+    if (!d) return std::nullopt;
+    dt.date = year_month_day{year{*y}, month{unsigned(*mo)}, day{unsigned(*d)}};
+    if (!dt.date.ok()) return std::nullopt;
+    if (pos == s.size()) return dt;
+
+    if (s[pos] != 'T' && s[pos] != 't' && s[pos] != ' ') return std::nullopt;
     ++pos;
     const auto hh = digits(s, pos, 2);
     if (!hh || !expect(s, pos, ':')) return std::nullopt;
     const auto mi = digits(s, pos, 2);
-    if (!mi || !expect(s, pos, ':')) return std::nullopt;
-    const auto ss = digits(s, pos, 2);
-    if (!ss) return std::nullopt;
-    int ms = 0;
-    if (pos < s.size() && s[pos] == '.') {
+    if (!mi) return std::nullopt;
+    int ss = 0, ms = 0;
+    if (pos < s.size() && s[pos] == ':') {
         ++pos;
-        const std::size_t start = pos;
-        for (int scale = 100; pos < s.size() && s[pos] >= '0' && s[pos] <= '9'; ++pos) {
-            ms += (s[pos] - '0') * scale;  // digits past milliseconds add 0
-            scale /= 10;
+        const auto sec = digits(s, pos, 2);
+        if (!sec) return std::nullopt;
+        ss = *sec;
+        dt.has_seconds = true;
+        if (pos < s.size() && s[pos] == '.') {
+            ++pos;
+            const std::size_t start = pos;
+            for (int scale = 100; pos < s.size() && s[pos] >= '0' && s[pos] <= '9'; ++pos) {
+                ms += (s[pos] - '0') * scale;  // digits past milliseconds add 0
+                scale /= 10;
+            }
+            if (pos == start) return std::nullopt;
         }
-        if (pos == start) return std::nullopt;
     }
-    const auto offset = zone_offset_minutes(s, pos);
-    if (!offset || pos != s.size()) return std::nullopt;
-
-    const year_month_day ymd{year{*y}, month{unsigned(*mo)}, day{unsigned(*d)}};
     // 60 seconds is allowed for a leap second; chrono folds it into the next minute.
-    if (!ymd.ok() || *hh > 23 || *mi > 59 || *ss > 60) return std::nullopt;
-    return TimePoint{sys_days{ymd}} + hours{*hh} + minutes{*mi} + seconds{*ss} + milliseconds{ms} -
-           minutes{*offset};
+    if (*hh > 23 || *mi > 59 || ss > 60) return std::nullopt;
+    dt.time_of_day = hours{*hh} + minutes{*mi} + seconds{ss} + milliseconds{ms};
+    if (pos == s.size()) return dt;
+    dt.offset_minutes = zone_offset_minutes(s, pos);
+    if (!dt.offset_minutes || pos != s.size()) return std::nullopt;
+    return dt;
+}
+
+TimePoint at_offset(const DateTime& dt) {
+    using namespace std::chrono;
+    return TimePoint{sys_days{dt.date}} + dt.time_of_day - minutes{*dt.offset_minutes};
+}
+
+}  // namespace
+
+std::optional<TimePoint> parse_timestamp(std::string_view s) {
+    const auto dt = parse_date_time(s);
+    if (!dt || !dt->has_seconds || !dt->offset_minutes) return std::nullopt;
+    return at_offset(*dt);
 }
 
 std::string format_timestamp(TimePoint t) {
@@ -122,6 +153,39 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view s) {
         if (total > 3'200'000'000'000LL) return std::nullopt;
     }
     return seconds{total};
+}
+
+std::optional<TimeArg> parse_time_arg(std::string_view text) {
+    if (const auto ago = parse_duration(text)) return TimeArg{*ago};
+    const auto dt = parse_date_time(text);
+    if (!dt) return std::nullopt;
+    if (dt->offset_minutes) return TimeArg{at_offset(*dt)};
+    return TimeArg{LocalTime{dt->date, dt->time_of_day}};
+}
+
+std::optional<TimePoint> local_to_instant(const LocalTime& local) {
+    using namespace std::chrono;
+    const auto whole = floor<seconds>(local.time_of_day);
+    const hh_mm_ss hms{whole};
+    std::tm tm{};
+    tm.tm_year = int(local.date.year()) - 1900;
+    tm.tm_mon = int(unsigned(local.date.month())) - 1;
+    tm.tm_mday = int(unsigned(local.date.day()));
+    tm.tm_hour = int(hms.hours().count());
+    tm.tm_min = int(hms.minutes().count());
+    tm.tm_sec = int(hms.seconds().count());
+    tm.tm_isdst = -1;  // the zone's rules decide whether daylight saving is in effect
+    errno = 0;
+    const std::time_t t = std::mktime(&tm);
+    // -1 is also one second before the epoch; only errno tells them apart.
+    if (t == std::time_t(-1) && errno != 0) return std::nullopt;
+    return TimePoint{seconds{t}} + (local.time_of_day - whole);
+}
+
+std::optional<TimePoint> resolve_time_arg(const TimeArg& arg, TimePoint now) {
+    if (const auto* ago = std::get_if<std::chrono::seconds>(&arg)) return now - *ago;
+    if (const auto* instant = std::get_if<TimePoint>(&arg)) return *instant;
+    return local_to_instant(std::get<LocalTime>(arg));
 }
 
 }  // namespace rdpbridge::logs

@@ -1,10 +1,14 @@
 """`rdpbridge logs` on real handshake logs: the gateway writes them (good sessions through a TLS
 1.0 host, bad clients, a backend with nothing listening behind a second gateway), the test adds a
 malformed line and a gzip-compressed rotated file, and checks every number the command prints
-against its own reading of the same files. Then --follow prints new failures as they happen."""
+against its own reading of the same files. Overlapping files (copies, a file given twice) count
+once; time windows given as absolute times select what the test's own reading selects; a file
+that is not a handshake log is refused. Then --follow prints new failures as they happen."""
 
+import datetime
 import gzip
 import json
+import os
 import re
 import shutil
 import socket
@@ -92,10 +96,31 @@ def stats(conns):
     return s
 
 
-def expected_summary(paths):
-    """What the documented rules (docs/logs.md) make of these files."""
-    conns, groups, malformed = {}, {}, []
+ONCE_PER_CONNECTION = ("connection_accepted", "session_established", "handshake_failed",
+                       "session_closed")
+
+
+def event_identity(e):
+    """What makes an event the same one in two files (docs/logs.md, "Files")."""
+    if e["event"] in ONCE_PER_CONNECTION:
+        return (e["conn"], e["event"])
+    if e["event"] in ("stage", "warning"):
+        distinct = e.get(e["event"])
+    else:
+        distinct = json.dumps({k: v for k, v in e.items() if k not in ("ts", "conn", "event")},
+                              sort_keys=True)
+    return (e["conn"], e["event"], e["ts"], distinct)
+
+
+def expected_summary(paths, since=None, until=None):
+    """What the documented rules (docs/logs.md) make of these files, with a window given as
+    timestamps in the log's own format (which sorts as text)."""
+    conns, groups, malformed, seen, clients = {}, {}, [], set(), {}
+    read = set()
     for path in paths:
+        if os.path.realpath(path) in read:  # the same file given again is read once
+            continue
+        read.add(os.path.realpath(path))
         for number, line in enumerate(log_lines(path), 1):
             if not line.strip():
                 continue
@@ -103,6 +128,13 @@ def expected_summary(paths):
             if e is None:
                 malformed.append((str(path), number))
                 continue
+            if e["event"] == "connection_accepted":
+                clients[e["conn"]] = e.get("client")
+            if (since and e["ts"] < since) or (until and e["ts"] >= until):
+                continue
+            if event_identity(e) in seen:
+                continue
+            seen.add(event_identity(e))
             c = conns.setdefault(e["conn"], {"backend": None, "counted": False,
                                              "established": False, "failed": False, "ms": None})
             if isinstance(e.get("backend"), str) and e["backend"]:
@@ -126,12 +158,27 @@ def expected_summary(paths):
         by_backend.setdefault(c["backend"] or "(none)", []).append(c)
     return {"totals": stats(counted),
             "backends": {name: stats(cs) for name, cs in by_backend.items()},
-            "groups": groups, "malformed": malformed}
+            "groups": groups, "malformed": malformed, "clients": clients}
 
 
-def run_logs(*args):
+def run_logs(*args, env=None):
     return subprocess.run([BIN, "logs", *map(str, args)], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, timeout=COMMAND_TIMEOUT)
+                          stderr=subprocess.PIPE, text=True, timeout=COMMAND_TIMEOUT,
+                          env={**os.environ, **(env or {})})
+
+
+def counted(doc):
+    """What a --json report counted, without the echo of its arguments."""
+    return {k: v for k, v in doc.items() if k not in ("files", "filter")}
+
+
+def group_counts(doc):
+    return {(g["stage"], g["cause"]): g["count"] for g in doc["failures"]}
+
+
+def log_time(ts):
+    return datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc)
 
 
 ROW = re.compile(r"^  (\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(-|[\d.]+ ms)\s+(-|[\d.]+ ms)$",
@@ -204,6 +251,9 @@ class Logs(unittest.TestCase):
             self.assertTrue(g["explanation"])
             self.assertEqual(len(g["examples"]), min(3, mine["count"]))
             self.assertLessEqual({ex["conn"] for ex in g["examples"]}, mine["conns"])
+            for ex in g["examples"]:  # every connection here has its accept line
+                self.assertEqual(ex["client"], want["clients"][ex["conn"]], ex)
+                self.assertTrue(ex["client"].startswith("127.0.0.1:"), ex)
             self.assertLessEqual(g["first_seen"], g["last_seen"])
         self.assertEqual(doc["malformed"]["count"], 1)
         self.assertEqual((doc["malformed"]["first"]["file"], doc["malformed"]["first"]["line"]),
@@ -226,6 +276,8 @@ class Logs(unittest.TestCase):
                          {k: g["count"] for k, g in want["groups"].items()}, out)
         for (stage, cause), g in want["groups"].items():
             self.assertIn("Fix: " + next(iter(g["fixes"])), out)
+        example = doc["failures"][0]["examples"][0]
+        self.assertIn(f"{example['conn']}  {example['ts']}  from {example['client']}", out)
         path, line = want["malformed"][0]
         self.assertIn(f"1 malformed line skipped (first at {path}:{line})", out)
 
@@ -247,6 +299,108 @@ class Logs(unittest.TestCase):
         self.assertEqual(run_logs("--since", "soon", *files).returncode, 2)
         self.assertEqual(run_logs().returncode, 2)
         self.assertEqual(run_logs("--follow", files[0]).returncode, 2)  # .gz cannot grow
+
+    def test_overlapping_files_count_once(self):
+        self.lab = lab_for_test(self)
+        rotated, live = self.produce_logs()
+        alone = run_logs("--json", rotated, live)
+        self.assertEqual(alone.returncode, 0, alone.stderr)
+        want = json.loads(alone.stdout)
+
+        # The rotated file uncompressed next to its .gz, and a copy of the live log's first half
+        # (an admin's backup) next to the live log, which is also given a second time.
+        unzipped = self.lab.dir / "handshake.1.jsonl"
+        unzipped.write_text("\n".join(log_lines(rotated)) + "\n")
+        lines = log_lines(live)
+        self.assertGreater(len(lines), 10)
+        backup = self.lab.dir / "handshake-backup.jsonl"
+        backup.write_text("\n".join(lines[:len(lines) // 2]) + "\n")  # not the malformed end
+        files = [rotated, unzipped, backup, live, live]
+        res = run_logs("--json", *files)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn(f"{live} is given more than once; read once", res.stderr)
+        got = json.loads(res.stdout)
+        self.assertEqual(counted(got), counted(want))
+        self.assertEqual(group_counts(got), {k: g["count"] for k, g in
+                                             expected_summary([rotated, live])["groups"].items()})
+        for g in got["failures"]:
+            conns = [ex["conn"] for ex in g["examples"]]
+            self.assertEqual(len(conns), len(set(conns)), g)
+
+        # Human: each group once, with its count once.
+        out = run_logs(*files).stdout
+        self.assertEqual({(stage, cause): int(n) for n, stage, cause in GROUP.findall(out)},
+                         group_counts(want), out)
+
+    def test_absolute_since_and_until_split_the_log(self):
+        self.lab = lab_for_test(self)
+        files = self.produce_logs()
+        failures = sorted(e["ts"] for path in files for e in map(parse_event, log_lines(path))
+                          if e and e["event"] == "handshake_failed")
+        self.assertEqual(len(failures), 6)
+        self.assertLess(failures[2], failures[3])
+        split = failures[3]  # three failures before, three at or after
+        at = log_time(split)
+        before, after = expected_summary(files, until=split), expected_summary(files, since=split)
+        self.assertEqual((before["totals"]["failed"], after["totals"]["failed"]), (3, 3))
+
+        offset = datetime.timezone(datetime.timedelta(hours=1))
+        rfc3339 = at.astimezone(offset).isoformat(timespec="milliseconds")  # ...+01:00
+        local = at.astimezone(datetime.timezone(datetime.timedelta(hours=-5)))
+        local_text = local.strftime("%Y-%m-%d %H:%M:%S.") + f"{local.microsecond // 1000:03d}"
+        for args, env in ((("--since", rfc3339), None),
+                          (("--since", split), None),
+                          (("--since", local_text), {"TZ": "<-05>5"})):
+            with self.subTest(args=args, env=env):
+                res = run_logs("--json", *args, *files, env=env)
+                self.assertEqual(res.returncode, 0, res.stderr)
+                doc = json.loads(res.stdout)
+                self.assertEqual(doc["filter"]["since"], split)
+                self.assertEqual({k: v for k, v in doc["totals"].items() if k != "name"},
+                                 after["totals"])
+                self.assertEqual(group_counts(doc),
+                                 {k: g["count"] for k, g in after["groups"].items()})
+        res = run_logs("--json", "--until", rfc3339, *files)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        doc = json.loads(res.stdout)
+        self.assertEqual(doc["filter"]["until"], split)
+        self.assertEqual({k: v for k, v in doc["totals"].items() if k != "name"},
+                         before["totals"])
+        # A window that ends where it begins is a usage error.
+        self.assertEqual(run_logs("--since", split, "--until", rfc3339, *files).returncode, 2)
+
+    def test_a_file_that_is_not_a_handshake_log_is_refused(self):
+        lab = lab_for_test(self)
+        gw = start_gateway(lab, free_port())
+        send_and_wait_close(gw.port, b"GET / HTTP/1.1\r\n\r\n")
+        gw.wait_event("handshake_failed")
+        other = lab.dir / "inventory.jsonl"  # JSON Lines, but not ours
+        other.write_text('{"host": "xp1", "event": "patched"}\n{"host": "w7", "conn": 3}\n')
+        services = "/etc/services" if os.path.exists("/etc/services") else other
+        empty = lab.dir / "empty.jsonl"
+        empty.write_text("")
+
+        for path in (services, other):
+            with self.subTest(path=path):
+                res = run_logs(path)
+                self.assertEqual(res.returncode, 3, res.stdout + res.stderr)
+                self.assertIn(f"{path}: not a handshake log: no line was a rdpbridge handshake "
+                              'event (JSON Lines with "event" and "conn"); expected the file '
+                              "given to [logging] handshake_log", res.stderr)
+                self.assertNotIn("malformed", res.stdout)
+
+        res = run_logs(empty)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn("No connections in these files.", res.stdout)
+
+        # Among real logs: named, left out of the report, which covers the real log.
+        alone = json.loads(run_logs("--json", gw.log_path).stdout)
+        res = run_logs("--json", other, gw.log_path, empty)
+        self.assertEqual(res.returncode, 3, res.stderr)
+        self.assertIn(f"{other}: not a handshake log", res.stderr)
+        self.assertEqual(counted(json.loads(res.stdout)), counted(alone))
+        # An unreadable file too: the highest code wins.
+        self.assertEqual(run_logs(lab.dir / "missing.jsonl", other, gw.log_path).returncode, 3)
 
     def test_follow_prints_new_failures_as_they_happen(self):
         lab = lab_for_test(self)

@@ -26,6 +26,7 @@ TEST(LogsEvent, ParsesTheGatewaysEvents) {
     EXPECT_EQ(accepted->name, "connection_accepted");
     EXPECT_EQ(accepted->conn, "c7759e-000002");
     EXPECT_EQ(accepted->backend, "");
+    EXPECT_EQ(accepted->client, "127.0.0.1:35854");
     EXPECT_EQ(format_timestamp(accepted->ts), "2026-11-25T18:06:45.075Z");
 
     EXPECT_EQ(parse_event(kRouting)->backend, "win7");
@@ -74,4 +75,24 @@ TEST(LogsEvent, RejectsLinesThatAreNotHandshakeEvents) {
              "2026-11-25 18:06:28.568 warn [c1] handshake_failed stage=client_x224",  // stderr
          })
         EXPECT_FALSE(parse_event(bad)) << bad;
+}
+
+TEST(LogsEvent, EventsAConnectionRepeatCarryWhatTellsThemApart) {
+    EXPECT_EQ(parse_event(kRouting)->distinct, "routing");
+    EXPECT_EQ(parse_event(R"({"ts":"2026-11-25T18:06:28Z","conn":"c1","event":"warning",)"
+                          R"("warning":"weak_cipher","backend":"xp","detail":"RC4"})")
+                  ->distinct,
+              "weak_cipher");
+    const auto bridge = parse_event(
+        R"({"ts":"2026-11-25T18:06:28Z","conn":"c1","event":"bridge","rdp_level":"2"})");
+    const auto reordered = parse_event(
+        R"({"rdp_level": "2", "event": "bridge", "conn": "c1", "ts": "2026-11-25T18:06:28Z"})");
+    EXPECT_EQ(bridge->distinct, reordered->distinct);
+    EXPECT_NE(bridge->distinct,
+              parse_event(R"({"ts":"2026-11-25T18:06:28Z","conn":"c1","event":"bridge",)"
+                          R"("rdp_level":"3"})")
+                  ->distinct);
+    // Logged once per connection: the name alone tells them apart.
+    EXPECT_EQ(parse_event(kFailed)->distinct, "");
+    EXPECT_EQ(parse_event(kAccepted)->distinct, "");
 }

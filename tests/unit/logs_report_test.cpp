@@ -30,15 +30,19 @@ Event failure(const char* conn, const char* stage, const char* cause, const char
     return e;
 }
 
-// One established win7 session, one pre-routing failure, two malformed lines.
+// One established win7 session, two pre-routing failures (one whose accept line is missing),
+// two malformed lines.
 Summary sample() {
     Aggregator a;
     a.add(event("connection_accepted", "c1"));
     Event est = event("session_established", "c1", "win7");
     est.handshake_ms = 221.3;
     a.add(est);
-    a.add(event("connection_accepted", "c2"));
+    Event accepted = event("connection_accepted", "c2");
+    accepted.client = "192.0.2.10:50001";
+    a.add(accepted);
     a.add(failure("c2", "client_x224", "client_spoke_http"));
+    a.add(failure("c3", "client_x224", "client_spoke_http"));
     a.add_malformed({"h.jsonl", 3});
     a.add_malformed({"h.jsonl", 9});
     return a.summary();
@@ -52,31 +56,38 @@ bool has(const std::string& text, const std::string& part) {
 
 TEST(LogsReport, HumanReportHasTheTableTheGroupsAndTheMalformedCount) {
     const std::string r = human_report(sample(), Scope{{"h.jsonl"}, {}});
-    EXPECT_TRUE(has(r, "1 file, 4 events from 2026-01-01T00:00:00.000Z")) << r;
+    EXPECT_TRUE(has(r, "1 file, 5 events from 2026-01-01T00:00:00.000Z")) << r;
     EXPECT_TRUE(has(r,
                     "  backend  connections  established  failed  unfinished  handshake p50  "
                     "handshake p95\n"
                     "  win7               1            1       0           0       221.3 ms  "
                     "     221.3 ms\n"
-                    "  (none)             1            0       1           0              -  "
+                    "  (none)             2            0       2           0              -  "
                     "            -\n"
-                    "  all                2            1       1           0       221.3 ms  "
+                    "  all                3            1       2           0       221.3 ms  "
                     "     221.3 ms\n"))
         << r;
-    EXPECT_TRUE(has(r, "1x  client_x224 / client_spoke_http")) << r;
+    EXPECT_TRUE(has(r, "2x  client_x224 / client_spoke_http")) << r;
     const auto& info = rdp::describe(rdp::Cause::client_spoke_http);
     EXPECT_TRUE(has(r, "What happened: " + std::string(info.explanation))) << r;
     EXPECT_TRUE(has(r, "Fix: " + std::string(info.fix))) << r;
-    EXPECT_TRUE(has(r, "c2  2026-01-01T00:00:00.000Z  first bytes 0x4745")) << r;
+    EXPECT_TRUE(has(r,
+                    "        c2  2026-01-01T00:00:00.000Z  from 192.0.2.10:50001  first bytes "
+                    "0x4745\n"
+                    "        c3  2026-01-01T00:00:00.000Z  first bytes 0x4745\n"))
+        << r;
     EXPECT_TRUE(has(r, "2 malformed lines skipped (first at h.jsonl:3)")) << r;
 }
 
 TEST(LogsReport, HumanReportSaysWhenNothingMatches) {
     Filter f;
-    f.backend = "nope";
-    const std::string r = human_report(Aggregator(f).summary(), Scope{{"a", "b"}, f});
+    f.since = kT0 + std::chrono::hours(1);
+    f.backend = "xp";
+    Aggregator a(f);
+    a.add(event("session_established", "c1", "xp"));  // xp exists, but before the window
+    const std::string r = human_report(a.summary(), Scope{{"a", "b"}, f});
     EXPECT_TRUE(has(r, "2 files, 0 events")) << r;
-    EXPECT_TRUE(has(r, "Backend: nope")) << r;
+    EXPECT_TRUE(has(r, "Backend: xp")) << r;
     EXPECT_TRUE(has(r, "No connections match the filter.")) << r;
     EXPECT_FALSE(has(r, "malformed")) << r;
 }
@@ -88,11 +99,12 @@ TEST(LogsReport, JsonReportFollowsTheDocumentedSchema) {
     EXPECT_EQ(j["schema"], "rdpbridge.logs/1");
     EXPECT_EQ(j["files"], Json::array({"h.jsonl"}));
     EXPECT_EQ(j["filter"]["since"], "2026-01-01T00:00:00.000Z");
+    EXPECT_TRUE(j["filter"]["until"].is_null());
     EXPECT_TRUE(j["filter"]["backend"].is_null());
-    EXPECT_EQ(j["events"], 4);
-    EXPECT_EQ(j["totals"]["connections"], 2);
+    EXPECT_EQ(j["events"], 5);
+    EXPECT_EQ(j["totals"]["connections"], 3);
     EXPECT_EQ(j["totals"]["established"], 1);
-    EXPECT_EQ(j["totals"]["failed"], 1);
+    EXPECT_EQ(j["totals"]["failed"], 2);
     ASSERT_EQ(j["backends"].size(), 2u);
     EXPECT_EQ(j["backends"][0]["name"], "win7");
     EXPECT_EQ(j["backends"][0]["handshake_ms"]["p50"], 221.3);
@@ -102,9 +114,13 @@ TEST(LogsReport, JsonReportFollowsTheDocumentedSchema) {
     const auto& g = j["failures"].at(0);
     EXPECT_EQ(g["stage"], "client_x224");
     EXPECT_EQ(g["cause"], "client_spoke_http");
-    EXPECT_EQ(g["count"], 1);
+    EXPECT_EQ(g["count"], 2);
     EXPECT_EQ(g["fix"], rdp::describe(rdp::Cause::client_spoke_http).fix);
     EXPECT_EQ(g["examples"].at(0)["conn"], "c2");
+    EXPECT_EQ(g["examples"].at(0)["client"], "192.0.2.10:50001");
+    EXPECT_EQ(g["examples"].at(0)["detail"], "first bytes 0x4745");
+    EXPECT_EQ(g["examples"].at(1)["conn"], "c3");
+    EXPECT_TRUE(g["examples"].at(1)["client"].is_null());
     EXPECT_EQ(j["malformed"]["count"], 2);
     EXPECT_EQ(j["malformed"]["first"]["line"], 3);
 }
@@ -131,4 +147,35 @@ TEST(LogsReport, FailureLinesForFollowCarryTheFix) {
     EXPECT_EQ(j["cause"], "host_ssl_not_allowed");
     EXPECT_EQ(j["explanation"], info.explanation);
     EXPECT_EQ(j["fix"], info.fix);
+}
+
+TEST(LogsReport, TheTimeWindowIsEchoed) {
+    Filter f;
+    f.since = kT0;
+    f.until = kT0 + std::chrono::hours(4);
+    const std::string r = human_report(Aggregator(f).summary(), Scope{{"h.jsonl"}, f});
+    EXPECT_TRUE(has(r, "Since: 2026-01-01T00:00:00.000Z\nUntil: 2026-01-01T04:00:00.000Z\n")) << r;
+    EXPECT_TRUE(has(r, "No connections match the filter.")) << r;
+    const Json j = Json::parse(json_report(sample(), Scope{{"h.jsonl"}, f}));
+    EXPECT_EQ(j["filter"]["until"], "2026-01-01T04:00:00.000Z");
+}
+
+TEST(LogsReport, ABackendNoEventNamesIsSaidWithTheOnesThatExist) {
+    Filter f;
+    f.backend = "win8";
+    Aggregator a(f);
+    a.add(event("session_established", "c1", "win7"));
+    a.add(event("session_established", "c2", "xp"));
+    const Summary s = a.summary();
+    const std::string r = human_report(s, Scope{{"h.jsonl"}, f});
+    EXPECT_TRUE(has(r,
+                    "No event in these files names backend \"win8\". Backends named in them: "
+                    "win7, xp; \"(none)\" selects the failures before routing.\n"))
+        << r;
+    EXPECT_FALSE(has(r, "No connections match")) << r;
+    const Json j = Json::parse(json_report(s, Scope{{"h.jsonl"}, f}));
+    EXPECT_EQ(j["backends_in_files"], Json::array({"win7", "xp"}));
+
+    const std::string none = human_report(Aggregator(f).summary(), Scope{{"h.jsonl"}, f});
+    EXPECT_TRUE(has(none, "None names any backend;")) << none;
 }

@@ -18,6 +18,15 @@ TimePoint at(int second) {
     return kT0 + seconds(second);
 }
 
+Filter filter(std::optional<TimePoint> since, std::optional<TimePoint> until = {},
+              std::optional<std::string> backend = {}) {
+    Filter f;
+    f.since = since;
+    f.until = until;
+    f.backend = std::move(backend);
+    return f;
+}
+
 Event event(const char* name, const char* conn, int second, const char* backend = "") {
     Event e;
     e.name = name;
@@ -222,7 +231,7 @@ TEST(LogsSummary, HandshakeTimePercentilesPerBackend) {
 }
 
 TEST(LogsSummary, SinceKeepsOnlyEventsInTheWindow) {
-    Aggregator a(Filter{at(100), std::nullopt});
+    Aggregator a(filter(at(100)));
     routed(a, failed("old", 50, "client_x224", "client_not_rdp"), "");
     a.add(event("connection_accepted", "straddles", 90));
     a.add(failed("straddles", 110, "client_x224", "client_silent"));
@@ -245,14 +254,14 @@ TEST(LogsSummary, BackendFilterKeepsThatBackendsConnectionsAndFailures) {
         routed(a, failed("c3", 3, "backend_connect", "connection_refused", "xp"), "xp");
         a.add(failed("c4", 4, "client_x224", "client_not_rdp"));
     };
-    Aggregator win7(Filter{std::nullopt, "win7"});
+    Aggregator win7(filter({}, {}, "win7"));
     feed(win7);
     Summary s = win7.summary();
     EXPECT_EQ(names(s), (std::vector<std::string>{"win7"}));
     EXPECT_EQ(s.total.connections, 2u);
     EXPECT_EQ(group_keys(s), (std::vector<std::string>{"1 backend_tls/host_tls_failed"}));
 
-    Aggregator none(Filter{std::nullopt, "(none)"});
+    Aggregator none(filter({}, {}, "(none)"));
     feed(none);
     s = none.summary();
     EXPECT_EQ(names(s), (std::vector<std::string>{"(none)"}));
@@ -280,29 +289,229 @@ TEST(LogsSummary, OrderOfLinesDoesNotMatter) {
 
 TEST(LogsSummary, MalformedLinesAreCountedWithTheFirstPlace) {
     Aggregator a;
-    const auto feed = summarize_into(a, "handshake.jsonl");
+    FileIngest ingest(a, "handshake.jsonl");
+    const auto feed = ingest.lines();
     const std::string accepted =
         R"({"ts":"2026-01-01T00:00:00Z","conn":"c1","event":"connection_accepted"})";
-    feed(Line{accepted, 1, false, false});
-    feed(Line{"", 2, false, false});  // blank: neither an event nor malformed
-    feed(Line{"{not json", 3, false, false});
-    feed(Line{"", 4, true, false});  // too long to be an event
+    feed(Line{"{not json", 1, false, false});
+    feed(Line{accepted, 2, false, false});
+    feed(Line{"", 3, false, false});  // blank: neither an event nor malformed
+    feed(Line{"", 4, true, false});   // too long to be an event
     feed(Line{"  \t", 5, false, false});
+    EXPECT_TRUE(ingest.finish());
     const Summary s = a.summary();
     EXPECT_EQ(s.total.connections, 1u);
     EXPECT_EQ(s.malformed, 2u);
     ASSERT_TRUE(s.first_malformed);
     EXPECT_EQ(s.first_malformed->file, "handshake.jsonl");
-    EXPECT_EQ(s.first_malformed->line, 3u);
+    EXPECT_EQ(s.first_malformed->line, 1u);
 }
 
 TEST(LogsSummary, AHalfWrittenLastLineIsNotMalformed) {
     Aggregator a;
-    const auto feed = summarize_into(a, "handshake.jsonl");
-    feed(Line{R"({"ts":"2026-01-01T00:00:00Z","conn":"c1","event":"conn)", 1, false, true});
+    {
+        FileIngest ingest(a, "handshake.jsonl");
+        ingest.lines()(
+            Line{R"({"ts":"2026-01-01T00:00:00Z","conn":"c1","event":"conn)", 1, false, true});
+        EXPECT_TRUE(ingest.finish());  // nothing in it yet, like an empty file
+    }
     EXPECT_EQ(a.summary().malformed, 0u);
     // A complete event without its newline still counts.
-    feed(Line{R"({"ts":"2026-01-01T00:00:00Z","conn":"c2","event":"connection_accepted"})", 1,
-              false, true});
+    FileIngest ingest(a, "handshake.jsonl");
+    ingest.lines()(
+        Line{R"({"ts":"2026-01-01T00:00:00Z","conn":"c2","event":"connection_accepted"})", 1, false,
+             true});
+    EXPECT_TRUE(ingest.finish());
     EXPECT_EQ(a.summary().total.connections, 1u);
+}
+
+namespace {
+
+// Reads `lines` as the file `name`; returns whether it was a handshake log.
+bool ingest_file(Aggregator& a, const std::string& name, const std::vector<std::string>& lines) {
+    FileIngest ingest(a, name);
+    const auto feed = ingest.lines();
+    std::uint64_t number = 0;
+    for (const auto& l : lines) feed(Line{l, ++number, false, false});
+    return ingest.finish();
+}
+
+}  // namespace
+
+TEST(LogsSummary, AFileWithoutASingleEventIsNotAHandshakeLog) {
+    Aggregator a;
+    EXPECT_FALSE(ingest_file(a, "/etc/services",
+                             {"# Network services, Internet style", "",
+                              "tcpmux\t\t1/tcp\t\t\t\t# TCP port service multiplexer"}));
+    EXPECT_FALSE(ingest_file(a, "package.json",
+                             {R"({"name":"x","version":"1.0"})", R"({"event":"deploy"})",
+                              R"({"ts":"2026-01-01T00:00:00Z","event":"stage"})"}));
+    // Its lines are not this log's malformed lines.
+    EXPECT_EQ(a.summary().malformed, 0u);
+    EXPECT_FALSE(a.summary().first_malformed);
+
+    // Empty, or blank: a handshake log with nothing in it yet.
+    EXPECT_TRUE(ingest_file(a, "empty.jsonl", {}));
+    EXPECT_TRUE(ingest_file(a, "blank.jsonl", {"", "  "}));
+    // One event among garbage is enough: a damaged log, whose damage is reported.
+    EXPECT_TRUE(ingest_file(
+        a, "damaged.jsonl",
+        {"garbage", R"({"ts":"2026-01-01T00:00:00Z","conn":"c1","event":"connection_accepted"})"}));
+    EXPECT_EQ(a.summary().malformed, 1u);
+    EXPECT_EQ(a.summary().first_malformed->file, "damaged.jsonl");
+}
+
+TEST(LogsSummary, AFileWhoseEventsAreFilteredOrRepeatedIsStillALog) {
+    Aggregator a(filter(at(100)));
+    const std::string old =
+        R"({"ts":"2026-01-01T00:00:10Z","conn":"c1","event":"connection_accepted"})";
+    EXPECT_TRUE(ingest_file(a, "handshake.2.jsonl", {old, "garbage"}));  // before --since
+    const std::string recent =
+        R"({"ts":"2026-01-01T00:10:00Z","conn":"c2","event":"connection_accepted"})";
+    EXPECT_TRUE(ingest_file(a, "handshake.1.jsonl", {recent}));
+    EXPECT_TRUE(ingest_file(a, "copy.jsonl", {recent, "garbage"}));  // read already
+    EXPECT_EQ(a.summary().malformed, 2u);
+    EXPECT_EQ(a.summary().total.connections, 1u);
+}
+
+namespace {
+
+// One connection's lines as the gateway writes them, and a failed one's.
+const std::vector<std::string> kSessionLines{
+    R"({"ts":"2026-01-01T00:00:01.000Z","conn":"s1","event":"connection_accepted","client":"10.0.0.7:50000"})",
+    R"({"ts":"2026-01-01T00:00:01.010Z","conn":"s1","event":"stage","stage":"client_x224","ms":0.2})",
+    R"({"ts":"2026-01-01T00:00:01.020Z","conn":"s1","event":"stage","stage":"routing","ms":0.01,"backend":"win7"})",
+    R"({"ts":"2026-01-01T00:00:01.300Z","conn":"s1","event":"bridge","rdp_key_sha256":"ab12"})",
+    R"({"ts":"2026-01-01T00:00:01.300Z","conn":"s1","event":"bridge","rdp_encryption":"128"})",
+    R"({"ts":"2026-01-01T00:00:01.400Z","conn":"s1","event":"session_established","backend":"win7","handshake_ms":400})",
+};
+const std::vector<std::string> kFailureLines{
+    R"({"ts":"2026-01-01T00:00:02.000Z","conn":"f1","event":"connection_accepted","client":"10.0.0.8:50001"})",
+    R"({"ts":"2026-01-01T00:00:02.100Z","conn":"f1","event":"handshake_failed","stage":"client_x224","cause":"client_not_rdp","detail":"0xa7"})",
+};
+
+void feed_lines(Aggregator& a, const std::string& file, const std::vector<std::string>& lines) {
+    ASSERT_TRUE(ingest_file(a, file, lines));
+}
+
+std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+}
+
+}  // namespace
+
+TEST(LogsSummary, OverlappingFilesCountEachEventOnce) {
+    Aggregator once;
+    feed_lines(once, "handshake.jsonl", concat(kSessionLines, kFailureLines));
+    const Summary want = once.summary();
+    ASSERT_EQ(want.events, 8u);
+
+    // A rotated file and the live one sharing lines, then the same file given twice.
+    Aggregator overlapping;
+    feed_lines(overlapping, "handshake.1.jsonl", concat(kSessionLines, {kFailureLines[0]}));
+    feed_lines(overlapping, "handshake.jsonl", concat({kSessionLines.back()}, kFailureLines));
+    feed_lines(overlapping, "handshake.jsonl", concat({kSessionLines.back()}, kFailureLines));
+    const Summary got = overlapping.summary();
+    EXPECT_EQ(got.events, want.events);
+    EXPECT_EQ(got.total.connections, 2u);
+    EXPECT_EQ(got.total.established, 1u);
+    EXPECT_EQ(got.total.failed, 1u);
+    EXPECT_EQ(got.total.timed, 1u);
+    EXPECT_EQ(group_keys(got), (std::vector<std::string>{"1 client_x224/client_not_rdp"}));
+    ASSERT_EQ(got.failures[0].examples.size(), 1u);
+    EXPECT_EQ(got.failures[0].examples[0].conn, "f1");
+}
+
+TEST(LogsSummary, ACopyWhoseKeysWereReorderedIsStillTheSameEvent) {
+    Aggregator a;
+    feed_lines(a, "handshake.jsonl", kSessionLines);
+    feed_lines(
+        a, "shipped.jsonl",
+        {R"({"event": "bridge", "rdp_encryption": "128", "conn": "s1", "ts": "2026-01-01T00:00:01.300Z"})",
+         R"({"conn": "s1", "stage": "routing", "ts": "2026-01-01T00:00:01.020Z", "event": "stage", "backend": "win7", "ms": 0.01})"});
+    EXPECT_EQ(a.summary().events, kSessionLines.size());
+}
+
+TEST(LogsSummary, EventsAConnectionRepeatAreKeptWhenTheyDiffer) {
+    Aggregator a;
+    a.add(event("connection_accepted", "c1", 0));
+    Event tls = event("stage", "c1", 1);
+    tls.distinct = "client_tls";
+    Event routing = event("stage", "c1", 1);  // same ts, another stage
+    routing.distinct = "routing";
+    Event warned = event("warning", "c1", 2);
+    warned.distinct = "tls_renegotiation";
+    Event warned_again = warned;  // the same warning, later
+    warned_again.ts = at(3);
+    for (const Event& e : {tls, routing, warned, warned_again, warned}) a.add(e);
+    EXPECT_EQ(a.summary().events, 5u);
+}
+
+TEST(LogsSummary, AConnectionFailsOnceEvenIfTwoFailuresAreLogged) {
+    Aggregator a;
+    a.add(failed("c1", 1, "client_x224", "client_not_rdp", "", "first"));
+    a.add(failed("c1", 2, "client_x224", "client_not_rdp", "", "second"));
+    const Summary s = a.summary();
+    EXPECT_EQ(s.total.failed, 1u);
+    EXPECT_EQ(group_keys(s), (std::vector<std::string>{"1 client_x224/client_not_rdp"}));
+    EXPECT_EQ(s.failures[0].examples.size(), 1u);
+}
+
+TEST(LogsSummary, UntilKeepsOnlyEventsBeforeIt) {
+    Aggregator a(filter(at(100), at(200)));
+    a.add(failed("before", 99, "client_x224", "client_not_rdp"));
+    a.add(failed("first", 100, "client_x224", "client_silent"));
+    a.add(failed("last", 199, "client_x224", "client_silent"));
+    a.add(failed("at_until", 200, "client_x224", "client_spoke_http"));
+    const Summary s = a.summary();
+    EXPECT_EQ(group_keys(s), (std::vector<std::string>{"2 client_x224/client_silent"}));
+    EXPECT_EQ(s.first_event, at(100));
+    EXPECT_EQ(s.last_event, at(199));
+}
+
+TEST(LogsSummary, ABackendNoEventNamesIsToldApartFromOneWithoutMatches) {
+    auto feed = [](Aggregator& a) {
+        routed(a, established("c1", 10, "xp", 10), "xp");  // before the window
+        routed(a, established("c2", 200, "win7", 10), "win7");
+        a.add(failed("c3", 200, "client_x224", "client_not_rdp"));
+    };
+    Aggregator typo(filter(at(100), {}, "win8"));
+    feed(typo);
+    Summary s = typo.summary();
+    EXPECT_TRUE(s.backend_unknown);
+    EXPECT_EQ(s.backends_in_files, (std::vector<std::string>{"win7", "xp"}));
+    EXPECT_EQ(s.total.connections, 0u);
+
+    for (const char* known : {"xp", "(none)"}) {  // xp: named, but not in the window
+        Aggregator a(filter(at(100), {}, known));
+        feed(a);
+        EXPECT_FALSE(a.summary().backend_unknown) << known;
+    }
+    Aggregator all;
+    feed(all);
+    EXPECT_FALSE(all.summary().backend_unknown);
+}
+
+TEST(LogsSummary, ExamplesCarryTheClientAddressOfTheirConnection) {
+    Aggregator a(filter(at(100)));
+    Event accepted = event("connection_accepted", "early", 99);  // just before the window
+    accepted.client = "203.0.113.9:35854";
+    a.add(failed("early", 100, "client_x224", "client_not_rdp"));
+    a.add(accepted);  // read after the failure: files come in any order
+    a.add(failed("orphan", 101, "client_x224", "client_not_rdp"));  // accept line not given
+    Event later = event("connection_accepted", "late", 102);
+    later.client = "[2001:db8::7]:50000";
+    a.add(later);
+    a.add(failed("late", 103, "client_x224", "client_not_rdp"));
+    const Summary s = a.summary();
+    ASSERT_EQ(s.failures.size(), 1u);
+    const auto& ex = s.failures[0].examples;
+    ASSERT_EQ(ex.size(), 3u);
+    EXPECT_EQ(ex[0].conn, "late");
+    EXPECT_EQ(ex[0].client, "[2001:db8::7]:50000");
+    EXPECT_EQ(ex[1].conn, "orphan");
+    EXPECT_EQ(ex[1].client, "");
+    EXPECT_EQ(ex[2].conn, "early");
+    EXPECT_EQ(ex[2].client, "203.0.113.9:35854");
 }

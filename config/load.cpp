@@ -1112,9 +1112,8 @@ LoadResult from_quick_start(const QuickStart& q) {
 
     Listener listener;
     listener.name = "quickstart";
-    listener.default_backend = "target";
+
     Backend backend;
-    backend.name = "target";
 
     if (q.listen.empty()) {
         flag_error("--listen", "is required: where to accept RDP clients, e.g. 0.0.0.0:3389");
@@ -1147,6 +1146,12 @@ LoadResult from_quick_start(const QuickStart& q) {
     }
     if (!errors.empty()) return errors;
 
+    // Named after the host, so that logs and the known-hosts store of quick starts in front of
+    // different hosts stay apart.
+    backend.name = backend.address.host.find(':') != std::string::npos
+                       ? "[" + backend.address.host + "]:" + std::to_string(backend.address.port)
+                       : backend.address.host + ":" + std::to_string(backend.address.port);
+    listener.default_backend = backend.name;
     if (q.state_dir) config.state_dir = *q.state_dir;
     // A JSON log by default: it is what `rdpbridge logs` reads; "-" asks for none.
     if (!q.handshake_log)

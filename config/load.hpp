@@ -52,7 +52,8 @@ struct QuickStart {
     std::optional<std::filesystem::path> nla_users;      // --nla-users: NLA offered with these
 };
 
-// One listener "quickstart" whose default_backend is the one backend "target". Errors carry the
+// One listener "quickstart" whose default_backend is the one backend, named after the target
+// ("192.0.2.7:3389", "[2001:db8::7]:3389"). Errors carry the
 // flag ("--listen", "--target", "--backend-security", "--handshake-log", "--state-dir") as both
 // file and key.
 LoadResult from_quick_start(const QuickStart& q);

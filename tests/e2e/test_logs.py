@@ -206,12 +206,14 @@ class Logs(unittest.TestCase):
         gw.wait_event("handshake_failed", count=4)
 
         # A second gateway whose only backend has nothing listening.
-        dead = start_gateway(lab, free_port(), name="rdpbridge-dead")
+        dead_target = f"127.0.0.1:{free_port()}"   # the quick start names its backend so
+        self.dead_target = dead_target
+        dead = start_gateway(lab, int(dead_target.split(":")[1]), name="rdpbridge-dead")
         for _ in range(2):
             send_and_wait_close(dead.port, X224_REQUEST)
         refused = dead.wait_event("handshake_failed", count=2)
         self.assertEqual({(e["stage"], e["cause"], e.get("backend")) for e in refused},
-                         {("backend_connect", "connection_refused", "target")}, refused)
+                         {("backend_connect", "connection_refused", dead_target)}, refused)
         dead.proc.stop()
 
         rotated = lab.dir / "handshake.1.jsonl.gz"
@@ -240,7 +242,7 @@ class Logs(unittest.TestCase):
         backends = {b.pop("name"): b for b in doc["backends"]}
         self.assertEqual(backends, want["backends"])
         self.assertEqual([b["name"] for b in json.loads(res.stdout)["backends"]],
-                         ["target", "win7", "(none)"])
+                         [self.dead_target, "win7", "(none)"])
         self.assertEqual({(g["stage"], g["cause"]): g["count"] for g in doc["failures"]},
                          {k: g["count"] for k, g in want["groups"].items()})
         counts = [g["count"] for g in doc["failures"]]
@@ -404,14 +406,15 @@ class Logs(unittest.TestCase):
 
     def test_follow_prints_new_failures_as_they_happen(self):
         lab = lab_for_test(self)
-        gw = start_gateway(lab, free_port())          # its backend has nothing listening
+        target = f"127.0.0.1:{free_port()}"          # nothing listens there; the quick
+        gw = start_gateway(lab, int(target.split(":")[1]))  # start names its backend so
         send_and_wait_close(gw.port, b"GET / HTTP/1.1\r\n\r\n")
         gw.wait_event("handshake_failed")
 
         ready = r"following .* for new failures"
         human = lab.start([BIN, "logs", "--follow", str(gw.log_path)], "logs-follow",
                           ready_regex=ready)
-        machine = lab.start([BIN, "logs", "--follow", "--json", "--backend", "target",
+        machine = lab.start([BIN, "logs", "--follow", "--json", "--backend", target,
                              str(gw.log_path)], "logs-follow-json", ready_regex=ready)
         self.assertRegex(human.log_text(), r"1x  client_x224 / client_spoke_http")
         human_mark, machine_mark = human.log_mark(), machine.log_mark()
@@ -427,7 +430,8 @@ class Logs(unittest.TestCase):
         send_and_wait_close(gw.port, X224_REQUEST)
         refused = gw.wait_event("handshake_failed", count=3)[-1]
         self.assertEqual(refused["cause"], "connection_refused")
-        human.wait_log(r"backend_connect: connection_refused \(backend target\).* Fix: ",
+        human.wait_log(r"backend_connect: connection_refused \(backend %s\).* Fix: "
+                       % re.escape(target),
                        timeout=10, since=human_mark)
         machine.wait_log(r'"cause":"connection_refused"', timeout=10, since=machine_mark)
 
@@ -437,7 +441,7 @@ class Logs(unittest.TestCase):
         self.assertEqual(docs[0]["schema"], "rdpbridge.logs/1")
         self.assertEqual(docs[0]["failures"], [])      # the HTTP failure has no backend
         self.assertEqual([(d["conn"], d["backend"], d["fix"]) for d in docs[1:]],
-                         [(refused["conn"], "target", refused["hint"])])
+                         [(refused["conn"], target, refused["hint"])])
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ class QuickStart(unittest.TestCase):
         gw = Gateway(lab, proc, port, log)
         failed = gw.wait_event("handshake_failed")[0]
         self.assertEqual(failed["cause"], "connection_refused", failed)
-        self.assertEqual(failed["backend"], "target", failed)
+        self.assertEqual(failed["backend"], f"127.0.0.1:{closed}", failed)  # named after --target
         self.assertIn("--target", failed["hint"])
         self.assertNotIn("[[backend]]", failed["hint"])
         self.assertEqual(stat.S_IMODE(os.stat(log).st_mode) & 0o007, 0, oct(os.stat(log).st_mode))

@@ -746,15 +746,15 @@ TEST(QuickStart, BuildsOneListenerOneBackendAndTheDefaultRoute) {
     EXPECT_EQ(c.listeners[0].name, "quickstart");
     EXPECT_EQ(c.listeners[0].bind.host, "127.0.0.1");
     EXPECT_EQ(c.listeners[0].bind.port, 13389);
-    EXPECT_EQ(c.listeners[0].default_backend, "target");
-    EXPECT_EQ(c.backends[0].name, "target");
+    EXPECT_EQ(c.listeners[0].default_backend, "[2001:db8::7]:3389");
+    EXPECT_EQ(c.backends[0].name, "[2001:db8::7]:3389");
     EXPECT_EQ(c.backends[0].address.host, "2001:db8::7");
     EXPECT_EQ(c.backends[0].address.port, 3389);
     EXPECT_EQ(c.backends[0].security, BackendSecurity::rdp);
     EXPECT_EQ(c.logging.handshake_log, "h.jsonl");
     EXPECT_EQ(c.state_dir, "/var/lib/rdpbridge");
     EXPECT_TRUE(c.routes.empty());
-    EXPECT_EQ(c.find_backend("target"), &c.backends[0]);
+    EXPECT_EQ(c.find_backend("[2001:db8::7]:3389"), &c.backends[0]);
 }
 
 TEST(QuickStart, ReportsEveryBadFlag) {

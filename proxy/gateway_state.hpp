@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "config/config.hpp"
@@ -59,18 +60,39 @@ class SessionRegistry {
     std::map<uint64_t, Closer> closers_;
 };
 
+// Per-backend facts worth one warning, not one per connection ("no NLA", "Standard RDP
+// Security"). A backend that answers differently (the facts of its last connection change)
+// is warned about again.
+class BackendFacts {
+  public:
+    // The host's answer on this connection; a different one than last time starts afresh.
+    void answered(const std::string& backend, uint32_t selected_protocol) {
+        auto& e = entries_[backend];
+        if (e.selected != selected_protocol) e = Entry{selected_protocol, {}};
+    }
+    // True the first time `code` is noted for `backend` since its answer last changed.
+    bool note(const std::string& backend, const std::string& code) {
+        return entries_[backend].warned.insert(code).second;
+    }
+
+  private:
+    struct Entry {
+        uint32_t selected = ~0u;
+        std::set<std::string> warned;
+    };
+    std::map<std::string, Entry, std::less<>> entries_;
+};
+
 struct GatewayState {
     GatewayState(const config::Config& c, HandshakeLog& l)
-        : config(c),
-          log(l),
-          admission(c.limits),
-          known_hosts(trust::Store::in(c.state_dir)) {}
+        : config(c), log(l), admission(c.limits), known_hosts(trust::Store::in(c.state_dir)) {}
     const config::Config& config;
     HandshakeLog& log;
     std::map<std::string, BackendRuntime, std::less<>> backends;
     SessionRegistry sessions;
     Admission admission;
     trust::HostTrust known_hosts;  // verify = "tofu" backends' identities
+    BackendFacts backend_facts;
     bool shutting_down = false;
 };
 

@@ -114,7 +114,15 @@ void HandshakeLog::write(Json event) {
     // On stderr a person reads one line per connection, session and failure; the step-by-step
     // `stage` and `bridge` events (a dozen per session, all in the JSON log) only at debug level.
     const auto& name = line["event"];
+    // Warnings at warn, except learning a host (expected on a first contact) and repeats of a
+    // backend fact already warned about (every connection to an XP host has "no NLA").
+    const auto warning_level = [&line] {
+        if (line.value("repeat", false)) return spdlog::level::debug;
+        return line.value("warning", "") == "host_identity_learned" ? spdlog::level::info
+                                                                    : spdlog::level::warn;
+    };
     const auto level = name == "handshake_failed"            ? spdlog::level::warn
+                       : name == "warning"                   ? warning_level()
                        : name == "stage" || name == "bridge" ? spdlog::level::debug
                                                              : spdlog::level::info;
     if (console_->should_log(level)) console_->log(level, human_line(line));

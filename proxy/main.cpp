@@ -14,6 +14,7 @@
 #include "proxy/preflight.hpp"
 #include "proxy/probe/command.hpp"
 #include "proxy/trust/hosts_command.hpp"
+#include "rdp/server_security.hpp"
 
 namespace {
 
@@ -108,10 +109,16 @@ int check_config(const std::string& file, std::string as_user) {
     }
     for (const auto& b : cfg.backends) {
         std::cout << "  backend " << b.name << ": " << b.address.host << ":" << b.address.port
-                  << ", security " << config::to_string(b.security) << ", TLS "
-                  << config::to_string(b.tls.min_version) << ".."
-                  << config::to_string(b.tls.max_version) << ", verify "
-                  << config::to_string(b.tls.verify) << "\n";
+                  << ", security " << config::to_string(b.security);
+        // An RDP-only backend never speaks TLS: its TLS range would only mislead.
+        if (b.security != config::BackendSecurity::rdp) {
+            std::cout << ", TLS " << config::to_string(b.tls.min_version) << ".."
+                      << config::to_string(b.tls.max_version);
+        }
+        if (b.security != config::BackendSecurity::tls)
+            std::cout << ", RDP security "
+                      << rdp::encryption_methods_to_string(b.encryption_methods);
+        std::cout << ", verify " << config::to_string(b.tls.verify) << "\n";
     }
     std::cout << "checked:\n";
     for (const auto& c : checked.checked) std::cout << "  " << c << "\n";

@@ -132,6 +132,9 @@ class Session {
 
     void stage_done(Stage stage, Json facts = Json::object());
     void warning(const std::string& code, const std::string& text, Json facts = Json::object());
+    // A fact about the backend rather than this connection: warned once per backend (and again
+    // after the fact changed), later connections log it as a repeat (stderr at debug only).
+    void backend_warning(const std::string& code, const std::string& text);
 
     // Host identity (verify = "tofu" keeps it in the known-hosts store).
     bool tofu() const { return backend_policy().verify == config::CertVerify::tofu; }
@@ -188,6 +191,11 @@ void Session::warning(const std::string& code, const std::string& text, Json fac
            {"detail", text}};
     e.update(facts);
     gateway_.log.write(std::move(e));
+}
+
+void Session::backend_warning(const std::string& code, const std::string& text) {
+    const bool first = gateway_.backend_facts.note(backend_name_, code);
+    warning(code, text, first ? Json::object() : Json{{"repeat", true}});
 }
 
 // The store is the gateway's memory of each host; a store that cannot be read or written
@@ -515,16 +523,19 @@ awaitable<rdp::BackendAgreement> Session::negotiate_backend(const BackendRuntime
             Stage::backend_negotiation,
             {{"back_requested", rdp::protocols_to_string(ours.negotiation->requested_protocols)},
              {"back_selected", rdp::protocols_to_string(agreement.selected_protocol)}});
+        gateway_.backend_facts.answered(backend_name_, agreement.selected_protocol);
         if (agreement.selected_protocol == rdp::protocol::ssl) {
-            warning("backend_no_nla",
-                    "host accepted a session without Network Level Authentication: anyone who "
-                    "reaches it gets a logon screen before authenticating (pre-authentication "
-                    "exposure); keep it reachable only through the gateway");
+            backend_warning(
+                "backend_no_nla",
+                "host accepted a session without Network Level Authentication: anyone who "
+                "reaches it gets a logon screen before authenticating (pre-authentication "
+                "exposure); keep it reachable only through the gateway");
         }
         if (agreement.selected_protocol == rdp::protocol::rdp) {
-            warning("backend_standard_rdp_security",
-                    "host speaks only Standard RDP Security (RC4/FIPS, no TLS, no NLA); the "
-                    "gateway bridges it, with legacy crypto confined to this backend");
+            backend_warning(
+                "backend_standard_rdp_security",
+                "host speaks only Standard RDP Security (RC4/FIPS, no TLS, no NLA); the "
+                "gateway bridges it, with legacy crypto confined to this backend");
         }
         co_return agreement;
     }
@@ -542,9 +553,15 @@ awaitable<tls::SessionFacts> Session::accept_front_tls(TlsStream& front) {
             throw HandshakeError{Stage::front_tls, transport_failure(Peer::client, Stage::front_tls,
                                                                      ec, deadline_.fired(), 0)};
         }
-        throw HandshakeError{
-            Stage::front_tls,
-            tls::diagnose_handshake(tls::Side::front, ec.value(), alerts, X509_V_OK, ec.message())};
+        auto failure =
+            tls::diagnose_handshake(tls::Side::front, ec.value(), alerts, X509_V_OK, ec.message());
+        if (failure.cause == Cause::front_tls_version_too_old) {
+            // The ClientHello's version is known even though no version was agreed.
+            failure.detail += "; the client offered " +
+                              tls::version_name(SSL_client_version(front.native_handle())) +
+                              " at most, the front side requires TLS 1.2 or 1.3";
+        }
+        throw HandshakeError{Stage::front_tls, std::move(failure)};
     }
     auto facts = tls::inspect(front.native_handle());
     stage_done(Stage::front_tls, tls_facts(facts));

@@ -109,8 +109,10 @@ constexpr std::array kCauses = std::to_array<CauseInfo>({
      "The host requires TLS (SSL_REQUIRED_BY_SERVER) but the backend profile did not offer it.",
      kSocketClosed, kNegoFailed, "Set [[backend]] security = \"auto\" or \"tls\"."},
     {C::host_ssl_not_allowed, "host_ssl_not_allowed",
-     "The host refuses TLS (SSL_NOT_ALLOWED_BY_SERVER): it speaks only Standard RDP Security, "
-     "like Windows XP / Server 2003 or a host set to Security Layer: RDP.",
+     "The host does not speak TLS: it answered the TLS offer with RDP_NEG_FAILURE "
+     "SSL_NOT_ALLOWED_BY_SERVER, or by selecting Standard RDP Security (PROTOCOL_RDP); it speaks "
+     "only Standard RDP Security, like Windows XP / Server 2003 or a host set to Security Layer: "
+     "RDP (the detail says which answer).",
      "\"An authentication error has occurred\" / 0x904", kNegoFailed,
      "Set [[backend]] security = \"rdp\" (or \"auto\") so the gateway speaks Standard RDP "
      "Security to the host; or, on the host, set the RDP-Tcp Security Layer to Negotiate."},
@@ -148,8 +150,9 @@ constexpr std::array kCauses = std::to_array<CauseInfo>({
     {C::front_tls_version_too_old, "front_tls_version_too_old",
      "The client offered only TLS versions below the listener's minimum.",
      "0x904 / \"An internal error has occurred\" (TLS handshake failed)", kTlsFailed,
-     "Update the client (Windows 7 needs KB3080079 for TLS 1.2), or, if you accept the risk, "
-     "set [listener.tls] min_version = \"1.2\"."},
+     "Update the client: the front side accepts TLS 1.2 and 1.3 only, by design, and no "
+     "setting lowers that (Windows 7 needs KB3080079 and the DefaultSecureProtocols registry "
+     "value for TLS 1.2; the detail names the version the client offered)."},
     {C::front_no_shared_cipher, "front_no_shared_cipher",
      "The client offered no cipher suite the gateway's front side accepts.",
      "0x904 / \"An internal error has occurred\"", kTlsFailed,

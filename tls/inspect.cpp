@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <ctime>
 #include <memory>
 
@@ -75,6 +76,24 @@ std::optional<PeerCertificate> describe_certificate(X509* cert) {
     if (EVP_PKEY* key = X509_get0_pubkey(cert)) p.key_bits = EVP_PKEY_get_bits(key);
     p.signature_algorithm = OBJ_nid2ln(X509_get_signature_nid(cert));
     return p;
+}
+
+std::string version_name(int version) {
+    switch (version) {
+        case SSL3_VERSION:
+            return "SSL 3.0";
+        case TLS1_VERSION:
+            return "TLS 1.0";
+        case TLS1_1_VERSION:
+            return "TLS 1.1";
+        case TLS1_2_VERSION:
+            return "TLS 1.2";
+        case TLS1_3_VERSION:
+            return "TLS 1.3";
+    }
+    char text[16];
+    std::snprintf(text, sizeof text, "0x%04x", unsigned(version));
+    return text;
 }
 
 SessionFacts inspect(SSL* ssl) {

@@ -29,6 +29,8 @@ struct SessionFacts {
 };
 
 SessionFacts inspect(SSL* ssl);
+// "TLS 1.0" .. "TLS 1.3", "SSL 3.0", or the number in hex for anything else.
+std::string version_name(int version);
 std::optional<PeerCertificate> describe_certificate(X509* cert);
 
 // Accepts "aa:bb:..." or "AABB..." and compares with a PeerCertificate::sha256.

@@ -178,11 +178,15 @@ Recommendation recommend(const Findings& f) {
         r.usable = true;
         recommend_tls(f, r);
     } else if (tls) {
+        r.usable = true;
         recommend_tls(f, r);
         r.notes.push_back(
-            "NOT USABLE YET: the host offers TLS only inside NLA (CredSSP), which "
-            "rdpbridge does not run towards hosts; turn NLA off on the host or wait "
-            "for backend NLA support.");
+            "The host requires NLA (CredSSP): the gateway logs on to it with credentials, "
+            "so it needs some. Either clients log on at the gateway with NLA (on the "
+            "[[listener]]: nla = \"offer\" or \"require\" and nla_users) and their "
+            "delegated password is used for this host, or this backend gets a service account "
+            "for clients without NLA ([backend.credentials] user, domain, password_file). "
+            "Credentials go only to a verified host: keep verify = \"pin\" (or \"tofu\").");
     } else if (standard_rdp_offered(f.layers)) {
         r.usable = true;
         recommend_rdp(f, r);

@@ -198,6 +198,11 @@ class Logs(unittest.TestCase):
             res = lab.xfreerdp(gw.port, *HARDENED, until_log=(host, SESMAN), timeout=30)
             self.assertEqual(res.ended_by, "until", res.summary())
             gw.wait_event("session_closed", count=sessions)
+        # "No NLA" is a fact about the backend: warned once, later connections log a repeat
+        # that stderr shows only at debug.
+        no_nla = [e for e in gw.events("warning") if e["warning"] == "backend_no_nla"]
+        self.assertEqual([e.get("repeat", False) for e in no_nla], [False, True], no_nla)
+        self.assertEqual(gw.proc.log_text().count("backend_no_nla"), 1, gw.proc.log_text())
 
         send_and_wait_close(gw.port, bytes([0xA7]) + bytes(range(64)))   # not RDP
         send_and_wait_close(gw.port, b"GET / HTTP/1.1\r\nHost: gw\r\n\r\n")

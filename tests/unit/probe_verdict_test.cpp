@@ -219,7 +219,7 @@ TEST(ProbeVerdict, HostWithoutNegotiation) {
     EXPECT_EQ(recommend(f).backend.security, config::BackendSecurity::rdp);
 }
 
-TEST(ProbeVerdict, NlaOnlyHostIsNotUsableYet) {
+TEST(ProbeVerdict, NlaOnlyHostIsUsableWithCredentials) {
     auto f = modern();
     f.layers = {failed("SSL", 1, rdp::NegFailureCode::hybrid_required_by_server),
                 selected("HYBRID", 3, 2)};
@@ -228,8 +228,10 @@ TEST(ProbeVerdict, NlaOnlyHostIsNotUsableYet) {
     EXPECT_TRUE(has(causes(f), "host_hybrid_required"));
     EXPECT_FALSE(mentions(risks(f), "NLA"));
     const auto r = recommend(f);
-    EXPECT_FALSE(r.usable);
-    EXPECT_TRUE(mentions(r.notes, "NOT USABLE YET"));
+    EXPECT_TRUE(r.usable);
+    EXPECT_FALSE(mentions(r.notes, "NOT USABLE"));
+    EXPECT_TRUE(mentions(r.notes, "nla_users"));
+    EXPECT_TRUE(mentions(r.notes, "[backend.credentials]"));
 }
 
 TEST(ProbeVerdict, NothingToSayAboutAnUnreachableHost) {

@@ -161,6 +161,9 @@ struct Logging {
     std::string level = "info";                          // trace|debug|info|warn|error
     std::size_t rotate_size_mb = 50;                     // rotate the handshake log at this size
     std::size_t rotate_files = 5;  // rotated files kept: handshake.1.jsonl .. .5.jsonl
+    // The group that may read the handshake log (mode 0640): given to the log's directory with
+    // the setgid bit, so the log and every rotation inherit it. Empty: the service's own group.
+    std::string group;
 };
 
 struct SourcePosition {

@@ -289,7 +289,7 @@ constexpr std::string_view kRootKeys[] = {"state_dir", "logging", "limits", "shi
                                           "listener",  "backend", "route"};
 constexpr std::string_view kShieldKeys[] = {"refuse_ms_t120"};
 constexpr std::string_view kLoggingKeys[] = {"handshake_log", "level", "rotate_size_mb",
-                                             "rotate_files"};
+                                             "rotate_files", "group"};
 constexpr std::string_view kLimitsKeys[] = {"handshake_timeout",
                                             "max_x224_request",
                                             "relay_buffer",
@@ -597,6 +597,7 @@ void Reader::read_logging(const Scope& s, Logging& out) {
         out.rotate_size_mb = static_cast<std::size_t>(*n);
     if (auto n = integer(s, "rotate_files", 1, 100))
         out.rotate_files = static_cast<std::size_t>(*n);
+    if (auto g = nonempty(s, "group")) out.group = *g;
 }
 
 void Reader::read_limits(const Scope& s, Limits& out) {

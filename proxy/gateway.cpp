@@ -1,5 +1,6 @@
 #include "proxy/gateway.hpp"
 
+#include <grp.h>
 #include <malloc.h>
 #include <openssl/rand.h>
 #include <sys/resource.h>
@@ -153,6 +154,33 @@ std::optional<ServiceAccount> read_service_account(const config::Backend& backen
     return ServiceAccount{c.user, c.domain, std::move(std::get<rdp::Secret>(password))};
 }
 
+// The handshake log names users and client addresses: readable by the service and, when
+// [logging] group is set, by that group — never by everyone.
+void prepare_log_file(const config::Logging& logging) {
+    const auto& file = *logging.handshake_log;
+    const auto dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (!logging.group.empty()) {
+        const struct group* g = ::getgrnam(logging.group.c_str());
+        if (g == nullptr)
+            throw std::runtime_error("[logging] group \"" + logging.group +
+                                     "\": no such group on this machine (getent group lists them)");
+        // Files created in a setgid directory take its group: the log and all its rotations.
+        if (::chown(dir.c_str(), uid_t(-1), g->gr_gid) != 0 || ::chmod(dir.c_str(), 02750) != 0) {
+            throw std::runtime_error("[logging] group: cannot give " + dir.string() + " to group " +
+                                     logging.group + ": " + std::strerror(errno) +
+                                     " (the service must own the log directory)");
+        }
+        if (::chown(file.c_str(), uid_t(-1), g->gr_gid) != 0 && errno != ENOENT)
+            throw std::runtime_error("[logging] group: cannot give " + file.string() +
+                                     " to group " + logging.group + ": " + std::strerror(errno));
+    }
+    struct stat st {};
+    if (::stat(file.c_str(), &st) == 0 && (st.st_mode & 0137) != 0)
+        ::chmod(file.c_str(), st.st_mode & 0640);
+}
+
 }  // namespace
 
 int run_gateway(const config::Config& config) {
@@ -160,11 +188,7 @@ int run_gateway(const config::Config& config) {
     // this process creates (logs and their rotations) are 0640 at most, state files 0600; the
     // log directory's group (setgid, e.g. adm) decides who may read them.
     ::umask(027);
-    if (config.logging.handshake_log) {
-        struct stat st {};
-        if (::stat(config.logging.handshake_log->c_str(), &st) == 0 && (st.st_mode & 007) != 0)
-            ::chmod(config.logging.handshake_log->c_str(), st.st_mode & 0750);
-    }
+    if (config.logging.handshake_log) prepare_log_file(config.logging);
     HandshakeLog log(config.logging.handshake_log, config.logging.level,
                      config.logging.rotate_size_mb << 20, config.logging.rotate_files);
     GatewayState state(config, log);

@@ -81,5 +81,38 @@ class QuickStart(unittest.TestCase):
         self.assertFalse(os.path.exists(lab.dir / "-"))
 
 
+
+class LogFileAccess(unittest.TestCase):
+    def test_log_group_reads_the_log_others_do_not(self):
+        import grp
+        lab = lab_for_test(self)
+        logdir = lab.dir / "logs"
+        log = logdir / "handshake.jsonl"
+        port = free_port()
+        config = lab.dir / "gw.toml"
+        config.write_text(f"""state_dir = "{lab.dir / 'state'}"
+[logging]
+handshake_log = "{log}"
+group = "adm"
+[[listener]]
+name = "front"
+bind = "127.0.0.1:{port}"
+default_backend = "host"
+[[backend]]
+name = "host"
+address = "127.0.0.1:{free_port()}"
+""")
+        proc = lab.start([BIN, "run", "--config", str(config)], "rdpbridge",
+                         ready_regex=r"listening on 127\.0\.0\.1:%d" % port)
+        proc.expect_clean_exit = True
+        adm = grp.getgrnam("adm").gr_gid
+        st_dir = os.stat(logdir)
+        self.assertEqual(st_dir.st_gid, adm)
+        self.assertTrue(st_dir.st_mode & stat.S_ISGID, oct(st_dir.st_mode))
+        st = os.stat(log)
+        self.assertEqual(st.st_gid, adm)
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o640, oct(st.st_mode))
+
+
 if __name__ == "__main__":
     unittest.main()

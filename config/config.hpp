@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "config/cidr.hpp"
+
 namespace rdpbridge::config {
 
 using Duration = std::chrono::milliseconds;
@@ -117,6 +119,10 @@ struct Listener {
     // Kerberos for domain clients: a keytab with TERMSRV/<gateway host> keys. SPNEGO then offers
     // Kerberos besides NTLM. Still needs nla_users (or winbind) for NTLM clients.
     std::optional<std::filesystem::path> nla_keytab;
+    // Who may connect at all, checked before any byte is read (source_not_allowed otherwise):
+    // `deny` wins; a non-empty `allow` admits only what it lists. Empty both: everyone.
+    std::vector<Cidr> allow;
+    std::vector<Cidr> deny;
 };
 
 // A route sends clients whose X.224 cookie (`Cookie: mstshash=NAME`) matches `mstshash` to

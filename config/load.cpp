@@ -1,5 +1,7 @@
 #include "config/load.hpp"
 
+#include "config/cidr.hpp"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -300,8 +302,8 @@ constexpr std::string_view kLimitsKeys[] = {"handshake_timeout",
                                             "connections_per_second_per_source",
                                             "idle_timeout",
                                             "ipv6_source_prefix"};
-constexpr std::string_view kListenerKeys[] = {"name", "bind",      "default_backend", "tls",
-                                              "nla",  "nla_users", "nla_keytab"};
+constexpr std::string_view kListenerKeys[] = {
+    "name", "bind", "default_backend", "tls", "nla", "nla_users", "nla_keytab", "allow", "deny"};
 constexpr std::string_view kFrontTlsKeys[] = {"certificate", "private_key", "min_version"};
 constexpr std::string_view kBackendKeys[] = {
     "name", "address", "security", "connect_timeout", "encryption_methods", "tls", "credentials"};
@@ -376,6 +378,7 @@ class Reader {
     void read_limits(const Scope& s, Limits& out);
     void read_shield(const Scope& s, Shield& out);
     void read_encryption_methods(const Scope& s, uint32_t& out);
+    std::vector<Cidr> read_cidrs(const Scope& s, std::string_view key);
     Listener read_listener(const Scope& s);
     void read_front_tls(const Scope& s, FrontTls& out);
     Backend read_backend(const Scope& s);
@@ -641,6 +644,33 @@ void Reader::read_shield(const Scope& s, Shield& out) {
     if (auto b = boolean(s, "refuse_ms_t120")) out.refuse_ms_t120 = *b;
 }
 
+std::vector<Cidr> Reader::read_cidrs(const Scope& s, std::string_view key) {
+    std::vector<Cidr> out;
+    const toml::node* n = find(s, key, Need::optional);
+    if (n == nullptr) return out;
+    const toml::array* array = n->as_array();
+    if (array == nullptr) {
+        fail(
+            n->source(), s.key(key),
+            "expected an array of addresses or ranges, e.g. [\"192.0.2.0/24\", \"2001:db8::/32\"]");
+        return out;
+    }
+    for (const toml::node& item : *array) {
+        const auto* text = item.as_string();
+        std::string why = "expected a string such as \"192.0.2.0/24\"";
+        auto cidr = text ? parse_cidr(text->get(), &why) : std::nullopt;
+        if (!cidr) {
+            fail(item.source(), s.key(key),
+                 why +
+                     "; write an address (\"192.0.2.7\") or a range "
+                     "(\"192.0.2.0/24\", \"2001:db8::/32\")");
+            continue;
+        }
+        out.push_back(std::move(*cidr));
+    }
+    return out;
+}
+
 void Reader::read_encryption_methods(const Scope& s, uint32_t& out) {
     static constexpr std::pair<std::string_view, uint32_t> kMethods[] = {
         {"40", rdp_method::bits40},
@@ -694,6 +724,8 @@ Listener Reader::read_listener(const Scope& s) {
     if (auto mode = choice(s, "nla", kNlaChoices, "an NLA mode")) l.nla = *mode;
     if (auto users = nonempty(s, "nla_users")) l.nla_users = fs::path(*users);
     if (auto keytab = nonempty(s, "nla_keytab")) l.nla_keytab = fs::path(*keytab);
+    l.allow = read_cidrs(s, "allow");
+    l.deny = read_cidrs(s, "deny");
     if (l.nla != NlaMode::off && !l.nla_users && s.get("nla_users") == nullptr) {
         fail(s.get("nla")->source(), s.key("nla"),
              "NLA needs to know who may log on: add nla_users = \"/etc/rdpbridge/nla-users\", a "

@@ -13,6 +13,7 @@
 #include <list>
 #include <stdexcept>
 
+#include "config/cidr.hpp"
 #include "proxy/asio.hpp"
 #include "proxy/gateway_state.hpp"
 #include "proxy/nla/gss.hpp"
@@ -79,6 +80,51 @@ tcp::acceptor open_acceptor(asio::io_context& io, const config::Listener& listen
     return acceptor;
 }
 
+// The listener's allow / deny lists, before anything else about the connection.
+std::optional<rdp::Failure> source_check(const config::Listener& listener,
+                                         const std::string& source) {
+    if (listener.allow.empty() && listener.deny.empty()) return std::nullopt;
+    const auto address = config::parse_address(source);
+    if (address && config::permitted(listener.allow, listener.deny, *address)) return std::nullopt;
+    return rdp::Failure{rdp::Cause::source_not_allowed,
+                        source + " is not allowed on listener " + listener.name};
+}
+
+// Once a second: the refusals summarised for windows that ended, and events the handshake log
+// had to drop since the last report (in the log itself, not only at exit).
+awaitable<void> report_loop(GatewayState& state) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    std::size_t dropped_reported = 0;
+    for (;;) {
+        timer.expires_after(std::chrono::seconds(1));
+        boost::system::error_code ec;
+        co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+        if (ec || state.shutting_down) co_return;
+        const auto window =
+            std::chrono::duration_cast<std::chrono::seconds>(state.refusals.window()).count();
+        for (auto& s : state.refusals.take_due(Admission::Clock::now())) {
+            state.log.write(
+                Json{{"event", "refusals_summary"},
+                     {"client", s.source},
+                     {"cause", s.reason},
+                     {"count", s.count},
+                     {"window_s", window},
+                     {"detail", "refused " + std::to_string(s.count) + " more connection(s) from " +
+                                    s.source + " in the last " + std::to_string(window) +
+                                    " s: " + s.reason}});
+        }
+        if (const auto dropped = state.log.dropped(); dropped > dropped_reported) {
+            state.log.write(Json{{"event", "log_events_dropped"},
+                                 {"count", dropped - dropped_reported},
+                                 {"total", dropped},
+                                 {"detail", "the handshake log could not keep up and dropped " +
+                                                std::to_string(dropped - dropped_reported) +
+                                                " event(s) (slow disk?)"}});
+            dropped_reported = dropped;
+        }
+    }
+}
+
 awaitable<void> accept_loop(GatewayState& state, const ListenerRuntime& listener,
                             tcp::acceptor& acceptor, IdSource& ids) {
     for (;;) {
@@ -96,11 +142,18 @@ awaitable<void> accept_loop(GatewayState& state, const ListenerRuntime& listener
         }
         const std::string source = socket.remote_endpoint(ec).address().to_string();
         std::string id = ids.next();
-        if (auto refused = state.admission.admit(source, Admission::Clock::now())) {
-            // Refused before any byte is read: one line, then the socket closes.
-            Json line{{"conn", id}, {"listener", listener.config->name}, {"client", source}};
-            line.update(failure_fields(rdp::Stage::client_transport, *refused));
-            state.log.write(std::move(line));
+        const auto now = Admission::Clock::now();
+        auto refused = source_check(*listener.config, source);
+        if (!refused) refused = state.admission.admit(source, now);
+        if (refused) {
+            // Refused before any byte is read: the socket closes; one line per source and
+            // reason per window, the rest summarised (see RefusalLog).
+            const std::string reason(rdp::describe(refused->cause).id);
+            if (state.refusals.first(source, reason, now)) {
+                Json line{{"conn", id}, {"listener", listener.config->name}, {"client", source}};
+                line.update(failure_fields(rdp::Stage::client_transport, *refused));
+                state.log.write(std::move(line));
+            }
             continue;
         }
         asio::co_spawn(acceptor.get_executor(),
@@ -247,6 +300,7 @@ int run_gateway(const config::Config& config) {
         asio::co_spawn(io, accept_loop(state, listeners.back(), acceptors.back(), ids),
                        asio::detached);
     }
+    asio::co_spawn(io, report_loop(state), asio::detached);
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int signo) {
         if (ec) return;

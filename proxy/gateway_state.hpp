@@ -13,6 +13,7 @@
 #include "proxy/admission.hpp"
 #include "proxy/asio.hpp"
 #include "proxy/handshake_log.hpp"
+#include "proxy/refusal_log.hpp"
 #include "proxy/trust/host_trust.hpp"
 #include "rdp/secret.hpp"
 #include "tls/context.hpp"
@@ -93,6 +94,7 @@ struct GatewayState {
     Admission admission;
     trust::HostTrust known_hosts;  // verify = "tofu" backends' identities
     BackendFacts backend_facts;
+    RefusalLog refusals;  // refusals at accept: one line per source and reason per window
     bool shutting_down = false;
 };
 

@@ -365,6 +365,13 @@ constexpr std::array kCauses = std::to_array<CauseInfo>({
      "Usually one host opening connections and not finishing them (a slow-loris flood): "
      "investigate the source. If it fronts many users who connect at the same moment (NAT, a "
      "jump host), raise [limits] max_handshakes_per_source (at most max_handshakes)."},
+    {C::source_not_allowed, "source_not_allowed",
+     "The client's address is not allowed on this listener ([[listener]] allow / deny); the "
+     "connection was closed before any byte was read.",
+     kSocketClosed, kTransportFailed,
+     "If the client should get in, add its address or network to the listener's allow list (or "
+     "remove it from deny), e.g. allow = [\"192.0.2.0/24\"]. Logged once per source per minute; "
+     "more refusals from it are summarised."},
     {C::gateway_shutting_down, "gateway_shutting_down",
      "The gateway was stopping while this connection was in its handshake.", kSocketClosed,
      kTransportFailed, "Reconnect once the gateway is back."},

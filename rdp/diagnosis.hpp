@@ -110,6 +110,7 @@ enum class Cause : uint16_t {
     limit_sessions,
     limit_sessions_per_source,
     limit_handshakes_per_source,
+    source_not_allowed,
     gateway_shutting_down,
     internal_error,
 };

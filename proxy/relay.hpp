@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "proxy/asio.hpp"
+#include "proxy/watchdog.hpp"
 #include "rdp/bridge.hpp"
 
 namespace rdpbridge::proxy {
@@ -118,17 +119,21 @@ awaitable<void> pump(From& from, To& to, std::size_t buffer_size, Translator tra
     }
 }
 
-// Sends close_notify to a TLS peer that is still connected; a raw TCP stream needs nothing.
+// Sends close_notify to a TLS peer that is still connected; a raw TCP stream needs nothing. A
+// peer that does not take it within the limit has its socket closed. The limit is a Watchdog, so
+// an expiry queued just as the shutdown completes cannot reach this coroutine's frame (or the
+// stream) after it has returned.
 template <class Stream>
 awaitable<void> say_goodbye(Stream& s) {
     if constexpr (requires { s.async_shutdown(use_awaitable); }) {
-        boost::system::error_code ec;
-        asio::steady_timer limit(co_await asio::this_coro::executor, std::chrono::seconds(2));
-        limit.async_wait([&](const boost::system::error_code& e) {
-            if (!e) s.lowest_layer().close(ec);
+        Watchdog limit(co_await asio::this_coro::executor);
+        limit.arm(std::chrono::seconds(2), [&s] {
+            boost::system::error_code ignored;
+            s.lowest_layer().close(ignored);
         });
+        boost::system::error_code ec;
         co_await s.async_shutdown(asio::redirect_error(use_awaitable, ec));
-        limit.cancel();
+        limit.disarm();
     }
 }
 

@@ -74,33 +74,78 @@ tcp::acceptor open_acceptor(asio::io_context& io, const config::Listener& listen
     return acceptor;
 }
 
+std::string exception_text(const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+        return x.what();
+    } catch (...) {
+        return "an exception that is not a std::exception";
+    }
+}
+
+// Admits one accepted connection and starts its session. Not a coroutine, so that whatever it
+// throws is caught by the accept loop around it.
+void start_session(GatewayState& state, const ListenerRuntime& listener, tcp::socket socket,
+                   const tcp::endpoint& peer, IdSource& ids) {
+    const std::string source = peer.address().to_string();
+    std::string id = ids.next();
+    if (auto refused = state.admission.admit(source, Admission::Clock::now())) {
+        // Refused before any byte is read: one line, then the socket closes.
+        Json line{{"conn", id}, {"listener", listener.config->name}, {"client", source}};
+        line.update(failure_fields(rdp::Stage::client_transport, *refused));
+        state.log.write(std::move(line));
+        return;
+    }
+    AdmissionTicket ticket(state.admission, source);
+    auto executor = socket.get_executor();
+    // The session logs its own end; what still escapes it (the log failing) is said here rather
+    // than lost, as asio::detached would lose it.
+    asio::co_spawn(executor,
+                   run_session(state, listener, std::move(socket), peer, id, std::move(ticket)),
+                   [&state, id](std::exception_ptr e) {
+                       if (e)
+                           state.log.error("connection " + id +
+                                           ": session ended by an exception: " + exception_text(e));
+                   });
+}
+
+// Runs until the listener is closed. Nothing that happens to one connection stops it: accept
+// errors are logged and waited out briefly on a timer (a client that gave up before its accept
+// is not an error), and an exception while starting a session costs that session only.
 awaitable<void> accept_loop(GatewayState& state, const ListenerRuntime& listener,
                             tcp::acceptor& acceptor, IdSource& ids) {
+    asio::steady_timer pause(acceptor.get_executor());
     for (;;) {
         boost::system::error_code ec;
-        tcp::socket socket =
-            co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
-        if (ec == asio::error::operation_aborted || state.shutting_down) co_return;
-        if (ec) {
-            // EMFILE and friends: keep listening; the condition is logged, not fatal.
-            state.log.warn("listener " + listener.config->name +
-                           ": accept failed: " + ec.message());
-            asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(100));
-            co_await pause.async_wait(use_awaitable);
-            continue;
+        bool back_off = false;
+        try {
+            // The peer's address from accept(2) itself: getpeername() fails for a client that
+            // reset in the meantime.
+            tcp::socket socket(acceptor.get_executor());
+            tcp::endpoint peer;
+            co_await acceptor.async_accept(socket, peer, asio::redirect_error(use_awaitable, ec));
+            if (ec == asio::error::operation_aborted || state.shutting_down) co_return;
+            if (!ec) {
+                start_session(state, listener, std::move(socket), peer, ids);
+            } else if (ec != asio::error::connection_aborted) {
+                // EMFILE and friends: keep listening; the condition is logged, not fatal. The
+                // connection that could not be accepted stays queued, so accepting again at once
+                // would only spin until descriptors are freed.
+                state.log.warn("listener " + listener.config->name +
+                               ": accept failed: " + ec.message());
+                back_off = true;
+            }
+        } catch (const std::exception& e) {
+            state.log.error("listener " + listener.config->name + ": " + e.what() +
+                            "; still accepting");
+            back_off = true;
         }
-        const std::string source = socket.remote_endpoint(ec).address().to_string();
-        std::string id = ids.next();
-        if (auto refused = state.admission.admit(source, Admission::Clock::now())) {
-            // Refused before any byte is read: one line, then the socket closes.
-            Json line{{"conn", id}, {"listener", listener.config->name}, {"client", source}};
-            line.update(failure_fields(rdp::Stage::client_transport, *refused));
-            state.log.write(std::move(line));
-            continue;
+        if (back_off) {
+            pause.expires_after(std::chrono::milliseconds(100));
+            co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
+            if (state.shutting_down) co_return;
         }
-        asio::co_spawn(acceptor.get_executor(),
-                       run_session(state, listener, std::move(socket), std::move(id), source),
-                       asio::detached);
     }
 }
 

@@ -1,7 +1,8 @@
 // The session follows the handshake in order — client X.224, routing, backend TCP, backend
 // X.224, front TLS, backend TLS — then hands both streams to the relay. Each step either
 // completes, logging a `stage` event with its duration and facts, or throws a HandshakeError
-// that becomes exactly one `handshake_failed` line.
+// that becomes exactly one `handshake_failed` line; anything else thrown becomes one too, as an
+// internal_error (or a `session_closed` saying so, once established).
 #include "proxy/session.hpp"
 
 #include <openssl/rand.h>
@@ -89,16 +90,30 @@ Json tls_facts(const tls::SessionFacts& f) {
 class Session {
   public:
     Session(GatewayState& gateway, const ListenerRuntime& listener, tcp::socket client,
-            std::string id, std::string source)
+            tcp::endpoint peer, std::string id, AdmissionTicket ticket)
         : gateway_(gateway),
           listener_(listener),
           id_(std::move(id)),
-          source_(std::move(source)),
+          peer_(peer),
+          ticket_(std::move(ticket)),
           client_(std::move(client)),
           backend_(client_.get_executor()),
           resolver_(client_.get_executor()),
           deadline_(client_.get_executor()),
-          connect_deadline_(client_.get_executor()) {}
+          connect_deadline_(client_.get_executor()),
+          registration_(gateway.sessions.add([this] { close_all(); })) {}
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+    // Only a coroutine frame destroyed while suspended (the event loop torn down under it) gets
+    // here without its terminal event; it still gets one.
+    ~Session() {
+        if (ended_) return;
+        try {
+            end_abruptly(Cause::gateway_shutting_down,
+                         "the gateway stopped while this connection was in progress");
+        } catch (...) {
+        }
+    }
 
     awaitable<void> run();
 
@@ -130,19 +145,29 @@ class Session {
     void stage_done(Stage stage, Json facts = Json::object());
     void warning(const std::string& code, const std::string& text);
     void log_failure(const HandshakeError& e);
+    void log_closed(const RelayResult& r);
+    void end_abruptly(Cause cause, const std::string& detail);
+    // Marks the start of a stage: what an unexpected exception is attributed to.
+    void enter(Stage stage) { stage_ = stage; }
     void close_all();
 
     GatewayState& gateway_;
     const ListenerRuntime& listener_;
     std::string id_;
-    std::string source_;
+    tcp::endpoint peer_;  // as accept(2) gave it: known even if the client is already gone
+    AdmissionTicket ticket_;
     tcp::socket client_;
     tcp::socket backend_;
     tcp::resolver resolver_;
     Watchdog deadline_;
     Watchdog connect_deadline_;
+    // Members, not locals of run(): close_all() reaches them for as long as the session exists.
+    std::optional<TlsStream> front_stream_;
+    std::optional<TlsStream> back_stream_;
     TlsStream* front_tls_ = nullptr;
     TlsStream* back_tls_ = nullptr;
+    Stage stage_ = Stage::client_x224;  // in progress
+    bool ended_ = false;                // the one terminal event is logged
     Clock::time_point started_ = Clock::now();
     Clock::time_point stage_started_ = started_;
     std::string backend_name_;
@@ -150,6 +175,8 @@ class Session {
     bool established_logged_ = false;
     Json rdp_counts_ = Json::object();
     std::string host_error_info_;  // the host's last Set Error Info, if any
+    // Last: destroyed first, so the shutdown closer goes before anything it touches.
+    SessionRegistry::Registration registration_;
 };
 
 void Session::stage_done(Stage stage, Json facts) {
@@ -171,11 +198,41 @@ void Session::warning(const std::string& code, const std::string& text) {
 }
 
 void Session::log_failure(const HandshakeError& e) {
+    if (ended_) return;
     Json j{{"conn", id_}};
     j.update(failure_fields(e.stage, e.failure));
     if (!backend_name_.empty()) j["backend"] = backend_name_;
     j["elapsed_ms"] = std::round(ms_since(started_) * 100) / 100;
     gateway_.log.write(std::move(j));
+    ended_ = true;
+}
+
+void Session::log_closed(const RelayResult& r) {
+    if (ended_) return;
+    Json closed{{"conn", id_},
+                {"event", "session_closed"},
+                {"backend", backend_name_},
+                {"closed_by", r.closed_by},
+                {"reason", r.reason},
+                {"bytes_client_to_host", r.client_to_host},
+                {"bytes_host_to_client", r.host_to_client},
+                {"duration_ms", std::round(ms_since(started_) * 100) / 100}};
+    if (r.failure) closed["cause"] = std::string(rdp::describe(r.failure->cause).id);
+    closed.update(rdp_counts_);
+    if (!host_error_info_.empty()) closed["host_error_info"] = host_error_info_;
+    gateway_.log.write(std::move(closed));
+    ended_ = true;
+}
+
+// The end of a session that neither peer caused: before establishment a handshake failure in
+// the stage in progress, after it a close by the gateway that says why.
+void Session::end_abruptly(Cause cause, const std::string& detail) {
+    if (!established_logged_) return log_failure(HandshakeError{stage_, {cause, detail}});
+    RelayResult r;
+    r.closed_by = "gateway";
+    r.reason = std::string(rdp::describe(cause).id) + ": " + detail;
+    r.failure = rdp::Failure{cause, detail};
+    log_closed(r);
 }
 
 void Session::close_all() {
@@ -249,6 +306,7 @@ awaitable<rdp::ConnectionRequest> Session::read_client_request() {
 }
 
 std::string Session::route(const rdp::ConnectionRequest& request) {
+    enter(Stage::routing);
     auto name = pick_backend(gateway_.config, *listener_.config, request.mstshash);
     if (!name) {
         throw HandshakeError{Stage::routing,
@@ -259,6 +317,7 @@ std::string Session::route(const rdp::ConnectionRequest& request) {
 }
 
 awaitable<void> Session::connect_backend(const BackendRuntime& backend) {
+    enter(Stage::backend_resolve);
     const auto& address = backend.config->address;
     connect_deadline_.arm(backend.config->connect_timeout, [this] { close_all(); });
     error_code ec;
@@ -278,6 +337,7 @@ awaitable<void> Session::connect_backend(const BackendRuntime& backend) {
                              resolve_failure(ec, connect_deadline_.fired(), address.host)};
     }
     stage_done(Stage::backend_resolve, {{"addresses", endpoints.size()}});
+    enter(Stage::backend_connect);
     const std::string target = address.host + ":" + std::to_string(address.port);
     auto ep =
         co_await asio::async_connect(backend_, endpoints, asio::redirect_error(use_awaitable, ec));
@@ -359,6 +419,7 @@ awaitable<rdp::BackendAgreement> Session::negotiate_backend(const BackendRuntime
 }
 
 awaitable<tls::SessionFacts> Session::accept_front_tls(TlsStream& front) {
+    enter(Stage::front_tls);
     tls::AlertTrace alerts;
     tls::attach_alert_trace(front.native_handle(), &alerts);
     error_code ec;
@@ -381,6 +442,7 @@ awaitable<tls::SessionFacts> Session::accept_front_tls(TlsStream& front) {
 
 awaitable<tls::SessionFacts> Session::connect_backend_tls(TlsStream& back,
                                                           const BackendRuntime& backend) {
+    enter(Stage::backend_tls);
     const auto& policy = backend.config->tls;
     SSL* ssl = back.native_handle();
     if (!policy.sni.empty()) {
@@ -433,6 +495,7 @@ awaitable<tls::SessionFacts> Session::connect_backend_tls(TlsStream& back,
 awaitable<rdp::credssp::PasswordCredentials> Session::accept_front_nla(TlsStream& front,
                                                                        uint32_t front_selected,
                                                                        rdp::Bytes& client_rest) {
+    enter(Stage::front_nla);
     auto outcome =
         co_await run_front_nla(front, *listener_.config->nla_users, listener_.config->nla_keytab,
                                front_selected == rdp::protocol::hybrid_ex);
@@ -454,6 +517,7 @@ awaitable<rdp::credssp::PasswordCredentials> Session::accept_front_nla(TlsStream
 awaitable<void> Session::connect_backend_nla(TlsStream& back, const BackendRuntime& backend,
                                              uint32_t back_selected,
                                              rdp::credssp::PasswordCredentials credentials) {
+    enter(Stage::backend_nla);
     Json who{{"user", credentials.user}, {"domain", credentials.domain}};
     auto outcome = co_await run_back_nla(back, backend.config->address.host, std::move(credentials),
                                          back_selected == rdp::protocol::hybrid_ex);
@@ -476,20 +540,19 @@ rdp::credssp::PasswordCredentials service_credentials(const ServiceAccount& acco
 }
 
 awaitable<void> Session::run() {
-    const uint64_t registration = gateway_.sessions.add([this] { close_all(); });
     error_code ec;
-    const auto peer = client_.remote_endpoint(ec);
     client_.set_option(tcp::no_delay(true), ec);
     gateway_.log.write(Json{{"conn", id_},
                             {"event", "connection_accepted"},
                             {"listener", listener_.config->name},
-                            {"client", ec ? "?" : endpoint_text(peer)}});
+                            {"client", endpoint_text(peer_)}});
     deadline_.arm(gateway_.config.limits.handshake_timeout, [this] { close_all(); });
 
-    std::optional<TlsStream> front;
-    std::optional<TlsStream> back;
+    auto& front = front_stream_;
+    auto& back = back_stream_;
     std::optional<RelayResult> relayed;
     try {
+        enter(Stage::client_x224);
         const auto request = co_await read_client_request();
         const uint32_t client_requested =
             request.negotiation ? request.negotiation->requested_protocols : 0;
@@ -521,6 +584,7 @@ awaitable<void> Session::run() {
         if (!nla_front) {
             co_await connect_backend(backend);
             // Service credentials let the gateway run CredSSP with the host for this client.
+            enter(Stage::backend_negotiation);
             agreement = co_await negotiate_backend(backend, request, service.has_value());
         }
         const auto confirm = rdp::encode(rdp::front_confirm(
@@ -542,6 +606,7 @@ awaitable<void> Session::run() {
             credentials = co_await accept_front_nla(*front, front_selected, client_rest);
             co_await connect_backend(backend);
             // Holding the client's password, the gateway can run CredSSP towards the host too.
+            enter(Stage::backend_negotiation);
             agreement = co_await negotiate_backend(backend, request, true);
         } else if (service && is_nla(agreement->selected_protocol)) {
             credentials = service_credentials(*service);
@@ -585,26 +650,21 @@ awaitable<void> Session::run() {
         }
     } catch (const HandshakeError& e) {
         log_failure(e);
+    } catch (const std::exception& e) {
+        // Not a peer's doing: a bug or an exhausted resource. The session ends with one line
+        // that says so; the gateway goes on serving the others.
+        end_abruptly(Cause::internal_error, e.what());
+    } catch (...) {
+        end_abruptly(Cause::internal_error, "an exception that is not a std::exception");
     }
     deadline_.disarm();
     if (relayed && !established_logged_) {
         log_failure(HandshakeError{Stage::mcs_gcc, unestablished_failure(*relayed)});
     } else if (relayed) {
-        Json closed{{"conn", id_},
-                    {"event", "session_closed"},
-                    {"backend", backend_name_},
-                    {"closed_by", relayed->closed_by},
-                    {"reason", relayed->reason},
-                    {"bytes_client_to_host", relayed->client_to_host},
-                    {"bytes_host_to_client", relayed->host_to_client},
-                    {"duration_ms", std::round(ms_since(started_) * 100) / 100}};
-        closed.update(rdp_counts_);
-        if (!host_error_info_.empty()) closed["host_error_info"] = host_error_info_;
-        gateway_.log.write(std::move(closed));
+        log_closed(*relayed);
     }
-    gateway_.sessions.remove(registration);
-    gateway_.admission.finished(source_, established_logged_);
     close_all();
+    // The registry entry and the admission slot go with the session object (their guards).
 }
 
 // The MCS connect exchange (and, towards Standard RDP Security hosts, the security exchange)
@@ -613,6 +673,7 @@ template <class HostStream>
 awaitable<RelayResult> Session::bridge(
     TlsStream& front, HostStream& host, const rdp::BridgeParams& params, rdp::Bytes client_rest,
     std::optional<rdp::credssp::PasswordCredentials> auto_logon) {
+    enter(Stage::mcs_gcc);
     rdp::Bridge bridge(params);
     // A host without NLA logs the user on with the credentials the client delegated to us.
     if (auto_logon) bridge.set_auto_logon(std::move(*auto_logon));
@@ -635,7 +696,8 @@ void Session::on_bridge_fact(const rdp::Fact& f) {
         established_["handshake_ms"] = std::round(ms_since(started_) * 100) / 100;
         gateway_.log.write(std::move(established_));
         established_logged_ = true;
-        gateway_.admission.established(source_);
+        ticket_.established();
+        enter(Stage::active_session);
         return;
     }
     if (f.first.starts_with("rdp_")) established_["back"][f.first.substr(4)] = f.second;
@@ -651,7 +713,10 @@ rdp::Failure Session::unestablished_failure(const RelayResult& r) const {
         " after " + std::to_string(r.client_to_host) + " byte(s) from the client and " +
         std::to_string(r.host_to_client) + " from the host, before the session was established";
     if (deadline_.fired()) {
-        return {r.host_to_client == 0 ? Cause::host_silent : Cause::client_silent,
+        // A host cannot answer an MCS Connect Initial it never got: a client that sent nothing
+        // is the silent one.
+        const bool host_silent = r.client_to_host > 0 && r.host_to_client == 0;
+        return {host_silent ? Cause::host_silent : Cause::client_silent,
                 "handshake deadline passed" + progress};
     }
     if (r.closed_by == "client") return {Cause::client_closed, "client closed" + progress};
@@ -661,8 +726,9 @@ rdp::Failure Session::unestablished_failure(const RelayResult& r) const {
 }  // namespace
 
 awaitable<void> run_session(GatewayState& gateway, const ListenerRuntime& listener,
-                            tcp::socket client, std::string id, std::string source) {
-    Session session(gateway, listener, std::move(client), std::move(id), std::move(source));
+                            tcp::socket client, tcp::endpoint peer, std::string id,
+                            AdmissionTicket ticket) {
+    Session session(gateway, listener, std::move(client), peer, std::move(id), std::move(ticket));
     co_await session.run();
 }
 

@@ -120,6 +120,12 @@ struct Limits {
     std::size_t max_sessions_per_source = 50;        // established sessions per client address
     double connections_per_second_per_source = 20;   // new connections, token bucket
     Duration idle_timeout = std::chrono::hours(12);  // no byte either way; 0 = never
+    // TCP keepalive on both legs of every session; 0 = off. Whole seconds, 1s..2h. The first
+    // probe goes after `keepalive` of silence, then one every keepalive/6 (at least 1 s); after
+    // 4 unanswered probes the peer counts as vanished (about 1.7 × keepalive; TCP_USER_TIMEOUT
+    // is set to the same, so data in flight does not prolong it): session_closed with reason
+    // peer_vanished.
+    Duration keepalive = std::chrono::seconds(60);
 };
 
 // Protections for the hosts behind the gateway.

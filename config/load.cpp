@@ -27,6 +27,7 @@ namespace fs = std::filesystem;
 // A timeout longer than this is almost certainly a unit mistake ("600" meant as ms).
 constexpr std::int64_t kMaxDurationMs = 10 * 60 * 1000;
 constexpr std::int64_t kMaxIdleMs = 7LL * 24 * 3600 * 1000;  // idle_timeout: up to a week
+constexpr std::int64_t kMaxKeepaliveMs = 2LL * 3600 * 1000;  // keepalive: up to 2 hours
 
 // ---------------------------------------------------------------------------------------------
 // Text helpers
@@ -292,7 +293,8 @@ constexpr std::string_view kLimitsKeys[] = {"handshake_timeout",
                                             "max_handshakes",
                                             "max_sessions_per_source",
                                             "connections_per_second_per_source",
-                                            "idle_timeout"};
+                                            "idle_timeout",
+                                            "keepalive"};
 constexpr std::string_view kListenerKeys[] = {"name", "bind",      "default_backend", "tls",
                                               "nla",  "nla_users", "nla_keytab"};
 constexpr std::string_view kFrontTlsKeys[] = {"certificate", "private_key", "min_version"};
@@ -589,6 +591,20 @@ void Reader::read_limits(const Scope& s, Limits& out) {
         out.idle_timeout = Duration::zero();  // 0: sessions may stay idle for ever
     } else if (auto d = duration(s, "idle_timeout", kMaxIdleMs)) {
         out.idle_timeout = *d;
+    }
+    if (const toml::node* keepalive = s.get("keepalive"); keepalive != nullptr &&
+                                                          keepalive->as_integer() != nullptr &&
+                                                          keepalive->as_integer()->get() == 0) {
+        out.keepalive = Duration::zero();  // 0: no keepalive probes
+    } else if (auto d = duration(s, "keepalive", kMaxKeepaliveMs)) {
+        // The kernel counts keepalive times in whole seconds; only a string can be anything else.
+        if (d->count() % 1000 != 0) {
+            fail(keepalive->source(), s.key("keepalive"),
+                 in_quotes(keepalive->as_string()->get()) +
+                     " is not whole seconds; TCP keepalive counts seconds: write e.g. \"60s\"");
+        } else {
+            out.keepalive = *d;
+        }
     }
 }
 

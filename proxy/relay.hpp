@@ -23,7 +23,7 @@ struct RelayResult {
     uint64_t client_to_host = 0;
     uint64_t host_to_client = 0;
     std::string closed_by;  // "client", "host" or "gateway"
-    std::string reason;     // "closed", an error's text, ...
+    std::string reason;     // "closed", "peer_vanished", an error's text, ...
     // When the bridge refused to go on, or (internal_error) the relay itself failed.
     std::optional<rdp::Failure> failure;
 };
@@ -61,7 +61,15 @@ struct Translator {
     }
 };
 
+// A peer that stopped answering without closing (unplugged, powered off, its network gone): TCP
+// keepalive or the user timeout gave up on it, or the path to it is gone.
+inline bool vanished(const boost::system::error_code& ec) {
+    return ec == asio::error::timed_out || ec == asio::error::host_unreachable ||
+           ec == asio::error::network_unreachable;
+}
+
 inline std::string describe_end(const boost::system::error_code& ec) {
+    if (vanished(ec)) return "peer_vanished";
     return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ? "closed"
                                                                               : ec.message();
 }
@@ -127,7 +135,7 @@ awaitable<void> pump(From& from, To& to, std::size_t buffer_size, Translator tra
         co_await asio::async_write(to, asio::buffer(out.data(), out.size()),
                                    asio::redirect_error(use_awaitable, ec));
         if (ec) {
-            d.end = "write failed: " + ec.message();
+            d.end = vanished(ec) ? describe_end(ec) : "write failed: " + ec.message();
             d.ended_by = d.to;
             break;
         }

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <optional>
 
+#include "proxy/keepalive.hpp"
 #include "proxy/nla_leg.hpp"
 #include "proxy/relay.hpp"
 #include "proxy/routing.hpp"
@@ -347,6 +348,7 @@ awaitable<void> Session::connect_backend(const BackendRuntime& backend) {
                              connect_failure(ec, connect_deadline_.fired(), target)};
     }
     backend_.set_option(tcp::no_delay(true), ec);
+    apply_keepalive(backend_, gateway_.config.limits.keepalive);
     stage_done(Stage::backend_connect, {{"backend_address", endpoint_text(ep)}});
 }
 
@@ -542,6 +544,7 @@ rdp::credssp::PasswordCredentials service_credentials(const ServiceAccount& acco
 awaitable<void> Session::run() {
     error_code ec;
     client_.set_option(tcp::no_delay(true), ec);
+    apply_keepalive(client_, gateway_.config.limits.keepalive);
     gateway_.log.write(Json{{"conn", id_},
                             {"event", "connection_accepted"},
                             {"listener", listener_.config->name},

@@ -91,6 +91,7 @@ TEST(FullFile, LoadsEveryKey) {
     EXPECT_EQ(c.limits.handshake_timeout, 1500ms);
     EXPECT_EQ(c.limits.max_x224_request, 4096u);
     EXPECT_EQ(c.limits.relay_buffer, 32768u);
+    EXPECT_EQ(c.limits.keepalive, 30s);
 
     ASSERT_EQ(c.listeners.size(), 2u);
     const Listener& main = c.listeners[0];
@@ -166,6 +167,7 @@ TEST(Defaults, MinimalConfigUsesStructDefaults) {
     EXPECT_EQ(c.limits.handshake_timeout, 10s);
     EXPECT_EQ(c.limits.max_x224_request, 2048u);
     EXPECT_EQ(c.limits.relay_buffer, 65536u);
+    EXPECT_EQ(c.limits.keepalive, 60s);
     ASSERT_EQ(c.listeners.size(), 1u);
     EXPECT_EQ(c.listeners[0].bind.port, 3389);
     EXPECT_FALSE(c.listeners[0].tls.certificate);
@@ -381,6 +383,39 @@ connect_timeout = "1h"
     EXPECT_TRUE(Contains(fraction.message, "expected a duration"));
     EXPECT_TRUE(Contains(fraction.message, "got a float"));
     EXPECT_EQ(error_for(errors, "backend[3].connect_timeout").line, 22);
+}
+
+TEST(Defaults, KeepaliveZeroTurnsItOff) {
+    const Config off = expect_config(parse(with_base("[limits]\nkeepalive = 0\n"), "t.toml"));
+    EXPECT_EQ(off.limits.keepalive, 0s);
+    const Config two = expect_config(parse(with_base("[limits]\nkeepalive = \"2s\"\n"), "t.toml"));
+    EXPECT_EQ(two.limits.keepalive, 2s);
+}
+
+TEST(Errors, BadKeepalives) {
+    const auto errors = expect_errors(parse(R"([limits]
+keepalive = "1500ms"
+[[listener]]
+name = "a"
+bind = "0.0.0.0"
+default_backend = "b1"
+[[backend]]
+name = "b1"
+address = "h1"
+)",
+                                            "t.toml"));
+    const LoadError fraction = error_for(errors, "limits.keepalive");
+    EXPECT_EQ(fraction.line, 2);
+    EXPECT_TRUE(Contains(fraction.message, "\"1500ms\" is not whole seconds"));
+
+    const LoadError long_ = single_error(with_base("[limits]\nkeepalive = \"3h\"\n"));
+    EXPECT_EQ(long_.key, "limits.keepalive");
+    EXPECT_EQ(long_.line, 9);
+    EXPECT_EQ(long_.message, "\"3h\" is too long; this duration must be at most 2h");
+
+    const LoadError zero_text = single_error(with_base("[limits]\nkeepalive = \"0s\"\n"));
+    EXPECT_EQ(zero_text.key, "limits.keepalive");
+    EXPECT_EQ(zero_text.message, "\"0s\" is too short; a duration must be more than 0");
 }
 
 TEST(Errors, IntegerOutOfRange) {

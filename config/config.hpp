@@ -77,6 +77,13 @@ struct Backend {
     uint32_t encryption_methods = rdp_method::bits128 | rdp_method::fips;
     Duration connect_timeout = std::chrono::seconds(5);
     std::optional<ServiceCredentials> credentials;
+    // When the host is contacted. false (default): only for a client that completed the front
+    // TLS handshake (and NLA, when on), so port scanners and clients that give up early never
+    // reach it; the gateway answers the client's X.224 request itself. true: before answering
+    // it, as a direct connection would, so that a client without NLA is told the host's own
+    // refusal code and gets the host's capability flags (extended client data, graphics
+    // pipeline), at the cost of a host connection for every X.224 request, scanners included.
+    bool early_host_contact = false;
 };
 
 // Network Level Authentication towards clients (CredSSP over TLS, PROTOCOL_HYBRID[_EX]). The

@@ -299,7 +299,8 @@ constexpr std::string_view kListenerKeys[] = {"name", "bind",      "default_back
                                               "nla",  "nla_users", "nla_keytab"};
 constexpr std::string_view kFrontTlsKeys[] = {"certificate", "private_key", "min_version"};
 constexpr std::string_view kBackendKeys[] = {
-    "name", "address", "security", "connect_timeout", "encryption_methods", "tls", "credentials"};
+    "name", "address",     "security",          "connect_timeout", "encryption_methods",
+    "tls",  "credentials", "early_host_contact"};
 constexpr std::string_view kCredentialsKeys[] = {"user", "domain", "password_file"};
 constexpr std::string_view kBackendTlsKeys[] = {
     "min_version", "max_version", "ciphers", "security_level", "legacy_renegotiation", "verify",
@@ -714,6 +715,7 @@ Backend Reader::read_backend(const Scope& s) {
         b.security = *sec;
     }
     if (auto d = duration(s, "connect_timeout")) b.connect_timeout = *d;
+    if (auto early = boolean(s, "early_host_contact")) b.early_host_contact = *early;
     read_encryption_methods(s, b.encryption_methods);
     if (auto tls = table(s, "tls", "[backend.tls]")) read_backend_tls(*tls, b.tls);
     if (auto creds = table(s, "credentials", "[backend.credentials]")) {

@@ -1,8 +1,9 @@
-// The session follows the handshake in order — client X.224, routing, backend TCP, backend
-// X.224, front TLS, backend TLS — then hands both streams to the relay. Each step either
-// completes, logging a `stage` event with its duration and facts, or throws a HandshakeError
-// that becomes exactly one `handshake_failed` line; anything else thrown becomes one too, as an
-// internal_error (or a `session_closed` saying so, once established).
+// The session follows the handshake in order — client X.224, routing, front TLS (and NLA), backend
+// TCP, backend X.224, backend TLS (and NLA) — then hands both streams to the relay; a backend with
+// early_host_contact moves the backend TCP and X.224 before the client's Connection Confirm. Each
+// step either completes, logging a `stage` event with its duration and facts, or throws a
+// HandshakeError that becomes exactly one `handshake_failed` line; anything else thrown becomes
+// one too, as an internal_error (or a `session_closed` saying so, once established).
 #include "proxy/session.hpp"
 
 #include <openssl/rand.h>
@@ -578,17 +579,22 @@ awaitable<void> Session::run() {
         const BackendRuntime& backend = it->second;
         stage_done(Stage::routing, {{"backend", backend_name_}});
 
-        // A client that logs on with NLA is authenticated before the host hears of it: a wrong
-        // password costs the host nothing. Its Connection Confirm then cannot pass on the host's
-        // capability flags (extended client data, graphics pipeline), which nobody knows yet.
+        // The host hears of a client only once it has completed the front TLS handshake (and NLA):
+        // a port scanner, a client that gives up early or a wrong password costs the host
+        // nothing. The gateway answers the X.224 request itself, so the Connection Confirm cannot
+        // pass on the host's capability flags (extended client data, graphics pipeline), which
+        // nobody knows yet, and a host's refusal can only close the client. A backend with
+        // early_host_contact trades that for the host's own answer, for clients without NLA.
         const bool nla_front = is_nla(front_selected);
         const auto& service = backend.service_credentials;
+        // Holding the client's password, or the backend's service account, the gateway can run
+        // CredSSP with the host for this client.
+        const bool offer_hybrid = nla_front || service.has_value();
         std::optional<rdp::BackendAgreement> agreement;
-        if (!nla_front) {
+        if (!nla_front && backend.config->early_host_contact) {
             co_await connect_backend(backend);
-            // Service credentials let the gateway run CredSSP with the host for this client.
             enter(Stage::backend_negotiation);
-            agreement = co_await negotiate_backend(backend, request, service.has_value());
+            agreement = co_await negotiate_backend(backend, request, offer_hybrid);
         }
         const auto confirm = rdp::encode(rdp::front_confirm(
             front_selected, agreement.value_or(rdp::BackendAgreement{front_selected, 0})));
@@ -605,15 +611,14 @@ awaitable<void> Session::run() {
         const auto front_facts = co_await accept_front_tls(*front);
         rdp::Bytes client_rest;  // what the client sent right after its credentials
         std::optional<rdp::credssp::PasswordCredentials> credentials;
-        if (nla_front) {
-            credentials = co_await accept_front_nla(*front, front_selected, client_rest);
+        if (nla_front) credentials = co_await accept_front_nla(*front, front_selected, client_rest);
+        if (!agreement) {
             co_await connect_backend(backend);
-            // Holding the client's password, the gateway can run CredSSP towards the host too.
             enter(Stage::backend_negotiation);
-            agreement = co_await negotiate_backend(backend, request, true);
-        } else if (service && is_nla(agreement->selected_protocol)) {
-            credentials = service_credentials(*service);
+            agreement = co_await negotiate_backend(backend, request, offer_hybrid);
         }
+        if (!nla_front && service && is_nla(agreement->selected_protocol))
+            credentials = service_credentials(*service);
         established_ =
             Json{{"conn", id_}, {"event", "session_established"}, {"backend", backend_name_}};
         established_["front"] = tls_facts(front_facts);

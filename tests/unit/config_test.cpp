@@ -115,6 +115,7 @@ TEST(FullFile, LoadsEveryKey) {
     EXPECT_EQ(win7.address.port, 3389);
     EXPECT_EQ(win7.security, BackendSecurity::tls);
     EXPECT_EQ(win7.connect_timeout, 3s);
+    EXPECT_TRUE(win7.early_host_contact);
     EXPECT_EQ(win7.tls.min_version, TlsVersion::tls1_0);
     EXPECT_EQ(win7.tls.max_version, TlsVersion::tls1_2);
     EXPECT_EQ(win7.tls.ciphers, "AES128-SHA");
@@ -129,6 +130,7 @@ TEST(FullFile, LoadsEveryKey) {
     EXPECT_EQ(plant.address.port, 3390);
     EXPECT_EQ(plant.security, BackendSecurity::rdp);
     EXPECT_EQ(plant.connect_timeout, 2min);
+    EXPECT_FALSE(plant.early_host_contact);
     EXPECT_EQ(plant.tls.verify, CertVerify::ca);
 
     ASSERT_EQ(c.routes.size(), 2u);
@@ -176,6 +178,7 @@ TEST(Defaults, MinimalConfigUsesStructDefaults) {
     const Backend& b = c.backends[0];
     EXPECT_EQ(b.security, BackendSecurity::automatic);
     EXPECT_EQ(b.connect_timeout, 5s);
+    EXPECT_FALSE(b.early_host_contact);
     EXPECT_EQ(b.tls.min_version, TlsVersion::tls1_0);
     EXPECT_EQ(b.tls.max_version, TlsVersion::tls1_3);
     EXPECT_EQ(b.tls.ciphers, BackendTls{}.ciphers);
@@ -416,6 +419,12 @@ address = "h1"
     const LoadError zero_text = single_error(with_base("[limits]\nkeepalive = \"0s\"\n"));
     EXPECT_EQ(zero_text.key, "limits.keepalive");
     EXPECT_EQ(zero_text.message, "\"0s\" is too short; a duration must be more than 0");
+}
+
+TEST(Errors, EarlyHostContactIsABoolean) {
+    const LoadError e = single_error(with_base("early_host_contact = \"yes\"\n"));
+    EXPECT_EQ(e.key, "backend[0].early_host_contact");
+    EXPECT_EQ(e.line, 8);
 }
 
 TEST(Errors, IntegerOutOfRange) {

@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "proxy/asio.hpp"
+#include "proxy/faults.hpp"
 #include "proxy/gateway_state.hpp"
 #include "proxy/nla/gss.hpp"
 #include "proxy/session.hpp"
@@ -224,6 +225,7 @@ int run_gateway(const config::Config& config) {
     // relay's CPU in perf); keeping up to 32 MiB of free heap stops that ping-pong.
     mallopt(M_TRIM_THRESHOLD, 32 << 20);
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    if (auto armed = load_fault_plan()) log.warn(*armed);
     log.info("file descriptor limit " + raise_descriptor_limit() + "; up to " +
              std::to_string(config.limits.max_sessions) + " sessions and " +
              std::to_string(config.limits.max_handshakes) + " concurrent handshakes");

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <optional>
 
+#include "proxy/faults.hpp"
 #include "proxy/keepalive.hpp"
 #include "proxy/nla_leg.hpp"
 #include "proxy/relay.hpp"
@@ -149,8 +150,12 @@ class Session {
     void log_failure(const HandshakeError& e);
     void log_closed(const RelayResult& r);
     void end_abruptly(Cause cause, const std::string& detail);
-    // Marks the start of a stage: what an unexpected exception is attributed to.
-    void enter(Stage stage) { stage_ = stage; }
+    // Marks the start of a stage: what an unexpected exception is attributed to, and where a
+    // faults build (-DRDPBRIDGE_FAULTS=ON) may inject one.
+    void enter(Stage stage) {
+        stage_ = stage;
+        fault_point(stage, id_);
+    }
     void close_all();
 
     GatewayState& gateway_;

@@ -104,7 +104,10 @@ class Session {
           resolver_(client_.get_executor()),
           deadline_(client_.get_executor()),
           connect_deadline_(client_.get_executor()),
-          registration_(gateway.sessions.add([this] { close_all(); })) {}
+          registration_(gateway.sessions.add([this] {
+              stopped_by_gateway_ = true;
+              close_all();
+          })) {}
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
     // Only a coroutine frame destroyed while suspended (the event loop torn down under it) gets
@@ -150,6 +153,9 @@ class Session {
     void log_failure(const HandshakeError& e);
     void log_closed(const RelayResult& r);
     void end_abruptly(Cause cause, const std::string& detail);
+    static rdp::Failure shutdown_failure() {
+        return {Cause::gateway_shutting_down, "the gateway is stopping (SIGTERM or SIGINT)"};
+    }
     // Marks the start of a stage: what an unexpected exception is attributed to, and where a
     // faults build (-DRDPBRIDGE_FAULTS=ON) may inject one.
     void enter(Stage stage) {
@@ -175,6 +181,8 @@ class Session {
     TlsStream* back_tls_ = nullptr;
     Stage stage_ = Stage::client_x224;  // in progress
     bool ended_ = false;                // the one terminal event is logged
+    // Closed by the gateway's shutdown: whatever the sockets then report, that is why it ended.
+    bool stopped_by_gateway_ = false;
     Clock::time_point started_ = Clock::now();
     Clock::time_point stage_started_ = started_;
     std::string backend_name_;
@@ -662,7 +670,7 @@ awaitable<void> Session::run() {
                                       std::move(credentials));
         }
     } catch (const HandshakeError& e) {
-        log_failure(e);
+        log_failure(stopped_by_gateway_ ? HandshakeError{e.stage, shutdown_failure()} : e);
     } catch (const std::exception& e) {
         // Not a peer's doing: a bug or an exhausted resource. The session ends with one line
         // that says so; the gateway goes on serving the others.
@@ -671,6 +679,11 @@ awaitable<void> Session::run() {
         end_abruptly(Cause::internal_error, "an exception that is not a std::exception");
     }
     deadline_.disarm();
+    if (relayed && stopped_by_gateway_) {
+        relayed->closed_by = "gateway";
+        relayed->failure = shutdown_failure();
+        relayed->reason = "gateway_shutting_down: " + relayed->failure->detail;
+    }
     if (relayed && !established_logged_) {
         log_failure(HandshakeError{Stage::mcs_gcc, unestablished_failure(*relayed)});
     } else if (relayed) {

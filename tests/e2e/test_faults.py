@@ -1,8 +1,8 @@
 """Part 9 acceptance: failure paths that cannot leak, hang or lie. Scripted peers (peers.py) stop at
 every handshake boundary on either leg, a deadline races a peer's close, a faults build throws
-inside each stage, and a host behind a veth pair vanishes mid-session. After each case: exactly
-one terminal event (session_closed or handshake_failed) per accepted connection, and the gateway
-still serves (and, when stopped, exits 0).
+inside each stage, a host behind a veth pair vanishes mid-session, and SIGTERM ends live
+sessions. After each case: exactly one terminal event (session_closed or handshake_failed) per
+accepted connection, and the gateway still serves (and, when stopped, exits 0).
 
 Needs, beyond the lab: for test_d a gateway built with -DRDPBRIDGE_FAULTS=ON named by
 $RDPBRIDGE_FAULTS_BIN (tests/run-all.sh builds one); for test_e root and iproute2 (a network
@@ -445,6 +445,36 @@ class Faults(unittest.TestCase):
         settle(self, gw, [run.local])
         self.assertTrue(gw.proc.alive(), gw.proc.describe())
         self.stop_cleanly(gw)
+
+    # ------------------------------------------------------------------------------- (f)
+    def test_f_sigterm_ends_every_session_once_and_exits_0(self):
+        """SIGTERM closes the live sessions (one established, one mid-handshake) after others
+        have come and gone: each says the gateway stopped it, once; the gateway exits 0."""
+        host = self.host()
+        gw = start_gateway(self.lab, config=config(
+            [("host", f"127.0.0.1:{host.port}", "")], default="host",
+            limits='handshake_timeout = "30s"'))  # the waiting client must outlast the test
+        # Sessions that ended before: their registry entries must be gone.
+        self.still_serves(gw, "host")
+        peers.run_client(gw.port, when="mid_tls", action="reset", cookie="host")
+        with ThreadPoolExecutor(2) as pool:
+            # Established, then waits for the gateway to end it.
+            live = pool.submit(peers.run_client, gw.port, cookie="host", action="silent")
+            # Mid-handshake: connected, sends nothing, waits.
+            waiting = pool.submit(peers.run_client, gw.port, when="connect", action="silent")
+            gw.wait_event("session_established", count=2)
+            gw.wait_event("connection_accepted", count=4)
+            self.assertEqual(gw.proc.stop(), 0, gw.proc.describe())
+            live, waiting = live.result(timeout=10), waiting.result(timeout=10)
+        self.assertIsNone(gw.proc.exit_problem(), gw.proc.exit_problem())
+        ended = settle(self, gw, [live.local, waiting.local])
+        self.assertTrue(live.established)
+        e = ended[conn_of(gw, live.local)]
+        self.assertEqual((e["event"], e["closed_by"], e.get("cause")),
+                         ("session_closed", "gateway", "gateway_shutting_down"), e)
+        e = ended[conn_of(gw, waiting.local)]
+        self.assertEqual((e["event"], e["stage"], e["cause"]),
+                         ("handshake_failed", "client_x224", "gateway_shutting_down"), e)
 
 
 if __name__ == "__main__":

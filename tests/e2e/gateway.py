@@ -124,10 +124,11 @@ def nla_sanitizer_env() -> dict:
 
 
 def start_gateway(lab, target_port=None, *extra, config=None, name="rdpbridge", env=None,
-                  binary=None):
+                  binary=None, wrapper=()):
     """Quick start in front of 127.0.0.1:target_port, or `config` (TOML text in which
     {port} and {log} are substituted). `extra` command-line options are passed in both modes
-    (e.g. "--log-level", "debug"). `binary` replaces $RDPBRIDGE_BIN (e.g. a faults build)."""
+    (e.g. "--log-level", "debug"). `binary` replaces $RDPBRIDGE_BIN (e.g. a faults build);
+    `wrapper` is a command line that runs it (e.g. prlimit ... --)."""
     port = free_port()
     log = lab.dir / f"{name}-handshake.jsonl"
     if config is not None:
@@ -138,7 +139,8 @@ def start_gateway(lab, target_port=None, *extra, config=None, name="rdpbridge", 
         argv = [binary or BIN, "run", "--listen", f"127.0.0.1:{port}", "--target",
                 f"127.0.0.1:{target_port}", "--handshake-log", str(log),
                 "--state-dir", str(lab.dir / "state"), *extra]
-    proc = lab.start(argv, name, ready_regex=r"listening on 127\.0\.0\.1:%d" % port, env=env)
+    proc = lab.start([*wrapper, *argv], name, ready_regex=r"listening on 127\.0\.0\.1:%d" % port,
+                     env=env)
     # SIGTERM ends it with 0; anything else, or a sanitizer report (ASan, TSan and UBSan
     # builds), fails the test when the lab is closed.
     proc.expect_clean_exit = True

@@ -1,7 +1,7 @@
 """Part 9 acceptance: failure paths that cannot leak, hang or lie. Scripted peers (peers.py) stop at
 every handshake boundary on either leg, a deadline races a peer's close, a faults build throws
-inside each stage, a host behind a veth pair vanishes mid-session, and SIGTERM ends live
-sessions. After each case: exactly one terminal event (session_closed or handshake_failed) per
+inside each stage, a host behind a veth pair vanishes mid-session, SIGTERM ends live sessions,
+and accept runs out of descriptors. After each case: exactly one terminal event (session_closed or handshake_failed) per
 accepted connection, and the gateway still serves (and, when stopped, exits 0).
 
 Needs, beyond the lab: for test_d a gateway built with -DRDPBRIDGE_FAULTS=ON named by
@@ -476,6 +476,34 @@ class Faults(unittest.TestCase):
         self.assertEqual((e["event"], e["stage"], e["cause"]),
                          ("handshake_failed", "client_x224", "gateway_shutting_down"), e)
 
+
+    # ------------------------------------------------------------------------------- (g)
+    def test_g_accept_survives_running_out_of_descriptors(self):
+        """With its descriptors capped (prlimit), the gateway hits EMFILE at accept: it says so,
+        waits, and accepts again once descriptors are free; no connection is left without its
+        end."""
+        prlimit = shutil.which("prlimit")
+        require(self, prlimit, "prlimit (util-linux) to cap the gateway's descriptors")
+        host = self.host()
+        gw = start_gateway(self.lab, config=config(
+            [("host", f"127.0.0.1:{host.port}", "")], default="host"),
+            wrapper=[prlimit, "--nofile=48:48", "--"])
+        clients = []
+        try:
+            # More silent clients than descriptors, each from its own address (rate limits).
+            for i in range(60):
+                clients.append(socket.create_connection(
+                    ("127.0.0.1", gw.port), timeout=5, source_address=(f"127.0.1.{i + 1}", 0)))
+            gw.proc.wait_log(r"accept failed: Too many open files", timeout=10)
+        finally:
+            for c in clients:
+                c.close()
+        # Every connection the gateway accepted ends (client_closed); those still queued are
+        # accepted once descriptors are free, and end the same way.
+        self.still_serves(gw, "host")
+        settle(self, gw)
+        self.assertEqual(len(gw.events("connection_accepted")), 61)
+        self.stop_cleanly(gw)
 
 if __name__ == "__main__":
     unittest.main()

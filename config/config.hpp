@@ -97,6 +97,13 @@ struct Backend {
     uint32_t encryption_methods = rdp_method::bits128 | rdp_method::fips;
     Duration connect_timeout = std::chrono::seconds(5);
     std::optional<ServiceCredentials> credentials;
+    // When the host is contacted. false (default): only for a client that completed the front
+    // TLS handshake (and NLA, when on), so port scanners and clients that give up early never
+    // reach it; the gateway answers the client's X.224 request itself. true: before answering
+    // it, as a direct connection would, so that a client without NLA is told the host's own
+    // refusal code and gets the host's capability flags (extended client data, graphics
+    // pipeline), at the cost of a host connection for every X.224 request, scanners included.
+    bool early_host_contact = false;
 };
 
 // Network Level Authentication towards clients (CredSSP over TLS, PROTOCOL_HYBRID[_EX]). The
@@ -152,6 +159,12 @@ struct Limits {
     // of its address, since one host or customer usually holds a whole /64 and could otherwise
     // take a fresh address per connection. 1..128; IPv4 (and IPv4-mapped IPv6) is per address.
     int ipv6_source_prefix = 64;
+    // TCP keepalive on both legs of every session; 0 = off. Whole seconds, 1s..2h. The first
+    // probe goes after `keepalive` of silence, then one every keepalive/6 (at least 1 s); after
+    // 4 unanswered probes the peer counts as vanished (about 1.7 × keepalive; TCP_USER_TIMEOUT
+    // is set to the same, so data in flight does not prolong it): session_closed with reason
+    // peer_vanished.
+    Duration keepalive = std::chrono::seconds(60);
 };
 
 // A small share of the handshake slots (an eighth, at least 4, never more than all of them).

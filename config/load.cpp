@@ -29,6 +29,7 @@ namespace fs = std::filesystem;
 // A timeout longer than this is almost certainly a unit mistake ("600" meant as ms).
 constexpr std::int64_t kMaxDurationMs = 10 * 60 * 1000;
 constexpr std::int64_t kMaxIdleMs = 7LL * 24 * 3600 * 1000;  // idle_timeout: up to a week
+constexpr std::int64_t kMaxKeepaliveMs = 2LL * 3600 * 1000;  // keepalive: up to 2 hours
 
 // ---------------------------------------------------------------------------------------------
 // Text helpers
@@ -301,12 +302,14 @@ constexpr std::string_view kLimitsKeys[] = {"handshake_timeout",
                                             "max_handshakes_per_source",
                                             "connections_per_second_per_source",
                                             "idle_timeout",
-                                            "ipv6_source_prefix"};
+                                            "ipv6_source_prefix",
+                                            "keepalive"};
 constexpr std::string_view kListenerKeys[] = {
     "name", "bind", "default_backend", "tls", "nla", "nla_users", "nla_keytab", "allow", "deny"};
 constexpr std::string_view kFrontTlsKeys[] = {"certificate", "private_key", "min_version"};
 constexpr std::string_view kBackendKeys[] = {
-    "name", "address", "security", "connect_timeout", "encryption_methods", "tls", "credentials"};
+    "name", "address",     "security",          "connect_timeout", "encryption_methods",
+    "tls",  "credentials", "early_host_contact"};
 constexpr std::string_view kCredentialsKeys[] = {"user", "domain", "password_file"};
 constexpr std::string_view kBackendTlsKeys[] = {"min_version",
                                                 "max_version",
@@ -637,6 +640,20 @@ void Reader::read_limits(const Scope& s, Limits& out) {
     } else if (auto d = duration(s, "idle_timeout", kMaxIdleMs)) {
         out.idle_timeout = *d;
     }
+    if (const toml::node* keepalive = s.get("keepalive"); keepalive != nullptr &&
+                                                          keepalive->as_integer() != nullptr &&
+                                                          keepalive->as_integer()->get() == 0) {
+        out.keepalive = Duration::zero();  // 0: no keepalive probes
+    } else if (auto d = duration(s, "keepalive", kMaxKeepaliveMs)) {
+        // The kernel counts keepalive times in whole seconds; only a string can be anything else.
+        if (d->count() % 1000 != 0) {
+            fail(keepalive->source(), s.key("keepalive"),
+                 in_quotes(keepalive->as_string()->get()) +
+                     " is not whole seconds; TCP keepalive counts seconds: write e.g. \"60s\"");
+        } else {
+            out.keepalive = *d;
+        }
+    }
 }
 
 void Reader::read_shield(const Scope& s, Shield& out) {
@@ -774,6 +791,7 @@ Backend Reader::read_backend(const Scope& s) {
         b.security = *sec;
     }
     if (auto d = duration(s, "connect_timeout")) b.connect_timeout = *d;
+    if (auto early = boolean(s, "early_host_contact")) b.early_host_contact = *early;
     read_encryption_methods(s, b.encryption_methods);
     if (auto tls = table(s, "tls", "[backend.tls]")) read_backend_tls(*tls, b.security, b.tls);
     if (auto creds = table(s, "credentials", "[backend.credentials]")) {

@@ -15,6 +15,7 @@
 
 #include "config/cidr.hpp"
 #include "proxy/asio.hpp"
+#include "proxy/faults.hpp"
 #include "proxy/gateway_state.hpp"
 #include "proxy/nla/gss.hpp"
 #include "proxy/session.hpp"
@@ -125,40 +126,85 @@ awaitable<void> report_loop(GatewayState& state) {
     }
 }
 
+std::string exception_text(const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+        return x.what();
+    } catch (...) {
+        return "an exception that is not a std::exception";
+    }
+}
+
+// Admits one accepted connection and starts its session. Not a coroutine, so that whatever it
+// throws is caught by the accept loop around it.
+void start_session(GatewayState& state, const ListenerRuntime& listener, tcp::socket socket,
+                   const tcp::endpoint& peer, IdSource& ids) {
+    const std::string source = peer.address().to_string();
+    std::string id = ids.next();
+    const auto now = Admission::Clock::now();
+    auto refused = source_check(*listener.config, source);
+    if (!refused) refused = state.admission.admit(source, now);
+    if (refused) {
+        // Refused before any byte is read: the socket closes; one line per source and reason
+        // per window, the rest summarised (see RefusalLog).
+        const std::string reason(rdp::describe(refused->cause).id);
+        if (state.refusals.first(source, reason, now)) {
+            Json line{{"conn", id}, {"listener", listener.config->name}, {"client", source}};
+            line.update(failure_fields(rdp::Stage::client_transport, *refused));
+            state.log.write(std::move(line));
+        }
+        return;
+    }
+    AdmissionTicket ticket(state.admission, source);
+    auto executor = socket.get_executor();
+    // The session logs its own end; what still escapes it (the log failing) is said here rather
+    // than lost, as asio::detached would lose it.
+    asio::co_spawn(executor,
+                   run_session(state, listener, std::move(socket), peer, id, std::move(ticket)),
+                   [&state, id](std::exception_ptr e) {
+                       if (e)
+                           state.log.error("connection " + id +
+                                           ": session ended by an exception: " + exception_text(e));
+                   });
+}
+
+// Runs until the listener is closed. Nothing that happens to one connection stops it: accept
+// errors are logged and waited out briefly on a timer (a client that gave up before its accept
+// is not an error), and an exception while starting a session costs that session only.
 awaitable<void> accept_loop(GatewayState& state, const ListenerRuntime& listener,
                             tcp::acceptor& acceptor, IdSource& ids) {
+    asio::steady_timer pause(acceptor.get_executor());
     for (;;) {
         boost::system::error_code ec;
-        tcp::socket socket =
-            co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
-        if (ec == asio::error::operation_aborted || state.shutting_down) co_return;
-        if (ec) {
-            // EMFILE and friends: keep listening; the condition is logged, not fatal.
-            state.log.warn("listener " + listener.config->name +
-                           ": accept failed: " + ec.message());
-            asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(100));
-            co_await pause.async_wait(use_awaitable);
-            continue;
-        }
-        const std::string source = socket.remote_endpoint(ec).address().to_string();
-        std::string id = ids.next();
-        const auto now = Admission::Clock::now();
-        auto refused = source_check(*listener.config, source);
-        if (!refused) refused = state.admission.admit(source, now);
-        if (refused) {
-            // Refused before any byte is read: the socket closes; one line per source and
-            // reason per window, the rest summarised (see RefusalLog).
-            const std::string reason(rdp::describe(refused->cause).id);
-            if (state.refusals.first(source, reason, now)) {
-                Json line{{"conn", id}, {"listener", listener.config->name}, {"client", source}};
-                line.update(failure_fields(rdp::Stage::client_transport, *refused));
-                state.log.write(std::move(line));
+        bool back_off = false;
+        try {
+            // The peer's address from accept(2) itself: getpeername() fails for a client that
+            // reset in the meantime.
+            tcp::socket socket(acceptor.get_executor());
+            tcp::endpoint peer;
+            co_await acceptor.async_accept(socket, peer, asio::redirect_error(use_awaitable, ec));
+            if (ec == asio::error::operation_aborted || state.shutting_down) co_return;
+            if (!ec) {
+                start_session(state, listener, std::move(socket), peer, ids);
+            } else if (ec != asio::error::connection_aborted) {
+                // EMFILE and friends: keep listening; the condition is logged, not fatal. The
+                // connection that could not be accepted stays queued, so accepting again at once
+                // would only spin until descriptors are freed.
+                state.log.warn("listener " + listener.config->name +
+                               ": accept failed: " + ec.message());
+                back_off = true;
             }
-            continue;
+        } catch (const std::exception& e) {
+            state.log.error("listener " + listener.config->name + ": " + e.what() +
+                            "; still accepting");
+            back_off = true;
         }
-        asio::co_spawn(acceptor.get_executor(),
-                       run_session(state, listener, std::move(socket), std::move(id), source),
-                       asio::detached);
+        if (back_off) {
+            pause.expires_after(std::chrono::milliseconds(100));
+            co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
+            if (state.shutting_down) co_return;
+        }
     }
 }
 
@@ -257,6 +303,7 @@ int run_gateway(const config::Config& config) {
     // relay's CPU in perf); keeping up to 32 MiB of free heap stops that ping-pong.
     mallopt(M_TRIM_THRESHOLD, 32 << 20);
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    if (auto armed = load_fault_plan()) log.warn(*armed);
     log.info("file descriptor limit " + raise_descriptor_limit() + "; up to " +
              std::to_string(config.limits.max_sessions) + " sessions and " +
              std::to_string(config.limits.max_handshakes) + " concurrent handshakes");

@@ -8,6 +8,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "config/config.hpp"
 #include "proxy/admission.hpp"
@@ -41,19 +43,47 @@ struct ListenerRuntime {
     tls::Context front_tls;
 };
 
+// The live sessions' closers, called on shutdown. A session holds its entry as a Registration,
+// so the entry goes when the session goes, however it ends: a closer can never outlive the
+// session it closes.
 class SessionRegistry {
   public:
     using Closer = std::function<void()>;
-    uint64_t add(Closer closer) {
+
+    class Registration {
+      public:
+        Registration(SessionRegistry& registry, uint64_t id) : registry_(&registry), id_(id) {}
+        Registration(Registration&& other) noexcept
+            : registry_(std::exchange(other.registry_, nullptr)), id_(other.id_) {}
+        Registration(const Registration&) = delete;
+        Registration& operator=(const Registration&) = delete;
+        Registration& operator=(Registration&&) = delete;
+        ~Registration() {
+            if (registry_) registry_->closers_.erase(id_);
+        }
+
+      private:
+        SessionRegistry* registry_;
+        uint64_t id_;
+    };
+
+    [[nodiscard]] Registration add(Closer closer) {
         closers_[++next_] = std::move(closer);
-        return next_;
+        return Registration(*this, next_);
     }
-    void remove(uint64_t id) { closers_.erase(id); }
     std::size_t size() const { return closers_.size(); }
-    // Closes every live session; each then logs its own end.
+    // Closes every live session; each then logs its own end. A closer only closes sockets, but
+    // each entry is looked up again anyway, so that one removed meanwhile is never called.
     void close_all() {
-        auto copy = closers_;
-        for (auto& [id, close] : copy) close();
+        std::vector<uint64_t> ids;
+        ids.reserve(closers_.size());
+        for (const auto& entry : closers_) ids.push_back(entry.first);
+        for (const uint64_t id : ids) {
+            const auto it = closers_.find(id);
+            if (it == closers_.end()) continue;
+            const Closer close = it->second;  // a copy: the call may remove the entry
+            close();
+        }
     }
 
   private:
@@ -82,6 +112,37 @@ class BackendFacts {
         std::set<std::string> warned;
     };
     std::map<std::string, Entry, std::less<>> entries_;
+};
+
+// One admitted connection's place in the Admission counts (a handshake, then a session once
+// established), given back when the ticket is destroyed: whichever way the session ends, and
+// even if its coroutine never ran.
+class AdmissionTicket {
+  public:
+    AdmissionTicket(Admission& admission, std::string source)
+        : admission_(&admission), source_(std::move(source)) {}
+    AdmissionTicket(AdmissionTicket&& other) noexcept
+        : admission_(std::exchange(other.admission_, nullptr)),
+          source_(std::move(other.source_)),
+          established_(other.established_) {}
+    AdmissionTicket(const AdmissionTicket&) = delete;
+    AdmissionTicket& operator=(const AdmissionTicket&) = delete;
+    AdmissionTicket& operator=(AdmissionTicket&&) = delete;
+    ~AdmissionTicket() {
+        if (admission_) admission_->finished(source_, established_);
+    }
+
+    void established() {
+        if (!admission_ || established_) return;
+        admission_->established(source_);
+        established_ = true;
+    }
+    const std::string& source() const { return source_; }
+
+  private:
+    Admission* admission_;
+    std::string source_;
+    bool established_ = false;
 };
 
 struct GatewayState {

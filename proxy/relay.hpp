@@ -15,6 +15,7 @@
 
 #include "proxy/asio.hpp"
 #include "proxy/idle.hpp"
+#include "proxy/watchdog.hpp"
 #include "rdp/bridge.hpp"
 #include "rdp/secret.hpp"
 
@@ -24,8 +25,9 @@ struct RelayResult {
     uint64_t client_to_host = 0;
     uint64_t host_to_client = 0;
     std::string closed_by;  // "client", "host" or "gateway"
-    std::string reason;
-    std::optional<rdp::Failure> failure;  // when the bridge refused to go on
+    std::string reason;     // "closed", "peer_vanished", an error's text, ...
+    // When the bridge refused to go on, or (internal_error) the relay itself failed.
+    std::optional<rdp::Failure> failure;
 };
 
 using FactSink = std::function<void(const rdp::Fact&)>;
@@ -33,9 +35,14 @@ using FactSink = std::function<void(const rdp::Fact&)>;
 namespace detail {
 
 struct Direction {
+    const char* from = nullptr;  // "client" or "host": the peer this direction reads
+    const char* to = nullptr;    // the peer it writes to
     std::chrono::steady_clock::time_point* last_activity = nullptr;
+    // Set once the relay ends: neither direction starts another operation after that.
+    const bool* stopping = nullptr;
     uint64_t bytes = 0;
-    std::string end;  // why this direction stopped
+    std::string end;                 // why this direction stopped
+    const char* ended_by = nullptr;  // the peer whose read or write ended it
     std::optional<rdp::Failure> failure;
 };
 
@@ -56,7 +63,15 @@ struct Translator {
     }
 };
 
+// A peer that stopped answering without closing (unplugged, powered off, its network gone): TCP
+// keepalive or the user timeout gave up on it, or the path to it is gone.
+inline bool vanished(const boost::system::error_code& ec) {
+    return ec == asio::error::timed_out || ec == asio::error::host_unreachable ||
+           ec == asio::error::network_unreachable;
+}
+
 inline std::string describe_end(const boost::system::error_code& ec) {
+    if (vanished(ec)) return "peer_vanished";
     return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ? "closed"
                                                                               : ec.message();
 }
@@ -77,23 +92,30 @@ template <class From, class To>
 awaitable<void> pump(From& from, To& to, std::size_t buffer_size, Translator translate,
                      Direction& d, rdp::Bytes first = {}) {
     boost::system::error_code ec;
+    // Once the relay ends, an operation that had already completed must not lead to a new one
+    // (a wait that nothing would cancel): every operation starts only after this check.
+    const auto ended = [&d] { return *d.stopping; };
     for (;;) {
         std::unique_ptr<uint8_t[]> buffer;
         std::size_t n = first.size();
         if (first.empty()) {
             // The buffer exists only while bytes are in flight: an idle session holds none, so
             // 10,000 idle sessions cost no relay memory, and a busy one can use large buffers.
+            if (ended()) break;
             co_await until_readable(from, ec);
             if (ec) {
                 d.end = describe_end(ec);
+                d.ended_by = d.from;
                 break;
             }
+            if (ended()) break;
             // Not zero-filled: it is overwritten by the read.
             buffer = std::make_unique_for_overwrite<uint8_t[]>(buffer_size);
             n = co_await from.async_read_some(asio::buffer(buffer.get(), buffer_size),
                                               asio::redirect_error(use_awaitable, ec));
             if (ec) {
                 d.end = describe_end(ec);
+                d.ended_by = d.from;
                 break;
             }
         }
@@ -112,38 +134,44 @@ awaitable<void> pump(From& from, To& to, std::size_t buffer_size, Translator tra
             out = translated;  // may be empty while a PDU is incomplete
         }
         if (out.empty()) continue;
+        if (ended()) break;
         co_await asio::async_write(to, asio::buffer(out.data(), out.size()),
                                    asio::redirect_error(use_awaitable, ec));
         if (ec) {
-            d.end = "write failed: " + ec.message();
+            d.end = vanished(ec) ? describe_end(ec) : "write failed: " + ec.message();
+            d.ended_by = d.to;
             break;
         }
     }
 }
 
-// Sends close_notify to a TLS peer that is still connected; a raw TCP stream needs nothing.
+// Sends close_notify to a TLS peer that is still connected; a raw TCP stream needs nothing. A
+// peer that does not take it within the limit has its socket closed. The limit is a Watchdog, so
+// an expiry queued just as the shutdown completes cannot reach this coroutine's frame (or the
+// stream) after it has returned.
 template <class Stream>
 awaitable<void> say_goodbye(Stream& s) {
     if constexpr (requires { s.async_shutdown(use_awaitable); }) {
-        boost::system::error_code ec;
-        asio::steady_timer limit(co_await asio::this_coro::executor, std::chrono::seconds(2));
-        limit.async_wait([&](const boost::system::error_code& e) {
-            if (!e) s.lowest_layer().close(ec);
+        Watchdog limit(co_await asio::this_coro::executor);
+        limit.arm(std::chrono::seconds(2), [&s] {
+            boost::system::error_code ignored;
+            s.lowest_layer().close(ignored);
         });
+        boost::system::error_code ec;
         co_await s.async_shutdown(asio::redirect_error(use_awaitable, ec));
-        limit.cancel();
+        limit.disarm();
     }
 }
 
 }  // namespace detail
 
-// Runs until either side closes or the bridge fails, then closes both sides: a TLS
-// close_notify to whichever peer is still there, bounded by a short deadline.
-// Closes an idle session: no byte in either direction for `timeout` (zero: never).
+// Calls `on_idle` when no byte went either way for `timeout` (zero: never). The relay cancels
+// the timer when it ends; a wake-up that was already queued then still comes, so `on_idle` must
+// ignore a relay that has ended.
 inline awaitable<void> idle_watch(asio::steady_timer& timer,
                                   const std::chrono::steady_clock::time_point& last_activity,
-                                  std::chrono::milliseconds timeout, bool& fired,
-                                  std::function<void()> close) {
+                                  std::chrono::milliseconds timeout,
+                                  std::function<void()> on_idle) {
     if (timeout.count() == 0) co_return;
     boost::system::error_code ec;
     for (;;) {
@@ -152,67 +180,122 @@ inline awaitable<void> idle_watch(asio::steady_timer& timer,
         if (ec) co_return;  // the relay ended first
         if (idle_expired(std::chrono::steady_clock::now(), last_activity, timeout)) break;
     }
-    fired = true;
-    close();
+    on_idle();
 }
 
+inline constexpr std::chrono::seconds kTeardownLimit{2};
+
+// Runs until either side closes, the bridge fails or the session is idle too long, then tears
+// down: reading stops on both legs at once, a TLS close_notify goes to whichever peer is still
+// there (bounded by a short deadline), and both sockets are closed. The relay returns only once
+// everything it started has finished, so nothing it started can outlive its frame.
 template <class ClientStream, class HostStream>
 awaitable<RelayResult> relay(ClientStream& client, HostStream& host, rdp::Bridge& bridge,
                              std::size_t buffer_size, std::chrono::milliseconds idle_timeout,
                              FactSink facts, rdp::Bytes client_early = {}) {
     auto ex = co_await asio::this_coro::executor;
     auto last_activity = std::chrono::steady_clock::now();
-    detail::Direction up, down;  // client -> host, host -> client
+    bool stopping = false;
+    detail::Direction up, down;
+    up.from = down.to = "client";
+    up.to = down.from = "host";
     up.last_activity = down.last_activity = &last_activity;
+    up.stopping = down.stopping = &stopping;
     asio::steady_timer idle(ex);
     bool idle_fired = false;
-    asio::steady_timer both_done(ex, asio::steady_timer::time_point::max());
-    int running = 2;
-    const char* first = nullptr;
-    // The first direction to stop ends the session: cancel the other one's pending read.
-    auto finished = [&](const char* who) {
-        if (!first) {
-            first = who;
+    asio::steady_timer all_done(ex, asio::steady_timer::time_point::max());
+    int running = 3;  // the two pumps and the idle watch
+    const detail::Direction* first = nullptr;
+    std::exception_ptr error;
+    const auto close_both = [&] {
+        boost::system::error_code ignored;
+        client.lowest_layer().close(ignored);
+        host.lowest_layer().close(ignored);
+    };
+    // A pump that is inside a TLS operation whose step had already completed may still start
+    // one more wait, and a write may wait on a peer that does not read: past this limit the
+    // sockets close under them.
+    Watchdog stragglers(ex);
+    // The first direction to stop (or the idle watch) ends the relay. Cancelling only recalls
+    // pending operations, so reading also stops at the socket: after shutdown(SHUT_RD) every
+    // read and readiness wait on either leg completes at once, while a close_notify can still be
+    // written.
+    const auto stop = [&](const detail::Direction* who) {
+        if (stopping) return;
+        stopping = true;
+        first = who;
+        const auto stop_reading = [](auto& socket) {
             boost::system::error_code ignored;
-            client.lowest_layer().cancel(ignored);
-            host.lowest_layer().cancel(ignored);
-            idle.cancel();
-        }
-        if (--running == 0) both_done.cancel();
+            socket.cancel(ignored);
+            socket.shutdown(tcp::socket::shutdown_receive, ignored);
+        };
+        stop_reading(client.lowest_layer());
+        stop_reading(host.lowest_layer());
+        idle.cancel();
+        stragglers.arm(kTeardownLimit, close_both);
+    };
+    const auto task_done = [&] {
+        if (--running == 0) all_done.cancel();
+    };
+    const auto pump_done = [&](const detail::Direction& d, std::exception_ptr e) {
+        if (e && !error) error = e;
+        stop(&d);
+        task_done();
     };
     asio::co_spawn(
         ex,
         detail::pump(client, host, buffer_size, {bridge, true, facts}, up, std::move(client_early)),
-        [&](std::exception_ptr) { finished("client"); });
+        [&](std::exception_ptr e) { pump_done(up, e); });
     asio::co_spawn(ex, detail::pump(host, client, buffer_size, {bridge, false, facts}, down),
-                   [&](std::exception_ptr) { finished("host"); });
+                   [&](std::exception_ptr e) { pump_done(down, e); });
     asio::co_spawn(ex,
-                   idle_watch(idle, last_activity, idle_timeout, idle_fired,
+                   idle_watch(idle, last_activity, idle_timeout,
                               [&] {
-                                  boost::system::error_code ignored;
-                                  client.lowest_layer().cancel(ignored);
-                                  host.lowest_layer().cancel(ignored);
+                                  if (stopping) return;
+                                  idle_fired = true;
+                                  stop(nullptr);
                               }),
-                   asio::detached);
+                   [&](std::exception_ptr e) {
+                       if (e && !error) error = e;
+                       task_done();
+                   });
     boost::system::error_code ec;
-    co_await both_done.async_wait(asio::redirect_error(use_awaitable, ec));
+    co_await all_done.async_wait(asio::redirect_error(use_awaitable, ec));
+    stragglers.disarm();
 
-    const bool client_first = std::string(first) == "client";
-    const detail::Direction& ended = client_first ? up : down;
-    if (ended.failure) {
+    // Which peer is still there to say goodbye to: the one that did not end it.
+    const detail::Direction& ended = first ? *first : down;
+    const bool gateway_ended = idle_fired || ended.failure || error;
+    if (gateway_ended || !ended.ended_by) {
         co_await detail::say_goodbye(client);
         co_await detail::say_goodbye(host);
-    } else if (client_first) {
+    } else if (std::string_view(ended.ended_by) == "client") {
         co_await detail::say_goodbye(host);
     } else {
         co_await detail::say_goodbye(client);
     }
+    close_both();
+
     RelayResult result;
     result.client_to_host = up.bytes;
     result.host_to_client = down.bytes;
-    result.closed_by = ended.failure || idle_fired ? "gateway" : first;
-    result.reason = idle_fired ? idle_reason(idle_timeout) : ended.end;
-    result.failure = ended.failure;
+    result.closed_by = gateway_ended || !ended.ended_by ? "gateway" : ended.ended_by;
+    if (error) {
+        std::string what = "an exception that is not a std::exception";
+        try {
+            std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+            what = e.what();
+        } catch (...) {
+        }
+        result.reason = "internal_error: " + what;
+        result.failure = rdp::Failure{rdp::Cause::internal_error, what};
+    } else if (idle_fired) {
+        result.reason = idle_reason(idle_timeout);
+    } else {
+        result.reason = ended.end;
+        result.failure = ended.failure;
+    }
     co_return result;
 }
 

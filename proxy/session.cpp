@@ -1,7 +1,9 @@
-// The session follows the handshake in order — client X.224, routing, backend TCP, backend
-// X.224, front TLS, backend TLS — then hands both streams to the relay. Each step either
-// completes, logging a `stage` event with its duration and facts, or throws a HandshakeError
-// that becomes exactly one `handshake_failed` line.
+// The session follows the handshake in order — client X.224, routing, front TLS (and NLA), backend
+// TCP, backend X.224, backend TLS (and NLA) — then hands both streams to the relay; a backend with
+// early_host_contact moves the backend TCP and X.224 before the client's Connection Confirm. Each
+// step either completes, logging a `stage` event with its duration and facts, or throws a
+// HandshakeError that becomes exactly one `handshake_failed` line; anything else thrown becomes
+// one too, as an internal_error (or a `session_closed` saying so, once established).
 #include "proxy/session.hpp"
 
 #include <openssl/rand.h>
@@ -9,6 +11,8 @@
 #include <chrono>
 #include <optional>
 
+#include "proxy/faults.hpp"
+#include "proxy/keepalive.hpp"
 #include "proxy/nla_leg.hpp"
 #include "proxy/quick_start_hints.hpp"
 #include "proxy/relay.hpp"
@@ -92,16 +96,33 @@ Json tls_facts(const tls::SessionFacts& f) {
 class Session {
   public:
     Session(GatewayState& gateway, const ListenerRuntime& listener, tcp::socket client,
-            std::string id, std::string source)
+            tcp::endpoint peer, std::string id, AdmissionTicket ticket)
         : gateway_(gateway),
           listener_(listener),
           id_(std::move(id)),
-          source_(std::move(source)),
+          peer_(peer),
+          ticket_(std::move(ticket)),
           client_(std::move(client)),
           backend_(client_.get_executor()),
           resolver_(client_.get_executor()),
           deadline_(client_.get_executor()),
-          connect_deadline_(client_.get_executor()) {}
+          connect_deadline_(client_.get_executor()),
+          registration_(gateway.sessions.add([this] {
+              stopped_by_gateway_ = true;
+              close_all();
+          })) {}
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+    // Only a coroutine frame destroyed while suspended (the event loop torn down under it) gets
+    // here without its terminal event; it still gets one.
+    ~Session() {
+        if (ended_) return;
+        try {
+            end_abruptly(Cause::gateway_shutting_down,
+                         "the gateway stopped while this connection was in progress");
+        } catch (...) {
+        }
+    }
 
     awaitable<void> run();
 
@@ -147,19 +168,38 @@ class Session {
     template <class F>
     void with_store(Stage stage, F&& f);
     void log_failure(const HandshakeError& e);
+    void log_closed(const RelayResult& r);
+    void end_abruptly(Cause cause, const std::string& detail);
+    static rdp::Failure shutdown_failure() {
+        return {Cause::gateway_shutting_down, "the gateway is stopping (SIGTERM or SIGINT)"};
+    }
+    // Marks the start of a stage: what an unexpected exception is attributed to, and where a
+    // faults build (-DRDPBRIDGE_FAULTS=ON) may inject one.
+    void enter(Stage stage) {
+        stage_ = stage;
+        fault_point(stage, id_);
+    }
     void close_all();
 
     GatewayState& gateway_;
     const ListenerRuntime& listener_;
     std::string id_;
-    std::string source_;
+    tcp::endpoint peer_;  // as accept(2) gave it: known even if the client is already gone
+    AdmissionTicket ticket_;
     tcp::socket client_;
     tcp::socket backend_;
     tcp::resolver resolver_;
     Watchdog deadline_;
     Watchdog connect_deadline_;
+    // Members, not locals of run(): close_all() reaches them for as long as the session exists.
+    std::optional<TlsStream> front_stream_;
+    std::optional<TlsStream> back_stream_;
     TlsStream* front_tls_ = nullptr;
     TlsStream* back_tls_ = nullptr;
+    Stage stage_ = Stage::client_x224;  // in progress
+    bool ended_ = false;                // the one terminal event is logged
+    // Closed by the gateway's shutdown: whatever the sockets then report, that is why it ended.
+    bool stopped_by_gateway_ = false;
     Clock::time_point started_ = Clock::now();
     Clock::time_point stage_started_ = started_;
     std::string backend_name_;
@@ -171,6 +211,8 @@ class Session {
     bool established_logged_ = false;
     Json rdp_counts_ = Json::object();
     std::string host_error_info_;  // the host's last Set Error Info, if any
+    // Last: destroyed first, so the shutdown closer goes before anything it touches.
+    SessionRegistry::Registration registration_;
 };
 
 void Session::stage_done(Stage stage, Json facts) {
@@ -331,6 +373,7 @@ void Session::on_rdp_key(const std::string& sha256) {
 }
 
 void Session::log_failure(const HandshakeError& e) {
+    if (ended_) return;
     Json j{{"conn", id_}};
     j.update(failure_fields(e.stage, e.failure));
     if (gateway_.config.quick_start) {
@@ -341,6 +384,35 @@ void Session::log_failure(const HandshakeError& e) {
     if (!backend_name_.empty()) j["backend"] = backend_name_;
     j["elapsed_ms"] = std::round(ms_since(started_) * 100) / 100;
     gateway_.log.write(std::move(j));
+    ended_ = true;
+}
+
+void Session::log_closed(const RelayResult& r) {
+    if (ended_) return;
+    Json closed{{"conn", id_},
+                {"event", "session_closed"},
+                {"backend", backend_name_},
+                {"closed_by", r.closed_by},
+                {"reason", r.reason},
+                {"bytes_client_to_host", r.client_to_host},
+                {"bytes_host_to_client", r.host_to_client},
+                {"duration_ms", std::round(ms_since(started_) * 100) / 100}};
+    if (r.failure) closed["cause"] = std::string(rdp::describe(r.failure->cause).id);
+    closed.update(rdp_counts_);
+    if (!host_error_info_.empty()) closed["host_error_info"] = host_error_info_;
+    gateway_.log.write(std::move(closed));
+    ended_ = true;
+}
+
+// The end of a session that neither peer caused: before establishment a handshake failure in
+// the stage in progress, after it a close by the gateway that says why.
+void Session::end_abruptly(Cause cause, const std::string& detail) {
+    if (!established_logged_) return log_failure(HandshakeError{stage_, {cause, detail}});
+    RelayResult r;
+    r.closed_by = "gateway";
+    r.reason = std::string(rdp::describe(cause).id) + ": " + detail;
+    r.failure = rdp::Failure{cause, detail};
+    log_closed(r);
 }
 
 void Session::close_all() {
@@ -414,6 +486,7 @@ awaitable<rdp::ConnectionRequest> Session::read_client_request() {
 }
 
 std::string Session::route(const rdp::ConnectionRequest& request) {
+    enter(Stage::routing);
     auto name = pick_backend(gateway_.config, *listener_.config, request.mstshash);
     if (!name) {
         throw HandshakeError{Stage::routing,
@@ -424,6 +497,7 @@ std::string Session::route(const rdp::ConnectionRequest& request) {
 }
 
 awaitable<void> Session::connect_backend(const BackendRuntime& backend) {
+    enter(Stage::backend_resolve);
     const auto& address = backend.config->address;
     connect_deadline_.arm(backend.config->connect_timeout, [this] { close_all(); });
     error_code ec;
@@ -443,6 +517,7 @@ awaitable<void> Session::connect_backend(const BackendRuntime& backend) {
                              resolve_failure(ec, connect_deadline_.fired(), address.host)};
     }
     stage_done(Stage::backend_resolve, {{"addresses", endpoints.size()}});
+    enter(Stage::backend_connect);
     const std::string target = address.host + ":" + std::to_string(address.port);
     auto ep =
         co_await asio::async_connect(backend_, endpoints, asio::redirect_error(use_awaitable, ec));
@@ -452,6 +527,7 @@ awaitable<void> Session::connect_backend(const BackendRuntime& backend) {
                              connect_failure(ec, connect_deadline_.fired(), target)};
     }
     backend_.set_option(tcp::no_delay(true), ec);
+    apply_keepalive(backend_, gateway_.config.limits.keepalive);
     stage_done(Stage::backend_connect, {{"backend_address", endpoint_text(ep)}});
 }
 
@@ -542,6 +618,7 @@ awaitable<rdp::BackendAgreement> Session::negotiate_backend(const BackendRuntime
 }
 
 awaitable<tls::SessionFacts> Session::accept_front_tls(TlsStream& front) {
+    enter(Stage::front_tls);
     tls::AlertTrace alerts;
     tls::attach_alert_trace(front.native_handle(), &alerts);
     error_code ec;
@@ -570,6 +647,7 @@ awaitable<tls::SessionFacts> Session::accept_front_tls(TlsStream& front) {
 
 awaitable<tls::SessionFacts> Session::connect_backend_tls(TlsStream& back,
                                                           const BackendRuntime& backend) {
+    enter(Stage::backend_tls);
     const auto& policy = backend.config->tls;
     SSL* ssl = back.native_handle();
     if (!policy.sni.empty()) SSL_set_tlsext_host_name(ssl, policy.sni.c_str());
@@ -632,6 +710,7 @@ awaitable<tls::SessionFacts> Session::connect_backend_tls(TlsStream& back,
 awaitable<rdp::credssp::PasswordCredentials> Session::accept_front_nla(TlsStream& front,
                                                                        uint32_t front_selected,
                                                                        rdp::Bytes& client_rest) {
+    enter(Stage::front_nla);
     auto outcome =
         co_await run_front_nla(front, *listener_.config->nla_users, listener_.config->nla_keytab,
                                front_selected == rdp::protocol::hybrid_ex);
@@ -653,6 +732,7 @@ awaitable<rdp::credssp::PasswordCredentials> Session::accept_front_nla(TlsStream
 awaitable<void> Session::connect_backend_nla(TlsStream& back, const BackendRuntime& backend,
                                              uint32_t back_selected,
                                              rdp::credssp::PasswordCredentials credentials) {
+    enter(Stage::backend_nla);
     Json who{{"user", credentials.user}, {"domain", credentials.domain}};
     auto outcome = co_await run_back_nla(back, backend.config->address.host, std::move(credentials),
                                          back_selected == rdp::protocol::hybrid_ex);
@@ -675,20 +755,20 @@ rdp::credssp::PasswordCredentials service_credentials(const ServiceAccount& acco
 }
 
 awaitable<void> Session::run() {
-    const uint64_t registration = gateway_.sessions.add([this] { close_all(); });
     error_code ec;
-    const auto peer = client_.remote_endpoint(ec);
     client_.set_option(tcp::no_delay(true), ec);
+    apply_keepalive(client_, gateway_.config.limits.keepalive);
     gateway_.log.write(Json{{"conn", id_},
                             {"event", "connection_accepted"},
                             {"listener", listener_.config->name},
-                            {"client", ec ? "?" : endpoint_text(peer)}});
+                            {"client", endpoint_text(peer_)}});
     deadline_.arm(gateway_.config.limits.handshake_timeout, [this] { close_all(); });
 
-    std::optional<TlsStream> front;
-    std::optional<TlsStream> back;
+    auto& front = front_stream_;
+    auto& back = back_stream_;
     std::optional<RelayResult> relayed;
     try {
+        enter(Stage::client_x224);
         const auto request = co_await read_client_request();
         const uint32_t client_requested =
             request.negotiation ? request.negotiation->requested_protocols : 0;
@@ -719,16 +799,22 @@ awaitable<void> Session::run() {
         }
         stage_done(Stage::routing, {{"backend", backend_name_}});
 
-        // A client that logs on with NLA is authenticated before the host hears of it: a wrong
-        // password costs the host nothing. Its Connection Confirm then cannot pass on the host's
-        // capability flags (extended client data, graphics pipeline), which nobody knows yet.
+        // The host hears of a client only once it has completed the front TLS handshake (and NLA):
+        // a port scanner, a client that gives up early or a wrong password costs the host
+        // nothing. The gateway answers the X.224 request itself, so the Connection Confirm cannot
+        // pass on the host's capability flags (extended client data, graphics pipeline), which
+        // nobody knows yet, and a host's refusal can only close the client. A backend with
+        // early_host_contact trades that for the host's own answer, for clients without NLA.
         const bool nla_front = is_nla(front_selected);
         const auto& service = backend.service_credentials;
+        // Holding the client's password, or the backend's service account, the gateway can run
+        // CredSSP with the host for this client.
+        const bool offer_hybrid = nla_front || service.has_value();
         std::optional<rdp::BackendAgreement> agreement;
-        if (!nla_front) {
+        if (!nla_front && backend.config->early_host_contact) {
             co_await connect_backend(backend);
-            // Service credentials let the gateway run CredSSP with the host for this client.
-            agreement = co_await negotiate_backend(backend, request, service.has_value());
+            enter(Stage::backend_negotiation);
+            agreement = co_await negotiate_backend(backend, request, offer_hybrid);
         }
         const auto confirm = rdp::encode(rdp::front_confirm(
             front_selected, agreement.value_or(rdp::BackendAgreement{front_selected, 0})));
@@ -754,12 +840,14 @@ awaitable<void> Session::run() {
                                       "the client delegated its password over NLA; backend " +
                                           backend_name_ + " has verify = \"off\""}};
             }
-            co_await connect_backend(backend);
-            // Holding the client's password, the gateway can run CredSSP towards the host too.
-            agreement = co_await negotiate_backend(backend, request, true);
-        } else if (service && is_nla(agreement->selected_protocol)) {
-            credentials = service_credentials(*service);
         }
+        if (!agreement) {
+            co_await connect_backend(backend);
+            enter(Stage::backend_negotiation);
+            agreement = co_await negotiate_backend(backend, request, offer_hybrid);
+        }
+        if (!nla_front && service && is_nla(agreement->selected_protocol))
+            credentials = service_credentials(*service);
         established_ =
             Json{{"conn", id_}, {"event", "session_established"}, {"backend", backend_name_}};
         established_["front"] = tls_facts(front_facts);
@@ -816,27 +904,27 @@ awaitable<void> Session::run() {
                                       std::move(credentials));
         }
     } catch (const HandshakeError& e) {
-        log_failure(e);
+        log_failure(stopped_by_gateway_ ? HandshakeError{e.stage, shutdown_failure()} : e);
+    } catch (const std::exception& e) {
+        // Not a peer's doing: a bug or an exhausted resource. The session ends with one line
+        // that says so; the gateway goes on serving the others.
+        end_abruptly(Cause::internal_error, e.what());
+    } catch (...) {
+        end_abruptly(Cause::internal_error, "an exception that is not a std::exception");
     }
     deadline_.disarm();
+    if (relayed && stopped_by_gateway_) {
+        relayed->closed_by = "gateway";
+        relayed->failure = shutdown_failure();
+        relayed->reason = "gateway_shutting_down: " + relayed->failure->detail;
+    }
     if (relayed && !established_logged_) {
         log_failure(HandshakeError{Stage::mcs_gcc, unestablished_failure(*relayed)});
     } else if (relayed) {
-        Json closed{{"conn", id_},
-                    {"event", "session_closed"},
-                    {"backend", backend_name_},
-                    {"closed_by", relayed->closed_by},
-                    {"reason", relayed->reason},
-                    {"bytes_client_to_host", relayed->client_to_host},
-                    {"bytes_host_to_client", relayed->host_to_client},
-                    {"duration_ms", std::round(ms_since(started_) * 100) / 100}};
-        closed.update(rdp_counts_);
-        if (!host_error_info_.empty()) closed["host_error_info"] = host_error_info_;
-        gateway_.log.write(std::move(closed));
+        log_closed(*relayed);
     }
-    gateway_.sessions.remove(registration);
-    gateway_.admission.finished(source_, established_logged_);
     close_all();
+    // The registry entry and the admission slot go with the session object (their guards).
 }
 
 // The MCS connect exchange (and, towards Standard RDP Security hosts, the security exchange)
@@ -845,6 +933,7 @@ template <class HostStream>
 awaitable<RelayResult> Session::bridge(
     TlsStream& front, HostStream& host, const rdp::BridgeParams& params, rdp::Bytes client_rest,
     std::optional<rdp::credssp::PasswordCredentials> auto_logon) {
+    enter(Stage::mcs_gcc);
     rdp::Bridge bridge(params);
     // A host without NLA logs the user on with the credentials the client delegated to us.
     if (auto_logon) bridge.set_auto_logon(std::move(*auto_logon));
@@ -867,7 +956,8 @@ void Session::on_bridge_fact(const rdp::Fact& f) {
         established_["handshake_ms"] = std::round(ms_since(started_) * 100) / 100;
         gateway_.log.write(std::move(established_));
         established_logged_ = true;
-        gateway_.admission.established(source_);
+        ticket_.established();
+        enter(Stage::active_session);
         return;
     }
     if (f.first == "rdp_key_sha256") on_rdp_key(f.second);
@@ -884,7 +974,10 @@ rdp::Failure Session::unestablished_failure(const RelayResult& r) const {
         " after " + std::to_string(r.client_to_host) + " byte(s) from the client and " +
         std::to_string(r.host_to_client) + " from the host, before the session was established";
     if (deadline_.fired()) {
-        return {r.host_to_client == 0 ? Cause::host_silent : Cause::client_silent,
+        // A host cannot answer an MCS Connect Initial it never got: a client that sent nothing
+        // is the silent one.
+        const bool host_silent = r.client_to_host > 0 && r.host_to_client == 0;
+        return {host_silent ? Cause::host_silent : Cause::client_silent,
                 "handshake deadline passed" + progress};
     }
     if (r.closed_by == "client") return {Cause::client_closed, "client closed" + progress};
@@ -894,8 +987,9 @@ rdp::Failure Session::unestablished_failure(const RelayResult& r) const {
 }  // namespace
 
 awaitable<void> run_session(GatewayState& gateway, const ListenerRuntime& listener,
-                            tcp::socket client, std::string id, std::string source) {
-    Session session(gateway, listener, std::move(client), std::move(id), std::move(source));
+                            tcp::socket client, tcp::endpoint peer, std::string id,
+                            AdmissionTicket ticket) {
+    Session session(gateway, listener, std::move(client), peer, std::move(id), std::move(ticket));
     co_await session.run();
 }
 

@@ -8,8 +8,12 @@
 
 namespace rdpbridge::proxy {
 
-// `source` is the client's address, already admitted (see Admission).
+// `peer` is the client's address as accept(2) reported it; `ticket` holds the connection's
+// admission (see Admission) until the session ends. The session
+// ends in exactly one `session_closed` or `handshake_failed` event, whatever happens inside; only
+// a failure to write that event can escape the coroutine.
 awaitable<void> run_session(GatewayState& gateway, const ListenerRuntime& listener,
-                            tcp::socket client, std::string id, std::string source);
+                            tcp::socket client, tcp::endpoint peer, std::string id,
+                            AdmissionTicket ticket);
 
 }  // namespace rdpbridge::proxy

@@ -10,6 +10,8 @@
 #    lab requires the gateway to exit 0 without a sanitizer report when it is stopped, and the
 #    probe and logs tests check the commands' exit codes);
 # 5. every libFuzzer target for a bounded time. (The bench's smoke run is a CTest test.)
+# Before the suites, a faults build of the gateway (build-faults/, -DRDPBRIDGE_FAULTS=ON) for
+# tests/e2e/test_faults.py, which every suite's end-to-end run then uses.
 # Before any build: every C++ file must already be formatted as .clang-format says.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +28,13 @@ run_suite() {  # build-dir, extra cmake args...
   cmake --build "$dir" -j"$jobs"
   ctest --test-dir "$dir" --output-on-failure -j"$jobs"
 }
+
+# tests/e2e/test_faults.py injects exceptions into sessions with a gateway built for that alone
+# (-DRDPBRIDGE_FAULTS=ON); the gateways under test stay free of the hook.
+echo "== Faults build of the gateway (test-only exception injection)"
+cmake -S "$top" -B "$top/build-faults" -DRDPBRIDGE_FAULTS=ON -DRDPBRIDGE_TESTS=OFF >/dev/null
+cmake --build "$top/build-faults" -j"$jobs" --target rdpbridge
+export RDPBRIDGE_FAULTS_BIN="$top/build-faults/rdpbridge"
 
 echo "== Release build: all tests"
 run_suite "$top/build"

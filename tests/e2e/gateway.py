@@ -123,21 +123,24 @@ def nla_sanitizer_env() -> dict:
     return {"LSAN_OPTIONS": f"{old}:{mine}" if old else mine}
 
 
-def start_gateway(lab, target_port=None, *extra, config=None, name="rdpbridge", env=None):
+def start_gateway(lab, target_port=None, *extra, config=None, name="rdpbridge", env=None,
+                  binary=None, wrapper=()):
     """Quick start in front of 127.0.0.1:target_port, or `config` (TOML text in which
     {port} and {log} are substituted). `extra` command-line options are passed in both modes
-    (e.g. "--log-level", "debug")."""
+    (e.g. "--log-level", "debug"). `binary` replaces $RDPBRIDGE_BIN (e.g. a faults build);
+    `wrapper` is a command line that runs it (e.g. prlimit ... --)."""
     port = free_port()
     log = lab.dir / f"{name}-handshake.jsonl"
     if config is not None:
         path = lab.dir / f"{name}.toml"
         path.write_text(config.format(port=port, log=log, state=lab.dir / "state"))
-        argv = [BIN, "run", "--config", str(path), *extra]
+        argv = [binary or BIN, "run", "--config", str(path), *extra]
     else:
-        argv = [BIN, "run", "--listen", f"127.0.0.1:{port}", "--target",
+        argv = [binary or BIN, "run", "--listen", f"127.0.0.1:{port}", "--target",
                 f"127.0.0.1:{target_port}", "--handshake-log", str(log),
                 "--state-dir", str(lab.dir / "state"), *extra]
-    proc = lab.start(argv, name, ready_regex=r"listening on 127\.0\.0\.1:%d" % port, env=env)
+    proc = lab.start([*wrapper, *argv], name, ready_regex=r"listening on 127\.0\.0\.1:%d" % port,
+                     env=env)
     # SIGTERM ends it with 0; anything else, or a sanitizer report (ASan, TSan and UBSan
     # builds), fails the test when the lab is closed.
     proc.expect_clean_exit = True

@@ -25,6 +25,9 @@ SESMAN = r"\[INFO \] connecting to sesman"
 HARDENED = ("/sec:tls", "/tls-seclevel:3")
 # A valid X.224 Connection Request offering TLS, without a cookie (routes to the default backend).
 X224_REQUEST = bytes.fromhex("030000130ee000000000000100080001000000")
+# For a gateway whose backend "target" has nothing listening: early_host_contact makes a bare
+# X.224 request enough to reach the backend (by default the host is contacted only after TLS).
+DEAD_BACKEND = dict(backend="target", backend_keys="early_host_contact = true")
 CLOSE_DEADLINE = 10.0
 COMMAND_TIMEOUT = 30
 
@@ -211,9 +214,10 @@ class Logs(unittest.TestCase):
         gw.wait_event("handshake_failed", count=4)
 
         # A second gateway whose only backend has nothing listening.
-        dead_target = f"127.0.0.1:{free_port()}"   # the quick start names its backend so
+        dead_target = "target"   # a config: the backend keeps the name it is given
         self.dead_target = dead_target
-        dead = start_gateway(lab, int(dead_target.split(":")[1]), name="rdpbridge-dead")
+        dead = start_gateway(lab, config=single_backend_config(free_port(), **DEAD_BACKEND),
+                             name="rdpbridge-dead")
         for _ in range(2):
             send_and_wait_close(dead.port, X224_REQUEST)
         refused = dead.wait_event("handshake_failed", count=2)
@@ -411,8 +415,8 @@ class Logs(unittest.TestCase):
 
     def test_follow_prints_new_failures_as_they_happen(self):
         lab = lab_for_test(self)
-        target = f"127.0.0.1:{free_port()}"          # nothing listens there; the quick
-        gw = start_gateway(lab, int(target.split(":")[1]))  # start names its backend so
+        target = "target"
+        gw = start_gateway(lab, config=single_backend_config(free_port(), **DEAD_BACKEND))
         send_and_wait_close(gw.port, b"GET / HTTP/1.1\r\n\r\n")
         gw.wait_event("handshake_failed")
 

@@ -4,7 +4,7 @@ and a host that refuses TLS is refused cleanly with a diagnosis. Proven from bot
 import re
 import unittest
 
-from gateway import start_gateway
+from gateway import single_backend_config, start_gateway
 from lab import STATE_FINALIZATION, lab_for_test
 
 HARDENED = ("/sec:tls", "/tls-seclevel:3")
@@ -54,7 +54,11 @@ class TlsBridge(unittest.TestCase):
     def test_tls_profile_in_front_of_rdp_only_host_is_refused_cleanly(self):
         lab = lab_for_test(self)
         host = lab.xrdp("rdp", crypt_level="high")
-        gw = start_gateway(lab, host.port, "--backend-security", "tls")
+        # early_host_contact: the client is told the host's answer in its Connection Confirm.
+        # (By default the host is contacted only after the front TLS handshake, and its refusal
+        # can then only close the client; the gateway's diagnosis is the same.)
+        gw = start_gateway(lab, config=single_backend_config(
+            host.port, backend_keys='security = "tls"\nearly_host_contact = true'))
         res = lab.xfreerdp(gw.port, *HARDENED, timeout=30)
         self.assertEqual(res.error_code(), "ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED",
                          res.summary())

@@ -93,6 +93,7 @@ TEST(FullFile, LoadsEveryKey) {
     EXPECT_EQ(c.limits.relay_buffer, 32768u);
     EXPECT_EQ(c.limits.max_handshakes_per_source, 12u);
     EXPECT_EQ(c.limits.ipv6_source_prefix, 56);
+    EXPECT_EQ(c.limits.keepalive, 30s);
 
     ASSERT_EQ(c.listeners.size(), 2u);
     const Listener& main = c.listeners[0];
@@ -116,6 +117,7 @@ TEST(FullFile, LoadsEveryKey) {
     EXPECT_EQ(win7.address.port, 3389);
     EXPECT_EQ(win7.security, BackendSecurity::tls);
     EXPECT_EQ(win7.connect_timeout, 3s);
+    EXPECT_TRUE(win7.early_host_contact);
     EXPECT_EQ(win7.tls.min_version, TlsVersion::tls1_0);
     EXPECT_EQ(win7.tls.max_version, TlsVersion::tls1_2);
     EXPECT_EQ(win7.tls.ciphers, "AES128-SHA");
@@ -130,6 +132,7 @@ TEST(FullFile, LoadsEveryKey) {
     EXPECT_EQ(plant.address.port, 3390);
     EXPECT_EQ(plant.security, BackendSecurity::automatic);
     EXPECT_EQ(plant.connect_timeout, 2min);
+    EXPECT_FALSE(plant.early_host_contact);
     EXPECT_EQ(plant.tls.verify, CertVerify::ca);
     EXPECT_EQ(plant.tls.name, "plc-gw.plant.example");
     EXPECT_EQ(plant.tls.rdp_key_sha256,
@@ -174,6 +177,7 @@ TEST(Defaults, MinimalConfigUsesStructDefaults) {
     EXPECT_EQ(c.limits.max_handshakes, 256u);
     EXPECT_EQ(c.limits.max_handshakes_per_source, 32u);
     EXPECT_EQ(c.limits.ipv6_source_prefix, 64);
+    EXPECT_EQ(c.limits.keepalive, 60s);
     ASSERT_EQ(c.listeners.size(), 1u);
     EXPECT_EQ(c.listeners[0].bind.port, 3389);
     EXPECT_FALSE(c.listeners[0].tls.certificate);
@@ -182,6 +186,7 @@ TEST(Defaults, MinimalConfigUsesStructDefaults) {
     const Backend& b = c.backends[0];
     EXPECT_EQ(b.security, BackendSecurity::automatic);
     EXPECT_EQ(b.connect_timeout, 5s);
+    EXPECT_FALSE(b.early_host_contact);
     EXPECT_EQ(b.tls.min_version, TlsVersion::tls1_0);
     EXPECT_EQ(b.tls.max_version, TlsVersion::tls1_3);
     EXPECT_EQ(b.tls.ciphers, BackendTls{}.ciphers);
@@ -448,6 +453,45 @@ connect_timeout = "1h"
     EXPECT_TRUE(Contains(fraction.message, "expected a duration"));
     EXPECT_TRUE(Contains(fraction.message, "got a float"));
     EXPECT_EQ(error_for(errors, "backend[3].connect_timeout").line, 22);
+}
+
+TEST(Defaults, KeepaliveZeroTurnsItOff) {
+    const Config off = expect_config(parse(with_base("[limits]\nkeepalive = 0\n"), "t.toml"));
+    EXPECT_EQ(off.limits.keepalive, 0s);
+    const Config two = expect_config(parse(with_base("[limits]\nkeepalive = \"2s\"\n"), "t.toml"));
+    EXPECT_EQ(two.limits.keepalive, 2s);
+}
+
+TEST(Errors, BadKeepalives) {
+    const auto errors = expect_errors(parse(R"([limits]
+keepalive = "1500ms"
+[[listener]]
+name = "a"
+bind = "0.0.0.0"
+default_backend = "b1"
+[[backend]]
+name = "b1"
+address = "h1"
+)",
+                                            "t.toml"));
+    const LoadError fraction = error_for(errors, "limits.keepalive");
+    EXPECT_EQ(fraction.line, 2);
+    EXPECT_TRUE(Contains(fraction.message, "\"1500ms\" is not whole seconds"));
+
+    const LoadError long_ = single_error(with_base("[limits]\nkeepalive = \"3h\"\n"));
+    EXPECT_EQ(long_.key, "limits.keepalive");
+    EXPECT_EQ(long_.line, 9);
+    EXPECT_EQ(long_.message, "\"3h\" is too long; this duration must be at most 2h");
+
+    const LoadError zero_text = single_error(with_base("[limits]\nkeepalive = \"0s\"\n"));
+    EXPECT_EQ(zero_text.key, "limits.keepalive");
+    EXPECT_EQ(zero_text.message, "\"0s\" is too short; a duration must be more than 0");
+}
+
+TEST(Errors, EarlyHostContactIsABoolean) {
+    const LoadError e = single_error(with_base("early_host_contact = \"yes\"\n"));
+    EXPECT_EQ(e.key, "backend[0].early_host_contact");
+    EXPECT_EQ(e.line, 8);
 }
 
 TEST(Errors, IntegerOutOfRange) {

@@ -1,0 +1,343 @@
+"""Scripted RDP peers for failure-path tests: a host and a client that follow the protocol up to a
+chosen boundary and then close, reset or go silent. Standard library only.
+
+Boundaries, counted in the scripted peer's own bytes:
+  host:   "accept" (0 bytes, request not read), "request" (request read, 0 bytes),
+          "confirm" (the 19-byte Connection Confirm), "mid_tls" (half of its first TLS flight),
+          "tls" (handshake done), "established" (MCS Connect Response sent).
+  client: "connect" (0 bytes), "mid_request" (5 bytes of its X.224 request), "confirmed"
+          (request sent, confirm read), "mid_tls" (half of its ClientHello), "tls" (handshake
+          done), "established" (MCS Connect Initial sent, Response read).
+Actions: "close" (FIN), "reset" (RST: SO_LINGER 0) and "silent" (sends nothing more, reads and
+discards until the other side closes).
+
+TLS runs on ssl.SSLObject over memory BIOs, so that a script can stop after any number of its
+own handshake bytes.
+
+As a script, runs one well-behaved host in the foreground (for a host inside a network namespace):
+    python3 peers.py host --bind ADDR --port PORT --cert CERT --key KEY
+It prints "listening on ADDR:PORT" once it accepts connections.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import socket
+import ssl
+import struct
+import sys
+import threading
+from typing import Callable, Optional
+
+FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures"
+MCS_CONNECT_INITIAL = (FIXTURES / "mcs_connect_initial_freerdp_tls.bin").read_bytes()
+MCS_CONNECT_RESPONSE = (FIXTURES / "mcs_connect_response_xrdp_tls.bin").read_bytes()
+
+PROTOCOL_RDP = 0
+PROTOCOL_SSL = 1
+PROTOCOL_HYBRID = 2
+
+HOST_BOUNDARIES = ("accept", "request", "confirm", "mid_tls", "tls", "established")
+CLIENT_BOUNDARIES = ("connect", "mid_request", "confirmed", "mid_tls", "tls", "established")
+ACTIONS = ("close", "reset", "silent")
+
+
+def x224_request(cookie: Optional[str] = None, protocols: int = PROTOCOL_SSL) -> bytes:
+    body = b""
+    if cookie:
+        body += b"Cookie: mstshash=" + cookie.encode() + b"\r\n"
+    body += bytes([0x01, 0x00, 0x08, 0x00]) + protocols.to_bytes(4, "little")
+    li = 6 + len(body)
+    return bytes([3, 0]) + (li + 5).to_bytes(2, "big") + bytes([li, 0xE0, 0, 0, 0, 0, 0]) + body
+
+
+def x224_confirm(selected: int) -> bytes:
+    """A Connection Confirm with RDP_NEG_RSP selecting `selected` (19 bytes)."""
+    body = bytes([0x0E, 0xD0, 0, 0, 0x12, 0x34, 0]) + bytes([0x02, 0, 0x08, 0])
+    body += selected.to_bytes(4, "little")
+    return bytes([3, 0]) + (4 + len(body)).to_bytes(2, "big") + body
+
+
+def cookie_of(request: bytes) -> Optional[str]:
+    start = request.find(b"Cookie: mstshash=")
+    if start < 0:
+        return None
+    start += len(b"Cookie: mstshash=")
+    end = request.find(b"\r\n", start)
+    return request[start:end].decode(errors="replace") if end > 0 else None
+
+
+class Wire:
+    """One connection: raw bytes, then TLS once start_tls() was called."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.tls: Optional[ssl.SSLObject] = None
+        self.incoming = ssl.MemoryBIO()
+        self.outgoing = ssl.MemoryBIO()
+        self.pending = b""  # plaintext read but not yet consumed
+
+    # -- bytes
+    def send_raw(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def send(self, data: bytes) -> None:
+        if self.tls is None:
+            return self.send_raw(data)
+        self.tls.write(data)
+        self.send_raw(self.outgoing.read())
+
+    def recv(self) -> bytes:
+        """Some bytes (plaintext under TLS); b"" once the peer closed."""
+        if self.pending:
+            data, self.pending = self.pending, b""
+            return data
+        if self.tls is None:
+            return self.sock.recv(65536)
+        while True:
+            try:
+                return self.tls.read(65536)
+            except ssl.SSLWantReadError:
+                pass
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                return b""
+            data = self.sock.recv(65536)
+            if not data:
+                return b""
+            self.incoming.write(data)
+
+    def read_tpkt(self) -> bytes:
+        """One TPKT frame, or b"" if the peer closed first."""
+        buf = b""
+        while len(buf) < 4 or len(buf) < int.from_bytes(buf[2:4], "big"):
+            more = self.recv()
+            if not more:
+                return b""
+            buf += more
+        length = int.from_bytes(buf[2:4], "big")
+        self.pending = buf[length:]
+        return buf[:length]
+
+    # -- TLS
+    def start_tls(self, ctx: ssl.SSLContext, server_side: bool) -> None:
+        self.tls = ctx.wrap_bio(self.incoming, self.outgoing, server_side=server_side,
+                                server_hostname=None if server_side else "gateway.invalid")
+
+    def handshake(self, partial: bool = False) -> bool:
+        """Runs the handshake; with `partial`, sends only half of this side's first flight and
+        returns False."""
+        while True:
+            try:
+                self.tls.do_handshake()
+                done = True
+            except ssl.SSLWantReadError:
+                done = False
+            out = self.outgoing.read()
+            if out:
+                if partial:
+                    self.send_raw(out[:max(1, len(out) // 2)])
+                    return False
+                self.send_raw(out)
+            if done:
+                return True
+            data = self.sock.recv(65536)
+            if not data:
+                raise ConnectionError("peer closed during the TLS handshake")
+            self.incoming.write(data)
+
+    # -- ending
+    def act(self, action: str, stop: Optional[threading.Event] = None) -> None:
+        if action == "close":
+            self.sock.close()
+        elif action == "reset":
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.sock.close()
+        elif action == "silent":
+            # Sends nothing more; takes what comes until the other side closes (or the test
+            # ends, which shuts the socket down).
+            try:
+                while self.sock.recv(65536):
+                    pass
+            except OSError:
+                pass
+            self.sock.close()
+        else:
+            raise ValueError(action)
+
+    def drain_and_close(self) -> None:
+        try:
+            while self.recv():
+                pass
+        except (OSError, ssl.SSLError):
+            pass
+        self.sock.close()
+
+
+def server_context(cert, key) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(cert), str(key))
+    return ctx
+
+
+def client_context() -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+class ScriptedHost:
+    """An RDP host on a thread per connection: it answers an X.224 request by selecting
+    `select`, runs TLS, answers the MCS Connect Initial with xrdp's captured Connect Response
+    (the session is then established through the gateway) and reads until closed; unless the
+    script (`when`, `action`) makes it stop at a boundary. `on_request(cookie, wire)` may take
+    over a connection once its request is read (return True)."""
+
+    def __init__(self, cert, key, when: Optional[str] = None, action: Optional[str] = None,
+                 select: int = PROTOCOL_SSL, bind: str = "127.0.0.1", port: int = 0,
+                 on_request: Optional[Callable[[Optional[str], Wire], bool]] = None):
+        assert when is None or when in HOST_BOUNDARIES, when
+        self.ctx = server_context(cert, key)
+        self.when, self.action, self.select = when, action, select
+        self.on_request = on_request
+        self.listener = socket.create_server((bind, port), reuse_port=False)
+        self.port = self.listener.getsockname()[1]
+        self.accepted = 0
+        self.cookies: list = []
+        self._lock = threading.Lock()
+        self._socks: list = []
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                if self._closed:
+                    conn.close()
+                    return
+                self.accepted += 1
+                self._socks.append(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        w = Wire(conn)
+        try:
+            if self.when == "accept":
+                return w.act(self.action)
+            request = w.read_tpkt()
+            if not request:
+                return conn.close()
+            cookie = cookie_of(request)
+            with self._lock:
+                self.cookies.append(cookie)
+            if self.on_request is not None and self.on_request(cookie, w):
+                return
+            if self.when == "request":
+                return w.act(self.action)
+            w.send(x224_confirm(self.select))
+            if self.when == "confirm":
+                return w.act(self.action)
+            w.start_tls(self.ctx, server_side=True)
+            if not w.handshake(partial=self.when == "mid_tls"):
+                return w.act(self.action)
+            if self.when == "tls":
+                return w.act(self.action)
+            if self.select != PROTOCOL_SSL:  # CredSSP is not scripted: wait for the end
+                return w.drain_and_close()
+            if not w.read_tpkt():
+                return conn.close()
+            w.send(MCS_CONNECT_RESPONSE)
+            if self.when == "established":
+                return w.act(self.action)
+            w.drain_and_close()
+        except (OSError, ssl.SSLError, ConnectionError):
+            conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            socks = list(self._socks)
+        self.listener.close()
+        for s in socks:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+
+class ClientRun:
+    """What a scripted client did: its local address (to find its connection in the gateway's
+    log) and how far it got."""
+
+    def __init__(self):
+        self.local = None        # "ip:port"
+        self.confirm = b""       # the gateway's Connection Confirm, if one came
+        self.established = False  # the MCS Connect Response came back
+        self.error = None
+
+
+def run_client(port: int, *, when: Optional[str] = None, action: Optional[str] = None,
+               cookie: Optional[str] = None, protocols: int = PROTOCOL_SSL,
+               source: str = "127.0.0.1", timeout: float = 20.0) -> ClientRun:
+    """One scripted client connection to the gateway on 127.0.0.1:port, run to its boundary (or,
+    without `when`, through an established session that it then closes, or with action
+    "silent" leaves to the gateway to close)."""
+    assert when is None or when in CLIENT_BOUNDARIES, when
+    run = ClientRun()
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                    source_address=(source, 0))
+    sock.settimeout(timeout)
+    local = sock.getsockname()
+    run.local = f"{local[0]}:{local[1]}"
+    w = Wire(sock)
+    try:
+        if when == "connect":
+            w.act(action)
+            return run
+        request = x224_request(cookie, protocols)
+        if when == "mid_request":
+            w.send_raw(request[:5])
+            w.act(action)
+            return run
+        w.send_raw(request)
+        run.confirm = w.read_tpkt()
+        if when == "confirmed" or len(run.confirm) < 19 or run.confirm[11] != 0x02:
+            w.act(action or "close")
+            return run
+        w.start_tls(client_context(), server_side=False)
+        if not w.handshake(partial=when == "mid_tls") or when == "tls":
+            w.act(action)
+            return run
+        w.send(MCS_CONNECT_INITIAL)
+        run.established = bool(w.read_tpkt())
+        w.act(action or "close")
+    except (OSError, ssl.SSLError, ConnectionError) as e:
+        run.error = e
+        sock.close()
+    return run
+
+
+def _main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    host = sub.add_parser("host")
+    host.add_argument("--bind", required=True)
+    host.add_argument("--port", type=int, required=True)
+    host.add_argument("--cert", required=True)
+    host.add_argument("--key", required=True)
+    args = parser.parse_args()
+    h = ScriptedHost(args.cert, args.key, bind=args.bind, port=args.port)
+    print(f"listening on {args.bind}:{h.port}", flush=True)
+    threading.Event().wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main())

@@ -482,6 +482,10 @@ class Faults(unittest.TestCase):
         """With its descriptors capped (prlimit), the gateway hits EMFILE at accept: it says so,
         waits, and accepts again once descriptors are free; no connection is left without its
         end."""
+        if os.environ.get("RDPBRIDGE_SANITIZED"):
+            # The sanitizer runtimes need descriptors of their own (UBSan's vptr check probes
+            # memory through a pipe): out of descriptors, they report valid objects as invalid.
+            self.skipTest("a sanitizer build cannot run out of descriptors without false reports")
         prlimit = shutil.which("prlimit")
         require(self, prlimit, "prlimit (util-linux) to cap the gateway's descriptors")
         host = self.host()

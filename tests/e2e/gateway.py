@@ -13,7 +13,8 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "lab"))
 
-from lab import LabTimeout, free_port  # noqa: E402
+from lab import (DEFAULT_DOMAIN, DEFAULT_PASSWORD, DEFAULT_USER, LabTimeout,  # noqa: E402
+                 free_port)
 
 BIN = os.environ.get("RDPBRIDGE_BIN", str(pathlib.Path(__file__).resolve().parents[2] /
                                           "build" / "rdpbridge"))
@@ -145,3 +146,36 @@ def start_gateway(lab, target_port=None, *extra, config=None, name="rdpbridge", 
     # builds), fails the test when the lab is closed.
     proc.expect_clean_exit = True
     return Gateway(lab, proc, port, log)
+
+
+def private_file(lab, name: str, text: str):
+    """A file in the lab dir that is mode 0600 from its creation (users files, passwords)."""
+    path = lab.dir / name
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return path
+
+
+def users_file(lab, entries=((DEFAULT_DOMAIN, DEFAULT_USER, DEFAULT_PASSWORD),),
+               name="nla-users"):
+    """The gateway's gss-ntlmssp users file: DOMAIN:USER:PASSWORD lines, mode 0600."""
+    return private_file(lab, name, "".join(f"{d}:{u}:{p}\n" for d, u, p in entries))
+
+
+# %-formatted so that start_gateway's str.format only sees the config's own placeholders.
+_ROUTED_BACKEND = """
+[[backend]]
+name = "%(name)s"
+address = "%(address)s"
+%(extra)s
+[[route]]
+mstshash = "%(name)s"
+backend = "%(name)s"
+"""
+
+
+def routed_backends(backends) -> str:
+    """[[backend]] blocks, each routed by the cookie of its name: (name, address, extra TOML)."""
+    return "".join(_ROUTED_BACKEND % {"name": n, "address": a, "extra": e}
+                   for n, a, e in backends)

@@ -40,7 +40,10 @@ class BadClients(unittest.TestCase):
 
     def test_each_bad_client_gets_one_diagnosis_while_a_good_session_lives(self):
         lab, gw = self.lab, self.gw
-        good = lab.start(["xfreerdp", f"/v:127.0.0.1:{gw.port}", "/cert:ignore", "/u:labuser",
+        # Line-buffered, as the lab's own client helpers run it: FreeRDP's log goes through
+        # stdio, and a session idle at xrdp's login screen would otherwise keep the FINALIZATION
+        # line in a 4 KiB buffer (seen on a loaded CI machine).
+        good = lab.start(["stdbuf", "-oL", "-eL", "xfreerdp", f"/v:127.0.0.1:{gw.port}", "/cert:ignore", "/u:labuser",
                           "/p:labpass-Secret1", "/sec:tls", "/tls-seclevel:3",
                           "/log-level:DEBUG"], "good-client", env=lab.client_env(),
                          ready_regex=r"CONNECTION_STATE_FINALIZATION", timeout=30)

@@ -10,7 +10,7 @@ import ssl
 import threading
 import unittest
 
-from gateway import start_gateway
+from gateway import routed_backends, start_gateway
 from lab import free_port, lab_for_test
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures"
@@ -25,16 +25,6 @@ handshake_timeout = "3s"
 [[listener]]
 name = "front"
 bind = "127.0.0.1:{port}"
-"""
-# %-formatted so that start_gateway's str.format only sees the header's placeholders.
-BACKEND = """
-[[backend]]
-name = "%(name)s"
-address = "%(address)s"
-%(extra)s
-[[route]]
-mstshash = "%(name)s"
-backend = "%(name)s"
 """
 
 
@@ -122,8 +112,7 @@ class Diagnosis(unittest.TestCase):
              f'[backend.tls]\nverify = "ca"\nca_file = "{tls10.cert_path}"'),
             ("good", f"127.0.0.1:{tls10.port}", ""),
         ]
-        config = HEADER + "".join(
-            BACKEND % {"name": n, "address": a, "extra": e} for n, a, e in backends)
+        config = HEADER + routed_backends(backends)
         gw = start_gateway(lab, config=config)
 
         cases = [

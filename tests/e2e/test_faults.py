@@ -22,7 +22,7 @@ import unittest
 from concurrent.futures import ThreadPoolExecutor
 
 import peers
-from gateway import nla_sanitizer_env, start_gateway
+from gateway import nla_sanitizer_env, private_file, routed_backends, start_gateway, users_file
 from lab import LabTimeout, lab_for_test
 
 CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
@@ -42,15 +42,6 @@ name = "front"
 bind = "127.0.0.1:{port}"
 %(listener)s
 """
-BACKEND = """
-[[backend]]
-name = "%(name)s"
-address = "%(address)s"
-%(extra)s
-[[route]]
-mstshash = "%(name)s"
-backend = "%(name)s"
-"""
 
 
 def config(backends, *, limits=f'handshake_timeout = "{HANDSHAKE_TIMEOUT_S}s"', listener="",
@@ -58,8 +49,7 @@ def config(backends, *, limits=f'handshake_timeout = "{HANDSHAKE_TIMEOUT_S}s"', 
     """`backends`: (name, address, extra TOML) each, routed by the cookie `name`."""
     if default:
         listener = f'default_backend = "{default}"\n' + listener
-    return HEADER % {"limits": limits, "listener": listener} + "".join(
-        BACKEND % {"name": n, "address": a, "extra": e} for n, a, e in backends)
+    return HEADER % {"limits": limits, "listener": listener} + routed_backends(backends)
 
 
 def settle(test, gw, clients=(), timeout=SETTLE_S):
@@ -319,12 +309,8 @@ class Faults(unittest.TestCase):
         binary = os.environ.get("RDPBRIDGE_FAULTS_BIN", "")
         require(self, binary and os.access(binary, os.X_OK),
                 "RDPBRIDGE_FAULTS_BIN must name a gateway built with -DRDPBRIDGE_FAULTS=ON")
-        users = self.lab.dir / "nla-users"
-        password = self.lab.dir / "service.password"
-        for path, text in ((users, "LAB:labuser:labpass-Secret1\n"), (password, "secret\n")):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
+        users = users_file(self.lab, [("LAB", "labuser", "labpass-Secret1")])
+        password = private_file(self.lab, "service.password", "secret\n")
         tls_host = self.host()
         nla_host = self.host(select=peers.PROTOCOL_HYBRID)
         service = (f'[backend.credentials]\nuser = "svc"\ndomain = "LAB"\n'

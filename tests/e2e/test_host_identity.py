@@ -23,7 +23,7 @@ import subprocess
 import time
 import unittest
 
-from gateway import (BIN, nla_sanitizer_env, routed_config, single_backend_config,
+from gateway import (BIN, nla_sanitizer_env, routed_config, single_backend_config, users_file,
                      start_gateway)
 from lab import (DEFAULT_DOMAIN, DEFAULT_PASSWORD, DEFAULT_USER, XRDP_CLIENT_INFO,
                  XRDP_CONNECTION_CLOSED, XRDP_MCS_CONNECT_INITIAL, XRDP_NO_ERECT_DOMAIN,
@@ -80,14 +80,6 @@ def wait_store(state_dir, backend, predicate=lambda e: True, timeout=15.0):
                                  f"last: {last}")
         time.sleep(0.02)
 
-
-def users_file(lab):
-    """The gateway's NLA users file (DOMAIN:USER:PASSWORD, mode 0600)."""
-    path = lab.dir / "nla-users"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(f"{DEFAULT_DOMAIN}:{DEFAULT_USER}:{DEFAULT_PASSWORD}\n")
-    return path
 
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures"

@@ -7,19 +7,12 @@ logs."""
 import os
 import unittest
 
-from gateway import nla_sanitizer_env, single_backend_config, start_gateway
+from gateway import nla_sanitizer_env, single_backend_config, start_gateway, users_file
 from lab import DEFAULT_DOMAIN, DEFAULT_PASSWORD, DEFAULT_USER, lab_for_test
 
 HARDENED_NLA = ("/sec:nla", f"/d:{DEFAULT_DOMAIN}", "/tls-seclevel:3")
 SESMAN = r"connecting to sesman"
 
-
-def users_file(lab):
-    path = lab.dir / "nla-users"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(f"{DEFAULT_DOMAIN}:{DEFAULT_USER}:{DEFAULT_PASSWORD}\n")
-    return path
 
 
 class NlaAutoLogon(unittest.TestCase):

@@ -17,7 +17,7 @@ import time
 import unittest
 import warnings
 
-from gateway import nla_sanitizer_env, single_backend_config, start_gateway
+from gateway import nla_sanitizer_env, single_backend_config, start_gateway, users_file
 from lab import (CLIENT_DESKTOP_UPDATE, DEFAULT_DOMAIN, DEFAULT_PASSWORD, DEFAULT_USER,
                  SHADOW_ACTIVATED, SHADOW_NLA_BAD_PASSWORD, SHADOW_NLA_OK, LabError, LabTimeout,
                  lab_for_test, tail)
@@ -31,14 +31,6 @@ CLIENT_TIMEOUT = 25
 
 
 # ----------------------------------------------------------------------------- helpers
-def users_file(lab, entries, name="nla-users"):
-    """The gateway's gss-ntlmssp users file, mode 0600 from creation: DOMAIN:USER:PASSWORD."""
-    path = lab.dir / name
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write("".join(f"{d}:{u}:{p}\n" for d, u, p in entries))
-    return path
-
 
 def start_nla_gateway(test, lab, host, users, listener_keys=None, backend_keys="",
                       name="rdpbridge"):

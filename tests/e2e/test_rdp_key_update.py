@@ -22,7 +22,8 @@ class KeyUpdate(unittest.TestCase):
         vnc_port = start_vnc_desktop(lab)
         host = lab.xrdp("rdp", crypt_level="high", use_fastpath="both", **desk_overrides(vnc_port))
         gw = start_gateway(lab, host.port)
-        client = lab.start(["xfreerdp", f"/v:127.0.0.1:{gw.port}", "/cert:ignore", "/u:labuser",
+        # Line-buffered: FreeRDP logs through stdio (see test_bad_clients).
+        client = lab.start(["stdbuf", "-oL", "-eL", "xfreerdp", f"/v:127.0.0.1:{gw.port}", "/cert:ignore", "/u:labuser",
                             "/p:labpass-Secret1", "/sec:tls", "/tls-seclevel:3", "/size:800x600",
                             "/log-level:DEBUG"], "client", env=lab.client_env(),
                            ready_regex=r"CONNECTION_STATE_ACTIVE", timeout=30)

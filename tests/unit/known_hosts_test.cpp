@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "proxy/trust/host_trust.hpp"
+#include "temp_dir.hpp"
 
 using namespace rdpbridge;
 using namespace rdpbridge::proxy::trust;
@@ -18,22 +19,15 @@ namespace {
 
 class KnownHostsTest : public ::testing::Test {
   protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/known_hosts_test.XXXXXX";
-        ASSERT_NE(mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-        file_ = Store::in(dir_);
-    }
-    void TearDown() override { std::filesystem::remove_all(dir_); }
+    rdpbridge::test_support::TempDir temp_{"known_hosts_test"};
+    const std::filesystem::path dir_ = temp_.path();
+    const std::filesystem::path file_ = Store::in(dir_);
 
     std::string contents() const {
         std::ifstream in(file_);
         return std::string(std::istreambuf_iterator<char>(in), {});
     }
     void write(const std::string& text) const { std::ofstream(file_) << text; }
-
-    std::filesystem::path dir_;
-    std::filesystem::path file_;
 };
 
 KnownHost sample(const std::string& name) {

@@ -1,6 +1,7 @@
 // What check-config used to call OK and run then refused: each is now an error that names the
 // key, the file:line and the fix.
 #include "proxy/preflight.hpp"
+#include "temp_dir.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -13,12 +14,8 @@ namespace {
 
 class Preflight : public ::testing::Test {
   protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/preflight_test.XXXXXX";
-        ASSERT_NE(mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-    }
-    void TearDown() override { std::filesystem::remove_all(dir_); }
+    rdpbridge::test_support::TempDir temp_{"preflight_test"};
+    const std::filesystem::path dir_ = temp_.path();
 
     config::Config load(const std::string& body) {
         const std::string text = "state_dir = \"" + dir_.string() + "/state\"\n" + body;
@@ -36,8 +33,6 @@ class Preflight : public ::testing::Test {
         ADD_FAILURE() << "no error for " << key;
         return nullptr;
     }
-
-    std::filesystem::path dir_;
 };
 
 constexpr const char* kBackend = R"(

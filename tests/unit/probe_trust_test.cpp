@@ -7,6 +7,7 @@
 
 #include "proxy/probe/trust_record.hpp"
 #include "proxy/trust/known_hosts.hpp"
+#include "temp_dir.hpp"
 
 using namespace rdpbridge;
 using namespace rdpbridge::probe;
@@ -16,12 +17,8 @@ namespace {
 
 class ProbeTrust : public ::testing::Test {
   protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/probe_trust_test.XXXXXX";
-        ASSERT_NE(mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-    }
-    void TearDown() override { std::filesystem::remove_all(dir_); }
+    rdpbridge::test_support::TempDir temp_{"probe_trust_test"};
+    const std::filesystem::path dir_ = temp_.path();
 
     // A config whose state_dir is the test's directory, with one backend.
     std::string config(const std::string& backend, const std::string& address,
@@ -45,8 +42,6 @@ class ProbeTrust : public ::testing::Test {
         }
         return std::get<TrustTarget>(std::move(p));
     }
-
-    std::filesystem::path dir_;
 };
 
 Findings tls_and_rdp_host(char cert_digit) {

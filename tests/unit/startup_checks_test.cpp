@@ -12,6 +12,7 @@
 
 #include "proxy/startup_checks.hpp"
 #include "rdp/crypto.hpp"
+#include "temp_dir.hpp"
 
 using namespace rdpbridge;
 using proxy::legacy_crypto_problem;
@@ -29,15 +30,8 @@ namespace {
 
 class Files : public ::testing::Test {
   protected:
-    Files() {
-        std::string pattern = std::filesystem::temp_directory_path() / "startup-XXXXXX";
-        if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        dir_ = pattern;
-    }
-    ~Files() override {
-        std::error_code ignored;
-        std::filesystem::remove_all(dir_, ignored);
-    }
+    rdpbridge::test_support::TempDir temp_{"startup"};
+    const std::filesystem::path dir_ = temp_.path();
     std::filesystem::path write(const std::string& name, const std::string& content,
                                 mode_t mode = 0600) {
         const auto path = dir_ / name;
@@ -68,7 +62,6 @@ class Files : public ::testing::Test {
         const auto view = std::get<rdp::Secret>(r).view();
         return std::string(view.begin(), view.end());
     }
-    std::filesystem::path dir_;
 };
 
 TEST_F(Files, PrivateFileThatIsFine) {

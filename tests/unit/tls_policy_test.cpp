@@ -8,28 +8,14 @@
 #include <set>
 #include <string>
 
+#include "temp_dir.hpp"
 #include "tls/context.hpp"
 
 using namespace rdpbridge;
 
 namespace {
 
-class TempDir {
-  public:
-    TempDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "tls-policy-XXXXXX");
-        if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    const std::filesystem::path& path() const { return path_; }
-
-  private:
-    std::filesystem::path path_;
-};
+using rdpbridge::test_support::TempDir;
 
 std::set<std::string> cipher_names(SSL_CTX* ctx) {
     std::set<std::string> names;

@@ -12,7 +12,7 @@ test_six_silent_sources_cannot_starve_a_seventh: with the default handshake limi
 total, 32 per source), 50 silent connections from each of six sources take 192 slots and the
 rest are refused (limit_handshakes_per_source); a hardened client from a seventh source still
 reaches the host. (An IPv6 /64 counted as one source cannot be shown on loopback, where only
-::1 exists: it is unit-tested in test_admission.)"""
+::1 exists: it is unit-tested in tests/unit/admission_test.cpp.)"""
 
 import collections
 import json

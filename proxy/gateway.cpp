@@ -362,6 +362,14 @@ int run_gateway(const config::Config& config) {
         log.warn(std::to_string(lost) +
                  " handshake log event(s) were dropped: the log could not "
                  "keep up (slow disk?)");
+    // Every handshake and session gave its admission slot back: "0 and 0" is what a clean
+    // shutdown looks like, and what tests assert after a churn of failing connections.
+    const auto handshakes = state.admission.handshakes();
+    const auto sessions = state.admission.sessions();
+    log.info("at exit: " + std::to_string(handshakes) + " handshake(s) and " +
+             std::to_string(sessions) + " session(s) still counted by admission");
+    log.write(
+        Json{{"event", "gateway_stopped"}, {"handshakes", handshakes}, {"sessions", sessions}});
     log.info("stopped");
     log.flush();
     return 0;

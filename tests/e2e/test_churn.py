@@ -27,9 +27,9 @@ import time
 import unittest
 
 import peers
-from gateway import single_backend_config, start_gateway
+from gateway import routed_backends, single_backend_config, start_gateway
 from lab import LabTimeout, lab_for_test
-from test_faults import HEADER, BACKEND
+from test_faults import HEADER
 
 SESMAN = r"\[INFO \] connecting to sesman"
 HARDENED = ("/sec:tls", "/tls-seclevel:3")
@@ -210,7 +210,7 @@ class Churn(unittest.TestCase):
                                 'handshake_log = "{log}"\nrotate_size_mb = 100000\n')
         self.assertIn("rotate_size_mb", header)
         cfg = (header % {"limits": limits, "listener": 'default_backend = "win7"'} +
-               "".join(BACKEND % {"name": n, "address": a, "extra": e} for n, a, e in backends))
+               routed_backends(backends))
         gw = start_gateway(self.lab, config=cfg)
         pid = gw.proc.pid
         log = Log(gw)

@@ -4,6 +4,8 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <openssl/pem.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
@@ -15,6 +17,8 @@
 #include "proxy/probe/command.hpp"
 #include "proxy/trust/hosts_command.hpp"
 #include "rdp/server_security.hpp"
+#include "tls/certificate.hpp"
+#include "tls/inspect.hpp"
 
 namespace {
 
@@ -128,6 +132,42 @@ int check_config(const std::string& file, std::string as_user) {
 
 }  // namespace
 
+// What clients are asked to trust, without starting anything: each listener's certificate (the
+// operator's, or the one generated into the state directory) with its SHA-256.
+int show_certificates(const std::string& config_file, const std::string& state_dir) {
+    std::vector<std::pair<std::string, std::filesystem::path>> certs;
+    if (!config_file.empty()) {
+        auto loaded = config::load_file(config_file);
+        if (auto* errors = std::get_if<std::vector<config::LoadError>>(&loaded))
+            return report(*errors);
+        const auto& cfg = std::get<config::Config>(loaded);
+        for (const auto& l : cfg.listeners)
+            certs.emplace_back(
+                l.name, l.tls.certificate.value_or(tls::generated_certificate_path(cfg.state_dir)));
+    } else {
+        certs.emplace_back("quickstart", tls::generated_certificate_path(
+                                             state_dir.empty() ? default_state_dir()
+                                                               : std::filesystem::path(state_dir)));
+    }
+    int code = 0;
+    for (const auto& [listener, path] : certs) {
+        std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "r"), std::fclose);
+        std::unique_ptr<X509, void (*)(X509*)> cert(
+            f ? PEM_read_X509(f.get(), nullptr, nullptr, nullptr) : nullptr, X509_free);
+        const auto facts = tls::describe_certificate(cert.get());
+        if (!facts) {
+            std::cerr << "listener " << listener << ": no certificate at " << path.string()
+                      << " (generated on the gateway's first start when none is configured)\n";
+            code = kExitRuntime;
+            continue;
+        }
+        std::cout << "listener " << listener << ": " << path.string() << "\n  subject "
+                  << facts->subject << ", valid until " << facts->not_after << "\n  sha256 "
+                  << facts->sha256 << "\n";
+    }
+    return code;
+}
+
 int main(int argc, char** argv) {
     CLI::App app{
         "rdpbridge — an RDP gateway that lets modern, hardened clients (TLS 1.2/1.3) reach legacy "
@@ -203,6 +243,21 @@ Exit codes: 0 valid (warnings included), 2 usage error, 3 invalid configuration.
 Example (the systemd unit runs this as ExecStartPre):
   rdpbridge check-config /etc/rdpbridge/rdpbridge.toml)");
 
+    std::string cert_config, cert_state_dir;
+    auto* cert_cmd = app.add_subcommand(
+        "cert",
+        "Print the certificate each listener presents, with its SHA-256 (what clients "
+        "are asked to trust).");
+    auto* cert_cfg = cert_cmd->add_option("-c,--config", cert_config, "The gateway's config file")
+                         ->check(CLI::ExistingFile);
+    cert_cmd
+        ->add_option("--state-dir", cert_state_dir,
+                     "Quick start: its state directory (default as for run)")
+        ->excludes(cert_cfg);
+    cert_cmd->footer(
+        "\nExit codes: 0 success, 1 a certificate is not there yet, 2 usage error, 3 invalid "
+        "configuration.");
+
     auto* version_cmd = app.add_subcommand("version", "Print the version.");
     version_cmd->footer("\nExit codes: 0 success, 2 usage error.");
 
@@ -234,6 +289,7 @@ Example (the systemd unit runs this as ExecStartPre):
         return run(o);
     }
     if (check_cmd->parsed()) return check_config(check_file, check_user);
+    if (cert_cmd->parsed()) return show_certificates(cert_config, cert_state_dir);
     if (probe_cmd->parsed()) return probe::run(probe_options);
     if (logs_cmd->parsed()) return logs::run(logs_options);
     if (hosts_cmd->parsed()) return proxy::trust::run_hosts(hosts_options);

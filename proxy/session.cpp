@@ -916,7 +916,7 @@ awaitable<void> Session::run() {
     if (relayed && stopped_by_gateway_) {
         relayed->closed_by = "gateway";
         relayed->failure = shutdown_failure();
-        relayed->reason = "gateway_shutting_down: " + relayed->failure->detail;
+        relayed->reason = "shutdown";  // the audit record: the gateway ended it, on purpose
     }
     if (relayed && !established_logged_) {
         log_failure(HandshakeError{Stage::mcs_gcc, unestablished_failure(*relayed)});

@@ -123,6 +123,10 @@ void write_pem(const std::filesystem::path& path, mode_t mode, auto&& writer) {
 
 }  // namespace
 
+std::filesystem::path generated_certificate_path(const std::filesystem::path& state_dir) {
+    return state_dir / kCertName;
+}
+
 CertificateFiles ensure_self_signed(const std::filesystem::path& state_dir,
                                     const std::string& common_name) {
     CertificateFiles files{state_dir / kCertName, state_dir / kKeyName, false};

@@ -15,6 +15,9 @@ struct CertificateFiles {
 
 // Returns the files in `state_dir` (front-cert.pem, front-key.pem), generating an RSA-2048
 // self-signed certificate for `common_name` when none exists or the existing one expired.
+// Where ensure_self_signed keeps the certificate.
+std::filesystem::path generated_certificate_path(const std::filesystem::path& state_dir);
+
 CertificateFiles ensure_self_signed(const std::filesystem::path& state_dir,
                                     const std::string& common_name);
 

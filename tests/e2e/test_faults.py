@@ -456,8 +456,8 @@ class Faults(unittest.TestCase):
         ended = settle(self, gw, [live.local, waiting.local])
         self.assertTrue(live.established)
         e = ended[conn_of(gw, live.local)]
-        self.assertEqual((e["event"], e["closed_by"], e.get("cause")),
-                         ("session_closed", "gateway", "gateway_shutting_down"), e)
+        self.assertEqual((e["event"], e["closed_by"], e.get("reason"), e.get("cause")),
+                         ("session_closed", "gateway", "shutdown", "gateway_shutting_down"), e)
         e = ended[conn_of(gw, waiting.local)]
         self.assertEqual((e["event"], e["stage"], e["cause"]),
                          ("handshake_failed", "client_x224", "gateway_shutting_down"), e)

@@ -9,7 +9,9 @@ import re
 import socket
 import ssl
 import stat
+import subprocess
 import unittest
+import warnings
 
 from gateway import BIN, Gateway
 from lab import free_port, lab_for_test
@@ -64,6 +66,12 @@ class QuickStart(unittest.TestCase):
         self.assertEqual(failed["cause"], "connection_refused", failed)
         self.assertEqual(failed["backend"], f"127.0.0.1:{closed}", failed)  # named after --target
         self.assertIn("--target", failed["hint"])
+        # `rdpbridge cert` tells the same fingerprint without starting anything.
+        shown = subprocess.run([BIN, "cert", "--state-dir", str(state)], capture_output=True,
+                               text=True, timeout=30)
+        self.assertEqual(shown.returncode, 0, shown)
+        self.assertIn(str(cert), shown.stdout)
+        self.assertIn("sha256 " + fingerprint, shown.stdout)
         self.assertNotIn("[[backend]]", failed["hint"])
         self.assertEqual(stat.S_IMODE(os.stat(log).st_mode) & 0o007, 0, oct(os.stat(log).st_mode))
 
@@ -112,6 +120,69 @@ address = "127.0.0.1:{free_port()}"
         st = os.stat(log)
         self.assertEqual(st.st_gid, adm)
         self.assertEqual(stat.S_IMODE(st.st_mode), 0o640, oct(st.st_mode))
+
+
+
+class Refusals(unittest.TestCase):
+    def test_client_offering_only_tls10_is_told_which_version_it_offered(self):
+        lab = lab_for_test(self)
+        port = free_port()
+        proc = lab.start([BIN, "run", "--listen", f"127.0.0.1:{port}", "--target",
+                          f"127.0.0.1:{free_port()}", "--state-dir", str(lab.dir / "state")],
+                         "rdpbridge", ready_regex=r"listening on 127\.0\.0\.1:%d" % port)
+        proc.expect_clean_exit = True
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(X224_REQUEST_TLS)
+            s.recv(19)
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            with warnings.catch_warnings():  # deprecated on purpose: an outdated client
+                warnings.simplefilter("ignore", DeprecationWarning)
+                ctx.minimum_version = ssl.TLSVersion.TLSv1
+                ctx.maximum_version = ssl.TLSVersion.TLSv1
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+            with self.assertRaises((ssl.SSLError, OSError)):
+                ctx.wrap_socket(s)
+        gw = Gateway(lab, proc, port, lab.dir / "state" / "handshake.jsonl")
+        failed = gw.wait_event("handshake_failed")[0]
+        self.assertEqual((failed["stage"], failed["cause"]), ("front_tls", "front_tls_version_too_old"))
+        self.assertIn("the client offered TLS 1.0 at most", failed["detail"])
+        self.assertNotIn('min_version = "1.2"', failed["hint"])
+
+
+class CheckConfig(unittest.TestCase):
+    def test_what_run_would_refuse_is_an_error_with_its_line(self):
+        lab = lab_for_test(self)
+        config = lab.dir / "bad.toml"
+        config.write_text(f"""state_dir = "{lab.dir / 'state'}"
+[[listener]]
+name = "a"
+bind = "0.0.0.0:3390"
+default_backend = "b"
+[listener.tls]
+certificate = "{lab.dir / 'missing.pem'}"
+private_key = "{lab.dir / 'missing.key'}"
+[[listener]]
+name = "c"
+bind = "127.0.0.1:3390"
+default_backend = "b"
+[[backend]]
+name = "b"
+address = "192.0.2.7"
+[backend.tls]
+ciphers = "FOO-BAR"
+""")
+        for command in (["check-config", str(config)], ["run", "--config", str(config)]):
+            r = subprocess.run([BIN, *command], capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 3, r)
+            self.assertIn(f"{config}:7:", r.stderr)          # the missing certificate's line
+            self.assertIn("listener[0].tls.certificate", r.stderr)
+            self.assertIn(f"{config}:11:", r.stderr)         # the colliding listener
+            self.assertIn("already takes", r.stderr)
+            self.assertIn(f"{config}:17:", r.stderr)         # the cipher string, its backend
+            self.assertIn("backend b", r.stderr)
+            self.assertIn("FOO-BAR", r.stderr)
 
 
 if __name__ == "__main__":

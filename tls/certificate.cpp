@@ -142,7 +142,9 @@ CertificateFiles ensure_self_signed(const std::filesystem::path& state_dir,
     write_pem(files.private_key, 0600, [&](FILE* f) {
         return PEM_write_PrivateKey(f, key.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1;
     });
-    write_pem(files.certificate, 0644, [&](FILE* f) { return PEM_write_X509(f, cert.get()) == 1; });
+    // State files are the service's alone (0600); clients get the certificate over TLS, and
+    // `rdpbridge cert` shows it to an admin.
+    write_pem(files.certificate, 0600, [&](FILE* f) { return PEM_write_X509(f, cert.get()) == 1; });
     files.generated = true;
     return files;
 }

@@ -48,12 +48,12 @@ class StateDir : public ::testing::Test {
     mode_t old_umask_ = 0;
 };
 
-TEST_F(StateDir, KeyIs0600CertificateIs0644NoTemporaryLeft) {
+TEST_F(StateDir, KeyAndCertificateAre0600NoTemporaryLeft) {
     const auto files = generate();
     EXPECT_TRUE(files.generated);
     EXPECT_TRUE(regular(files.private_key));
     EXPECT_EQ(mode_of(files.private_key), 0600u);
-    EXPECT_EQ(mode_of(files.certificate), 0644u);
+    EXPECT_EQ(mode_of(files.certificate), 0600u);
     EXPECT_TRUE(content(files.private_key).starts_with("-----BEGIN PRIVATE KEY-----"));
     for (const auto& entry : fs::directory_iterator(dir_))
         EXPECT_FALSE(entry.path().string().ends_with(".tmp")) << entry.path();

@@ -28,8 +28,8 @@ import unittest
 
 import peers
 from gateway import routed_backends, single_backend_config, start_gateway
-from lab import LabTimeout, lab_for_test
-from test_faults import HEADER
+from lab import LabTimeout
+from test_faults import HEADER, ScriptedHostCase
 
 SESMAN = r"\[INFO \] connecting to sesman"
 HARDENED = ("/sec:tls", "/tls-seclevel:3")
@@ -184,16 +184,7 @@ def churn_one(port, source, rng, ctx):
         end(sock, action)
 
 
-class Churn(unittest.TestCase):
-    def setUp(self):
-        self.lab = lab_for_test(self)
-        self.cert, self.key = self.lab.make_cert("host")
-
-    def host(self, **kw):
-        h = peers.ScriptedHost(self.cert, self.key, **kw)
-        self.addCleanup(h.close)
-        return h
-
+class Churn(ScriptedHostCase):
     def test_churn_leaves_nothing_behind(self):
         xrdp = self.lab.xrdp("tls10")
         hosts = {f"h_{w}_{a}": self.host(when=w, action=a) for w, a in HOST_CASES}

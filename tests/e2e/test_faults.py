@@ -97,7 +97,9 @@ def require(test, ok, why):
     test.skipTest(why)
 
 
-class Faults(unittest.TestCase):
+class ScriptedHostCase(unittest.TestCase):
+    """A lab per test, and scripted hosts (peers.ScriptedHost) it closes afterwards."""
+
     def setUp(self):
         self.lab = lab_for_test(self)
         self.cert, self.key = self.lab.make_cert("host")
@@ -107,6 +109,8 @@ class Faults(unittest.TestCase):
         self.addCleanup(h.close)
         return h
 
+
+class Faults(ScriptedHostCase):
     def still_serves(self, gw, cookie):
         """A fresh, well-behaved client gets a whole session through the gateway."""
         run = peers.run_client(gw.port, cookie=cookie)

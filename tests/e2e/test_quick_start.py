@@ -13,6 +13,7 @@ import subprocess
 import unittest
 import warnings
 
+import peers
 from gateway import BIN, Gateway
 from lab import free_port, lab_for_test
 
@@ -24,9 +25,7 @@ def tls_client(port: int) -> None:
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         s.sendall(X224_REQUEST_TLS)
         s.recv(19)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
+        ctx = peers.client_context()
         try:
             with ctx.wrap_socket(s) as t:
                 t.recv(1)
@@ -134,9 +133,7 @@ class Refusals(unittest.TestCase):
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
             s.sendall(X224_REQUEST_TLS)
             s.recv(19)
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
+            ctx = peers.client_context()
             with warnings.catch_warnings():  # deprecated on purpose: an outdated client
                 warnings.simplefilter("ignore", DeprecationWarning)
                 ctx.minimum_version = ssl.TLSVersion.TLSv1

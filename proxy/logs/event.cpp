@@ -32,6 +32,13 @@ bool once_per_connection(std::string_view name) {
            name == "handshake_failed" || name == "session_closed";
 }
 
+bool is_gateway_event(std::string_view line) {
+    const Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object() || j.contains("conn") || !parse_timestamp(text(j, "ts"))) return false;
+    const std::string name = text(j, "event");
+    return name == "refusals_summary" || name == "log_events_dropped" || name == "gateway_stopped";
+}
+
 std::optional<Event> parse_event(std::string_view line) {
     // No exceptions: a log full of garbage must not cost an exception per line.
     const Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);

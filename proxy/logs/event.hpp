@@ -41,5 +41,8 @@ bool once_per_connection(std::string_view event_name);
 // parsable "ts", a "conn" or an "event" (and, for handshake_failed, "stage" and "cause").
 // Unknown event names parse: newer gateways may add events, and older readers skip them.
 std::optional<Event> parse_event(std::string_view line);
+// An event of the gateway itself rather than of a connection (no "conn"): refusals_summary,
+// log_events_dropped, gateway_stopped. `logs` skips these without counting them as malformed.
+bool is_gateway_event(std::string_view line);
 
 }  // namespace rdpbridge::logs

@@ -18,8 +18,11 @@ void dispatch(const Line& line, OnEvent&& on_event, OnMalformed&& on_malformed) 
     auto event = line.too_long ? std::nullopt : parse_event(line.text);
     if (event)
         on_event(*event);
-    else if (line.too_long || !line.unterminated)
+    else if (line.too_long || !line.unterminated) {
+        // The gateway's own events (summaries, its stop) belong to no connection: not malformed.
+        if (!line.too_long && is_gateway_event(line.text)) return;
         on_malformed();
+    }
 }
 
 }  // namespace

@@ -96,3 +96,18 @@ TEST(LogsEvent, EventsAConnectionRepeatCarryWhatTellsThemApart) {
     EXPECT_EQ(parse_event(kFailed)->distinct, "");
     EXPECT_EQ(parse_event(kAccepted)->distinct, "");
 }
+
+TEST(GatewayEvents, AreNeitherConnectionEventsNorMalformed) {
+    const char* stopped =
+        R"({"ts":"2026-12-04T23:36:27.824Z","event":"gateway_stopped","handshakes":0,"sessions":0})";
+    EXPECT_FALSE(rdpbridge::logs::parse_event(stopped));
+    EXPECT_TRUE(rdpbridge::logs::is_gateway_event(stopped));
+    EXPECT_TRUE(rdpbridge::logs::is_gateway_event(
+        R"({"ts":"2026-12-04T23:36:27Z","event":"refusals_summary","client":"192.0.2.1","count":3})"));
+    // Unknown names, a connection's event, or no timestamp: not the gateway's.
+    EXPECT_FALSE(rdpbridge::logs::is_gateway_event(R"({"ts":"2026-12-04T23:36:27Z","event":"x"})"));
+    EXPECT_FALSE(rdpbridge::logs::is_gateway_event(
+        R"({"ts":"2026-12-04T23:36:27Z","conn":"a","event":"gateway_stopped"})"));
+    EXPECT_FALSE(rdpbridge::logs::is_gateway_event(R"({"event":"gateway_stopped"})"));
+    EXPECT_FALSE(rdpbridge::logs::is_gateway_event("not json"));
+}

@@ -292,7 +292,10 @@ class Churn(ScriptedHostCase):
         self.assertFalse([e for e in log.all if e.get("event") == "log_events_dropped"],
                          "the handshake log dropped events")
         self.assertEqual(fds1, fds0, "descriptors left open after the churn")
-        self.assertLess(rss1 - rss0, RSS_SLACK_KIB, "RSS grew after the churn")
+        # Under ASan freed memory sits in the quarantine by design (and TSan keeps shadow
+        # memory), so RSS says nothing there; as in test_load_hostile.
+        if not os.environ.get("RDPBRIDGE_SANITIZED"):
+            self.assertLess(rss1 - rss0, RSS_SLACK_KIB, "RSS grew after the churn")
 
         # (c) a real hardened client still reaches the TLS 1.0 host.
         res = self.lab.xfreerdp(gw.port, *HARDENED, until_log=(xrdp, SESMAN), timeout=60)

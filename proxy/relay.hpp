@@ -25,7 +25,10 @@ struct RelayResult {
     uint64_t client_to_host = 0;
     uint64_t host_to_client = 0;
     std::string closed_by;  // "client", "host" or "gateway"
-    std::string reason;     // "closed", "peer_vanished", an error's text, ...
+    // Whose bytes came last ("client", "host", or empty if none came): before the session is
+    // established each side answers the other, so the one that spoke last waits on the other.
+    std::string last_spoke;
+    std::string reason;  // "closed", "peer_vanished", an error's text, ...
     // When the bridge refused to go on, or (internal_error) the relay itself failed.
     std::optional<rdp::Failure> failure;
 };
@@ -40,7 +43,11 @@ struct Direction {
     std::chrono::steady_clock::time_point* last_activity = nullptr;
     // Set once the relay ends: neither direction starts another operation after that.
     const bool* stopping = nullptr;
+    const char** last_spoke = nullptr;  // shared by both directions
     uint64_t bytes = 0;
+    // Bytes read before `bytes` reaches this are wiped once written: the client's first bytes
+    // carry its Client Info, with its password, in clear once the front TLS is off.
+    uint64_t wipe_below = 0;
     std::string end;                 // why this direction stopped
     const char* ended_by = nullptr;  // the peer whose read or write ended it
     std::optional<rdp::Failure> failure;
@@ -119,8 +126,12 @@ awaitable<void> pump(From& from, To& to, std::size_t buffer_size, Translator tra
                 break;
             }
         }
-        const rdp::Bytes earlier = std::exchange(first, {});
+        rdp::Bytes earlier = std::exchange(first, {});
+        const bool may_hold_secret = d.bytes < d.wipe_below;
+        const rdp::WipeOnExit wipe_read(may_hold_secret ? buffer.get() : nullptr, n);
+        const rdp::WipeOnExit wipe_earlier(earlier);
         d.bytes += n;
+        if (n > 0) *d.last_spoke = d.from;
         *d.last_activity = std::chrono::steady_clock::now();
         rdp::ByteView out = buffer ? rdp::ByteView(buffer.get(), n) : rdp::ByteView(earlier);
         rdp::Bytes translated;
@@ -184,6 +195,9 @@ inline awaitable<void> idle_watch(asio::steady_timer& timer,
 }
 
 inline constexpr std::chrono::seconds kTeardownLimit{2};
+// How much of the client's stream is wiped after use: its Client Info follows the MCS Connect
+// Initial, the domain and channel joins (a few KiB); what comes later is screen input.
+inline constexpr uint64_t kClientSecretWindow = 64 * 1024;
 
 // Runs until either side closes, the bridge fails or the session is idle too long, then tears
 // down: reading stops on both legs at once, a TLS close_notify goes to whichever peer is still
@@ -201,6 +215,9 @@ awaitable<RelayResult> relay(ClientStream& client, HostStream& host, rdp::Bridge
     up.to = down.from = "host";
     up.last_activity = down.last_activity = &last_activity;
     up.stopping = down.stopping = &stopping;
+    const char* last_spoke = nullptr;
+    up.last_spoke = down.last_spoke = &last_spoke;
+    up.wipe_below = kClientSecretWindow;
     asio::steady_timer idle(ex);
     bool idle_fired = false;
     asio::steady_timer all_done(ex, asio::steady_timer::time_point::max());
@@ -279,6 +296,7 @@ awaitable<RelayResult> relay(ClientStream& client, HostStream& host, rdp::Bridge
     RelayResult result;
     result.client_to_host = up.bytes;
     result.host_to_client = down.bytes;
+    result.last_spoke = last_spoke ? last_spoke : "";
     result.closed_by = gateway_ended || !ended.ended_by ? "gateway" : ended.ended_by;
     if (error) {
         std::string what = "an exception that is not a std::exception";

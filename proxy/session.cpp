@@ -190,6 +190,7 @@ class Session {
     tcp::socket backend_;
     tcp::resolver resolver_;
     Watchdog deadline_;
+    bool awaiting_licensing_ = false;  // the deadline runs on until the host's licensing is done
     Watchdog connect_deadline_;
     // Members, not locals of run(): close_all() reaches them for as long as the session exists.
     std::optional<TlsStream> front_stream_;
@@ -918,6 +919,14 @@ awaitable<void> Session::run() {
         relayed->failure = shutdown_failure();
         relayed->reason = "shutdown";  // the audit record: the gateway ended it, on purpose
     }
+    if (relayed && established_logged_ && deadline_.fired() && !stopped_by_gateway_) {
+        relayed->closed_by = "gateway";
+        relayed->failure =
+            rdp::Failure{Cause::host_silent,
+                         "the host did not get past licensing within handshake_timeout "
+                         "(nothing after the security exchange but licensing PDUs)"};
+        relayed->reason = "host_silent";
+    }
     if (relayed && !established_logged_) {
         log_failure(HandshakeError{Stage::mcs_gcc, unestablished_failure(*relayed)});
     } else if (relayed) {
@@ -935,6 +944,7 @@ awaitable<RelayResult> Session::bridge(
     std::optional<rdp::credssp::PasswordCredentials> auto_logon) {
     enter(Stage::mcs_gcc);
     rdp::Bridge bridge(params);
+    awaiting_licensing_ = params.back_selected == rdp::protocol::rdp;
     // A host without NLA logs the user on with the credentials the client delegated to us.
     if (auto_logon) bridge.set_auto_logon(std::move(*auto_logon));
     auto result = co_await relay(
@@ -952,7 +962,9 @@ awaitable<RelayResult> Session::bridge(
 
 void Session::on_bridge_fact(const rdp::Fact& f) {
     if (f.first == "established") {
-        deadline_.disarm();
+        // A Standard RDP Security host still owes its licensing PDUs, which the bridge decrypts:
+        // one that goes silent after the security exchange must not hold the session for ever.
+        if (!awaiting_licensing_) deadline_.disarm();
         established_["handshake_ms"] = std::round(ms_since(started_) * 100) / 100;
         gateway_.log.write(std::move(established_));
         established_logged_ = true;
@@ -960,6 +972,7 @@ void Session::on_bridge_fact(const rdp::Fact& f) {
         enter(Stage::active_session);
         return;
     }
+    if (f.first == "licensing_done") deadline_.disarm();
     if (f.first == "rdp_key_sha256") on_rdp_key(f.second);
     if (f.first.starts_with("rdp_")) established_["back"][f.first.substr(4)] = f.second;
     if (f.first == "set_error_info") host_error_info_ = f.second;
@@ -974,9 +987,10 @@ rdp::Failure Session::unestablished_failure(const RelayResult& r) const {
         " after " + std::to_string(r.client_to_host) + " byte(s) from the client and " +
         std::to_string(r.host_to_client) + " from the host, before the session was established";
     if (deadline_.fired()) {
-        // A host cannot answer an MCS Connect Initial it never got: a client that sent nothing
-        // is the silent one.
-        const bool host_silent = r.client_to_host > 0 && r.host_to_client == 0;
+        // Until the session is established each side answers the other (Connect Initial and
+        // Response, Attach User and Join requests and confirms, then the Client Info): the side
+        // that spoke last is waiting, the other one is silent.
+        const bool host_silent = r.last_spoke == "client";
         return {host_silent ? Cause::host_silent : Cause::client_silent,
                 "handshake deadline passed" + progress};
     }

@@ -559,7 +559,7 @@ std::optional<Failure> Bridge::host_send_data(const Bytes& pdu, const mcs::SendD
                             "the gateway");
         return std::nullopt;
     } else {
-        licensing_done_ = true;
+        finish_licensing();
         keep = *flags & (sec::autodetect_req | sec::heartbeat | sec::transport_req);
         if (auto code = set_error_info_code(plain)) note_error_info(*code);
         if (session_info::strip_autoreconnect_cookie(plain))
@@ -578,6 +578,14 @@ std::optional<Failure> Bridge::host_send_data(const Bytes& pdu, const mcs::SendD
     if (!frame) return Failure{Cause::host_mcs_malformed, frame.error().message()};
     append(out, *frame);
     return std::nullopt;
+}
+
+// The host's first PDU that is not licensing: its connection sequence has moved on to the
+// capability exchange, so the host is no longer waiting on anything the gateway translates.
+void Bridge::finish_licensing() {
+    if (licensing_done_) return;
+    licensing_done_ = true;
+    facts_.emplace_back("licensing_done", "");
 }
 
 std::optional<Failure> Bridge::client_fastpath(const Bytes& pdu, Bytes& out) {
@@ -606,7 +614,7 @@ std::optional<Failure> Bridge::host_fastpath(const Bytes& pdu, Bytes& out) {
     }
     auto in = fastpath::decode(pdu, security_->fips());
     if (!in) return Failure{Cause::host_mcs_malformed, in.error().message()};
-    licensing_done_ = true;
+    finish_licensing();
     Bytes plain(in->data.begin(), in->data.end());
     if (in->flags() & sec::fastpath_encrypted) {
         if (!security_->open(plain, in->mac->data(), in->flags() & sec::fastpath_secure_checksum,

@@ -74,6 +74,8 @@ class Bridge {
     bool host_transparent() const { return host_transparent_; }
 
     // Facts learned since the last call (channels, rewrites, negotiated security), for the log.
+    // Two mark progress: "established" (the gateway's part of the connection sequence is done)
+    // and, towards a Standard RDP Security host, "licensing_done" (its first PDU after licensing).
     std::vector<Fact> take_facts();
 
     // Standard RDP Security PDUs protected towards the host and verified from it (0 for TLS).
@@ -102,6 +104,7 @@ class Bridge {
     bool standard_security() const { return security_ != nullptr; }
     void note_key_updates();
     void note_error_info(uint32_t code);
+    void finish_licensing();
     void watch_transparent_host(ByteView in);
 
     BridgeParams params_;

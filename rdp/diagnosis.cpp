@@ -25,9 +25,11 @@ constexpr std::array kCauses = std::to_array<CauseInfo>({
      "Look for a firewall or load balancer between client and gateway that resets idle or "
      "unknown flows."},
     {C::client_silent, "client_silent",
-     "The client connected but did not send a complete X.224 Connection Request in time.",
+     "The client stopped sending before the handshake finished: what the stage needs from it "
+     "did not come within handshake_timeout.",
      "(nothing, or 0x108 connection timed out on a very slow link)", "ERRCONNECT_CONNECT_TIMEOUT",
-     "Usually a port scanner or a half-open probe. For very slow links raise "
+     "At client_x224 usually a port scanner or a half-open probe. Later, a client waiting on "
+     "its user (a certificate prompt after the TLS handshake) or a very slow link: raise "
      "[limits] handshake_timeout (e.g. \"30s\")."},
     {C::client_spoke_tls, "client_spoke_tls",
      "The client started TLS straight away, without the RDP X.224 Connection Request.",

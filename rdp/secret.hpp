@@ -23,17 +23,24 @@ inline void wipe(Bytes& bytes) noexcept {
     bytes.clear();
 }
 
-// Wipes `bytes` when the scope ends, whichever way it ends (break, continue, co_return, an
-// exception, a coroutine frame destroyed while suspended).
+// Wipes a buffer when the scope ends, whichever way it ends (break, continue, co_return, an
+// exception, a coroutine frame destroyed while suspended): a Bytes (its whole capacity), or a
+// raw range such as a relay's read buffer (nullptr: nothing to wipe).
 class WipeOnExit {
   public:
-    explicit WipeOnExit(Bytes& bytes) noexcept : bytes_(bytes) {}
-    ~WipeOnExit() { wipe(bytes_); }
+    explicit WipeOnExit(Bytes& bytes) noexcept : bytes_(&bytes) {}
+    WipeOnExit(uint8_t* data, std::size_t size) noexcept : data_(data), size_(size) {}
+    ~WipeOnExit() {
+        if (bytes_ != nullptr) wipe(*bytes_);
+        if (data_ != nullptr) crypto::cleanse(data_, size_);
+    }
     WipeOnExit(const WipeOnExit&) = delete;
     WipeOnExit& operator=(const WipeOnExit&) = delete;
 
   private:
-    Bytes& bytes_;
+    Bytes* bytes_ = nullptr;
+    uint8_t* data_ = nullptr;
+    std::size_t size_ = 0;
 };
 
 class Secret {

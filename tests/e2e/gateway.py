@@ -19,6 +19,8 @@ from lab import (DEFAULT_DOMAIN, DEFAULT_PASSWORD, DEFAULT_USER, LabTimeout,  # 
 BIN = os.environ.get("RDPBRIDGE_BIN", str(pathlib.Path(__file__).resolve().parents[2] /
                                           "build" / "rdpbridge"))
 POLL = 0.02
+# How far a gateway's RSS may stay above its warm baseline once its connections are gone.
+RSS_SLACK_KIB = 64 * 1024
 
 
 class Gateway:
@@ -179,3 +181,58 @@ def routed_backends(backends) -> str:
     """[[backend]] blocks, each routed by the cookie of its name: (name, address, extra TOML)."""
     return "".join(_ROUTED_BACKEND % {"name": n, "address": a, "extra": e}
                    for n, a, e in backends)
+
+
+# ----------------------------------------------------------------------------- vitals
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def socket_count(pid):
+    n = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            n += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+        except FileNotFoundError:
+            pass
+    return n
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def wait_for(what, predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise LabTimeout(f"{what}: not within {timeout}s")
+        time.sleep(0.05)
+
+
+class Vitals:
+    """A warm gateway's descriptors and RSS, to prove that connections gave back what they took.
+    Take it once every path has run (TLS contexts built, files opened lazily) and the warm-up
+    connections are closed: `sockets` is the count of sockets at start (its listeners)."""
+
+    def __init__(self, gw, sockets: int, timeout: float = 15.0):
+        self.pid = gw.proc.pid
+        self.sockets = sockets
+        wait_for("warm-up sockets closed", lambda: socket_count(self.pid) == sockets, timeout)
+        self.fds, self.rss = fd_count(self.pid), rss_kib(self.pid)
+
+    def assert_back(self, test, timeout: float = 15.0):
+        """Descriptors back to the baseline, and RSS within RSS_SLACK_KIB of it (not under the
+        sanitizers, whose quarantine keeps freed memory resident by design)."""
+        try:
+            wait_for("descriptors back to the baseline", lambda: fd_count(self.pid) == self.fds,
+                     timeout)
+        except LabTimeout:
+            test.fail(f"descriptors: baseline {self.fds}, now {fd_count(self.pid)}")
+        if not os.environ.get("RDPBRIDGE_SANITIZED"):
+            grown = rss_kib(self.pid) - self.rss
+            test.assertLess(grown, RSS_SLACK_KIB, f"RSS grew by {grown} KiB")

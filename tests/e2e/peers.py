@@ -4,10 +4,15 @@ chosen boundary and then close, reset or go silent. Standard library only.
 Boundaries, counted in the scripted peer's own bytes:
   host:   "accept" (0 bytes, request not read), "request" (request read, 0 bytes),
           "confirm" (the 19-byte Connection Confirm), "mid_tls" (half of its first TLS flight),
-          "tls" (handshake done), "established" (MCS Connect Response sent).
+          "tls" (handshake done), "established" (MCS Connect Response sent); a host that
+          selects CredSSP (PROTOCOL_HYBRID) also "credssp" (the gateway's first TSRequest read).
   client: "connect" (0 bytes), "mid_request" (5 bytes of its X.224 request), "confirmed"
           (request sent, confirm read), "mid_tls" (half of its ClientHello), "tls" (handshake
-          done), "established" (MCS Connect Initial sent, Response read).
+          done), "credssp" (with PROTOCOL_HYBRID: FreeRDP's captured first TSRequest sent, the
+          gateway's answer read), "mcs" (MCS Connect Initial sent, Response not read),
+          "established" (MCS Connect Initial sent, Response read).
+The Standard RDP Security boundaries (MCS domain, security exchange, licensing) are cut by
+CuttingRelay in front of a real xrdp host.
 Actions: "close" (FIN), "reset" (RST: SO_LINGER 0) and "silent" (sends nothing more, reads and
 discards until the other side closes).
 
@@ -33,13 +38,16 @@ from typing import Callable, Optional
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures"
 MCS_CONNECT_INITIAL = (FIXTURES / "mcs_connect_initial_freerdp_tls.bin").read_bytes()
 MCS_CONNECT_RESPONSE = (FIXTURES / "mcs_connect_response_xrdp_tls.bin").read_bytes()
+TSREQUEST_NEGOTIATE = (FIXTURES / "credssp" / "xfreerdp_v6_1_client.bin").read_bytes()
 
 PROTOCOL_RDP = 0
 PROTOCOL_SSL = 1
 PROTOCOL_HYBRID = 2
 
 HOST_BOUNDARIES = ("accept", "request", "confirm", "mid_tls", "tls", "established")
-CLIENT_BOUNDARIES = ("connect", "mid_request", "confirmed", "mid_tls", "tls", "established")
+NLA_HOST_BOUNDARIES = ("tls", "credssp")
+CLIENT_BOUNDARIES = ("connect", "mid_request", "confirmed", "mid_tls", "tls", "credssp", "mcs",
+                     "established")
 ACTIONS = ("close", "reset", "silent")
 
 
@@ -119,6 +127,23 @@ class Wire:
         self.pending = buf[length:]
         return buf[:length]
 
+    def read_der(self) -> bytes:
+        """One DER value (a CredSSP TSRequest), or b"" if the peer closed first."""
+        buf = b""
+        while True:
+            if len(buf) >= 2:
+                n = buf[1]
+                header = 2 + (n & 0x7F if n & 0x80 else 0)
+                if len(buf) >= header:
+                    length = int.from_bytes(buf[2:header], "big") if n & 0x80 else n
+                    if len(buf) >= header + length:
+                        self.pending = buf[header + length:]
+                        return buf[:header + length]
+            more = self.recv()
+            if not more:
+                return b""
+            buf += more
+
     # -- TLS
     def start_tls(self, ctx: ssl.SSLContext, server_side: bool) -> None:
         self.tls = ctx.wrap_bio(self.incoming, self.outgoing, server_side=server_side,
@@ -197,7 +222,7 @@ class ScriptedHost:
     def __init__(self, cert, key, when: Optional[str] = None, action: Optional[str] = None,
                  select: int = PROTOCOL_SSL, bind: str = "127.0.0.1", port: int = 0,
                  on_request: Optional[Callable[[Optional[str], Wire], bool]] = None):
-        assert when is None or when in HOST_BOUNDARIES, when
+        assert when is None or when in HOST_BOUNDARIES + NLA_HOST_BOUNDARIES, when
         self.ctx = server_context(cert, key)
         self.when, self.action, self.select = when, action, select
         self.on_request = on_request
@@ -247,7 +272,10 @@ class ScriptedHost:
                 return w.act(self.action)
             if self.when == "tls":
                 return w.act(self.action)
-            if self.select != PROTOCOL_SSL:  # CredSSP is not scripted: wait for the end
+            if self.select != PROTOCOL_SSL:
+                # CredSSP is scripted only as far as the gateway's first TSRequest.
+                if self.when == "credssp" and w.read_der():
+                    return w.act(self.action)
                 return w.drain_and_close()
             if not w.read_tpkt():
                 return conn.close()
@@ -314,7 +342,15 @@ def run_client(port: int, *, when: Optional[str] = None, action: Optional[str] =
         if not w.handshake(partial=when == "mid_tls") or when == "tls":
             w.act(action)
             return run
+        if when == "credssp":
+            w.send(TSREQUEST_NEGOTIATE)
+            w.read_der()
+            w.act(action)
+            return run
         w.send(MCS_CONNECT_INITIAL)
+        if when == "mcs":
+            w.act(action)
+            return run
         run.established = bool(w.read_tpkt())
         w.act(action or "close")
     except (OSError, ssl.SSLError, ConnectionError) as e:

@@ -27,7 +27,8 @@ import time
 import unittest
 
 import peers
-from gateway import routed_backends, single_backend_config, start_gateway
+from gateway import (RSS_SLACK_KIB, fd_count, routed_backends, rss_kib,
+                     single_backend_config, socket_count, start_gateway, wait_for)
 from lab import LabTimeout
 from test_faults import HEADER, ScriptedHostCase
 
@@ -39,7 +40,6 @@ CHURN_SECONDS = float(os.environ.get("RDPBRIDGE_CHURN_SECONDS", "70"))
 CHURN_MAX = int(os.environ.get("RDPBRIDGE_CHURN_MAX", "30000"))
 CHURN_THREADS = 6
 HOST_SHARE = 0.2  # of the connections go to a host that fails at a random boundary
-RSS_SLACK_KIB = 64 * 1024
 
 # Where a client ends; "host" runs the whole handshake against a failing scripted host.
 CLIENT_POINTS = ("connect", "mid_request", "request", "confirmed", "mid_tls", "tls", "relay")
@@ -102,36 +102,6 @@ class Log:
                                            f"event within {timeout}s")
         doubled = {c: v for c, v in self.ends.items() if len(v) != 1}
         test.assertEqual(doubled, {}, "connections with more than one terminal event")
-
-
-def fd_count(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def socket_count(pid):
-    n = 0
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            n += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
-        except FileNotFoundError:
-            pass
-    return n
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
-
-def wait_for(what, predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise LabTimeout(f"{what}: not within {timeout}s")
-        time.sleep(0.05)
 
 
 def end(sock, action):

@@ -22,7 +22,8 @@ import unittest
 from concurrent.futures import ThreadPoolExecutor
 
 import peers
-from gateway import nla_sanitizer_env, private_file, routed_backends, start_gateway, users_file
+from gateway import (Vitals, nla_sanitizer_env, private_file, routed_backends, socket_count,
+                     start_gateway, users_file)
 from lab import LabTimeout, lab_for_test
 
 CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
@@ -122,8 +123,28 @@ class Faults(ScriptedHostCase):
         self.assertTrue(gw.proc.alive(), gw.proc.describe())
 
     def stop_cleanly(self, gw):
+        """SIGTERM: exit code 0, no sanitizer report, and admission's counters at 0 (what the
+        gateway still counted once its connections had ended)."""
         self.assertEqual(gw.proc.stop(), 0, gw.proc.describe())
         self.assertIsNone(gw.proc.exit_problem(), gw.proc.exit_problem())
+        stopped = gw.wait_event("gateway_stopped", timeout=10)[0]
+        self.assertEqual((stopped["handshakes"], stopped["sessions"]), (0, 0), stopped)
+
+    def warm(self, gw, cookie):
+        """One whole session (TLS contexts built, files opened), then the baseline."""
+        sockets = socket_count(gw.proc.pid)
+        self.still_serves(gw, cookie)
+        settle(self, gw)
+        return Vitals(gw, sockets)
+
+    def finish(self, gw, vitals, cookie):
+        """The four checks after a case: one end per connection; descriptors and RSS back to
+        the baseline; a well-behaved client still served; admission's counters at 0 at exit."""
+        settle(self, gw)
+        vitals.assert_back(self)
+        self.still_serves(gw, cookie)
+        settle(self, gw)
+        self.stop_cleanly(gw)
 
     # ------------------------------------------------------------------------------- (a)
     def test_a_host_stops_at_each_boundary(self):
@@ -131,10 +152,19 @@ class Faults(ScriptedHostCase):
         does everything right."""
         cases = [(w, a) for w in peers.HOST_BOUNDARIES for a in peers.ACTIONS]
         hosts = {f"h_{w}_{a}": self.host(when=w, action=a) for w, a in cases}
+        # Hosts that select CredSSP: the gateway logs on with service credentials.
+        nla_cases = [(w, a) for w in peers.NLA_HOST_BOUNDARIES for a in peers.ACTIONS]
+        nla_hosts = {f"n_{w}_{a}": self.host(when=w, action=a, select=peers.PROTOCOL_HYBRID)
+                     for w, a in nla_cases}
+        password = private_file(self.lab, "service.password", "secret\n")
+        service = (f'[backend.credentials]\nuser = "svc"\ndomain = "LAB"\n'
+                   f'password_file = "{password}"')
         good = self.host()
         gw = start_gateway(self.lab, config=config(
             [(n, f"127.0.0.1:{h.port}", "") for n, h in hosts.items()] +
-            [("good", f"127.0.0.1:{good.port}", "")]))
+            [(n, f"127.0.0.1:{h.port}", service) for n, h in nla_hosts.items()] +
+            [("good", f"127.0.0.1:{good.port}", "")]), env=nla_sanitizer_env())
+        vitals = self.warm(gw, "good")
         def client(name):
             # Where the host ends an established session, the client waits for that end;
             # elsewhere it closes once it has its MCS Connect Response.
@@ -143,7 +173,8 @@ class Faults(ScriptedHostCase):
 
         with ThreadPoolExecutor(len(cases)) as pool:
             runs = dict(zip(hosts, pool.map(client, hosts)))
-        ended = settle(self, gw, [r.local for r in runs.values()])
+            nla_runs = dict(zip(nla_hosts, pool.map(client, nla_hosts)))
+        ended = settle(self, gw, [r.local for r in list(runs.values()) + list(nla_runs.values())])
 
         # (stage, causes) of the handshake_failed line, or the closer of an established session.
         # A host that closes without reading the gateway's request resets (its kernel answers
@@ -182,22 +213,39 @@ class Faults(ScriptedHostCase):
                     self.assertEqual(e["event"], "handshake_failed", e)
                     self.assertEqual(e["stage"], stage, e)
                     self.assertIn(e["cause"], causes[action], e)
-        self.still_serves(gw, "good")
-        settle(self, gw)
-        self.stop_cleanly(gw)
+        # CredSSP: the host stops as it starts (before or after the gateway's first TSRequest).
+        nla_causes = {"close": {"host_closed", "host_reset"}, "reset": {"host_reset", "host_closed"},
+                      "silent": {"host_silent"}}
+        for (when, action), name in zip(nla_cases, nla_hosts):
+            with self.subTest(host=name):
+                self.assertEqual(nla_hosts[name].accepted, 1, "the host was contacted once")
+                e = ended[conn_of(gw, nla_runs[name].local)]
+                self.assertEqual((e["event"], e["stage"]), ("handshake_failed", "backend_nla"), e)
+                self.assertIn(e["cause"], nla_causes[action], e)
+        self.finish(gw, vitals, "good")
 
     # ------------------------------------------------------------------------------- (b)
     def test_b_client_stops_at_each_boundary(self):
         """The client closes, resets or goes silent after the bytes of each boundary. The host
         hears only of clients that completed the front TLS handshake."""
         host = self.host()
+        users = users_file(self.lab, [("LAB", "labuser", "labpass-Secret1")])
+        # NLA offered: a client choosing CredSSP can stop inside it; the others use TLS.
         gw = start_gateway(self.lab, config=config(
-            [("host", f"127.0.0.1:{host.port}", "")], default="host"))
+            [("host", f"127.0.0.1:{host.port}", "")], default="host",
+            limits=f'handshake_timeout = "{HANDSHAKE_TIMEOUT_S}s"\n'
+                   'connections_per_second_per_source = 1000',  # all at once from 127.0.0.1
+            listener=f'nla = "offer"\nnla_users = "{users}"'), env=nla_sanitizer_env())
+        vitals = self.warm(gw, "host")
+        accepted0 = host.accepted
         cases = [(w, a) for w in peers.CLIENT_BOUNDARIES for a in peers.ACTIONS
-                 if (w, a) != ("established", "silent")]  # nothing would end it but idle_timeout
+                 # once established, nothing would end these but idle_timeout
+                 if (w, a) not in (("established", "silent"), ("mcs", "silent"))]
+        protocols = {"credssp": peers.PROTOCOL_SSL | peers.PROTOCOL_HYBRID}
         with ThreadPoolExecutor(len(cases)) as pool:
-            runs = list(pool.map(lambda c: peers.run_client(gw.port, when=c[0], action=c[1],
-                                                            cookie="host"), cases))
+            runs = list(pool.map(lambda c: peers.run_client(
+                gw.port, when=c[0], action=c[1], cookie="host",
+                protocols=protocols.get(c[0], peers.PROTOCOL_SSL)), cases))
         ended = settle(self, gw, [r.local for r in runs])
         reset_or_closed = {"client_reset", "client_closed"}
         expect = {
@@ -212,21 +260,25 @@ class Faults(ScriptedHostCase):
                                       "silent": {"client_silent"}}),
             "tls": ("mcs_gcc", {"close": {"client_closed"}, "reset": {"client_closed"},
                                 "silent": {"client_silent"}}),
+            "credssp": ("front_nla", {"close": {"client_closed"}, "reset": reset_or_closed,
+                                      "silent": {"client_silent"}}),
+            "mcs": ("mcs_gcc", {"close": {"client_closed"}, "reset": {"client_closed"}}),
         }
         for (when, action), run in zip(cases, runs):
             with self.subTest(client=f"{when}/{action}"):
                 e = ended[conn_of(gw, run.local)]
-                if when == "established":
+                # The Connect Initial went on to the host: whether its Response came back (the
+                # session established) before the client's end reached the gateway is a race.
+                if when == "established" or (when == "mcs" and e["event"] == "session_closed"):
                     self.assertEqual((e["event"], e["closed_by"]), ("session_closed", "client"), e)
                 else:
                     stage, causes = expect[when]
                     self.assertEqual((e["event"], e["stage"]), ("handshake_failed", stage), e)
                     self.assertIn(e["cause"], causes[action], e)
         # Only the clients past their TLS handshake made the gateway open a host connection.
-        past_tls = sum(1 for w, _ in cases if w in ("tls", "established"))
-        self.assertEqual(host.accepted, past_tls, "host connections")
-        self.still_serves(gw, "host")
-        self.stop_cleanly(gw)
+        past_tls = sum(1 for w, _ in cases if w in ("tls", "mcs", "established"))
+        self.assertEqual(host.accepted - accepted0, past_tls, "host connections")
+        self.finish(gw, vitals, "host")
 
     # ------------------------------------------------------------------------------- (c)
     def test_c_deadline_races_the_peers_close(self):

@@ -48,4 +48,16 @@ TEST(WipeOnExit, WipesWhenTheScopeEndsEarly) {
     EXPECT_TRUE(all_zero(storage, 32));
 }
 
+// The relay's read buffer: a raw range, wiped as the iteration that read it ends.
+TEST(WipeOnExit, WipesARawRangeAndIgnoresNull) {
+    uint8_t read[24];
+    std::fill(std::begin(read), std::end(read), uint8_t(0x41));
+    {
+        const WipeOnExit guard(read, 16);
+        const WipeOnExit nothing(nullptr, 99);
+    }
+    EXPECT_TRUE(all_zero(read, 16));
+    EXPECT_EQ(read[16], 0x41);  // only the range it was given
+}
+
 }  // namespace

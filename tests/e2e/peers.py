@@ -19,15 +19,19 @@ discards until the other side closes).
 TLS runs on ssl.SSLObject over memory BIOs, so that a script can stop after any number of its
 own handshake bytes.
 
-As a script, runs one well-behaved host in the foreground (for a host inside a network namespace):
+As a script (for a peer inside a network namespace), runs one well-behaved host in the foreground:
     python3 peers.py host --bind ADDR --port PORT --cert CERT --key KEY
-It prints "listening on ADDR:PORT" once it accepts connections.
+which prints "listening on ADDR:PORT" once it accepts connections; or a client that establishes
+one session through the gateway and then stays connected without a word:
+    python3 peers.py client --connect ADDR:PORT [--cookie NAME]
+which prints "established from ADDR:PORT" (its own address) once the session is up.
 """
 
 from __future__ import annotations
 
 import argparse
 import pathlib
+import select
 import socket
 import ssl
 import struct
@@ -299,6 +303,126 @@ class ScriptedHost:
             s.close()
 
 
+# ------------------------------------------------------------ Standard RDP Security hosts
+RDP_BOUNDARIES = ("mcs", "security_exchange", "licensing")
+SEC_EXCHANGE_PKT = 0x0001
+SEC_LICENSE_PKT = 0x0080
+
+
+def frame_length(buf: bytes) -> Optional[int]:
+    """The length of the TPKT or fast-path frame at the start of `buf`, if its header is in."""
+    if len(buf) < 2:
+        return None
+    if buf[0] == 3:
+        return int.from_bytes(buf[2:4], "big") if len(buf) >= 4 else None
+    if buf[1] & 0x80:
+        return ((buf[1] & 0x7F) << 8 | buf[2]) if len(buf) >= 3 else None
+    return buf[1]
+
+
+def send_data_flags(frame: bytes) -> Optional[int]:
+    """The security header flags of an MCS Send Data Request or Indication (TPKT, X.224 Data,
+    then the MCS PDU: type, initiator, channel, priority, a PER length), else None."""
+    if len(frame) < 14 or frame[0] != 3 or frame[5] != 0xF0 or frame[7] >> 2 not in (25, 26):
+        return None
+    pos = 13 + (2 if frame[13] & 0x80 else 1)
+    return int.from_bytes(frame[pos:pos + 2], "little") if len(frame) >= pos + 2 else None
+
+
+class CuttingRelay:
+    """Stands in for a Standard RDP Security host: relays each connection, frame by frame, to a
+    real one (xrdp on 127.0.0.1:target) and at the boundary `when` stops as ScriptedHost does
+    (`action`): "mcs" (the host's MCS Connect Response passed on), "security_exchange" (the
+    gateway's Security Exchange PDU taken, not passed on), "licensing" (the host's first
+    licensing PDU passed on, what follows it not). Standard RDP Security frames its PDUs in the
+    clear, so the relay sees the boundaries without any key."""
+
+    def __init__(self, target: int, when: str, action: str):
+        assert when in RDP_BOUNDARIES and action in ACTIONS, (when, action)
+        self.target, self.when, self.action = target, when, action
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.accepted = 0
+        self.cut = 0  # connections stopped at the boundary
+        self._lock = threading.Lock()
+        self._socks: list = []
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                if self._closed:
+                    conn.close()
+                    return
+                self.accepted += 1
+                self._socks.append(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            host = socket.create_connection(("127.0.0.1", self.target), timeout=10)
+        except OSError:
+            return conn.close()
+        host.settimeout(None)
+        with self._lock:
+            self._socks.append(host)
+        pending = {conn: b"", host: b""}
+        host_frames = 0
+        try:
+            while True:
+                readable, _, _ = select.select([conn, host], [], [], 60)
+                if not readable:
+                    break
+                for s in readable:
+                    data = s.recv(65536)
+                    if not data:
+                        return
+                    pending[s] += data
+                    while (n := frame_length(pending[s])) is not None and len(pending[s]) >= n:
+                        frame, pending[s] = pending[s][:n], pending[s][n:]
+                        flags = send_data_flags(frame)
+                        if s is conn:  # from the gateway
+                            if (self.when == "security_exchange" and flags is not None and
+                                    flags & SEC_EXCHANGE_PKT):
+                                return self._stop(conn, host)
+                            host.sendall(frame)
+                            continue
+                        conn.sendall(frame)
+                        host_frames += 1
+                        if ((self.when == "mcs" and host_frames == 2) or
+                                (self.when == "licensing" and flags is not None and
+                                 flags & SEC_LICENSE_PKT)):
+                            return self._stop(conn, host)
+        except OSError:
+            pass
+        finally:
+            host.close()
+            conn.close()
+
+    def _stop(self, conn: socket.socket, host: socket.socket) -> None:
+        with self._lock:
+            self.cut += 1
+        host.close()
+        Wire(conn).act(self.action)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            socks = list(self._socks)
+        self.listener.close()
+        for s in socks:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+
 class ClientRun:
     """What a scripted client did: its local address (to find its connection in the gateway's
     log) and how far it got."""
@@ -368,7 +492,26 @@ def _main() -> int:
     host.add_argument("--port", type=int, required=True)
     host.add_argument("--cert", required=True)
     host.add_argument("--key", required=True)
+    client = sub.add_parser("client")
+    client.add_argument("--connect", required=True, help="ADDR:PORT of the gateway")
+    client.add_argument("--cookie")
     args = parser.parse_args()
+    if args.command == "client":
+        # Establishes a session, says so, then stays connected without a word.
+        addr, port = args.connect.rsplit(":", 1)
+        sock = socket.create_connection((addr, int(port)), timeout=15)
+        w = Wire(sock)
+        w.send_raw(x224_request(args.cookie))
+        w.read_tpkt()
+        w.start_tls(client_context(), server_side=False)
+        w.handshake()
+        w.send(MCS_CONNECT_INITIAL)
+        if not w.read_tpkt():
+            print("no MCS Connect Response", flush=True)
+            return 1
+        print("established from %s:%d" % sock.getsockname(), flush=True)
+        threading.Event().wait()
+        return 0
     h = ScriptedHost(args.cert, args.key, bind=args.bind, port=args.port)
     print(f"listening on {args.bind}:{h.port}", flush=True)
     threading.Event().wait()

@@ -11,6 +11,7 @@ those tests are skipped, except under CI=true, where they fail."""
 
 import collections
 import os
+import re
 import pathlib
 import shutil
 import socket
@@ -23,11 +24,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import peers
 from gateway import (Vitals, nla_sanitizer_env, private_file, routed_backends, socket_count,
-                     start_gateway, users_file)
-from lab import LabTimeout, lab_for_test
+                     start_gateway, users_file, wait_for)
+from lab import DEFAULT_USER, LabTimeout, lab_for_test
+from lab import free_port as lab_free_port
 
 CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 TERMINAL = ("session_closed", "handshake_failed")
+HARDENED = ("/sec:tls", "/tls-seclevel:3")
+SESMAN = r"\[INFO \] connecting to sesman"
 HANDSHAKE_TIMEOUT_S = 3
 SETTLE_S = HANDSHAKE_TIMEOUT_S + 12.0
 
@@ -110,8 +114,27 @@ class ScriptedHostCase(unittest.TestCase):
         self.addCleanup(h.close)
         return h
 
+    def real_backend(self):
+        """The backend "real": an xrdp host like Windows 7 (TLS 1.0 only), started once per
+        test, which FreeRDP clients reach by their cookie (the lab's user name)."""
+        if getattr(self, "xrdp", None) is None:
+            self.xrdp = self.lab.xrdp("tls10")
+        return ("real", f"127.0.0.1:{self.xrdp.port}",
+                f'[[route]]\nmstshash = "{DEFAULT_USER}"\nbackend = "real"')
+
+    def real_session(self, gw):
+        """A hardened FreeRDP client gets a whole session through the gateway to xrdp, proven
+        from both ends: xrdp reaches its session manager, the gateway logs the session."""
+        mark = len(gw.events("session_established"))
+        res = self.lab.xfreerdp(gw.port, *HARDENED, until_log=(self.xrdp, SESMAN), timeout=60)
+        self.assertEqual(res.ended_by, "until", res.summary())
+        est = gw.wait_event("session_established", count=mark + 1, timeout=15)[mark:]
+        self.assertEqual([e["backend"] for e in est], ["real"], est)
+
 
 class Faults(ScriptedHostCase):
+    namespaces = 0  # made so far by this process: each gets its own names
+
     def still_serves(self, gw, cookie):
         """A fresh, well-behaved client gets a whole session through the gateway."""
         run = peers.run_client(gw.port, cookie=cookie)
@@ -139,10 +162,12 @@ class Faults(ScriptedHostCase):
 
     def finish(self, gw, vitals, cookie):
         """The four checks after a case: one end per connection; descriptors and RSS back to
-        the baseline; a well-behaved client still served; admission's counters at 0 at exit."""
+        the baseline; still serving (a scripted client to the scripted host `cookie`, and a
+        hardened FreeRDP client to xrdp); admission's counters at 0 at exit."""
         settle(self, gw)
         vitals.assert_back(self)
         self.still_serves(gw, cookie)
+        self.real_session(gw)
         settle(self, gw)
         self.stop_cleanly(gw)
 
@@ -163,7 +188,8 @@ class Faults(ScriptedHostCase):
         gw = start_gateway(self.lab, config=config(
             [(n, f"127.0.0.1:{h.port}", "") for n, h in hosts.items()] +
             [(n, f"127.0.0.1:{h.port}", service) for n, h in nla_hosts.items()] +
-            [("good", f"127.0.0.1:{good.port}", "")]), env=nla_sanitizer_env())
+            [("good", f"127.0.0.1:{good.port}", ""), self.real_backend()]),
+            env=nla_sanitizer_env())
         vitals = self.warm(gw, "good")
         def client(name):
             # Where the host ends an established session, the client waits for that end;
@@ -232,7 +258,7 @@ class Faults(ScriptedHostCase):
         users = users_file(self.lab, [("LAB", "labuser", "labpass-Secret1")])
         # NLA offered: a client choosing CredSSP can stop inside it; the others use TLS.
         gw = start_gateway(self.lab, config=config(
-            [("host", f"127.0.0.1:{host.port}", "")], default="host",
+            [("host", f"127.0.0.1:{host.port}", ""), self.real_backend()], default="host",
             limits=f'handshake_timeout = "{HANDSHAKE_TIMEOUT_S}s"\n'
                    'connections_per_second_per_source = 1000',  # all at once from 127.0.0.1
             listener=f'nla = "offer"\nnla_users = "{users}"'), env=nla_sanitizer_env())
@@ -305,8 +331,11 @@ class Faults(ScriptedHostCase):
 
         host = self.host(on_request=host_closes_at_the_deadline)
         gw = start_gateway(self.lab, config=config(
-            [("host", f"127.0.0.1:{host.port}", "early_host_contact = true")], default="host",
+            [("host", f"127.0.0.1:{host.port}", "early_host_contact = true"),
+             self.real_backend()], default="host",
             limits=f'handshake_timeout = "{int(deadline_s * 1000)}ms"'))
+        vitals = self.warm(gw, "host")
+        accepted0 = host.accepted
 
         def client_leg(i):
             # Sends part of its request, then closes at the deadline (unless closed first).
@@ -352,18 +381,13 @@ class Faults(ScriptedHostCase):
             self.assertEqual((e["event"], e["stage"]), ("handshake_failed", "backend_negotiation"),
                              e)
             self.assertIn(e["cause"], {"host_silent", "host_closed", "host_reset"}, e)
-        self.assertEqual(host.accepted, 50)
-        self.assertTrue(gw.proc.alive(), gw.proc.describe())
-        # Still answers: a new client gets its Connection Confirm.
-        run = peers.run_client(gw.port, when="confirmed", action="close", cookie="host")
-        self.assertEqual(len(run.confirm), 19, run.error)
-        settle(self, gw, [run.local])
-        self.stop_cleanly(gw)
+        self.assertEqual(host.accepted - accepted0, 50)
+        self.finish(gw, vitals, "host")
 
     # ------------------------------------------------------------------------------- (d)
     def test_d_injected_exception_at_each_stage(self):
-        """A faults build throws at the start of each stage of the first connection: one
-        internal_error line, and the next connection is served."""
+        """A faults build throws at the start of each stage of the connection after a warm-up
+        one: one internal_error line, nothing leaked, and the gateway goes on serving."""
         binary = os.environ.get("RDPBRIDGE_FAULTS_BIN", "")
         require(self, binary and os.access(binary, os.X_OK),
                 "RDPBRIDGE_FAULTS_BIN must name a gateway built with -DRDPBRIDGE_FAULTS=ON")
@@ -373,32 +397,35 @@ class Faults(ScriptedHostCase):
         nla_host = self.host(select=peers.PROTOCOL_HYBRID)
         service = (f'[backend.credentials]\nuser = "svc"\ndomain = "LAB"\n'
                    f'password_file = "{password}"')
-        base = [("host", f"127.0.0.1:{tls_host.port}", "")]
-        stages = {
-            # stage: (backends, listener keys, client protocols)
-            "client_x224": (base, "", peers.PROTOCOL_SSL),
-            "routing": (base, "", peers.PROTOCOL_SSL),
-            "backend_resolve": (base, "", peers.PROTOCOL_SSL),
-            "backend_connect": (base, "", peers.PROTOCOL_SSL),
-            "backend_negotiation": (base, "", peers.PROTOCOL_SSL),
-            "front_tls": (base, "", peers.PROTOCOL_SSL),
-            "front_nla": (base, f'nla = "offer"\nnla_users = "{users}"',
-                          peers.PROTOCOL_SSL | peers.PROTOCOL_HYBRID),
-            "backend_tls": (base, "", peers.PROTOCOL_SSL),
-            "backend_nla": ([("host", f"127.0.0.1:{nla_host.port}", service)], "",
-                            peers.PROTOCOL_SSL),
-            "mcs_gcc": (base, "", peers.PROTOCOL_SSL),
-            "active_session": (base, "", peers.PROTOCOL_SSL),
+        backends = [("host", f"127.0.0.1:{tls_host.port}", ""),
+                    ("nla", f"127.0.0.1:{nla_host.port}", service), self.real_backend()]
+        nla_front = f'nla = "offer"\nnla_users = "{users}"'
+        tls, hybrid = peers.PROTOCOL_SSL, peers.PROTOCOL_SSL | peers.PROTOCOL_HYBRID
+        stages = {  # stage: (listener keys, the faulted client's cookie and protocols)
+            "client_x224": ("", "host", tls),
+            "routing": ("", "host", tls),
+            "backend_resolve": ("", "host", tls),
+            "backend_connect": ("", "host", tls),
+            "backend_negotiation": ("", "host", tls),
+            "front_tls": ("", "host", tls),
+            "front_nla": (nla_front, "host", hybrid),
+            "backend_tls": ("", "host", tls),
+            "backend_nla": ("", "nla", tls),
+            "mcs_gcc": ("", "host", tls),
+            "active_session": ("", "host", tls),
         }
-        for stage, (backends, listener, protocols) in stages.items():
+        for stage, (listener, cookie, protocols) in stages.items():
             with self.subTest(stage=stage):
+                # Connection 1 warms up; connection 2 is the one that throws.
                 gw = start_gateway(self.lab,
                                    config=config(backends, listener=listener, default="host"),
                                    name=f"faults-{stage}", binary=binary,
-                                   env={"RDPBRIDGE_FAULT": f"{stage}:1", **nla_sanitizer_env()})
+                                   env={"RDPBRIDGE_FAULT": f"{stage}:2", **nla_sanitizer_env()})
                 self.assertRegex(gw.proc.log_text(), f"fault injection armed: .* {stage} ")
-                first = peers.run_client(gw.port, cookie="host", protocols=protocols)
-                e = settle(self, gw, [first.local])[conn_of(gw, first.local)]
+                vitals = self.warm(gw, "host")
+                faulted = peers.run_client(gw.port, cookie=cookie, protocols=protocols)
+                e = settle(self, gw, [faulted.local])[conn_of(gw, faulted.local)]
+                self.assertTrue(e["conn"].endswith("-000002"), e)
                 if stage == "active_session":
                     self.assertEqual((e["event"], e["closed_by"], e.get("cause")),
                                      ("session_closed", "gateway", "internal_error"), e)
@@ -407,52 +434,70 @@ class Faults(ScriptedHostCase):
                     self.assertEqual((e["event"], e["stage"], e["cause"]),
                                      ("handshake_failed", stage, "internal_error"), e)
                     self.assertIn("injected fault", e["detail"], e)
-                # The second connection passes the stage; with the scripted hosts it reaches a
-                # session, except where CredSSP would be needed.
-                if stage in ("front_nla", "backend_nla"):
-                    second = peers.run_client(gw.port, when="confirmed", action="close",
-                                              cookie="host")
-                    self.assertEqual(len(second.confirm), 19, second.error)
-                    e2 = settle(self, gw, [second.local])[conn_of(gw, second.local)]
-                    self.assertNotEqual(e2.get("cause"), "internal_error", e2)
-                else:
-                    self.still_serves(gw, "host")
-                settle(self, gw)
-                self.stop_cleanly(gw)
+                self.finish(gw, vitals, "host")
 
     # ------------------------------------------------------------------------------- (e)
-    def test_e_half_open_host_ends_as_peer_vanished(self):
-        """A host in a network namespace behind a veth pair loses its link mid-session without
-        a word: with keepalive = "2s" the session ends as peer_vanished within a bound."""
+    def veth_namespace(self):
+        """A network namespace joined to this one by a veth pair with link-local addresses (no
+        traffic leaves the pair), removed by the test's cleanup. Returns (run, ns, in_ns) where
+        `in_ns` is the namespace's end of the pair, and the two addresses (ours, theirs)."""
         ip = shutil.which("ip")
         require(self, os.geteuid() == 0 and ip, "root and iproute2 (ip) for a network namespace")
-        tag = f"{os.getpid() % 100000}"
-        ns, veth_gw, veth_host = f"rdpb-faults-{tag}", f"rbf{tag}g", f"rbf{tag}h"
+        Faults.namespaces += 1
+        tag = f"{os.getpid() % 100000}{Faults.namespaces}"
+        ns, veth_gw, veth_ns = f"rdpb-faults-{tag}", f"rbf{tag}g", f"rbf{tag}n"
         subnet = f"169.254.{100 + os.getpid() % 100}"
-        gw_addr, host_addr = f"{subnet}.1", f"{subnet}.2"
+        ours, theirs = f"{subnet}.1", f"{subnet}.2"
 
         def run(*argv, check=True):
-            return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            return subprocess.run((ip,) + argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                   timeout=30, check=check)
-        made = run(ip, "netns", "add", ns, check=False)
+        made = run("netns", "add", ns, check=False)
         require(self, made.returncode == 0,
                 f"ip netns add failed: {made.stdout.decode(errors='replace').strip()}")
-        self.addCleanup(run, ip, "netns", "del", ns, check=False)
-        run(ip, "link", "add", veth_gw, "type", "veth", "peer", "name", veth_host)
-        self.addCleanup(run, ip, "link", "del", veth_gw, check=False)
-        run(ip, "link", "set", veth_host, "netns", ns)
-        run(ip, "addr", "add", f"{gw_addr}/30", "dev", veth_gw)
-        run(ip, "link", "set", veth_gw, "up")
-        run(ip, "netns", "exec", ns, ip, "addr", "add", f"{host_addr}/30", "dev", veth_host)
-        run(ip, "netns", "exec", ns, ip, "link", "set", veth_host, "up")
+        self.addCleanup(run, "netns", "del", ns, check=False)
+        run("link", "add", veth_gw, "type", "veth", "peer", "name", veth_ns)
+        self.addCleanup(run, "link", "del", veth_gw, check=False)
+        run("link", "set", veth_ns, "netns", ns)
+        run("addr", "add", f"{ours}/30", "dev", veth_gw)
+        run("link", "set", veth_gw, "up")
+        run("netns", "exec", ns, ip, "addr", "add", f"{theirs}/30", "dev", veth_ns)
+        run("netns", "exec", ns, ip, "link", "set", veth_ns, "up")
 
-        self.lab.start([ip, "netns", "exec", ns, sys.executable,
-                        str(pathlib.Path(peers.__file__).resolve()), "host", "--bind", host_addr,
-                        "--port", "3389", "--cert", str(self.cert), "--key", str(self.key)],
+        def link(state):
+            run("netns", "exec", ns, ip, "link", "set", veth_ns, state)
+        return ns, link, ours, theirs
+
+    def in_namespace(self, ns, *argv):
+        return [shutil.which("ip"), "netns", "exec", ns, sys.executable,
+                str(pathlib.Path(peers.__file__).resolve())] + list(argv)
+
+    def wait_vanished(self, gw, conn, closed_by):
+        """The link goes down with no FIN and no RST: with keepalive = "2s" (first probe after
+        2 s, then 4 probes 1 s apart, see proxy/keepalive.hpp) the session ends as peer_vanished
+        within that bound."""
+        down = time.monotonic()
+        bound = 2 + 4 * 1 + 4.0
+        try:
+            closed = gw.wait_event("session_closed", conn=conn, timeout=bound + 10)[0]
+        except LabTimeout as e:
+            self.fail(f"the session outlived its vanished peer: {e}")
+        took = time.monotonic() - down
+        self.assertEqual((closed["closed_by"], closed["reason"]), (closed_by, "peer_vanished"),
+                         closed)
+        self.assertLess(took, bound, closed)
+        self.assertGreater(took, 2.0, "ended before any keepalive probe could have failed")
+
+    def test_e_half_open_host_ends_as_peer_vanished(self):
+        """A host in a network namespace loses its link mid-session without a word."""
+        ns, link, gw_addr, host_addr = self.veth_namespace()
+        self.lab.start(self.in_namespace(ns, "host", "--bind", host_addr, "--port", "3389",
+                                         "--cert", str(self.cert), "--key", str(self.key)),
                        "netns-host", ready_regex=r"listening on ")
         gw = start_gateway(self.lab, config=config(
-            [("far", f"{host_addr}:3389", "")], default="far",
+            [("far", f"{host_addr}:3389", ""), self.real_backend()], default="far",
             limits=f'handshake_timeout = "10s"\nkeepalive = "2s"'))
+        vitals = self.warm(gw, "far")
 
         # A client that establishes a session and then stays quietly connected.
         sock = socket.create_connection(("127.0.0.1", gw.port), timeout=15)
@@ -467,28 +512,36 @@ class Faults(ScriptedHostCase):
         conn = conn_of(gw, "%s:%d" % sock.getsockname())
         gw.wait_event("session_established", conn=conn)
 
-        # The host's link goes down: no FIN, no RST, nothing more from it.
-        run(ip, "netns", "exec", ns, ip, "link", "set", veth_host, "down")
-        down = time.monotonic()
-        # keepalive 2 s: first probe after 2 s, then 4 probes 1 s apart (see proxy/keepalive.hpp)
-        bound = 2 + 4 * 1 + 4.0
-        try:
-            closed = gw.wait_event("session_closed", conn=conn, timeout=bound + 10)[0]
-        except LabTimeout as e:
-            self.fail(f"the session outlived its vanished host: {e}")
-        took = time.monotonic() - down
-        self.assertEqual((closed["closed_by"], closed["reason"]), ("host", "peer_vanished"), closed)
-        self.assertLess(took, bound, closed)
-        self.assertGreater(took, 2.0, "ended before any keepalive probe could have failed")
+        link("down")
+        self.wait_vanished(gw, conn, "host")
         # The client is told: its connection closes.
         sock.settimeout(10)
         self.assertEqual(wire.recv(), b"")
-        # Still serving: a new client gets its Connection Confirm (the host is not needed yet).
-        run = peers.run_client(gw.port, when="confirmed", action="close", cookie="far")
-        self.assertEqual(len(run.confirm), 19, run.error)
-        settle(self, gw, [run.local])
-        self.assertTrue(gw.proc.alive(), gw.proc.describe())
-        self.stop_cleanly(gw)
+        link("up")
+        self.finish(gw, vitals, "far")
+
+    def test_e_half_open_client_ends_as_peer_vanished(self):
+        """A client in a network namespace loses its link mid-session without a word."""
+        ns, link, gw_addr, client_addr = self.veth_namespace()
+        host = self.host()
+        far = lab_free_port()
+        gw = start_gateway(self.lab, config=config(
+            [("host", f"127.0.0.1:{host.port}", ""), self.real_backend()], default="host",
+            limits=f'handshake_timeout = "10s"\nkeepalive = "2s"',
+            listener=f'[[listener]]\nname = "far"\nbind = "{gw_addr}:{far}"\n'
+                     f'default_backend = "host"'))
+        vitals = self.warm(gw, "host")
+        client = self.lab.start(self.in_namespace(ns, "client", "--connect", f"{gw_addr}:{far}",
+                                                  "--cookie", "host"),
+                                "netns-client", ready_regex=r"established from ")
+        local = re.search(r"established from (\S+)", client.log_text()).group(1)
+        conn = conn_of(gw, local)
+        gw.wait_event("session_established", conn=conn)
+
+        link("down")
+        self.wait_vanished(gw, conn, "client")
+        self.assertEqual(host.accepted, 2, "the warm-up's and the vanished client's")
+        self.finish(gw, vitals, "host")
 
     # ------------------------------------------------------------------------------- (f)
     def test_f_sigterm_ends_every_session_once_and_exits_0(self):
@@ -496,18 +549,22 @@ class Faults(ScriptedHostCase):
         have come and gone: each says the gateway stopped it, once; the gateway exits 0."""
         host = self.host()
         gw = start_gateway(self.lab, config=config(
-            [("host", f"127.0.0.1:{host.port}", "")], default="host",
+            [("host", f"127.0.0.1:{host.port}", ""), self.real_backend()], default="host",
             limits='handshake_timeout = "30s"'))  # the waiting client must outlast the test
         # Sessions that ended before: their registry entries must be gone.
         self.still_serves(gw, "host")
+        self.real_session(gw)
         peers.run_client(gw.port, when="mid_tls", action="reset", cookie="host")
+        settle(self, gw)
+        established = len(gw.events("session_established"))
+        accepted = len(gw.events("connection_accepted"))
         with ThreadPoolExecutor(2) as pool:
             # Established, then waits for the gateway to end it.
             live = pool.submit(peers.run_client, gw.port, cookie="host", action="silent")
             # Mid-handshake: connected, sends nothing, waits.
             waiting = pool.submit(peers.run_client, gw.port, when="connect", action="silent")
-            gw.wait_event("session_established", count=2)
-            gw.wait_event("connection_accepted", count=4)
+            gw.wait_event("session_established", count=established + 1)
+            gw.wait_event("connection_accepted", count=accepted + 2)
             self.assertEqual(gw.proc.stop(), 0, gw.proc.describe())
             live, waiting = live.result(timeout=10), waiting.result(timeout=10)
         self.assertIsNone(gw.proc.exit_problem(), gw.proc.exit_problem())
@@ -519,6 +576,8 @@ class Faults(ScriptedHostCase):
         e = ended[conn_of(gw, waiting.local)]
         self.assertEqual((e["event"], e["stage"], e["cause"]),
                          ("handshake_failed", "client_x224", "gateway_shutting_down"), e)
+        stopped = gw.wait_event("gateway_stopped", timeout=10)[0]
+        self.assertEqual((stopped["handshakes"], stopped["sessions"]), (0, 0), stopped)
 
 
     # ------------------------------------------------------------------------------- (g)
@@ -534,8 +593,9 @@ class Faults(ScriptedHostCase):
         require(self, prlimit, "prlimit (util-linux) to cap the gateway's descriptors")
         host = self.host()
         gw = start_gateway(self.lab, config=config(
-            [("host", f"127.0.0.1:{host.port}", "")], default="host"),
+            [("host", f"127.0.0.1:{host.port}", ""), self.real_backend()], default="host"),
             wrapper=[prlimit, "--nofile=48:48", "--"])
+        vitals = self.warm(gw, "host")
         clients = []
         try:
             # More silent clients than descriptors, each from its own address (rate limits).
@@ -548,10 +608,63 @@ class Faults(ScriptedHostCase):
                 c.close()
         # Every connection the gateway accepted ends (client_closed); those still queued are
         # accepted once descriptors are free, and end the same way.
-        self.still_serves(gw, "host")
-        settle(self, gw)
-        self.assertEqual(len(gw.events("connection_accepted")), 61)
-        self.stop_cleanly(gw)
+        wait_for("the 60 clients and the warm-up accepted",
+                 lambda: len(gw.events("connection_accepted")) == 61, 15)
+        self.finish(gw, vitals, "host")
+
+    # ------------------------------------------------------------------------------- (h)
+    def test_h_legacy_host_stops_at_each_security_boundary(self):
+        """The Standard RDP Security boundaries, which only a real host reaches: a CuttingRelay
+        in front of an xrdp host like Windows XP stops at the MCS domain, the security exchange
+        or the licensing; a hardened FreeRDP client runs the front leg."""
+        legacy = self.lab.xrdp("rdp")
+        cases = [(w, a) for w in peers.RDP_BOUNDARIES for a in peers.ACTIONS]
+        # FreeRDP's cookie is its user name: short names, as some clients cut cookies at 9.
+        relays = {f"{w[:3]}_{a[0]}": peers.CuttingRelay(legacy.port, w, a) for w, a in cases}
+        for r in relays.values():
+            self.addCleanup(r.close)
+        good = self.host()
+        gw = start_gateway(self.lab, config=config(
+            [(n, f"127.0.0.1:{r.port}", "") for n, r in relays.items()] +
+            [("good", f"127.0.0.1:{good.port}", ""), self.real_backend()],
+            limits='handshake_timeout = "8s"'))
+        vitals = self.warm(gw, "good")
+
+        def client(name):
+            return self.lab.xfreerdp(gw.port, *HARDENED, user=name, timeout=45)
+
+        with ThreadPoolExecutor(3) as pool:
+            runs = dict(zip(relays, pool.map(client, relays)))
+        ends = settle(self, gw, timeout=30)
+        by_backend = collections.defaultdict(list)
+        for e in ends.values():
+            by_backend[e.get("backend")].append(e)
+        # Before the security exchange the session is not established: a handshake failure at
+        # mcs_gcc, the host blamed since FreeRDP's Attach User Request went unanswered. From the
+        # security exchange on (which establishes it) the session closes; a silent host is ended
+        # by handshake_timeout, which runs until its licensing is done.
+        for name in relays:
+            print(f"  {name}: " + "; ".join(
+                f"{e['event']} {e.get('stage', e.get('closed_by'))} {e.get('cause', '')}"
+                for e in by_backend[name]), flush=True)
+        for (when, action), name in zip(cases, relays):
+            with self.subTest(host=name):
+                self.assertGreaterEqual(relays[name].cut, 1, runs[name].summary())
+                self.assertTrue(by_backend[name], f"no connection reached {name}")
+                for e in by_backend[name]:  # FreeRDP may try twice
+                    if when == "mcs":
+                        self.assertEqual((e["event"], e["stage"]),
+                                         ("handshake_failed", "mcs_gcc"), e)
+                        self.assertIn(e["cause"], {"silent": {"host_silent"}}.get(
+                            action, {"host_closed", "host_reset"}), e)
+                    elif action == "silent":
+                        self.assertEqual((e["event"], e["closed_by"], e.get("cause")),
+                                         ("session_closed", "gateway", "host_silent"), e)
+                    else:
+                        self.assertEqual((e["event"], e["closed_by"]),
+                                         ("session_closed", "host"), e)
+        self.finish(gw, vitals, "good")
+
 
 if __name__ == "__main__":
     unittest.main()

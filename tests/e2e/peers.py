@@ -24,7 +24,9 @@ As a script (for a peer inside a network namespace), runs one well-behaved host 
 which prints "listening on ADDR:PORT" once it accepts connections; or a client that establishes
 one session through the gateway and then stays connected without a word:
     python3 peers.py client --connect ADDR:PORT [--cookie NAME]
-which prints "established from ADDR:PORT" (its own address) once the session is up.
+which prints "established from ADDR:PORT" (its own address) once the session is up; or
+    python3 peers.py hold --connect ADDR:PORT --from SOURCE...   (silent connections, held)
+    python3 peers.py probe --connect ADDR:PORT --from SOURCE     ("confirm 19" or "closed")
 """
 
 from __future__ import annotations
@@ -495,7 +497,33 @@ def _main() -> int:
     client = sub.add_parser("client")
     client.add_argument("--connect", required=True, help="ADDR:PORT of the gateway")
     client.add_argument("--cookie")
+    hold = sub.add_parser("hold")
+    hold.add_argument("--connect", required=True, help="ADDR:PORT of the gateway")
+    hold.add_argument("--from", dest="sources", nargs="+", required=True)
+    probe = sub.add_parser("probe")
+    probe.add_argument("--connect", required=True, help="ADDR:PORT of the gateway")
+    probe.add_argument("--from", dest="source", required=True)
     args = parser.parse_args()
+    if args.command in ("hold", "probe"):
+        addr, port = args.connect.rsplit(":", 1)
+        target = (addr.strip("[]"), int(port))
+    if args.command == "hold":
+        # One silent connection from each source address, held open.
+        held = [socket.create_connection(target, timeout=15, source_address=(a, 0))
+                for a in args.sources]
+        print(f"holding {len(held)}", flush=True)
+        threading.Event().wait()
+    if args.command == "probe":
+        # Sends an X.224 request: "confirm N" (the gateway answered with N bytes) or "closed".
+        sock = socket.create_connection(target, timeout=15, source_address=(args.source, 0))
+        w = Wire(sock)
+        try:
+            w.send_raw(x224_request())
+            answer = w.read_tpkt()
+        except OSError:
+            answer = b""
+        print(f"confirm {len(answer)}" if answer else "closed", flush=True)
+        return 0
     if args.command == "client":
         # Establishes a session, says so, then stays connected without a word.
         addr, port = args.connect.rsplit(":", 1)

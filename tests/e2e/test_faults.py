@@ -1,13 +1,21 @@
-"""Part 9 acceptance: failure paths that cannot leak, hang or lie. Scripted peers (peers.py) stop at
-every handshake boundary on either leg, a deadline races a peer's close, a faults build throws
-inside each stage, a host behind a veth pair vanishes mid-session, SIGTERM ends live sessions,
-and accept runs out of descriptors. After each case: exactly one terminal event (session_closed or handshake_failed) per
-accepted connection, and the gateway still serves (and, when stopped, exits 0).
+"""Part 9 acceptance: failure paths that cannot leak, hang or lie.
+
+Scripted peers (peers.py) stop at every handshake boundary on either leg: X.224, TLS, CredSSP,
+MCS and the relay (a, b); a CuttingRelay in front of an XP-like xrdp stops at the MCS domain,
+the security exchange and the licensing (h). A deadline races a peer's close (c); a faults build
+throws inside each stage (d); a host and a client in a network namespace lose their link
+mid-session, and an IPv6 /64 counts as one source (e); SIGTERM ends live sessions (f); accept
+runs out of descriptors (g); a forged cookie reaches stderr escaped (i).
+
+After each case (Faults.finish): exactly one terminal event (session_closed or
+handshake_failed) per accepted connection; descriptors back to the warm baseline and RSS near it;
+the gateway still serves a scripted client and a hardened FreeRDP client to xrdp; on SIGTERM it
+exits 0 with admission's counters at 0 and no sanitizer report.
 
 Needs, beyond the lab: for test_d a gateway built with -DRDPBRIDGE_FAULTS=ON named by
 $RDPBRIDGE_FAULTS_BIN (tests/run-all.sh builds one); for test_e root and iproute2 (a network
-namespace and a veth pair with link-local addresses; no traffic leaves that pair). Without them
-those tests are skipped, except under CI=true, where they fail."""
+namespace and a veth pair with link-local and fd00:db8::/48 addresses; no traffic leaves that
+pair). Without them those tests are skipped, except under CI=true, where they fail."""
 
 import collections
 import os
@@ -466,6 +474,7 @@ class Faults(ScriptedHostCase):
 
         def link(state):
             run("netns", "exec", ns, ip, "link", "set", veth_ns, state)
+        self.run_ip, self.veth_gw, self.veth_ns = run, veth_gw, veth_ns
         return ns, link, ours, theirs
 
     def in_namespace(self, ns, *argv):
@@ -610,6 +619,77 @@ class Faults(ScriptedHostCase):
         # accepted once descriptors are free, and end the same way.
         wait_for("the 60 clients and the warm-up accepted",
                  lambda: len(gw.events("connection_accepted")) == 61, 15)
+        self.finish(gw, vitals, "host")
+
+    def test_e_an_ipv6_64_counts_as_one_source(self):
+        """Silent connections from four addresses of one IPv6 /64 use up its handshake slots:
+        a fifth address of that /64 is refused, an address of the next /64 is served."""
+        ns, link, gw_addr, peer_addr = self.veth_namespace()
+        ours, near, far = "fd00:db8::1", "fd00:db8::", "fd00:db8:0:1::"
+        for addr in (ours, far + "1"):
+            self.run_ip("-6", "addr", "add", f"{addr}/64", "dev", self.veth_gw, "nodad")
+        for host in [f"{near}{i:x}" for i in range(0x10, 0x15)] + [far + "2"]:
+            self.run_ip("netns", "exec", ns, "ip", "-6", "addr", "add", f"{host}/64", "dev",
+                        self.veth_ns, "nodad")
+        host = self.host()
+        port = lab_free_port()
+        gw = start_gateway(self.lab, config=config(
+            [("host", f"127.0.0.1:{host.port}", ""), self.real_backend()], default="host",
+            limits='handshake_timeout = "30s"\nmax_handshakes_per_source = 4',
+            listener=f'[[listener]]\nname = "v6"\nbind = "[{ours}]:{port}"\n'
+                     f'default_backend = "host"'))
+        vitals = self.warm(gw, "host")
+        target = f"[{ours}]:{port}"
+        holders = [f"{near}{i:x}" for i in range(0x10, 0x14)]
+        holder = self.lab.start(self.in_namespace(ns, "hold", "--connect", target, "--from",
+                                                  *holders), "netns-hold",
+                                ready_regex=r"holding 4")
+        gw.wait_event("connection_accepted", count=5)  # the warm-up's and the four held
+        same = self.lab.run(self.in_namespace(ns, "probe", "--connect", target, "--from",
+                                              f"{near}14"), "probe-same-64", timeout=20)
+        other = self.lab.run(self.in_namespace(ns, "probe", "--connect", target, "--from",
+                                               far + "2"), "probe-next-64", timeout=20)
+        self.assertEqual(same.output.split(), ["closed"], same.summary())
+        self.assertEqual(other.output.split(), ["confirm", "19"], other.summary())
+        refused = gw.wait_event("handshake_failed", client=f"{near}14")[0]
+        self.assertEqual((refused["stage"], refused["cause"]),
+                         ("client_transport", "limit_handshakes_per_source"), refused)
+        self.assertEqual([e for e in gw.events("handshake_failed") if e.get("client") == far + "2"],
+                         [], "the next /64 was refused")
+        self.lab.stop(holder)
+        self.finish(gw, vitals, "host")
+
+    # ------------------------------------------------------------------------------- (i)
+    def test_i_forged_cookie_is_escaped_on_stderr(self):
+        """A cookie carrying ESC sequences, BEL, a lone LF and a fake timestamped line: the
+        gateway's stderr shows every control byte escaped, so no forged line reaches the
+        journal; the JSON log keeps the cookie intact (as JSON escapes)."""
+        host = self.host()
+        gw = start_gateway(self.lab, config=config(  # routes only: the cookie meets no_route
+            [("host", f"127.0.0.1:{host.port}", ""), self.real_backend()]))
+        vitals = self.warm(gw, "host")
+        forged = ("evil\x1b[2J\x1b[31m\x07\n2026-12-05 00:00:00.000 [info] conn=forged "
+                  "session_established backend=payroll\x08\x0b\x0c\x7f\r")
+        with socket.create_connection(("127.0.0.1", gw.port), timeout=10) as s:
+            local = "%s:%d" % s.getsockname()
+            s.sendall(peers.x224_request(forged))
+            s.settimeout(10)
+            try:
+                while s.recv(4096):
+                    pass
+            except OSError:
+                pass
+        e = settle(self, gw, [local])[conn_of(gw, local)]
+        self.assertEqual((e["event"], e["cause"]), ("handshake_failed", "no_route"), e)
+        self.assertIn(forged, e["detail"])  # the JSON log: the bytes, escaped by JSON
+        stderr = gw.proc.log_text()
+        for raw in "\x1b\x07\x08\x0b\x0c\x7f":
+            self.assertNotIn(raw, stderr, f"raw {raw!r} on stderr")
+        self.assertNotRegex(stderr, r"(?m)^2026-12-05 00:00:00\.000", "a forged line on stderr")
+        line = next((l for l in stderr.splitlines() if "no_route" in l and "evil" in l), None)
+        self.assertIsNotNone(line, stderr[-2000:])
+        self.assertIn(r"evil\x1b[2J\x1b[31m\x07\n2026-12-05 00:00:00.000", line)
+        self.assertIn(r"payroll\x08\x0b\x0c\x7f\r", line)
         self.finish(gw, vitals, "host")
 
     # ------------------------------------------------------------------------------- (h)

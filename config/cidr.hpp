@@ -17,6 +17,7 @@ struct Cidr {
     std::string text;                   // as written, for messages
 
     bool contains(const std::array<uint8_t, 16>& a) const;
+    bool operator==(const Cidr&) const = default;
 };
 
 // nullopt and a reason when `text` is not an address or range.

@@ -42,12 +42,17 @@ enum class FirstUse { learn, refuse };
 struct Endpoint {
     std::string host;  // name or literal address; IPv6 literals without brackets
     uint16_t port = 3389;
+
+    // Reload compares the old and the new configuration, part by part.
+    bool operator==(const Endpoint&) const = default;
 };
 
 struct FrontTls {
     std::optional<std::filesystem::path> certificate;  // PEM chain; both or neither with key
     std::optional<std::filesystem::path> private_key;  // PEM
     TlsVersion min_version = TlsVersion::tls1_2;
+
+    bool operator==(const FrontTls&) const = default;
 };
 
 struct BackendTls {
@@ -68,6 +73,8 @@ struct BackendTls {
     std::string sni;   // server name to send; empty = none (legacy hosts ignore it)
     std::string name;  // verify == ca: the name the certificate must carry (default: sni, else
                        // the address's host part)
+
+    bool operator==(const BackendTls&) const = default;
 };
 
 // Standard RDP Security encryption methods a backend may use (CS_SECURITY bits).
@@ -85,6 +92,8 @@ struct ServiceCredentials {
     std::string user;
     std::string domain;
     std::filesystem::path password_file;
+
+    bool operator==(const ServiceCredentials&) const = default;
 };
 
 struct Backend {
@@ -104,6 +113,8 @@ struct Backend {
     // refusal code and gets the host's capability flags (extended client data, graphics
     // pipeline), at the cost of a host connection for every X.224 request, scanners included.
     bool early_host_contact = false;
+
+    bool operator==(const Backend&) const = default;
 };
 
 // Network Level Authentication towards clients (CredSSP over TLS, PROTOCOL_HYBRID[_EX]). The
@@ -130,6 +141,8 @@ struct Listener {
     // `deny` wins; a non-empty `allow` admits only what it lists. Empty both: everyone.
     std::vector<Cidr> allow;
     std::vector<Cidr> deny;
+
+    bool operator==(const Listener&) const = default;
 };
 
 // A route sends clients whose X.224 cookie (`Cookie: mstshash=NAME`) matches `mstshash` to
@@ -138,6 +151,8 @@ struct Route {
     std::string listener;  // empty = every listener
     std::string mstshash;
     std::string backend;
+
+    bool operator==(const Route&) const = default;
 };
 
 struct Limits {
@@ -165,6 +180,8 @@ struct Limits {
     // is set to the same, so data in flight does not prolong it): session_closed with reason
     // peer_vanished.
     Duration keepalive = std::chrono::seconds(60);
+
+    bool operator==(const Limits&) const = default;
 };
 
 // A small share of the handshake slots (an eighth, at least 4, never more than all of them).
@@ -173,6 +190,17 @@ std::size_t default_handshakes_per_source(std::size_t max_handshakes);
 // Protections for the hosts behind the gateway.
 struct Shield {
     bool refuse_ms_t120 = true;  // BlueKeep (CVE-2019-0708) trigger
+
+    bool operator==(const Shield&) const = default;
+};
+
+// How the gateway runs as a service.
+struct Service {
+    // On SIGTERM: how long established sessions may go on (nothing new is accepted) before the
+    // gateway closes them; 0 = close at once. A second SIGTERM closes at once too.
+    Duration drain_timeout = std::chrono::seconds(30);
+
+    bool operator==(const Service&) const = default;
 };
 
 struct Logging {
@@ -183,6 +211,8 @@ struct Logging {
     // The group that may read the handshake log (mode 0640): given to the log's directory with
     // the setgid bit, so the log and every rotation inherit it. Empty: the service's own group.
     std::string group;
+
+    bool operator==(const Logging&) const = default;
 };
 
 struct SourcePosition {
@@ -200,6 +230,7 @@ struct Config {
     Logging logging;
     Limits limits;
     Shield shield;
+    Service service;
     std::vector<Listener> listeners;
     std::vector<Backend> backends;
     std::vector<Route> routes;

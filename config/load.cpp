@@ -288,8 +288,9 @@ bool is_listener_name(std::string_view name) {
 // ---------------------------------------------------------------------------------------------
 // The TOML reader
 
-constexpr std::string_view kRootKeys[] = {"state_dir", "logging", "limits", "shield",
-                                          "listener",  "backend", "route"};
+constexpr std::string_view kRootKeys[] = {"state_dir", "logging",  "limits",  "shield",
+                                          "service",   "listener", "backend", "route"};
+constexpr std::string_view kServiceKeys[] = {"drain_timeout"};
 constexpr std::string_view kShieldKeys[] = {"refuse_ms_t120"};
 constexpr std::string_view kLoggingKeys[] = {"handshake_log", "level", "rotate_size_mb",
                                              "rotate_files", "group"};
@@ -380,6 +381,7 @@ class Reader {
     void read_logging(const Scope& s, Logging& out);
     void read_limits(const Scope& s, Limits& out);
     void read_shield(const Scope& s, Shield& out);
+    void read_service(const Scope& s, Service& out);
     void read_encryption_methods(const Scope& s, uint32_t& out);
     std::vector<Cidr> read_cidrs(const Scope& s, std::string_view key);
     Listener read_listener(const Scope& s);
@@ -653,6 +655,16 @@ void Reader::read_limits(const Scope& s, Limits& out) {
         } else {
             out.keepalive = *d;
         }
+    }
+}
+
+void Reader::read_service(const Scope& s, Service& out) {
+    check_keys(s, kServiceKeys);
+    if (const toml::node* drain = s.get("drain_timeout");
+        drain != nullptr && drain->as_integer() != nullptr && drain->as_integer()->get() == 0) {
+        out.drain_timeout = Duration::zero();  // 0: SIGTERM closes sessions at once
+    } else if (auto d = duration(s, "drain_timeout", kMaxIdleMs)) {
+        out.drain_timeout = *d;
     }
 }
 
@@ -975,6 +987,7 @@ Config Reader::read(const toml::table& root) {
     if (auto s = table(top, "logging", "[logging]")) read_logging(*s, c.logging);
     if (auto s = table(top, "limits", "[limits]")) read_limits(*s, c.limits);
     if (auto s = table(top, "shield", "[shield]")) read_shield(*s, c.shield);
+    if (auto s = table(top, "service", "[service]")) read_service(*s, c.service);
 
     const auto listeners = table_array(top, "listener", "[[listener]]");
     const auto backends = table_array(top, "backend", "[[backend]]");

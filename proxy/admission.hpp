@@ -23,6 +23,13 @@ class Admission {
     using Clock = std::chrono::steady_clock;
 
     explicit Admission(const config::Limits& limits) : limits_(limits) {}
+    // A reload's new limits: counts stay; a lowered limit refuses new connections until the
+    // counts fall under it. (The IPv6 prefix keys the counts, so it only changes on restart.)
+    void set_limits(const config::Limits& limits) {
+        const int prefix = limits_.ipv6_source_prefix;
+        limits_ = limits;
+        limits_.ipv6_source_prefix = prefix;
+    }
 
     // A new connection from `source` (the client's address as text). On success the connection
     // counts as a handshake until established() or finished(), which take the same text.
@@ -44,7 +51,7 @@ class Admission {
     void prune(Clock::time_point now);
     Source* find(const std::string& source);
 
-    const config::Limits& limits_;
+    config::Limits limits_;
     std::map<std::string, Source> sources_;
     std::size_t handshakes_ = 0;
     std::size_t sessions_ = 0;

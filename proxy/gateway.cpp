@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -17,7 +18,8 @@
 #include "proxy/asio.hpp"
 #include "proxy/faults.hpp"
 #include "proxy/gateway_state.hpp"
-#include "proxy/nla/gss.hpp"
+#include "proxy/generation.hpp"
+#include "proxy/sd_notify.hpp"
 #include "proxy/session.hpp"
 #include "proxy/startup_checks.hpp"
 #include "rdp/crypto.hpp"
@@ -136,10 +138,14 @@ std::string exception_text(const std::exception_ptr& e) {
     }
 }
 
-// Admits one accepted connection and starts its session. Not a coroutine, so that whatever it
-// throws is caught by the accept loop around it.
-void start_session(GatewayState& state, const ListenerRuntime& listener, tcp::socket socket,
+// Admits one accepted connection and starts its session under the current generation. Not a
+// coroutine, so that whatever it throws is caught by the accept loop around it.
+void start_session(GatewayState& state, const std::string& listener_name, tcp::socket socket,
                    const tcp::endpoint& peer, IdSource& ids) {
+    auto generation = state.current;
+    const auto found = generation->listeners.find(listener_name);
+    if (found == generation->listeners.end()) return;  // removed by a reload a moment ago
+    const ListenerRuntime& listener = found->second;
     const std::string source = peer.address().to_string();
     std::string id = ids.next();
     const auto now = Admission::Clock::now();
@@ -161,7 +167,8 @@ void start_session(GatewayState& state, const ListenerRuntime& listener, tcp::so
     // The session logs its own end; what still escapes it (the log failing) is said here rather
     // than lost, as asio::detached would lose it.
     asio::co_spawn(executor,
-                   run_session(state, listener, std::move(socket), peer, id, std::move(ticket)),
+                   run_session(state, std::move(generation), listener, std::move(socket), peer, id,
+                               std::move(ticket)),
                    [&state, id](std::exception_ptr e) {
                        if (e)
                            state.log.error("connection " + id +
@@ -169,11 +176,19 @@ void start_session(GatewayState& state, const ListenerRuntime& listener, tcp::so
                    });
 }
 
+// A listening socket. Keyed by its bind address, not its listener's name, so that a reload that
+// renames a listener keeps the socket (and its queue) instead of failing to bind a second one.
+struct OpenListener {
+    std::string name;  // the listener of the current generation it accepts for
+    tcp::acceptor acceptor;
+};
+
 // Runs until the listener is closed. Nothing that happens to one connection stops it: accept
 // errors are logged and waited out briefly on a timer (a client that gave up before its accept
 // is not an error), and an exception while starting a session costs that session only.
-awaitable<void> accept_loop(GatewayState& state, const ListenerRuntime& listener,
-                            tcp::acceptor& acceptor, IdSource& ids) {
+awaitable<void> accept_loop(GatewayState& state, std::shared_ptr<OpenListener> open,
+                            IdSource& ids) {
+    auto& acceptor = open->acceptor;
     asio::steady_timer pause(acceptor.get_executor());
     for (;;) {
         boost::system::error_code ec;
@@ -184,26 +199,25 @@ awaitable<void> accept_loop(GatewayState& state, const ListenerRuntime& listener
             tcp::socket socket(acceptor.get_executor());
             tcp::endpoint peer;
             co_await acceptor.async_accept(socket, peer, asio::redirect_error(use_awaitable, ec));
-            if (ec == asio::error::operation_aborted || state.shutting_down) co_return;
+            if (ec == asio::error::operation_aborted || state.shutting_down || !acceptor.is_open())
+                co_return;
             if (!ec) {
-                start_session(state, listener, std::move(socket), peer, ids);
+                start_session(state, open->name, std::move(socket), peer, ids);
             } else if (ec != asio::error::connection_aborted) {
                 // EMFILE and friends: keep listening; the condition is logged, not fatal. The
                 // connection that could not be accepted stays queued, so accepting again at once
                 // would only spin until descriptors are freed.
-                state.log.warn("listener " + listener.config->name +
-                               ": accept failed: " + ec.message());
+                state.log.warn("listener " + open->name + ": accept failed: " + ec.message());
                 back_off = true;
             }
         } catch (const std::exception& e) {
-            state.log.error("listener " + listener.config->name + ": " + e.what() +
-                            "; still accepting");
+            state.log.error("listener " + open->name + ": " + e.what() + "; still accepting");
             back_off = true;
         }
         if (back_off) {
             pause.expires_after(std::chrono::milliseconds(100));
             co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
-            if (state.shutting_down) co_return;
+            if (state.shutting_down || !acceptor.is_open()) co_return;
         }
     }
 }
@@ -219,38 +233,6 @@ std::string raise_descriptor_limit() {
         getrlimit(RLIMIT_NOFILE, &limit);
     }
     return std::to_string(limit.rlim_cur);
-}
-
-// A file holding passwords must exist and be readable by the gateway's user alone: say so at
-// start, with the fix, rather than at the first client. `what` names the key; `create` says
-// what the file should hold.
-void require_private_file(const std::string& what, const std::filesystem::path& path,
-                          const std::string& create) {
-    if (auto problem = private_file_problem(what, path, create)) throw std::runtime_error(*problem);
-}
-
-// A listener with NLA needs gss-ntlmssp and its users file.
-void check_nla(const config::Listener& listener) {
-    if (listener.nla == config::NlaMode::off) return;
-    const std::string who = "listener " + listener.name + ": ";
-    if (auto available = nla::check_ntlm_available(); !available)
-        throw std::runtime_error(who + available.error().message());
-    require_private_file(who + "nla_users", *listener.nla_users,
-                         "with one DOMAIN:USER:PASSWORD line per user");
-    if (listener.nla_keytab) {
-        require_private_file(who + "nla_keytab", *listener.nla_keytab,
-                             "with ktutil or your domain's tools (keys for TERMSRV/<this host>)");
-    }
-}
-
-// The backend's service password: the file's first line, read once at start.
-std::optional<ServiceAccount> read_service_account(const config::Backend& backend) {
-    if (!backend.credentials) return std::nullopt;
-    const auto& c = *backend.credentials;
-    const std::string what = "backend " + backend.name + ": credentials.password_file";
-    auto password = read_service_password(what, c);
-    if (auto* problem = std::get_if<std::string>(&password)) throw std::runtime_error(*problem);
-    return ServiceAccount{c.user, c.domain, std::move(std::get<rdp::Secret>(password))};
 }
 
 // The handshake log names users and client addresses: readable by the service and, when
@@ -282,20 +264,261 @@ void prepare_log_file(const config::Logging& logging) {
 
 }  // namespace
 
-int run_gateway(const config::Config& config) {
+namespace {
+
+std::string bind_key(const config::Listener& l) {
+    return l.bind.host + "|" + std::to_string(l.bind.port);
+}
+
+// The gateway once started: its listening sockets, the current generation, and what signals do
+// (SIGHUP reloads; SIGTERM/SIGINT drain, a second one closes at once).
+class Gateway {
+  public:
+    Gateway(std::shared_ptr<const Generation> first, HandshakeLog& log, ConfigSource source)
+        : state_(std::move(first), log),
+          log_(log),
+          source_(std::move(source)),
+          notifier_(SystemdNotifier::from_environment()),
+          signals_(io_, SIGINT, SIGTERM, SIGHUP),
+          drain_timer_(io_),
+          watchdog_timer_(io_) {}
+
+    int run() {
+        for (const auto& listener : state_.current->config->listeners) {
+            auto open = open_listener(listener);
+            open_.emplace(bind_key(listener), open);
+            asio::co_spawn(io_, accept_loop(state_, open, ids_), asio::detached);
+        }
+        asio::co_spawn(io_, report_loop(state_), asio::detached);
+        wait_for_signal();
+        write_pid_file();
+        notifier_.notify("READY=1\nSTATUS=" + status());
+        if (auto interval = notifier_.watchdog_interval()) watchdog(*interval);
+        io_.run();
+        remove_pid_file();
+        return 0;
+    }
+
+  private:
+    std::shared_ptr<OpenListener> open_listener(const config::Listener& listener) {
+        auto open = std::make_shared<OpenListener>(
+            OpenListener{listener.name, open_acceptor(io_, listener)});
+        const auto local = open->acceptor.local_endpoint();
+        log_.info("listening on " + local.address().to_string() + ":" +
+                  std::to_string(local.port()) + " (listener " + listener.name +
+                  ", default backend " +
+                  (listener.default_backend.empty() ? "none" : listener.default_backend) + ")");
+        return open;
+    }
+
+    std::string status() const {
+        return std::to_string(state_.sessions.established()) + " session(s), " +
+               std::to_string(state_.sessions.size() - state_.sessions.established()) +
+               " handshake(s) in progress" + (state_.shutting_down ? ", draining" : "");
+    }
+
+    void wait_for_signal() {
+        signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
+            if (ec) return;
+            if (signo == SIGHUP) {
+                reload();
+            } else if (!state_.shutting_down) {
+                begin_stop(signo == SIGINT ? "SIGINT" : "SIGTERM");
+            } else {
+                log_.info(std::string("received ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") +
+                          " again: closing " + std::to_string(state_.sessions.size()) +
+                          " session(s) now");
+                state_.sessions.close_all();
+            }
+            wait_for_signal();
+        });
+    }
+
+    // Nothing new is accepted; handshakes in progress end now; established sessions may go on
+    // for drain_timeout, then are closed (reason "shutdown").
+    void begin_stop(const std::string& signal) {
+        state_.shutting_down = true;
+        notifier_.notify("STOPPING=1");
+        for (auto& [key, open] : open_) {
+            boost::system::error_code ignored;
+            open->acceptor.close(ignored);
+        }
+        open_.clear();
+        const auto drain = state_.current->config->service.drain_timeout;
+        const std::size_t live = state_.sessions.established();
+        if (drain == config::Duration::zero() || live == 0) {
+            log_.info("received " + signal + ", closing " + std::to_string(state_.sessions.size()) +
+                      " session(s)");
+            state_.sessions.close_all();
+        } else {
+            log_.info(
+                "received " + signal + ": accepting nothing new; " + std::to_string(live) +
+                " session(s) may go on for up to " +
+                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(drain).count()) +
+                " s ([service] drain_timeout; " + signal + " again closes them now)");
+            state_.sessions.close_all(/*handshakes_only=*/true);
+            drain_timer_.expires_after(drain);
+            drain_timer_.async_wait([this](const boost::system::error_code& ec) {
+                if (ec) return;
+                log_.info("drain_timeout reached: closing " +
+                          std::to_string(state_.sessions.size()) + " session(s)");
+                state_.sessions.close_all();
+            });
+        }
+        asio::co_spawn(io_, stop_when_idle(), asio::detached);
+    }
+
+    // The loop ends once every session has: nothing else may keep it running.
+    awaitable<void> stop_when_idle() {
+        asio::steady_timer tick(io_);
+        while (state_.sessions.size() > 0) {
+            tick.expires_after(std::chrono::milliseconds(50));
+            co_await tick.async_wait(use_awaitable);
+        }
+        boost::system::error_code ignored;
+        signals_.cancel(ignored);
+        drain_timer_.cancel();
+        watchdog_timer_.cancel();
+    }
+
+    void watchdog(std::chrono::microseconds interval) {
+        notifier_.notify("WATCHDOG=1");
+        watchdog_timer_.expires_after(interval);
+        watchdog_timer_.async_wait([this, interval](const boost::system::error_code& ec) {
+            if (ec || state_.shutting_down) return;
+            // Sent from the loop itself: a loop stuck in one session misses it, and systemd
+            // restarts the service.
+            notifier_.notify("STATUS=" + status());
+            watchdog(interval);
+        });
+    }
+
+    // SIGHUP: read and check the whole file first; only a config that passes everything
+    // check-config checks, and builds (certificates, password files), replaces the running one.
+    void reload() {
+        notifier_.notify(SystemdNotifier::reloading_state());
+        const auto failed = [this](Json errors) {
+            for (const auto& e : errors) log_.warn("reload: " + e.get<std::string>());
+            log_.write(Json{{"event", "config_reload_failed"},
+                            {"generation", state_.current->number},
+                            {"errors", std::move(errors)},
+                            {"detail", "the running configuration stays in effect"}});
+            notifier_.notify("READY=1\nSTATUS=" + status());
+        };
+        if (state_.shutting_down) return failed(Json::array({"the gateway is stopping"}));
+        if (!source_)
+            return failed(
+                Json::array({"started without a config file (quick start): nothing "
+                             "to reload; restart with --config to change settings"}));
+        auto loaded = source_();
+        if (auto* errors = std::get_if<std::vector<config::LoadError>>(&loaded)) {
+            Json list = Json::array();
+            for (const auto& e : *errors) list.push_back(e.to_string());
+            return failed(std::move(list));
+        }
+        auto config =
+            std::make_shared<const config::Config>(std::get<config::Config>(std::move(loaded)));
+        std::shared_ptr<Generation> next;
+        std::map<std::string, std::shared_ptr<OpenListener>> opened;
+        try {
+            next = build_generation(config, log_);
+            next->number = state_.current->number + 1;
+            for (const auto& listener : config->listeners) {
+                const auto key = bind_key(listener);
+                if (!open_.contains(key)) opened.emplace(key, open_listener(listener));
+            }
+        } catch (const std::exception& e) {
+            for (auto& [key, open] : opened) {
+                boost::system::error_code ignored;
+                open->acceptor.close(ignored);
+            }
+            return failed(Json::array({std::string(e.what())}));
+        }
+        const auto& before = *state_.current->config;
+        for (const auto& w : restart_only_changes(before, *config)) log_.warn("reload: " + w);
+        Json changes = reload_changes(before, *config);
+        // Sockets of listeners that are gone close; those kept follow their listener's new name.
+        for (auto it = open_.begin(); it != open_.end();) {
+            const auto kept =
+                std::find_if(config->listeners.begin(), config->listeners.end(),
+                             [&](const config::Listener& l) { return bind_key(l) == it->first; });
+            if (kept == config->listeners.end()) {
+                boost::system::error_code ignored;
+                it->second->acceptor.close(ignored);
+                it = open_.erase(it);
+            } else {
+                it->second->name = kept->name;
+                ++it;
+            }
+        }
+        state_.admission.set_limits(config->limits);
+        state_.current = next;
+        for (auto& [key, open] : opened) {
+            open_.emplace(key, open);
+            asio::co_spawn(io_, accept_loop(state_, open, ids_), asio::detached);
+        }
+        for (const auto& warning : config::warnings(*config)) log_.warn(warning);
+        log_.info("configuration reloaded (generation " + std::to_string(next->number) +
+                  "): " + (changes.empty() ? std::string("nothing changed") : changes.dump()) +
+                  "; " + std::to_string(state_.sessions.size()) +
+                  " live session(s) keep the configuration they started with");
+        log_.write(Json{{"event", "config_reloaded"},
+                        {"generation", next->number},
+                        {"changes", std::move(changes)},
+                        {"live_sessions", state_.sessions.size()}});
+        notifier_.notify("READY=1\nSTATUS=" + status());
+    }
+
+    // `rdpbridge reload` finds the process here (the unit uses $MAINPID instead).
+    std::filesystem::path pid_file() const {
+        return state_.current->config->state_dir / "rdpbridge.pid";
+    }
+    void write_pid_file() {
+        std::ofstream out(pid_file(), std::ios::trunc);
+        if (out) out << ::getpid() << "\n";
+        if (!out)
+            log_.warn("cannot write " + pid_file().string() +
+                      ": rdpbridge reload will not find this process");
+        else
+            pid_path_ = pid_file();
+    }
+    void remove_pid_file() {
+        std::error_code ignored;
+        if (!pid_path_.empty()) std::filesystem::remove(pid_path_, ignored);
+    }
+
+    asio::io_context io_{1};
+    GatewayState state_;
+    HandshakeLog& log_;
+    ConfigSource source_;
+    SystemdNotifier notifier_;
+    IdSource ids_;
+    std::map<std::string, std::shared_ptr<OpenListener>> open_;  // by bind_key
+    asio::signal_set signals_;
+    asio::steady_timer drain_timer_;
+    asio::steady_timer watchdog_timer_;
+    std::filesystem::path pid_path_;
+
+  public:
+    GatewayState& state() { return state_; }
+};
+
+}  // namespace
+
+int run_gateway(const config::Config& initial, ConfigSource source) {
     // The handshake log names users and client addresses: not for every local account. Files
     // this process creates (logs and their rotations) are 0640 at most, state files 0600; the
     // log directory's group (setgid, e.g. adm) decides who may read them.
     ::umask(027);
-    if (config.logging.handshake_log) prepare_log_file(config.logging);
-    HandshakeLog log(config.logging.handshake_log, config.logging.level,
-                     config.logging.rotate_size_mb << 20, config.logging.rotate_files);
-    GatewayState state(config, log);
-    if (config.logging.handshake_log)
-        log.info("handshake log (JSON Lines): " + config.logging.handshake_log->string());
+    auto config = std::make_shared<const config::Config>(initial);
+    if (config->logging.handshake_log) prepare_log_file(config->logging);
+    HandshakeLog log(config->logging.handshake_log, config->logging.level,
+                     config->logging.rotate_size_mb << 20, config->logging.rotate_files);
+    if (config->logging.handshake_log)
+        log.info("handshake log (JSON Lines): " + config->logging.handshake_log->string());
     else
         log.info("no handshake log file: failures go to stderr only");
-    if (auto problem = legacy_crypto_problem(config, rdp::crypto::legacy_provider_problem))
+    if (auto problem = legacy_crypto_problem(*config, rdp::crypto::legacy_provider_problem))
         throw std::runtime_error(*problem);
     // Relay buffers live only while bytes are in flight (an idle session holds none), so a busy
     // session allocates and frees ~64 KiB per read. glibc would hand the freed top of the heap
@@ -305,59 +528,20 @@ int run_gateway(const config::Config& config) {
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
     if (auto armed = load_fault_plan()) log.warn(*armed);
     log.info("file descriptor limit " + raise_descriptor_limit() + "; up to " +
-             std::to_string(config.limits.max_sessions) + " sessions and " +
-             std::to_string(config.limits.max_handshakes) + " concurrent handshakes");
-    for (const auto& backend : config.backends) {
-        auto [it, added] = state.backends.try_emplace(backend.name, &backend,
-                                                      tls::make_backend_context(backend.tls));
-        it->second.service_credentials = read_service_account(backend);
-    }
-    for (const auto& warning : config::warnings(config)) log.warn(warning);
-    if (std::any_of(config.backends.begin(), config.backends.end(),
+             std::to_string(config->limits.max_sessions) + " sessions and " +
+             std::to_string(config->limits.max_handshakes) + " concurrent handshakes");
+    auto first = build_generation(config, log);
+    for (const auto& warning : config::warnings(*config)) log.warn(warning);
+    Gateway gateway(std::move(first), log, std::move(source));
+    auto& state = gateway.state();
+    if (std::any_of(config->backends.begin(), config->backends.end(),
                     [](const auto& b) { return b.tls.verify == config::CertVerify::tofu; })) {
         // A store that cannot be read would refuse every session: say so now, with its line.
         const auto known = trust::Store(state.known_hosts.file()).read();
         log.info("known hosts: " + state.known_hosts.file().string() + " (" +
                  std::to_string(known.size()) + " recorded; trust on first use)");
     }
-    asio::io_context io(1);
-    std::list<ListenerRuntime> listeners;
-    std::list<tcp::acceptor> acceptors;
-    IdSource ids;
-    for (const auto& listener : config.listeners) {
-        check_nla(listener);
-        tls::CertificateFiles files;
-        listeners.emplace_back(&listener,
-                               tls::make_front_context(listener.tls, config.state_dir, &files));
-        // What clients will be asked to trust: the admin has to tell users this fingerprint.
-        if (auto cert = tls::describe_certificate(
-                SSL_CTX_get0_certificate(listeners.back().front_tls.get()))) {
-            log.info("listener " + listener.name + " presents " +
-                     (files.generated ? "a self-signed certificate generated just now, "
-                                      : "the certificate ") +
-                     files.certificate.string() + " (" + cert->subject + ", sha256 " +
-                     cert->sha256 + ", valid until " + cert->not_after + ")");
-        }
-        acceptors.push_back(open_acceptor(io, listener));
-        const auto local = acceptors.back().local_endpoint();
-        log.info("listening on " + local.address().to_string() + ":" +
-                 std::to_string(local.port()) + " (listener " + listener.name +
-                 ", default backend " +
-                 (listener.default_backend.empty() ? "none" : listener.default_backend) + ")");
-        asio::co_spawn(io, accept_loop(state, listeners.back(), acceptors.back(), ids),
-                       asio::detached);
-    }
-    asio::co_spawn(io, report_loop(state), asio::detached);
-    asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](const boost::system::error_code& ec, int signo) {
-        if (ec) return;
-        state.shutting_down = true;
-        log.info(std::string("received ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") +
-                 ", closing " + std::to_string(state.sessions.size()) + " session(s)");
-        for (auto& a : acceptors) a.close();
-        state.sessions.close_all();
-    });
-    io.run();
+    gateway.run();
     if (const auto lost = log.dropped())
         log.warn(std::to_string(lost) +
                  " handshake log event(s) were dropped: the log could not "

@@ -2,9 +2,11 @@
 // built from it, the handshake log, and the registry used to close sessions on shutdown.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -45,7 +47,8 @@ struct ListenerRuntime {
 
 // The live sessions' closers, called on shutdown. A session holds its entry as a Registration,
 // so the entry goes when the session goes, however it ends: a closer can never outlive the
-// session it closes.
+// session it closes. An entry knows whether its session is established, so that a drain can close
+// the handshakes at once and leave the sessions running.
 class SessionRegistry {
   public:
     using Closer = std::function<void()>;
@@ -59,7 +62,10 @@ class SessionRegistry {
         Registration& operator=(const Registration&) = delete;
         Registration& operator=(Registration&&) = delete;
         ~Registration() {
-            if (registry_) registry_->closers_.erase(id_);
+            if (registry_) registry_->entries_.erase(id_);
+        }
+        void established() {
+            if (registry_) registry_->entries_.at(id_).established = true;
         }
 
       private:
@@ -68,27 +74,36 @@ class SessionRegistry {
     };
 
     [[nodiscard]] Registration add(Closer closer) {
-        closers_[++next_] = std::move(closer);
+        entries_[++next_] = Entry{std::move(closer), false};
         return Registration(*this, next_);
     }
-    std::size_t size() const { return closers_.size(); }
-    // Closes every live session; each then logs its own end. A closer only closes sockets, but
-    // each entry is looked up again anyway, so that one removed meanwhile is never called.
-    void close_all() {
+    std::size_t size() const { return entries_.size(); }
+    std::size_t established() const {
+        return std::size_t(std::count_if(entries_.begin(), entries_.end(),
+                                         [](const auto& e) { return e.second.established; }));
+    }
+    // Closes every live session (or only those still in their handshake); each then logs its own
+    // end. A closer only closes sockets, but each entry is looked up again anyway, so that one
+    // removed meanwhile is never called.
+    void close_all(bool handshakes_only = false) {
         std::vector<uint64_t> ids;
-        ids.reserve(closers_.size());
-        for (const auto& entry : closers_) ids.push_back(entry.first);
+        ids.reserve(entries_.size());
+        for (const auto& entry : entries_) ids.push_back(entry.first);
         for (const uint64_t id : ids) {
-            const auto it = closers_.find(id);
-            if (it == closers_.end()) continue;
-            const Closer close = it->second;  // a copy: the call may remove the entry
+            const auto it = entries_.find(id);
+            if (it == entries_.end() || (handshakes_only && it->second.established)) continue;
+            const Closer close = it->second.close;  // a copy: the call may remove the entry
             close();
         }
     }
 
   private:
+    struct Entry {
+        Closer close;
+        bool established = false;
+    };
     uint64_t next_ = 0;
-    std::map<uint64_t, Closer> closers_;
+    std::map<uint64_t, Entry> entries_;
 };
 
 // Per-backend facts worth one warning, not one per connection ("no NLA", "Standard RDP
@@ -145,18 +160,35 @@ class AdmissionTicket {
     bool established_ = false;
 };
 
-struct GatewayState {
-    GatewayState(const config::Config& c, HandshakeLog& l)
-        : config(c), log(l), admission(c.limits), known_hosts(trust::Store::in(c.state_dir)) {}
-    const config::Config& config;
-    HandshakeLog& log;
+// One loaded configuration and everything built from it (TLS contexts, service passwords). A
+// session holds the generation it was accepted under until it ends: a reload makes a new one for
+// new sessions and leaves established sessions untouched.
+struct Generation {
+    explicit Generation(std::shared_ptr<const config::Config> c) : config(std::move(c)) {}
+    Generation(const Generation&) = delete;
+    Generation& operator=(const Generation&) = delete;
+
+    std::shared_ptr<const config::Config> config;  // the runtimes below point into it
     std::map<std::string, BackendRuntime, std::less<>> backends;
+    std::map<std::string, ListenerRuntime, std::less<>> listeners;
+    uint64_t number = 1;  // 1 at start, +1 per applied reload
+};
+
+// What outlives a reload: the log, the live sessions, admission's counts, the known hosts.
+struct GatewayState {
+    GatewayState(std::shared_ptr<const Generation> g, HandshakeLog& l)
+        : current(std::move(g)),
+          log(l),
+          admission(current->config->limits),
+          known_hosts(trust::Store::in(current->config->state_dir)) {}
+    std::shared_ptr<const Generation> current;  // what new connections get
+    HandshakeLog& log;
     SessionRegistry sessions;
     Admission admission;
     trust::HostTrust known_hosts;  // verify = "tofu" backends' identities
     BackendFacts backend_facts;
-    RefusalLog refusals;  // refusals at accept: one line per source and reason per window
-    bool shutting_down = false;
+    RefusalLog refusals;         // refusals at accept: one line per source and reason per window
+    bool shutting_down = false;  // SIGTERM: nothing new is accepted
 };
 
 }  // namespace rdpbridge::proxy

@@ -85,8 +85,24 @@ int run(const RunOptions& o) {
     // The same checks as check-config, reported the same way, before anything is opened.
     if (const auto checked = proxy::preflight(cfg, ""); !checked.errors.empty())
         return report(checked.errors);
+    // SIGHUP reads the file again, with the same overrides and checks as this start.
+    proxy::ConfigSource source;
+    if (!o.config_file.empty()) {
+        source = [o]() -> config::LoadResult {
+            auto again = config::load_file(o.config_file);
+            if (std::holds_alternative<std::vector<config::LoadError>>(again)) return again;
+            auto& c = std::get<config::Config>(again);
+            if (o.handshake_log == "-") c.logging.handshake_log.reset();
+            if (!o.handshake_log.empty() && o.handshake_log != "-")
+                c.logging.handshake_log = o.handshake_log;
+            if (!o.log_level.empty()) c.logging.level = o.log_level;
+            if (auto checked = proxy::preflight(c, ""); !checked.errors.empty())
+                return std::move(checked.errors);
+            return again;
+        };
+    }
     try {
-        return proxy::run_gateway(cfg);
+        return proxy::run_gateway(cfg, std::move(source));
     } catch (const std::exception& e) {
         std::cerr << "rdpbridge: " << e.what() << "\n";
         return kExitRuntime;

@@ -95,9 +95,11 @@ Json tls_facts(const tls::SessionFacts& f) {
 
 class Session {
   public:
-    Session(GatewayState& gateway, const ListenerRuntime& listener, tcp::socket client,
-            tcp::endpoint peer, std::string id, AdmissionTicket ticket)
+    Session(GatewayState& gateway, std::shared_ptr<const Generation> generation,
+            const ListenerRuntime& listener, tcp::socket client, tcp::endpoint peer, std::string id,
+            AdmissionTicket ticket)
         : gateway_(gateway),
+          generation_(std::move(generation)),
           listener_(listener),
           id_(std::move(id)),
           peer_(peer),
@@ -181,8 +183,13 @@ class Session {
     }
     void close_all();
 
+    // The configuration this connection was accepted under, kept to its end: a reload does not
+    // change a session that is under way.
+    const config::Config& config() const { return *generation_->config; }
+
     GatewayState& gateway_;
-    const ListenerRuntime& listener_;
+    std::shared_ptr<const Generation> generation_;
+    const ListenerRuntime& listener_;  // within generation_
     std::string id_;
     tcp::endpoint peer_;  // as accept(2) gave it: known even if the client is already gone
     AdmissionTicket ticket_;
@@ -377,8 +384,8 @@ void Session::log_failure(const HandshakeError& e) {
     if (ended_) return;
     Json j{{"conn", id_}};
     j.update(failure_fields(e.stage, e.failure));
-    if (gateway_.config.quick_start) {
-        const auto& only = gateway_.config.backends.front();
+    if (config().quick_start) {
+        const auto& only = config().backends.front();
         j["hint"] = quick_start_hint(j["hint"].get<std::string>(), only.name,
                                      only.address.host + ":" + std::to_string(only.address.port));
     }
@@ -478,7 +485,7 @@ awaitable<rdp::Bytes> Session::read_tpkt(tcp::socket& socket, Peer peer, Stage s
 
 awaitable<rdp::ConnectionRequest> Session::read_client_request() {
     const auto frame = co_await read_tpkt(client_, Peer::client, Stage::client_x224,
-                                          gateway_.config.limits.max_x224_request);
+                                          config().limits.max_x224_request);
     auto request = rdp::decode_connection_request(frame);
     if (!request)
         throw HandshakeError{Stage::client_x224,
@@ -488,7 +495,7 @@ awaitable<rdp::ConnectionRequest> Session::read_client_request() {
 
 std::string Session::route(const rdp::ConnectionRequest& request) {
     enter(Stage::routing);
-    auto name = pick_backend(gateway_.config, *listener_.config, request.mstshash);
+    auto name = pick_backend(config(), *listener_.config, request.mstshash);
     if (!name) {
         throw HandshakeError{Stage::routing,
                              {Cause::no_route, "cookie " + request.mstshash.value_or("(none)") +
@@ -528,7 +535,7 @@ awaitable<void> Session::connect_backend(const BackendRuntime& backend) {
                              connect_failure(ec, connect_deadline_.fired(), target)};
     }
     backend_.set_option(tcp::no_delay(true), ec);
-    apply_keepalive(backend_, gateway_.config.limits.keepalive);
+    apply_keepalive(backend_, config().limits.keepalive);
     stage_done(Stage::backend_connect, {{"backend_address", endpoint_text(ep)}});
 }
 
@@ -758,12 +765,12 @@ rdp::credssp::PasswordCredentials service_credentials(const ServiceAccount& acco
 awaitable<void> Session::run() {
     error_code ec;
     client_.set_option(tcp::no_delay(true), ec);
-    apply_keepalive(client_, gateway_.config.limits.keepalive);
+    apply_keepalive(client_, config().limits.keepalive);
     gateway_.log.write(Json{{"conn", id_},
                             {"event", "connection_accepted"},
                             {"listener", listener_.config->name},
                             {"client", endpoint_text(peer_)}});
-    deadline_.arm(gateway_.config.limits.handshake_timeout, [this] { close_all(); });
+    deadline_.arm(config().limits.handshake_timeout, [this] { close_all(); });
 
     auto& front = front_stream_;
     auto& back = back_stream_;
@@ -786,8 +793,8 @@ awaitable<void> Session::run() {
         const uint32_t front_selected = std::get<uint32_t>(selected);
 
         backend_name_ = route(request);
-        const auto it = gateway_.backends.find(backend_name_);
-        if (it == gateway_.backends.end())
+        const auto it = generation_->backends.find(backend_name_);
+        if (it == generation_->backends.end())
             throw HandshakeError{Stage::routing, {Cause::internal_error, "unknown backend"}};
         const BackendRuntime& backend = it->second;
         backend_runtime_ = &backend;
@@ -859,7 +866,7 @@ awaitable<void> Session::run() {
         params.client_requested = client_requested;
         params.front_selected = front_selected;
         params.back_selected = agreement->selected_protocol;
-        params.refuse_ms_t120 = gateway_.config.shield.refuse_ms_t120;
+        params.refuse_ms_t120 = config().shield.refuse_ms_t120;
         params.allowed_methods = backend.config->encryption_methods;
         if (agreement->selected_protocol == rdp::protocol::ssl) {
             back.emplace(std::move(backend_), backend.tls.get());
@@ -948,9 +955,8 @@ awaitable<RelayResult> Session::bridge(
     // A host without NLA logs the user on with the credentials the client delegated to us.
     if (auto_logon) bridge.set_auto_logon(std::move(*auto_logon));
     auto result = co_await relay(
-        front, host, bridge, gateway_.config.limits.relay_buffer,
-        gateway_.config.limits.idle_timeout, [this](const rdp::Fact& f) { on_bridge_fact(f); },
-        std::move(client_rest));
+        front, host, bridge, config().limits.relay_buffer, config().limits.idle_timeout,
+        [this](const rdp::Fact& f) { on_bridge_fact(f); }, std::move(client_rest));
     if (params.back_selected == rdp::protocol::rdp) {
         // How many PDUs went through RC4/FIPS each way: proof that key updates (every 4096)
         // happened without a MAC failure.
@@ -969,6 +975,7 @@ void Session::on_bridge_fact(const rdp::Fact& f) {
         gateway_.log.write(std::move(established_));
         established_logged_ = true;
         ticket_.established();
+        registration_.established();  // a drain lets it run
         enter(Stage::active_session);
         return;
     }
@@ -1000,10 +1007,11 @@ rdp::Failure Session::unestablished_failure(const RelayResult& r) const {
 
 }  // namespace
 
-awaitable<void> run_session(GatewayState& gateway, const ListenerRuntime& listener,
-                            tcp::socket client, tcp::endpoint peer, std::string id,
-                            AdmissionTicket ticket) {
-    Session session(gateway, listener, std::move(client), peer, std::move(id), std::move(ticket));
+awaitable<void> run_session(GatewayState& gateway, std::shared_ptr<const Generation> generation,
+                            const ListenerRuntime& listener, tcp::socket client, tcp::endpoint peer,
+                            std::string id, AdmissionTicket ticket) {
+    Session session(gateway, std::move(generation), listener, std::move(client), peer,
+                    std::move(id), std::move(ticket));
     co_await session.run();
 }
 

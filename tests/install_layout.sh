@@ -22,4 +22,12 @@ done < <(grep -E '^(ExecStart|ExecStartPre|Documentation)=' "$unit" |
 grep -qE '@[A-Z]+@' "$unit" && fail "unsubstituted @VARIABLE@ left in the unit"
 "$root/usr/bin/rdpbridge" check-config "$root/etc/rdpbridge/rdpbridge.toml" >/dev/null ||
   fail "the installed example config does not pass check-config"
+# systemd's own check of the unit (directives, Type=notify, ExecReload=): on a copy whose
+# commands point into the temporary root, since verify insists that they exist.
+if command -v systemd-analyze >/dev/null; then
+  sed "s#=/usr/bin/#=$root/usr/bin/#g" "$unit" >"$root/rdpbridge.service"
+  SYSTEMD_LOG_LEVEL=notice systemd-analyze verify --man=no "$root/rdpbridge.service" ||
+    fail "systemd-analyze verify rejects the unit"
+  grep -q '^Type=notify$' "$unit" || fail "the unit is not Type=notify"
+fi
 echo "install layout: OK ($checked paths named by the unit exist under DESTDIR)"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import signal
 import sys
 import time
 
@@ -24,11 +25,30 @@ RSS_SLACK_KIB = 64 * 1024
 
 
 class Gateway:
-    def __init__(self, lab, proc, port, log_path):
+    def __init__(self, lab, proc, port, log_path, config_path=None):
         self.lab = lab
         self.proc = proc
         self.port = port
         self.log_path = pathlib.Path(log_path)
+        self.config_path = config_path  # None for a quick start
+
+    def reload(self, config=None, timeout=15.0):
+        """Rewrites the config file with `config` (TOML text as for start_gateway), if given,
+        sends SIGHUP and returns the config_reloaded or config_reload_failed event it caused."""
+        if config is not None:
+            self.config_path.write_text(config.format(port=self.port, log=self.log_path,
+                                                      state=self.lab.dir / "state"))
+        kinds = ("config_reloaded", "config_reload_failed")
+        before = len([e for e in self.events() if e.get("event") in kinds])
+        os.kill(self.proc.pid, signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while True:
+            done = [e for e in self.events() if e.get("event") in kinds]
+            if len(done) > before:
+                return done[before]
+            if time.monotonic() > deadline:
+                raise LabTimeout(f"no reload event within {timeout}s")
+            time.sleep(POLL)
 
     def events(self, event=None, conn=None):
         """Every parsed line of the handshake log (each complete line must be valid JSON).
@@ -147,7 +167,7 @@ def start_gateway(lab, target_port=None, *extra, config=None, name="rdpbridge", 
     # SIGTERM ends it with 0; anything else, or a sanitizer report (ASan, TSan and UBSan
     # builds), fails the test when the lab is closed.
     proc.expect_clean_exit = True
-    return Gateway(lab, proc, port, log)
+    return Gateway(lab, proc, port, log, path if config is not None else None)
 
 
 def private_file(lab, name: str, text: str):

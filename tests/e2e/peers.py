@@ -227,11 +227,13 @@ class ScriptedHost:
 
     def __init__(self, cert, key, when: Optional[str] = None, action: Optional[str] = None,
                  select: int = PROTOCOL_SSL, bind: str = "127.0.0.1", port: int = 0,
-                 on_request: Optional[Callable[[Optional[str], Wire], bool]] = None):
+                 on_request: Optional[Callable[[Optional[str], Wire], bool]] = None,
+                 echo: bool = False):
         assert when is None or when in HOST_BOUNDARIES + NLA_HOST_BOUNDARIES, when
         self.ctx = server_context(cert, key)
         self.when, self.action, self.select = when, action, select
         self.on_request = on_request
+        self.echo = echo  # once established, send back what comes (traffic both ways)
         self.listener = socket.create_server((bind, port), reuse_port=False)
         self.port = self.listener.getsockname()[1]
         self.accepted = 0
@@ -288,6 +290,8 @@ class ScriptedHost:
             w.send(MCS_CONNECT_RESPONSE)
             if self.when == "established":
                 return w.act(self.action)
+            while self.echo and (data := w.recv()):
+                w.send(data)
             w.drain_and_close()
         except (OSError, ssl.SSLError, ConnectionError):
             conn.close()

@@ -170,7 +170,8 @@ class Churn(ScriptedHostCase):
         header = HEADER.replace('handshake_log = "{log}"\n',
                                 'handshake_log = "{log}"\nrotate_size_mb = 100000\n')
         self.assertIn("rotate_size_mb", header)
-        cfg = (header % {"limits": limits, "listener": 'default_backend = "win7"'} +
+        cfg = (header % {"limits": limits, "tables": "[service]\ndrain_timeout = 0",
+                         "listener": 'default_backend = "win7"'} +
                routed_backends(backends))
         gw = start_gateway(self.lab, config=cfg)
         pid = gw.proc.pid

@@ -50,6 +50,7 @@ state_dir = "{state}"
 handshake_log = "{log}"
 [limits]
 %(limits)s
+%(tables)s
 [[listener]]
 name = "front"
 bind = "127.0.0.1:{port}"
@@ -58,11 +59,12 @@ bind = "127.0.0.1:{port}"
 
 
 def config(backends, *, limits=f'handshake_timeout = "{HANDSHAKE_TIMEOUT_S}s"', listener="",
-           default=None):
+           default=None, tables=""):
     """`backends`: (name, address, extra TOML) each, routed by the cookie `name`."""
     if default:
         listener = f'default_backend = "{default}"\n' + listener
-    return HEADER % {"limits": limits, "listener": listener} + routed_backends(backends)
+    return (HEADER % {"limits": limits, "tables": tables, "listener": listener} +
+            routed_backends(backends))
 
 
 def settle(test, gw, clients=(), timeout=SETTLE_S):
@@ -559,7 +561,8 @@ class Faults(ScriptedHostCase):
         host = self.host()
         gw = start_gateway(self.lab, config=config(
             [("host", f"127.0.0.1:{host.port}", ""), self.real_backend()], default="host",
-            limits='handshake_timeout = "30s"'))  # the waiting client must outlast the test
+            limits='handshake_timeout = "30s"',  # the waiting client must outlast the test
+            tables="[service]\ndrain_timeout = 0"))  # no drain: SIGTERM closes at once
         # Sessions that ended before: their registry entries must be gone.
         self.still_serves(gw, "host")
         self.real_session(gw)

@@ -462,6 +462,17 @@ TEST(Defaults, KeepaliveZeroTurnsItOff) {
     EXPECT_EQ(two.limits.keepalive, 2s);
 }
 
+TEST(Defaults, DrainTimeoutIs30sAndZeroClosesAtOnce) {
+    EXPECT_EQ(expect_config(parse(with_base(""), "t.toml")).service.drain_timeout, 30s);
+    const Config zero = expect_config(parse(with_base("[service]\ndrain_timeout = 0\n"), "t.toml"));
+    EXPECT_EQ(zero.service.drain_timeout, 0s);
+    const Config two =
+        expect_config(parse(with_base("[service]\ndrain_timeout = \"2m\"\n"), "t.toml"));
+    EXPECT_EQ(two.service.drain_timeout, 120s);
+    const auto errors = expect_errors(parse(with_base("[service]\ndrain = \"2m\"\n"), "t.toml"));
+    EXPECT_TRUE(Contains(error_for(errors, "service.drain").message, "drain_timeout"));
+}
+
 TEST(Errors, BadKeepalives) {
     const auto errors = expect_errors(parse(R"([limits]
 keepalive = "1500ms"

@@ -203,6 +203,14 @@ struct Service {
     bool operator==(const Service&) const = default;
 };
 
+// The admin endpoint (plain HTTP): GET /metrics (Prometheus), /healthz, /readyz. Off unless
+// `bind` is set; meant for loopback or a management network, since it needs no credentials.
+struct Admin {
+    std::optional<Endpoint> bind;
+
+    bool operator==(const Admin&) const = default;
+};
+
 struct Logging {
     std::optional<std::filesystem::path> handshake_log;  // JSON Lines; none = stderr only
     std::string level = "info";                          // trace|debug|info|warn|error
@@ -231,6 +239,7 @@ struct Config {
     Limits limits;
     Shield shield;
     Service service;
+    Admin admin;
     std::vector<Listener> listeners;
     std::vector<Backend> backends;
     std::vector<Route> routes;

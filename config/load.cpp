@@ -288,9 +288,10 @@ bool is_listener_name(std::string_view name) {
 // ---------------------------------------------------------------------------------------------
 // The TOML reader
 
-constexpr std::string_view kRootKeys[] = {"state_dir", "logging",  "limits",  "shield",
-                                          "service",   "listener", "backend", "route"};
+constexpr std::string_view kRootKeys[] = {"state_dir", "logging",  "limits",  "shield", "service",
+                                          "admin",     "listener", "backend", "route"};
 constexpr std::string_view kServiceKeys[] = {"drain_timeout"};
+constexpr std::string_view kAdminKeys[] = {"bind"};
 constexpr std::string_view kShieldKeys[] = {"refuse_ms_t120"};
 constexpr std::string_view kLoggingKeys[] = {"handshake_log", "level", "rotate_size_mb",
                                              "rotate_files", "group"};
@@ -382,6 +383,7 @@ class Reader {
     void read_limits(const Scope& s, Limits& out);
     void read_shield(const Scope& s, Shield& out);
     void read_service(const Scope& s, Service& out);
+    void read_admin(const Scope& s, Admin& out);
     void read_encryption_methods(const Scope& s, uint32_t& out);
     std::vector<Cidr> read_cidrs(const Scope& s, std::string_view key);
     Listener read_listener(const Scope& s);
@@ -666,6 +668,11 @@ void Reader::read_service(const Scope& s, Service& out) {
     } else if (auto d = duration(s, "drain_timeout", kMaxIdleMs)) {
         out.drain_timeout = *d;
     }
+}
+
+void Reader::read_admin(const Scope& s, Admin& out) {
+    check_keys(s, kAdminKeys);
+    if (auto ep = endpoint(s, "bind", false, "\"127.0.0.1:9389\"")) out.bind = *ep;
 }
 
 void Reader::read_shield(const Scope& s, Shield& out) {
@@ -988,6 +995,7 @@ Config Reader::read(const toml::table& root) {
     if (auto s = table(top, "limits", "[limits]")) read_limits(*s, c.limits);
     if (auto s = table(top, "shield", "[shield]")) read_shield(*s, c.shield);
     if (auto s = table(top, "service", "[service]")) read_service(*s, c.service);
+    if (auto s = table(top, "admin", "[admin]")) read_admin(*s, c.admin);
 
     const auto listeners = table_array(top, "listener", "[[listener]]");
     const auto backends = table_array(top, "backend", "[[backend]]");
@@ -1203,6 +1211,13 @@ LoadResult from_quick_start(const QuickStart& q) {
     }
     if (q.nla_users && q.nla_users->empty()) {
         flag_error("--nla-users", "must not be empty; leave the flag out for TLS without NLA");
+    }
+    if (!q.admin.empty()) {
+        Endpoint admin;
+        if (auto problem = check_endpoint(q.admin, false, admin))
+            flag_error("--admin", std::move(*problem));
+        else
+            config.admin.bind = admin;
     }
     if (q.state_dir && q.state_dir->empty()) {
         flag_error("--state-dir",

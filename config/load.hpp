@@ -50,6 +50,7 @@ struct QuickStart {
     std::optional<std::filesystem::path> handshake_log;  // --handshake-log
     std::optional<std::filesystem::path> state_dir;      // --state-dir
     std::optional<std::filesystem::path> nla_users;      // --nla-users: NLA offered with these
+    std::string admin;  // --admin ADDR:PORT: the admin endpoint ([admin] bind); empty = off
 };
 
 // One listener "quickstart" whose default_backend is the one backend, named after the target

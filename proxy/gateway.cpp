@@ -15,10 +15,12 @@
 #include <stdexcept>
 
 #include "config/cidr.hpp"
+#include "proxy/admin.hpp"
 #include "proxy/asio.hpp"
 #include "proxy/faults.hpp"
 #include "proxy/gateway_state.hpp"
 #include "proxy/generation.hpp"
+#include "proxy/metrics.hpp"
 #include "proxy/sd_notify.hpp"
 #include "proxy/session.hpp"
 #include "proxy/startup_checks.hpp"
@@ -281,7 +283,13 @@ class Gateway {
           notifier_(SystemdNotifier::from_environment()),
           signals_(io_, SIGINT, SIGTERM, SIGHUP),
           drain_timer_(io_),
-          watchdog_timer_(io_) {}
+          watchdog_timer_(io_),
+          metrics_(RDPBRIDGE_VERSION) {
+        log_.observe([this](const Json& event) { metrics_.on_event(event); });
+    }
+    ~Gateway() { log_.observe(nullptr); }
+    Gateway(const Gateway&) = delete;
+    Gateway& operator=(const Gateway&) = delete;
 
     int run() {
         for (const auto& listener : state_.current->config->listeners) {
@@ -290,6 +298,7 @@ class Gateway {
             asio::co_spawn(io_, accept_loop(state_, open, ids_), asio::detached);
         }
         asio::co_spawn(io_, report_loop(state_), asio::detached);
+        if (const auto& bind = state_.current->config->admin.bind) open_admin(*bind);
         wait_for_signal();
         write_pid_file();
         notifier_.notify("READY=1\nSTATUS=" + status());
@@ -309,6 +318,37 @@ class Gateway {
                   ", default backend " +
                   (listener.default_backend.empty() ? "none" : listener.default_backend) + ")");
         return open;
+    }
+
+    // [admin] bind: /metrics, /healthz, /readyz. Kept open through a drain, so that /readyz can
+    // tell a load balancer to stop sending; closed with the last session.
+    void open_admin(const config::Endpoint& bind) {
+        config::Listener as_listener;
+        as_listener.name = "admin";
+        as_listener.bind = bind;
+        admin_.emplace(open_acceptor(io_, as_listener));
+        const auto local = admin_->local_endpoint();
+        log_.info("admin endpoint on http://" + local.address().to_string() + ":" +
+                  std::to_string(local.port()) + " (/metrics, /healthz, /readyz)");
+        admin_handler_ = [this](std::string_view target) { return answer_admin(target); };
+        asio::co_spawn(io_, admin_accept_loop(*admin_, admin_handler_), asio::detached);
+    }
+
+    AdminResponse answer_admin(std::string_view target) {
+        const auto path = target.substr(0, target.find('?'));
+        if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
+        if (path == "/readyz") {
+            if (state_.shutting_down)
+                return {503, "text/plain; charset=utf-8", "draining: accepting nothing new\n"};
+            return {200, "text/plain; charset=utf-8", "ready\n"};
+        }
+        if (path == "/metrics") {
+            metrics_.set_handshakes_in_progress(state_.sessions.size() -
+                                                state_.sessions.established());
+            metrics_.set_draining(state_.shutting_down);
+            return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_.render()};
+        }
+        return {404, "text/plain; charset=utf-8", "not found; try /metrics, /healthz or /readyz\n"};
     }
 
     std::string status() const {
@@ -379,6 +419,7 @@ class Gateway {
         signals_.cancel(ignored);
         drain_timer_.cancel();
         watchdog_timer_.cancel();
+        if (admin_) admin_->close(ignored);
     }
 
     void watchdog(std::chrono::microseconds interval) {
@@ -498,6 +539,9 @@ class Gateway {
     asio::steady_timer drain_timer_;
     asio::steady_timer watchdog_timer_;
     std::filesystem::path pid_path_;
+    Metrics metrics_;
+    std::optional<tcp::acceptor> admin_;
+    AdminHandler admin_handler_;
 
   public:
     GatewayState& state() { return state_; }

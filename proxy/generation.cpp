@@ -140,6 +140,8 @@ std::vector<std::string> restart_only_changes(const config::Config& before,
     if (before.state_dir != after.state_dir)
         out.push_back("state_dir changed: the gateway keeps " + before.state_dir.string() +
                       " (known hosts, generated certificates) until a restart");
+    if (!(before.admin == after.admin))
+        out.push_back("[admin] changed: the admin endpoint stays where it is until a restart");
     if (before.limits.ipv6_source_prefix != after.limits.ipv6_source_prefix)
         out.push_back("[limits] ipv6_source_prefix changed: the per-source counts keep " +
                       std::to_string(before.limits.ipv6_source_prefix) + " until a restart");

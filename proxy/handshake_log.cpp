@@ -110,6 +110,7 @@ std::size_t HandshakeLog::dropped() const {
 void HandshakeLog::write(Json event) {
     Json line{{"ts", now_iso()}};
     line.update(event);
+    if (observer_) observer_(line);
     if (file_) file_->info(line.dump(-1, ' ', false, Json::error_handler_t::replace));
     // On stderr a person reads one line per connection, session and failure; the step-by-step
     // `stage` and `bridge` events (a dozen per session, all in the JSON log) only at debug level.

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +35,8 @@ class HandshakeLog {
     void flush();
     // Events lost to a full queue since start.
     std::size_t dropped() const;
+    // Called with every event as it is written (the metrics count them); on the writing thread.
+    void observe(std::function<void(const Json&)> observer) { observer_ = std::move(observer); }
 
     // Operational messages that are not per-connection events.
     void info(const std::string& text);
@@ -44,6 +47,7 @@ class HandshakeLog {
     std::shared_ptr<void> pool_;  // spdlog's thread pool, kept opaque to keep spdlog out of here
     std::shared_ptr<spdlog::logger> file_;
     std::shared_ptr<spdlog::logger> console_;
+    std::function<void(const Json&)> observer_;
 };
 
 // The handshake_failed fields every failure carries, from the diagnosis table.

@@ -227,6 +227,11 @@ int main(int argc, char** argv) {
         "Quick start: offer Network Level Authentication (CredSSP) to clients and log them on "
         "to the host with the password they delegate; FILE lists who may log on, one "
         "DOMAIN:USER:PASSWORD per line, mode 0600 (needs the gss-ntlmssp package)");
+    auto* admin = run_cmd->add_option(
+        "--admin", o.quick.admin,
+        "Quick start: serve GET /metrics (Prometheus), /healthz and /readyz over HTTP on this "
+        "ADDR:PORT, e.g. 127.0.0.1:9389 (no credentials: keep it on loopback or a management "
+        "network)");
     run_cmd->add_option("--log-level", o.log_level, "trace, debug, info (default), warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
     listen->excludes(cfg_opt);
@@ -234,6 +239,7 @@ int main(int argc, char** argv) {
     security->excludes(cfg_opt);
     state->excludes(cfg_opt);
     nla_users->excludes(cfg_opt);
+    admin->excludes(cfg_opt);
     listen->needs(target);
     target->needs(listen);
 

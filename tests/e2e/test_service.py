@@ -12,11 +12,13 @@ import socket
 import threading
 import time
 import unittest
+import urllib.error
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import peers
 from gateway import start_gateway
-from lab import LabTimeout, cert_sha256, lab_for_test
+from lab import LabTimeout, cert_sha256, free_port, lab_for_test
 
 HARDENED = ("/sec:tls", "/tls-seclevel:3")
 
@@ -48,6 +50,14 @@ mstshash = "echo"
 backend = "echo"
 %(more)s
 """
+
+
+def http_status(url):
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
 
 
 class EchoSession:
@@ -191,13 +201,19 @@ class Service(unittest.TestCase):
         echo = self.host(echo=True)
         other = self.host()
         cert, key = self.lab.make_cert("front")
-        gw = start_gateway(self.lab, config=self.config(cert=cert, key=key, win7=other.port,
-                                                        echo=echo.port, drain="3s"))
+        admin = free_port()
+        gw = start_gateway(self.lab, config=self.config(
+            cert=cert, key=key, win7=other.port, echo=echo.port, drain="3s",
+            more=f'[admin]\nbind = "127.0.0.1:{admin}"'))
+        readyz = f"http://127.0.0.1:{admin}/readyz"
+        self.assertEqual(http_status(readyz), 200)
         live = self.session(gw)
         self.assertTrue(live.exchange())
         os.kill(gw.proc.pid, signal.SIGTERM)
         stopped = time.monotonic()
         gw.proc.wait_log(r"accepting nothing new; 1 session\(s\) may go on", timeout=10)
+        # A load balancer polling /readyz stops sending: 503 as soon as the drain begins.
+        self.assertEqual(http_status(readyz), 503)
         # Nothing new is accepted: the listening socket is closed.
         with self.assertRaises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", gw.port), timeout=5).close()

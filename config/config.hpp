@@ -141,6 +141,11 @@ struct Listener {
     // `deny` wins; a non-empty `allow` admits only what it lists. Empty both: everyone.
     std::vector<Cidr> allow;
     std::vector<Cidr> deny;
+    // Clients come through load balancers that send a PROXY protocol header (v1 or v2) first:
+    // its source address is the client's, for logs, metrics, limits and allow/deny. Accepted
+    // only from `proxy_protocol_from` (the balancers); anyone else is refused.
+    bool proxy_protocol = false;
+    std::vector<Cidr> proxy_protocol_from;
 
     bool operator==(const Listener&) const = default;
 };

@@ -307,7 +307,9 @@ constexpr std::string_view kLimitsKeys[] = {"handshake_timeout",
                                             "ipv6_source_prefix",
                                             "keepalive"};
 constexpr std::string_view kListenerKeys[] = {
-    "name", "bind", "default_backend", "tls", "nla", "nla_users", "nla_keytab", "allow", "deny"};
+    "name", "bind",           "default_backend",    "tls",
+    "nla",  "nla_users",      "nla_keytab",         "allow",
+    "deny", "proxy_protocol", "proxy_protocol_from"};
 constexpr std::string_view kFrontTlsKeys[] = {"certificate", "private_key", "min_version"};
 constexpr std::string_view kBackendKeys[] = {
     "name", "address",     "security",          "connect_timeout", "encryption_methods",
@@ -762,6 +764,17 @@ Listener Reader::read_listener(const Scope& s) {
     if (auto keytab = nonempty(s, "nla_keytab")) l.nla_keytab = fs::path(*keytab);
     l.allow = read_cidrs(s, "allow");
     l.deny = read_cidrs(s, "deny");
+    if (auto proxy = boolean(s, "proxy_protocol")) l.proxy_protocol = *proxy;
+    l.proxy_protocol_from = read_cidrs(s, "proxy_protocol_from");
+    if (l.proxy_protocol && l.proxy_protocol_from.empty() &&
+        s.get("proxy_protocol_from") == nullptr) {
+        fail(s.get("proxy_protocol")->source(), s.key("proxy_protocol"),
+             "a PROXY header says where the client is, so only the load balancers may send "
+             "one: add proxy_protocol_from = [\"10.0.0.5/32\"] with their addresses");
+    } else if (!l.proxy_protocol && !l.proxy_protocol_from.empty()) {
+        fail(s.get("proxy_protocol_from")->source(), s.key("proxy_protocol_from"),
+             "is only read with proxy_protocol = true; set that too, or remove this key");
+    }
     if (l.nla != NlaMode::off && !l.nla_users && s.get("nla_users") == nullptr) {
         fail(s.get("nla")->source(), s.key("nla"),
              "NLA needs to know who may log on: add nla_users = \"/etc/rdpbridge/nla-users\", a "

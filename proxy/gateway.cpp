@@ -95,6 +95,16 @@ std::optional<rdp::Failure> source_check(const config::Listener& listener,
                         source + " is not allowed on listener " + listener.name};
 }
 
+// A PROXY listener takes connections from its load balancers only.
+std::optional<rdp::Failure> proxy_source_check(const config::Listener& listener,
+                                               const std::string& source) {
+    const auto address = config::parse_address(source);
+    if (address && config::permitted(listener.proxy_protocol_from, {}, *address))
+        return std::nullopt;
+    return rdp::Failure{rdp::Cause::proxy_source_not_allowed,
+                        source + " is not in proxy_protocol_from of listener " + listener.name};
+}
+
 // Once a second: the refusals summarised for windows that ended, and events the handshake log
 // had to drop since the last report (in the log itself, not only at exit).
 awaitable<void> report_loop(GatewayState& state) {
@@ -151,8 +161,12 @@ void start_session(GatewayState& state, const std::string& listener_name, tcp::s
     const std::string source = peer.address().to_string();
     std::string id = ids.next();
     const auto now = Admission::Clock::now();
-    auto refused = source_check(*listener.config, source);
-    if (!refused) refused = state.admission.admit(source, now);
+    // Behind load balancers the source here is a balancer: allow/deny and admission wait for
+    // the client's own address in its PROXY header (the session admits itself then).
+    const bool proxied = listener.config->proxy_protocol;
+    auto refused = proxied ? proxy_source_check(*listener.config, source)
+                           : source_check(*listener.config, source);
+    if (!refused && !proxied) refused = state.admission.admit(source, now);
     if (refused) {
         // Refused before any byte is read: the socket closes; one line per source and reason
         // per window, the rest summarised (see RefusalLog).
@@ -164,7 +178,8 @@ void start_session(GatewayState& state, const std::string& listener_name, tcp::s
         }
         return;
     }
-    AdmissionTicket ticket(state.admission, source);
+    std::optional<AdmissionTicket> ticket;
+    if (!proxied) ticket.emplace(state.admission, source);
     auto executor = socket.get_executor();
     // The session logs its own end; what still escapes it (the log failing) is said here rather
     // than lost, as asio::detached would lose it.

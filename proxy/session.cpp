@@ -11,6 +11,7 @@
 #include <chrono>
 #include <optional>
 
+#include "config/cidr.hpp"
 #include "proxy/faults.hpp"
 #include "proxy/keepalive.hpp"
 #include "proxy/nla_leg.hpp"
@@ -23,6 +24,7 @@
 #include "proxy/watchdog.hpp"
 #include "rdp/host_identity.hpp"
 #include "rdp/negotiation.hpp"
+#include "rdp/proxy_header.hpp"
 #include "rdp/tpkt.hpp"
 #include "tls/diagnose.hpp"
 #include "tls/inspect.hpp"
@@ -97,7 +99,7 @@ class Session {
   public:
     Session(GatewayState& gateway, std::shared_ptr<const Generation> generation,
             const ListenerRuntime& listener, tcp::socket client, tcp::endpoint peer, std::string id,
-            AdmissionTicket ticket)
+            std::optional<AdmissionTicket> ticket)
         : gateway_(gateway),
           generation_(std::move(generation)),
           listener_(listener),
@@ -130,6 +132,8 @@ class Session {
 
   private:
     awaitable<rdp::ConnectionRequest> read_client_request();
+    awaitable<rdp::ProxyHeader> read_proxy_header();
+    awaitable<void> admit_proxied_client();
     std::string route(const rdp::ConnectionRequest& request);
     awaitable<void> connect_backend(const BackendRuntime& backend);
     awaitable<rdp::BackendAgreement> negotiate_backend(const BackendRuntime& backend,
@@ -169,6 +173,7 @@ class Session {
     void identity_learned(const std::string& what);
     template <class F>
     void with_store(Stage stage, F&& f);
+    void log_accepted(Json extra = Json::object());
     void log_failure(const HandshakeError& e);
     void log_closed(const RelayResult& r);
     void end_abruptly(Cause cause, const std::string& detail);
@@ -192,7 +197,8 @@ class Session {
     const ListenerRuntime& listener_;  // within generation_
     std::string id_;
     tcp::endpoint peer_;  // as accept(2) gave it: known even if the client is already gone
-    AdmissionTicket ticket_;
+    // Given at accept; behind a load balancer, taken once the PROXY header named the client.
+    std::optional<AdmissionTicket> ticket_;
     tcp::socket client_;
     tcp::socket backend_;
     tcp::resolver resolver_;
@@ -208,6 +214,7 @@ class Session {
     bool ended_ = false;                // the one terminal event is logged
     // Closed by the gateway's shutdown: whatever the sockets then report, that is why it ended.
     bool stopped_by_gateway_ = false;
+    bool accepted_logged_ = false;
     Clock::time_point started_ = Clock::now();
     Clock::time_point stage_started_ = started_;
     std::string backend_name_;
@@ -380,8 +387,21 @@ void Session::on_rdp_key(const std::string& sha256) {
     }
 }
 
+void Session::log_accepted(Json extra) {
+    if (accepted_logged_) return;
+    Json accepted{{"conn", id_},
+                  {"event", "connection_accepted"},
+                  {"listener", listener_.config->name},
+                  {"client", endpoint_text(peer_)}};
+    accepted.update(extra);
+    gateway_.log.write(std::move(accepted));
+    accepted_logged_ = true;
+}
+
 void Session::log_failure(const HandshakeError& e) {
     if (ended_) return;
+    // A PROXY header that never came: the connection is still the balancer's.
+    log_accepted(Json{{"via_balancer", true}});
     Json j{{"conn", id_}};
     j.update(failure_fields(e.stage, e.failure));
     if (config().quick_start) {
@@ -481,6 +501,61 @@ awaitable<rdp::Bytes> Session::read_tpkt(tcp::socket& socket, Peer peer, Stage s
         }
         buffer.insert(buffer.end(), chunk.begin(), chunk.begin() + long(n));
     }
+}
+
+// A load balancer's PROXY header, read exactly: the client's X.224 request follows it.
+awaitable<rdp::ProxyHeader> Session::read_proxy_header() {
+    enter(Stage::proxy_header);
+    rdp::Bytes got;
+    for (;;) {
+        auto needs = rdp::proxy_header_needs(got);
+        if (!needs)
+            throw HandshakeError{Stage::proxy_header,
+                                 {Cause::proxy_header_invalid, needs.error().message()}};
+        if (*needs == 0) break;
+        const std::size_t at = got.size();
+        got.resize(at + *needs);
+        error_code ec;
+        co_await asio::async_read(client_, asio::buffer(got.data() + at, *needs),
+                                  asio::redirect_error(use_awaitable, ec));
+        if (ec) {
+            throw HandshakeError{
+                Stage::proxy_header,
+                transport_failure(Peer::client, Stage::proxy_header, ec, deadline_.fired(), at)};
+        }
+    }
+    auto header = rdp::decode_proxy_header(got);
+    if (!header)
+        throw HandshakeError{Stage::proxy_header,
+                             {Cause::proxy_header_invalid, header.error().message()}};
+    co_return *header;
+}
+
+// Behind a load balancer: the client is who the PROXY header says, for the log, the listener's
+// allow/deny lists and admission (its per-source limits), as a direct client is at accept.
+awaitable<void> Session::admit_proxied_client() {
+    const auto header = co_await read_proxy_header();
+    const std::string balancer = endpoint_text(peer_);
+    if (header.source_address) {
+        const auto address = asio::ip::make_address(*header.source_address);
+        peer_ = tcp::endpoint(address, header.source_port);
+    }
+    const std::string source = peer_.address().to_string();
+    Json via{{"balancer", balancer}, {"proxy_protocol", header.version}};
+    if (!header.source_address) via["local"] = true;  // the balancer's own health check
+    log_accepted(via);
+    stage_done(Stage::proxy_header);
+    const auto& l = *listener_.config;
+    if (!l.allow.empty() || !l.deny.empty()) {
+        const auto parsed = config::parse_address(source);
+        if (!parsed || !config::permitted(l.allow, l.deny, *parsed))
+            throw HandshakeError{
+                Stage::client_transport,
+                {Cause::source_not_allowed, source + " is not allowed on listener " + l.name}};
+    }
+    if (auto refused = gateway_.admission.admit(source, Admission::Clock::now()))
+        throw HandshakeError{Stage::client_transport, *refused};
+    ticket_.emplace(gateway_.admission, source);
 }
 
 awaitable<rdp::ConnectionRequest> Session::read_client_request() {
@@ -766,16 +841,15 @@ awaitable<void> Session::run() {
     error_code ec;
     client_.set_option(tcp::no_delay(true), ec);
     apply_keepalive(client_, config().limits.keepalive);
-    gateway_.log.write(Json{{"conn", id_},
-                            {"event", "connection_accepted"},
-                            {"listener", listener_.config->name},
-                            {"client", endpoint_text(peer_)}});
+    // Behind a load balancer, logged once its PROXY header says who the client is.
+    if (!listener_.config->proxy_protocol) log_accepted();
     deadline_.arm(config().limits.handshake_timeout, [this] { close_all(); });
 
     auto& front = front_stream_;
     auto& back = back_stream_;
     std::optional<RelayResult> relayed;
     try {
+        if (listener_.config->proxy_protocol) co_await admit_proxied_client();
         enter(Stage::client_x224);
         const auto request = co_await read_client_request();
         const uint32_t client_requested =
@@ -974,7 +1048,7 @@ void Session::on_bridge_fact(const rdp::Fact& f) {
         established_["handshake_ms"] = std::round(ms_since(started_) * 100) / 100;
         gateway_.log.write(std::move(established_));
         established_logged_ = true;
-        ticket_.established();
+        if (ticket_) ticket_->established();
         registration_.established();  // a drain lets it run
         enter(Stage::active_session);
         return;
@@ -1009,7 +1083,7 @@ rdp::Failure Session::unestablished_failure(const RelayResult& r) const {
 
 awaitable<void> run_session(GatewayState& gateway, std::shared_ptr<const Generation> generation,
                             const ListenerRuntime& listener, tcp::socket client, tcp::endpoint peer,
-                            std::string id, AdmissionTicket ticket) {
+                            std::string id, std::optional<AdmissionTicket> ticket) {
     Session session(gateway, std::move(generation), listener, std::move(client), peer,
                     std::move(id), std::move(ticket));
     co_await session.run();

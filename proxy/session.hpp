@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "proxy/asio.hpp"
@@ -16,6 +17,6 @@ namespace rdpbridge::proxy {
 // inside; only a failure to write that event can escape the coroutine.
 awaitable<void> run_session(GatewayState& gateway, std::shared_ptr<const Generation> generation,
                             const ListenerRuntime& listener, tcp::socket client, tcp::endpoint peer,
-                            std::string id, AdmissionTicket ticket);
+                            std::string id, std::optional<AdmissionTicket> ticket);
 
 }  // namespace rdpbridge::proxy

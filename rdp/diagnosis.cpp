@@ -374,6 +374,19 @@ constexpr std::array kCauses = std::to_array<CauseInfo>({
      "If the client should get in, add its address or network to the listener's allow list (or "
      "remove it from deny), e.g. allow = [\"192.0.2.0/24\"]. Logged once per source per minute; "
      "more refusals from it are summarised."},
+    {C::proxy_source_not_allowed, "proxy_source_not_allowed",
+     "The listener expects a PROXY protocol header (proxy_protocol = true), and this connection "
+     "comes from an address outside proxy_protocol_from: only the load balancers may say where "
+     "a client is. Closed before any byte was read.",
+     kSocketClosed, kTransportFailed,
+     "Connect through the load balancer; if this address is one of them, add it to the "
+     "listener's proxy_protocol_from."},
+    {C::proxy_header_invalid, "proxy_header_invalid",
+     "The load balancer's PROXY protocol header is missing or malformed (the detail names the "
+     "field).",
+     kSocketClosed, kTransportFailed,
+     "Make the balancer send it on every connection to this listener (HAProxy: `send-proxy` or "
+     "`send-proxy-v2` on the server line); health checks need it too (`check-send-proxy`)."},
     {C::gateway_shutting_down, "gateway_shutting_down",
      "The gateway was stopping while this connection was in its handshake.", kSocketClosed,
      kTransportFailed, "Reconnect once the gateway is back."},
@@ -385,10 +398,10 @@ constexpr std::array kCauses = std::to_array<CauseInfo>({
 
 std::string_view to_string(Stage s) {
     static constexpr std::array<std::string_view, kStageCount> names{
-        "client_transport", "client_x224",         "routing",       "backend_resolve",
-        "backend_connect",  "backend_negotiation", "front_tls",     "front_nla",
-        "backend_tls",      "backend_nla",         "mcs_gcc",       "security_exchange",
-        "licensing",        "capability_exchange", "active_session"};
+        "client_transport",  "proxy_header",    "client_x224",         "routing",
+        "backend_resolve",   "backend_connect", "backend_negotiation", "front_tls",
+        "front_nla",         "backend_tls",     "backend_nla",         "mcs_gcc",
+        "security_exchange", "licensing",       "capability_exchange", "active_session"};
     return names[std::size_t(s)];
 }
 

@@ -12,6 +12,7 @@ namespace rdpbridge::rdp {
 
 enum class Stage : uint8_t {
     client_transport,
+    proxy_header,  // the PROXY protocol header a load balancer sends first
     client_x224,
     routing,
     backend_resolve,
@@ -27,7 +28,7 @@ enum class Stage : uint8_t {
     capability_exchange,
     active_session,
 };
-inline constexpr std::size_t kStageCount = 15;
+inline constexpr std::size_t kStageCount = 16;
 std::string_view to_string(Stage s);
 
 enum class Cause : uint16_t {
@@ -111,6 +112,8 @@ enum class Cause : uint16_t {
     limit_sessions_per_source,
     limit_handshakes_per_source,
     source_not_allowed,
+    proxy_source_not_allowed,
+    proxy_header_invalid,
     gateway_shutting_down,
     internal_error,
 };

@@ -530,13 +530,16 @@ class Gateway {
         return state_.current->config->state_dir / "rdpbridge.pid";
     }
     void write_pid_file() {
+        std::error_code ec;
+        std::filesystem::create_directories(pid_file().parent_path(), ec);
         std::ofstream out(pid_file(), std::ios::trunc);
         if (out) out << ::getpid() << "\n";
-        if (!out)
+        if (!out || !out.flush()) {
             log_.warn("cannot write " + pid_file().string() +
-                      ": rdpbridge reload will not find this process");
-        else
-            pid_path_ = pid_file();
+                      ": rdpbridge reload will not find this process (kill -HUP still works)");
+            return;
+        }
+        pid_path_ = pid_file();
     }
     void remove_pid_file() {
         std::error_code ignored;

@@ -15,6 +15,7 @@
 #include "proxy/logs/command.hpp"
 #include "proxy/preflight.hpp"
 #include "proxy/probe/command.hpp"
+#include "proxy/reload_command.hpp"
 #include "proxy/trust/hosts_command.hpp"
 #include "rdp/server_security.hpp"
 #include "tls/certificate.hpp"
@@ -280,6 +281,27 @@ Example (the systemd unit runs this as ExecStartPre):
         "\nExit codes: 0 success, 1 a certificate is not there yet, 2 usage error, 3 invalid "
         "configuration.");
 
+    std::string reload_file;
+    auto* reload_cmd = app.add_subcommand(
+        "reload",
+        "Check a config file, then make the gateway running with it apply it without dropping "
+        "sessions (the same as SIGHUP or systemctl reload rdpbridge).");
+    reload_cmd->add_option("-c,--config", reload_file, "The running gateway's config file")
+        ->required()
+        ->check(CLI::ExistingFile);
+    reload_cmd->footer(R"(
+The file is checked first, as check-config does: if anything is wrong, nothing is sent. The
+gateway (its PID in <state_dir>/rdpbridge.pid) then reads the file again, checks it again and
+builds every certificate and password before anything changes; new connections get the new
+configuration, live sessions keep theirs. This command prints what changed, from the gateway's
+handshake log.
+
+Exit codes: 0 reloaded, 1 no running gateway (or no answer within 15 s), 2 usage error, 3 the
+file was refused.
+
+Example:
+  rdpbridge reload -c /etc/rdpbridge/rdpbridge.toml)");
+
     auto* version_cmd = app.add_subcommand("version", "Print the version.");
     version_cmd->footer("\nExit codes: 0 success, 2 usage error.");
 
@@ -311,6 +333,7 @@ Example (the systemd unit runs this as ExecStartPre):
         return run(o);
     }
     if (check_cmd->parsed()) return check_config(check_file, check_user);
+    if (reload_cmd->parsed()) return proxy::run_reload(reload_file);
     if (cert_cmd->parsed()) return show_certificates(cert_config, cert_state_dir);
     if (probe_cmd->parsed()) return probe::run(probe_options);
     if (logs_cmd->parsed()) return logs::run(logs_options);

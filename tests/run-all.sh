@@ -2,7 +2,8 @@
 # Every test, from a fresh Debian 12 machine (as root: it installs packages):
 #   bash tests/run-all.sh
 # 1. installs build and test dependencies (deploy/install-deps.sh --test);
-# 2. Release build: unit tests and the end-to-end lab tests (xrdp + FreeRDP under Xvfb);
+# 2. Release build: unit tests, the end-to-end lab tests (xrdp + FreeRDP under Xvfb) and the
+#    Debian package (install.deb: cpack, apt-get install, check-config, remove, purge);
 # 3. ASan+UBSan build: the same suites again under the sanitizers;
 # 4. ThreadSanitizer: only the rdpbridge binary (the gateway's io_context and spdlog's async
 #    logging threads; the probe's resolver and TLS scan threads), driven by every end-to-end

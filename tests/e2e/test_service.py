@@ -9,6 +9,7 @@ import hashlib
 import os
 import signal
 import socket
+import subprocess
 import threading
 import time
 import unittest
@@ -17,7 +18,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import peers
-from gateway import start_gateway
+from gateway import BIN, start_gateway
 from lab import LabTimeout, cert_sha256, free_port, lab_for_test
 
 HARDENED = ("/sec:tls", "/tls-seclevel:3")
@@ -195,6 +196,32 @@ class Service(unittest.TestCase):
         # And a good one after that applies.
         event = gw.reload(good.replace('"10s"', '"11s"'))
         self.assertEqual((event["event"], event["generation"]), ("config_reloaded", 2), event)
+
+    def test_the_reload_command_checks_first_then_reports(self):
+        echo = self.host(echo=True)
+        cert, key = self.lab.make_cert("front")
+        text = self.config(cert=cert, key=key, win7=echo.port, echo=echo.port)
+        gw = start_gateway(self.lab, config=text)
+        live = self.session(gw)
+
+        def reload(config_text):
+            gw.config_path.write_text(config_text.format(port=gw.port, log=gw.log_path,
+                                                         state=self.lab.dir / "state"))
+            return subprocess.run([BIN, "reload", "-c", str(gw.config_path)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  timeout=30)
+
+        done = reload(text.replace('"10s"', '"15s"'))
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertRegex(done.stdout, r'reloaded: generation 2; changes \{"limits":\["handshake_timeout"\]\}; 1 live')
+        # A file check-config refuses: nothing is sent, the gateway stays at generation 2.
+        refused = reload(text.replace('"10s"', '"ten seconds"'))
+        self.assertEqual(refused.returncode, 3, refused.stdout)
+        self.assertRegex(refused.stderr, r"limits\.handshake_timeout.*\n1 error\(s\); the gateway "
+                                         r"was not asked to reload")
+        self.assertEqual([e["generation"] for e in gw.events("config_reloaded")], [2])
+        self.assertEqual(gw.events("config_reload_failed"), [])
+        self.assertTrue(live.exchange())
 
     # ------------------------------------------------------------------------------- (3)
     def test_sigterm_drains_live_sessions_then_closes_them(self):

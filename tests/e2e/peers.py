@@ -218,26 +218,14 @@ def client_context() -> ssl.SSLContext:
     return ctx
 
 
-class ScriptedHost:
-    """An RDP host on a thread per connection: it answers an X.224 request by selecting
-    `select`, runs TLS, answers the MCS Connect Initial with xrdp's captured Connect Response
-    (the session is then established through the gateway) and reads until closed; unless the
-    script (`when`, `action`) makes it stop at a boundary. `on_request(cookie, wire)` may take
-    over a connection once its request is read (return True)."""
+class _Listener:
+    """A loopback listener that serves each connection on a thread of its own (`_serve`) and,
+    when closed, shuts down every socket it handed out."""
 
-    def __init__(self, cert, key, when: Optional[str] = None, action: Optional[str] = None,
-                 select: int = PROTOCOL_SSL, bind: str = "127.0.0.1", port: int = 0,
-                 on_request: Optional[Callable[[Optional[str], Wire], bool]] = None,
-                 echo: bool = False):
-        assert when is None or when in HOST_BOUNDARIES + NLA_HOST_BOUNDARIES, when
-        self.ctx = server_context(cert, key)
-        self.when, self.action, self.select = when, action, select
-        self.on_request = on_request
-        self.echo = echo  # once established, send back what comes (traffic both ways)
+    def __init__(self, bind: str = "127.0.0.1", port: int = 0):
         self.listener = socket.create_server((bind, port), reuse_port=False)
         self.port = self.listener.getsockname()[1]
         self.accepted = 0
-        self.cookies: list = []
         self._lock = threading.Lock()
         self._socks: list = []
         self._closed = False
@@ -256,6 +244,45 @@ class ScriptedHost:
                 self.accepted += 1
                 self._socks.append(conn)
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _track(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._socks.append(sock)
+
+    def _serve(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            socks = list(self._socks)
+        self.listener.close()
+        for s in socks:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+
+class ScriptedHost(_Listener):
+    """An RDP host on a thread per connection: it answers an X.224 request by selecting
+    `select`, runs TLS, answers the MCS Connect Initial with xrdp's captured Connect Response
+    (the session is then established through the gateway) and reads until closed; unless the
+    script (`when`, `action`) makes it stop at a boundary. `on_request(cookie, wire)` may take
+    over a connection once its request is read (return True)."""
+
+    def __init__(self, cert, key, when: Optional[str] = None, action: Optional[str] = None,
+                 select: int = PROTOCOL_SSL, bind: str = "127.0.0.1", port: int = 0,
+                 on_request: Optional[Callable[[Optional[str], Wire], bool]] = None,
+                 echo: bool = False):
+        assert when is None or when in HOST_BOUNDARIES + NLA_HOST_BOUNDARIES, when
+        self.ctx = server_context(cert, key)
+        self.when, self.action, self.select = when, action, select
+        self.on_request = on_request
+        self.echo = echo  # once established, send back what comes (traffic both ways)
+        self.cookies: list = []
+        super().__init__(bind, port)
 
     def _serve(self, conn: socket.socket) -> None:
         w = Wire(conn)
@@ -296,18 +323,6 @@ class ScriptedHost:
         except (OSError, ssl.SSLError, ConnectionError):
             conn.close()
 
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            socks = list(self._socks)
-        self.listener.close()
-        for s in socks:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
-
 
 # ------------------------------------------------------------ Standard RDP Security hosts
 RDP_BOUNDARIES = ("mcs", "security_exchange", "licensing")
@@ -335,7 +350,7 @@ def send_data_flags(frame: bytes) -> Optional[int]:
     return int.from_bytes(frame[pos:pos + 2], "little") if len(frame) >= pos + 2 else None
 
 
-class CuttingRelay:
+class CuttingRelay(_Listener):
     """Stands in for a Standard RDP Security host: relays each connection, frame by frame, to a
     real one (xrdp on 127.0.0.1:target) and at the boundary `when` stops as ScriptedHost does
     (`action`): "mcs" (the host's MCS Connect Response passed on), "security_exchange" (the
@@ -346,28 +361,8 @@ class CuttingRelay:
     def __init__(self, target: int, when: str, action: str):
         assert when in RDP_BOUNDARIES and action in ACTIONS, (when, action)
         self.target, self.when, self.action = target, when, action
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.accepted = 0
         self.cut = 0  # connections stopped at the boundary
-        self._lock = threading.Lock()
-        self._socks: list = []
-        self._closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            with self._lock:
-                if self._closed:
-                    conn.close()
-                    return
-                self.accepted += 1
-                self._socks.append(conn)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+        super().__init__()
 
     def _serve(self, conn: socket.socket) -> None:
         try:
@@ -375,8 +370,7 @@ class CuttingRelay:
         except OSError:
             return conn.close()
         host.settimeout(None)
-        with self._lock:
-            self._socks.append(host)
+        self._track(host)
         pending = {conn: b"", host: b""}
         host_frames = 0
         try:
@@ -416,17 +410,23 @@ class CuttingRelay:
         host.close()
         Wire(conn).act(self.action)
 
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            socks = list(self._socks)
-        self.listener.close()
-        for s in socks:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
+
+def request_until_closed(port: int, request: bytes, source: str = "127.0.0.1",
+                         before: Optional[Callable[[], None]] = None) -> str:
+    """Sends `request` to the gateway on 127.0.0.1:port and reads until the gateway closes
+    (or 10 s pass); returns the client's "ip:port". `before` runs just before the send."""
+    with socket.create_connection(("127.0.0.1", port), source_address=(source, 0)) as s:
+        local = "%s:%d" % s.getsockname()
+        if before:
+            before()
+        s.sendall(request)
+        s.settimeout(10)
+        try:
+            while s.recv(4096):
                 pass
-            s.close()
+        except OSError:
+            pass
+    return local
 
 
 class ClientRun:

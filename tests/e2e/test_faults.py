@@ -365,18 +365,9 @@ class Faults(ScriptedHostCase):
 
         def host_leg(i):
             cookie = f"race{i}"
-            with socket.create_connection(("127.0.0.1", gw.port),
-                                          source_address=(f"127.0.0.{30 + i % 5}", 0)) as s:
-                starts[cookie] = time.monotonic()
-                local = "%s:%d" % s.getsockname()
-                s.sendall(peers.x224_request(cookie))
-                s.settimeout(10)
-                try:
-                    while s.recv(4096):
-                        pass
-                except OSError:
-                    pass
-            return local
+            return peers.request_until_closed(
+                gw.port, peers.x224_request(cookie), source=f"127.0.0.{30 + i % 5}",
+                before=lambda: starts.__setitem__(cookie, time.monotonic()))
 
         with ThreadPoolExecutor(5) as pool:
             client_runs = list(pool.map(client_leg, range(50)))
@@ -673,15 +664,7 @@ class Faults(ScriptedHostCase):
         vitals = self.warm(gw, "host")
         forged = ("evil\x1b[2J\x1b[31m\x07\n2026-12-05 00:00:00.000 [info] conn=forged "
                   "session_established backend=payroll\x08\x0b\x0c\x7f\r")
-        with socket.create_connection(("127.0.0.1", gw.port), timeout=10) as s:
-            local = "%s:%d" % s.getsockname()
-            s.sendall(peers.x224_request(forged))
-            s.settimeout(10)
-            try:
-                while s.recv(4096):
-                    pass
-            except OSError:
-                pass
+        local = peers.request_until_closed(gw.port, peers.x224_request(forged))
         e = settle(self, gw, [local])[conn_of(gw, local)]
         self.assertEqual((e["event"], e["cause"]), ("handshake_failed", "no_route"), e)
         self.assertIn(forged, e["detail"])  # the JSON log: the bytes, escaped by JSON

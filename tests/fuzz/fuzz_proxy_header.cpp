@@ -29,9 +29,12 @@ RDPBRIDGE_FUZZ_TARGET(fuzz_proxy_header) {
     FUZZ_CHECK(h->length == got.size(), "length differs from the bytes read");
     if (h->source_address) {
         const auto& a = *h->source_address;
-        FUZZ_CHECK(!a.empty() && std::all_of(a.begin(), a.end(), [](char c) {
-                       return std::isxdigit(static_cast<unsigned char>(c)) || c == '.' || c == ':';
-                   }),
-                   "an address with other characters: " + a);
+        FUZZ_CHECK(
+            !a.empty() && std::all_of(a.begin(), a.end(),
+                                      [](char c) {
+                                          return std::isxdigit(static_cast<unsigned char>(c)) ||
+                                                 c == '.' || c == ':';
+                                      }),
+            "an address with other characters: " + a);
     }
 }

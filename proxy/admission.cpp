@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "config/cidr.hpp"
+
 namespace rdpbridge::proxy {
 
 namespace {
@@ -39,6 +41,37 @@ std::string source_key(const std::string& address, int ipv6_prefix) {
     for (int bit = prefix; bit < 128; ++bit) v6.s6_addr[bit / 8] &= uint8_t(~(0x80u >> (bit % 8)));
     if (!inet_ntop(AF_INET6, &v6, text, sizeof text)) return address;
     return prefix == 128 ? std::string(text) : std::string(text) + "/" + std::to_string(prefix);
+}
+
+namespace {
+
+std::optional<rdp::Failure> address_check(const std::vector<config::Cidr>& allow,
+                                          const std::vector<config::Cidr>& deny,
+                                          const std::string& source, rdp::Failure refusal) {
+    if (allow.empty() && deny.empty()) return std::nullopt;
+    const auto address = config::parse_address(source);
+    if (address && config::permitted(allow, deny, *address)) return std::nullopt;
+    return refusal;
+}
+
+}  // namespace
+
+std::optional<rdp::Failure> source_check(const config::Listener& listener,
+                                         const std::string& source) {
+    return address_check(
+        listener.allow, listener.deny, source,
+        {rdp::Cause::source_not_allowed, source + " is not allowed on listener " + listener.name});
+}
+
+std::optional<rdp::Failure> proxy_source_check(const config::Listener& listener,
+                                               const std::string& source) {
+    // An empty list admits no balancer (config refuses proxy_protocol without one anyway).
+    if (listener.proxy_protocol_from.empty())
+        return rdp::Failure{rdp::Cause::proxy_source_not_allowed,
+                            "listener " + listener.name + " has no proxy_protocol_from"};
+    return address_check(listener.proxy_protocol_from, {}, source,
+                         {rdp::Cause::proxy_source_not_allowed,
+                          source + " is not in proxy_protocol_from of listener " + listener.name});
 }
 
 std::optional<rdp::Failure> Admission::admit(const std::string& source, Clock::time_point now) {

@@ -18,6 +18,15 @@ namespace rdpbridge::proxy {
 // the address itself at 128, its zone dropped), anything unparsable as given.
 std::string source_key(const std::string& address, int ipv6_prefix);
 
+// Who may connect to `listener`, checked before anything else about the connection: its allow /
+// deny lists (source_not_allowed).
+std::optional<rdp::Failure> source_check(const config::Listener& listener,
+                                         const std::string& source);
+// Who may send a PROXY header to a proxy_protocol listener: its balancers
+// (proxy_source_not_allowed).
+std::optional<rdp::Failure> proxy_source_check(const config::Listener& listener,
+                                               const std::string& source);
+
 class Admission {
   public:
     using Clock = std::chrono::steady_clock;

@@ -63,8 +63,10 @@ tcp::endpoint resolve_bind(asio::io_context& io, const config::Endpoint& bind) {
     return results.begin()->endpoint();
 }
 
-tcp::acceptor open_acceptor(asio::io_context& io, const config::Listener& listener) {
-    const auto endpoint = resolve_bind(io, listener.bind);
+// `what` names the socket in errors ("listener main", "[admin]").
+tcp::acceptor open_acceptor(asio::io_context& io, const std::string& what,
+                            const config::Endpoint& bind) {
+    const auto endpoint = resolve_bind(io, bind);
     tcp::acceptor acceptor(io);
     boost::system::error_code ec;
     acceptor.open(endpoint.protocol(), ec);
@@ -78,31 +80,10 @@ tcp::acceptor open_acceptor(asio::io_context& io, const config::Listener& listen
                               ? "ports below 1024 need CAP_NET_BIND_SERVICE (the systemd unit "
                                 "grants it) or root"
                               : "check the bind address exists on this host";
-        throw std::runtime_error("listener " + listener.name + ": cannot listen on " +
-                                 listener.bind.host + ":" + std::to_string(listener.bind.port) +
-                                 ": " + ec.message() + " — " + fix);
+        throw std::runtime_error(what + ": cannot listen on " + bind.host + ":" +
+                                 std::to_string(bind.port) + ": " + ec.message() + " — " + fix);
     }
     return acceptor;
-}
-
-// The listener's allow / deny lists, before anything else about the connection.
-std::optional<rdp::Failure> source_check(const config::Listener& listener,
-                                         const std::string& source) {
-    if (listener.allow.empty() && listener.deny.empty()) return std::nullopt;
-    const auto address = config::parse_address(source);
-    if (address && config::permitted(listener.allow, listener.deny, *address)) return std::nullopt;
-    return rdp::Failure{rdp::Cause::source_not_allowed,
-                        source + " is not allowed on listener " + listener.name};
-}
-
-// A PROXY listener takes connections from its load balancers only.
-std::optional<rdp::Failure> proxy_source_check(const config::Listener& listener,
-                                               const std::string& source) {
-    const auto address = config::parse_address(source);
-    if (address && config::permitted(listener.proxy_protocol_from, {}, *address))
-        return std::nullopt;
-    return rdp::Failure{rdp::Cause::proxy_source_not_allowed,
-                        source + " is not in proxy_protocol_from of listener " + listener.name};
 }
 
 // Once a second: the refusals summarised for windows that ended, and events the handshake log
@@ -325,8 +306,8 @@ class Gateway {
 
   private:
     std::shared_ptr<OpenListener> open_listener(const config::Listener& listener) {
-        auto open = std::make_shared<OpenListener>(
-            OpenListener{listener.name, open_acceptor(io_, listener)});
+        auto open = std::make_shared<OpenListener>(OpenListener{
+            listener.name, open_acceptor(io_, "listener " + listener.name, listener.bind)});
         const auto local = open->acceptor.local_endpoint();
         log_.info("listening on " + local.address().to_string() + ":" +
                   std::to_string(local.port()) + " (listener " + listener.name +
@@ -338,10 +319,7 @@ class Gateway {
     // [admin] bind: /metrics, /healthz, /readyz. Kept open through a drain, so that /readyz can
     // tell a load balancer to stop sending; closed with the last session.
     void open_admin(const config::Endpoint& bind) {
-        config::Listener as_listener;
-        as_listener.name = "admin";
-        as_listener.bind = bind;
-        admin_.emplace(open_acceptor(io_, as_listener));
+        admin_.emplace(open_acceptor(io_, "[admin] bind", bind));
         const auto local = admin_->local_endpoint();
         log_.info("admin endpoint on http://" + local.address().to_string() + ":" +
                   std::to_string(local.port()) + " (/metrics, /healthz, /readyz)");
@@ -358,8 +336,7 @@ class Gateway {
             return {200, "text/plain; charset=utf-8", "ready\n"};
         }
         if (path == "/metrics") {
-            metrics_.set_handshakes_in_progress(state_.sessions.size() -
-                                                state_.sessions.established());
+            metrics_.set_handshakes_in_progress(state_.sessions.handshakes());
             metrics_.set_draining(state_.shutting_down);
             return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_.render()};
         }
@@ -368,8 +345,8 @@ class Gateway {
 
     std::string status() const {
         return std::to_string(state_.sessions.established()) + " session(s), " +
-               std::to_string(state_.sessions.size() - state_.sessions.established()) +
-               " handshake(s) in progress" + (state_.shutting_down ? ", draining" : "");
+               std::to_string(state_.sessions.handshakes()) + " handshake(s) in progress" +
+               (state_.shutting_down ? ", draining" : "");
     }
 
     void wait_for_signal() {

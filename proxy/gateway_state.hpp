@@ -82,6 +82,7 @@ class SessionRegistry {
         return std::size_t(std::count_if(entries_.begin(), entries_.end(),
                                          [](const auto& e) { return e.second.established; }));
     }
+    std::size_t handshakes() const { return size() - established(); }
     // Closes every live session (or only those still in their handshake); each then logs its own
     // end. A closer only closes sockets, but each entry is looked up again anyway, so that one
     // removed meanwhile is never called.

@@ -11,7 +11,6 @@
 #include <chrono>
 #include <optional>
 
-#include "config/cidr.hpp"
 #include "proxy/faults.hpp"
 #include "proxy/keepalive.hpp"
 #include "proxy/nla_leg.hpp"
@@ -545,14 +544,8 @@ awaitable<void> Session::admit_proxied_client() {
     if (!header.source_address) via["local"] = true;  // the balancer's own health check
     log_accepted(via);
     stage_done(Stage::proxy_header);
-    const auto& l = *listener_.config;
-    if (!l.allow.empty() || !l.deny.empty()) {
-        const auto parsed = config::parse_address(source);
-        if (!parsed || !config::permitted(l.allow, l.deny, *parsed))
-            throw HandshakeError{
-                Stage::client_transport,
-                {Cause::source_not_allowed, source + " is not allowed on listener " + l.name}};
-    }
+    if (auto refused = source_check(*listener_.config, source))
+        throw HandshakeError{Stage::client_transport, *refused};
     if (auto refused = gateway_.admission.admit(source, Admission::Clock::now()))
         throw HandshakeError{Stage::client_transport, *refused};
     ticket_.emplace(gateway_.admission, source);

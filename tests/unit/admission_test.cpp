@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "config/cidr.hpp"
 #include "config/config.hpp"
 #include "proxy/admission.hpp"
 
@@ -258,3 +259,21 @@ TEST(Admission, ManySourcesArePrunedWithoutLosingLiveOnes) {
 }
 
 }  // namespace
+
+// The listener's address checks, shared by accept and by the PROXY path (the balancer's header
+// names the client; the balancer itself must be listed).
+TEST(SourceCheck, AllowDenyAndTheBalancerList) {
+    config::Listener l;
+    l.name = "lb";
+    EXPECT_FALSE(proxy::source_check(l, "192.0.2.7"));  // no lists: everyone
+    l.allow = {*config::parse_cidr("192.0.2.0/24")};
+    l.deny = {*config::parse_cidr("192.0.2.66")};
+    EXPECT_FALSE(proxy::source_check(l, "192.0.2.7"));
+    EXPECT_EQ(proxy::source_check(l, "192.0.2.66")->cause, Cause::source_not_allowed);
+    EXPECT_EQ(proxy::source_check(l, "198.51.100.1")->cause, Cause::source_not_allowed);
+    // No balancer listed admits none; a listed one passes, others are refused.
+    EXPECT_EQ(proxy::proxy_source_check(l, "10.0.0.5")->cause, Cause::proxy_source_not_allowed);
+    l.proxy_protocol_from = {*config::parse_cidr("10.0.0.5/32")};
+    EXPECT_FALSE(proxy::proxy_source_check(l, "10.0.0.5"));
+    EXPECT_EQ(proxy::proxy_source_check(l, "10.0.0.6")->cause, Cause::proxy_source_not_allowed);
+}

@@ -152,6 +152,8 @@ class Service(unittest.TestCase):
             fresh = self.session(gw, cookie="extra")
             self.assertEqual(hashlib.sha256(fresh.certificate).hexdigest(), cert_sha256(cert_b))
             self.assertEqual(extra.accepted, 1)
+            # The log is written asynchronously: the client can have its answer first.
+            gw.wait_event("session_established", backend="extra")
             established = gw.events("session_established")
             self.assertEqual([e["backend"] for e in established], ["win7", "echo", "extra"])
             # Nothing was closed by the reload; the FreeRDP client is still connected.

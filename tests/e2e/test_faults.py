@@ -355,7 +355,7 @@ class Faults(ScriptedHostCase):
         def client_leg(i):
             # Sends part of its request, then closes at the deadline (unless closed first).
             with socket.create_connection(("127.0.0.1", gw.port),
-                                          source_address=(f"127.0.0.{20 + i % 5}", 0)) as s:
+                                          source_address=(f"127.0.1.{20 + i}", 0)) as s:
                 start = time.monotonic()
                 local = "%s:%d" % s.getsockname()
                 s.sendall(peers.x224_request("race")[:5])
@@ -371,9 +371,12 @@ class Faults(ScriptedHostCase):
         def host_leg(i):
             cookie = f"race{i}"
             return peers.request_until_closed(
-                gw.port, peers.x224_request(cookie), source=f"127.0.0.{30 + i % 5}",
+                gw.port, peers.x224_request(cookie), source=f"127.0.2.{20 + i}",
                 before=lambda: starts.__setitem__(cookie, time.monotonic()))
 
+        # Each leg has a source address of its own: a client that resets or is closed first
+        # leaves no TIME_WAIT behind, so the kernel may hand the same port out again, and
+        # "ip:port" would then name two connections.
         with ThreadPoolExecutor(5) as pool:
             client_runs = list(pool.map(client_leg, range(50)))
             host_runs = list(pool.map(host_leg, range(50)))

@@ -204,6 +204,9 @@ struct Service {
     // On SIGTERM: how long established sessions may go on (nothing new is accepted) before the
     // gateway closes them; 0 = close at once. A second SIGTERM closes at once too.
     Duration drain_timeout = std::chrono::seconds(30);
+    // Event loops (threads) that run sessions; 0 = one per CPU this process may run on. Takes
+    // effect at start: a reload keeps the running loops.
+    int workers = 0;
 
     bool operator==(const Service&) const = default;
 };

@@ -290,7 +290,10 @@ bool is_listener_name(std::string_view name) {
 
 constexpr std::string_view kRootKeys[] = {"state_dir", "logging",  "limits",  "shield", "service",
                                           "admin",     "listener", "backend", "route"};
-constexpr std::string_view kServiceKeys[] = {"drain_timeout"};
+// More loops than this buys nothing on any machine rdpbridge targets; a typo (10000) would
+// otherwise start that many threads.
+constexpr std::int64_t kMaxWorkers = 256;
+constexpr std::string_view kServiceKeys[] = {"drain_timeout", "workers"};
 constexpr std::string_view kAdminKeys[] = {"bind"};
 constexpr std::string_view kShieldKeys[] = {"refuse_ms_t120"};
 constexpr std::string_view kLoggingKeys[] = {"handshake_log", "level", "rotate_size_mb",
@@ -670,6 +673,7 @@ void Reader::read_service(const Scope& s, Service& out) {
     } else if (auto d = duration(s, "drain_timeout", kMaxIdleMs)) {
         out.drain_timeout = *d;
     }
+    if (auto n = integer(s, "workers", 0, kMaxWorkers)) out.workers = int(*n);
 }
 
 void Reader::read_admin(const Scope& s, Admin& out) {

@@ -76,6 +76,7 @@ std::optional<rdp::Failure> proxy_source_check(const config::Listener& listener,
 
 std::optional<rdp::Failure> Admission::admit(const std::string& source, Clock::time_point now) {
     using rdp::Cause;
+    const std::lock_guard lock(mutex_);
     if (sources_.size() > kPruneAbove) prune(now);
     const std::string key = source_key(source, limits_.ipv6_source_prefix);
     const double rate = limits_.connections_per_second_per_source;
@@ -130,6 +131,7 @@ Admission::Source* Admission::find(const std::string& source) {
 }
 
 void Admission::established(const std::string& source) {
+    const std::lock_guard lock(mutex_);
     Source* s = find(source);
     if (s == nullptr || s->handshakes == 0) return;
     --s->handshakes;
@@ -139,6 +141,7 @@ void Admission::established(const std::string& source) {
 }
 
 void Admission::finished(const std::string& source, bool was_established) {
+    const std::lock_guard lock(mutex_);
     Source* s = find(source);
     if (s == nullptr) return;
     auto& count = was_established ? s->sessions : s->handshakes;

@@ -1,10 +1,13 @@
 // Admission control: the bounds that keep one client — or many — from starving the others.
-// Pure bookkeeping with the clock passed in, so it can be tested without sockets or sleeps.
+// Pure bookkeeping with the clock passed in, so it can be tested without sockets or sleeps. One
+// Admission counts for every worker loop (its methods lock), so the limits are exact however
+// many loops run sessions.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -35,6 +38,7 @@ class Admission {
     // A reload's new limits: counts stay; a lowered limit refuses new connections until the
     // counts fall under it. (The IPv6 prefix keys the counts, so it only changes on restart.)
     void set_limits(const config::Limits& limits) {
+        const std::lock_guard lock(mutex_);
         const int prefix = limits_.ipv6_source_prefix;
         limits_ = limits;
         limits_.ipv6_source_prefix = prefix;
@@ -47,8 +51,14 @@ class Admission {
     // The connection ended; `was_established` says which count it leaves.
     void finished(const std::string& source, bool was_established);
 
-    std::size_t handshakes() const { return handshakes_; }
-    std::size_t sessions() const { return sessions_; }
+    std::size_t handshakes() const {
+        const std::lock_guard lock(mutex_);
+        return handshakes_;
+    }
+    std::size_t sessions() const {
+        const std::lock_guard lock(mutex_);
+        return sessions_;
+    }
 
   private:
     struct Source {
@@ -60,6 +70,7 @@ class Admission {
     void prune(Clock::time_point now);
     Source* find(const std::string& source);
 
+    mutable std::mutex mutex_;
     config::Limits limits_;
     std::map<std::string, Source> sources_;
     std::size_t handshakes_ = 0;

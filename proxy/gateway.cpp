@@ -24,6 +24,7 @@
 #include "proxy/sd_notify.hpp"
 #include "proxy/session.hpp"
 #include "proxy/startup_checks.hpp"
+#include "proxy/workers.hpp"
 #include "rdp/crypto.hpp"
 #include "tls/inspect.hpp"
 
@@ -131,10 +132,12 @@ std::string exception_text(const std::exception_ptr& e) {
     }
 }
 
-// Admits one accepted connection and starts its session under the current generation. Not a
-// coroutine, so that whatever it throws is caught by the accept loop around it.
-void start_session(GatewayState& state, const std::string& listener_name, tcp::socket socket,
-                   const tcp::endpoint& peer, IdSource& ids) {
+// Admits one accepted connection and starts its session under the current generation, on the
+// least-loaded worker loop. Not a coroutine, so that whatever it throws is caught by the accept
+// loop around it. Admission happens here, on the gateway's loop, before the hand-over: a refused
+// connection costs no worker anything.
+void start_session(GatewayState& state, Workers& workers, const std::string& listener_name,
+                   tcp::socket socket, const tcp::endpoint& peer, IdSource& ids) {
     auto generation = state.current;
     const auto found = generation->listeners.find(listener_name);
     if (found == generation->listeners.end()) return;  // removed by a reload a moment ago
@@ -161,17 +164,24 @@ void start_session(GatewayState& state, const std::string& listener_name, tcp::s
     }
     std::optional<AdmissionTicket> ticket;
     if (!proxied) ticket.emplace(state.admission, source);
-    auto executor = socket.get_executor();
+    // The descriptor moves to the worker's loop; the assignment counts it there until the
+    // session's coroutine is gone.
+    auto assignment = workers.assign();
+    const auto protocol = peer.protocol();
+    tcp::socket moved(assignment.executor(), protocol, socket.release());
+    auto session = [assignment, &state, generation = std::move(generation), &listener,
+                    moved = std::move(moved), peer, id,
+                    ticket = std::move(ticket)]() mutable -> awaitable<void> {
+        co_await run_session(state, std::move(generation), listener, std::move(moved), peer, id,
+                             std::move(ticket));
+    };
     // The session logs its own end; what still escapes it (the log failing) is said here rather
     // than lost, as asio::detached would lose it.
-    asio::co_spawn(executor,
-                   run_session(state, std::move(generation), listener, std::move(socket), peer, id,
-                               std::move(ticket)),
-                   [&state, id](std::exception_ptr e) {
-                       if (e)
-                           state.log.error("connection " + id +
-                                           ": session ended by an exception: " + exception_text(e));
-                   });
+    asio::co_spawn(assignment.executor(), std::move(session), [&state, id](std::exception_ptr e) {
+        if (e)
+            state.log.error("connection " + id +
+                            ": session ended by an exception: " + exception_text(e));
+    });
 }
 
 // A listening socket. Keyed by its bind address, not its listener's name, so that a reload that
@@ -184,8 +194,8 @@ struct OpenListener {
 // Runs until the listener is closed. Nothing that happens to one connection stops it: accept
 // errors are logged and waited out briefly on a timer (a client that gave up before its accept
 // is not an error), and an exception while starting a session costs that session only.
-awaitable<void> accept_loop(GatewayState& state, std::shared_ptr<OpenListener> open,
-                            IdSource& ids) {
+awaitable<void> accept_loop(GatewayState& state, Workers& workers,
+                            std::shared_ptr<OpenListener> open, IdSource& ids) {
     auto& acceptor = open->acceptor;
     asio::steady_timer pause(acceptor.get_executor());
     for (;;) {
@@ -200,7 +210,7 @@ awaitable<void> accept_loop(GatewayState& state, std::shared_ptr<OpenListener> o
             if (ec == asio::error::operation_aborted || state.shutting_down || !acceptor.is_open())
                 co_return;
             if (!ec) {
-                start_session(state, open->name, std::move(socket), peer, ids);
+                start_session(state, workers, open->name, std::move(socket), peer, ids);
             } else if (ec != asio::error::connection_aborted) {
                 // EMFILE and friends: keep listening; the condition is logged, not fatal. The
                 // connection that could not be accepted stays queued, so accepting again at once
@@ -264,6 +274,11 @@ void prepare_log_file(const config::Logging& logging) {
 
 namespace {
 
+// [service] workers, 0 meaning one per CPU this process may use.
+int worker_count(int configured) {
+    return configured > 0 ? configured : available_cpus();
+}
+
 std::string bind_key(const config::Listener& l) {
     return l.bind.host + "|" + std::to_string(l.bind.port);
 }
@@ -280,10 +295,14 @@ class Gateway {
           signals_(io_, SIGINT, SIGTERM, SIGHUP),
           drain_timer_(io_),
           watchdog_timer_(io_),
-          metrics_(RDPBRIDGE_VERSION) {
+          metrics_(RDPBRIDGE_VERSION),
+          workers_(worker_count(state_.current->config->service.workers)) {
         log_.observe([this](const Json& event) { metrics_.on_event(event); });
     }
-    ~Gateway() { log_.observe(nullptr); }
+    ~Gateway() {
+        workers_.stop();
+        log_.observe(nullptr);
+    }
     Gateway(const Gateway&) = delete;
     Gateway& operator=(const Gateway&) = delete;
 
@@ -291,15 +310,19 @@ class Gateway {
         for (const auto& listener : state_.current->config->listeners) {
             auto open = open_listener(listener);
             open_.emplace(bind_key(listener), open);
-            asio::co_spawn(io_, accept_loop(state_, open, ids_), asio::detached);
+            asio::co_spawn(io_, accept_loop(state_, workers_, open, ids_), asio::detached);
         }
         asio::co_spawn(io_, report_loop(state_), asio::detached);
+        log_.info(std::to_string(workers_.size()) +
+                  " worker loop(s) run sessions ([service] workers" +
+                  (state_.current->config->service.workers == 0 ? ": one per CPU" : "") + ")");
         if (const auto& bind = state_.current->config->admin.bind) open_admin(*bind);
         wait_for_signal();
         write_pid_file();
         notifier_.notify("READY=1\nSTATUS=" + status());
         if (auto interval = notifier_.watchdog_interval()) watchdog(*interval);
         io_.run();
+        workers_.stop();  // every session has ended: the loops have nothing left to run
         remove_pid_file();
         return 0;
     }
@@ -338,6 +361,7 @@ class Gateway {
         if (path == "/metrics") {
             metrics_.set_handshakes_in_progress(state_.sessions.handshakes());
             metrics_.set_draining(state_.shutting_down);
+            metrics_.set_worker_load(workers_.load());
             return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_.render()};
         }
         return {404, "text/plain; charset=utf-8", "not found; try /metrics, /healthz or /readyz\n"};
@@ -414,14 +438,23 @@ class Gateway {
         if (admin_) admin_->close(ignored);
     }
 
+    // Pings only while every loop answers (this one runs the timer; each worker runs a probe
+    // posted at the previous tick): a loop stuck in one session stops the pings, and systemd
+    // restarts the service at WatchdogSec.
     void watchdog(std::chrono::microseconds interval) {
-        notifier_.notify("WATCHDOG=1");
+        if (workers_.every_loop_answered()) {
+            notifier_.notify("WATCHDOG=1");
+            notifier_.notify("STATUS=" + status());
+        } else {
+            log_.error("a worker loop has not answered for " +
+                       std::to_string(interval.count() / 1000) +
+                       " ms: no watchdog ping (under systemd the service is restarted at "
+                       "WatchdogSec)");
+            notifier_.notify("STATUS=" + status() + ", a worker loop is stuck");
+        }
         watchdog_timer_.expires_after(interval);
         watchdog_timer_.async_wait([this, interval](const boost::system::error_code& ec) {
             if (ec || state_.shutting_down) return;
-            // Sent from the loop itself: a loop stuck in one session misses it, and systemd
-            // restarts the service.
-            notifier_.notify("STATUS=" + status());
             watchdog(interval);
         });
     }
@@ -488,7 +521,7 @@ class Gateway {
         state_.current = next;
         for (auto& [key, open] : opened) {
             open_.emplace(key, open);
-            asio::co_spawn(io_, accept_loop(state_, open, ids_), asio::detached);
+            asio::co_spawn(io_, accept_loop(state_, workers_, open, ids_), asio::detached);
         }
         for (const auto& warning : config::warnings(*config)) log_.warn(warning);
         log_.info("configuration reloaded (generation " + std::to_string(next->number) +
@@ -537,6 +570,8 @@ class Gateway {
     Metrics metrics_;
     std::optional<tcp::acceptor> admin_;
     AdminHandler admin_handler_;
+    // Last: its loops run sessions that use everything above, so it stops first.
+    Workers workers_;
 
   public:
     GatewayState& state() { return state_; }

@@ -3,10 +3,12 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -16,6 +18,7 @@
 #include "config/config.hpp"
 #include "proxy/admission.hpp"
 #include "proxy/asio.hpp"
+#include "proxy/blocking_pool.hpp"
 #include "proxy/handshake_log.hpp"
 #include "proxy/refusal_log.hpp"
 #include "proxy/trust/host_trust.hpp"
@@ -48,7 +51,9 @@ struct ListenerRuntime {
 // The live sessions' closers, called on shutdown. A session holds its entry as a Registration,
 // so the entry goes when the session goes, however it ends: a closer can never outlive the
 // session it closes. An entry knows whether its session is established, so that a drain can close
-// the handshakes at once and leave the sessions running.
+// the handshakes at once and leave the sessions running. Sessions run on several worker loops:
+// the registry locks, and a closer runs on its session's own loop (posted there), where it cannot
+// race the session's code.
 class SessionRegistry {
   public:
     using Closer = std::function<void()>;
@@ -62,10 +67,14 @@ class SessionRegistry {
         Registration& operator=(const Registration&) = delete;
         Registration& operator=(Registration&&) = delete;
         ~Registration() {
-            if (registry_) registry_->entries_.erase(id_);
+            if (!registry_) return;
+            const std::lock_guard lock(registry_->mutex_);
+            registry_->entries_.erase(id_);
         }
         void established() {
-            if (registry_) registry_->entries_.at(id_).established = true;
+            if (!registry_) return;
+            const std::lock_guard lock(registry_->mutex_);
+            registry_->entries_.at(id_).established = true;
         }
 
       private:
@@ -73,36 +82,60 @@ class SessionRegistry {
         uint64_t id_;
     };
 
-    [[nodiscard]] Registration add(Closer closer) {
-        entries_[++next_] = Entry{std::move(closer), false};
+    // `loop` is where the session runs: its closer is called there.
+    [[nodiscard]] Registration add(asio::any_io_executor loop, Closer closer) {
+        const std::lock_guard lock(mutex_);
+        entries_[++next_] = Entry{std::move(loop), std::move(closer), false};
         return Registration(*this, next_);
     }
-    std::size_t size() const { return entries_.size(); }
-    std::size_t established() const {
-        return std::size_t(std::count_if(entries_.begin(), entries_.end(),
-                                         [](const auto& e) { return e.second.established; }));
+    std::size_t size() const {
+        const std::lock_guard lock(mutex_);
+        return entries_.size();
     }
-    std::size_t handshakes() const { return size() - established(); }
+    std::size_t established() const {
+        const std::lock_guard lock(mutex_);
+        return established_locked();
+    }
+    std::size_t handshakes() const {
+        const std::lock_guard lock(mutex_);
+        return entries_.size() - established_locked();
+    }
     // Closes every live session (or only those still in their handshake); each then logs its own
-    // end. A closer only closes sockets, but each entry is looked up again anyway, so that one
-    // removed meanwhile is never called.
+    // end. Each closer is posted to its session's loop, which looks the entry up again: a session
+    // that ended meanwhile is never called.
     void close_all(bool handshakes_only = false) {
-        std::vector<uint64_t> ids;
-        ids.reserve(entries_.size());
-        for (const auto& entry : entries_) ids.push_back(entry.first);
-        for (const uint64_t id : ids) {
-            const auto it = entries_.find(id);
-            if (it == entries_.end() || (handshakes_only && it->second.established)) continue;
-            const Closer close = it->second.close;  // a copy: the call may remove the entry
-            close();
+        std::vector<std::pair<uint64_t, asio::any_io_executor>> chosen;
+        {
+            const std::lock_guard lock(mutex_);
+            for (const auto& [id, entry] : entries_) {
+                if (!handshakes_only || !entry.established) chosen.emplace_back(id, entry.loop);
+            }
+        }
+        for (auto& [id, loop] : chosen) {
+            asio::post(loop, [this, id = id] {
+                Closer close;
+                {
+                    const std::lock_guard lock(mutex_);
+                    const auto it = entries_.find(id);
+                    if (it == entries_.end()) return;
+                    close = it->second.close;  // a copy: the call may remove the entry
+                }
+                close();
+            });
         }
     }
 
   private:
     struct Entry {
+        asio::any_io_executor loop;
         Closer close;
         bool established = false;
     };
+    std::size_t established_locked() const {
+        return std::size_t(std::count_if(entries_.begin(), entries_.end(),
+                                         [](const auto& e) { return e.second.established; }));
+    }
+    mutable std::mutex mutex_;
     uint64_t next_ = 0;
     std::map<uint64_t, Entry> entries_;
 };
@@ -114,11 +147,13 @@ class BackendFacts {
   public:
     // The host's answer on this connection; a different one than last time starts afresh.
     void answered(const std::string& backend, uint32_t selected_protocol) {
+        const std::lock_guard lock(mutex_);
         auto& e = entries_[backend];
         if (e.selected != selected_protocol) e = Entry{selected_protocol, {}};
     }
     // True the first time `code` is noted for `backend` since its answer last changed.
     bool note(const std::string& backend, const std::string& code) {
+        const std::lock_guard lock(mutex_);
         return entries_[backend].warned.insert(code).second;
     }
 
@@ -127,6 +162,7 @@ class BackendFacts {
         uint32_t selected = ~0u;
         std::set<std::string> warned;
     };
+    std::mutex mutex_;  // sessions on every worker loop note facts
     std::map<std::string, Entry, std::less<>> entries_;
 };
 
@@ -176,6 +212,8 @@ struct Generation {
 };
 
 // What outlives a reload: the log, the live sessions, admission's counts, the known hosts.
+// `current` and `refusals` belong to the gateway's own loop (accept, reload); everything else here
+// is shared by the worker loops and guards itself.
 struct GatewayState {
     GatewayState(std::shared_ptr<const Generation> g, HandshakeLog& l)
         : current(std::move(g)),
@@ -188,8 +226,13 @@ struct GatewayState {
     Admission admission;
     trust::HostTrust known_hosts;  // verify = "tofu" backends' identities
     BackendFacts backend_facts;
-    RefusalLog refusals;         // refusals at accept: one line per source and reason per window
-    bool shutting_down = false;  // SIGTERM: nothing new is accepted
+    RefusalLog refusals;  // refusals at accept: one line per source and reason per window
+    std::atomic<bool> shutting_down{false};   // SIGTERM: nothing new is accepted
+    BlockingPool blocking{kBlockingThreads};  // GSSAPI calls, off the worker loops
+
+    // GSSAPI calls on a local users file take milliseconds; a few threads keep one slow KDC from
+    // holding up every other NLA handshake.
+    static constexpr std::size_t kBlockingThreads = 4;
 };
 
 }  // namespace rdpbridge::proxy

@@ -142,6 +142,10 @@ std::vector<std::string> restart_only_changes(const config::Config& before,
                       " (known hosts, generated certificates) until a restart");
     if (!(before.admin == after.admin))
         out.push_back("[admin] changed: the admin endpoint stays where it is until a restart");
+    if (before.service.workers != after.service.workers)
+        out.push_back("[service] workers changed: the gateway keeps its " +
+                      std::to_string(before.service.workers) +
+                      " worker setting (0 = one per CPU) until a restart");
     if (before.limits.ipv6_source_prefix != after.limits.ipv6_source_prefix)
         out.push_back("[limits] ipv6_source_prefix changed: the per-source counts keep " +
                       std::to_string(before.limits.ipv6_source_prefix) + " until a restart");

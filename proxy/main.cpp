@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 
 #include "config/load.hpp"
 #include "proxy/gateway.hpp"
@@ -64,7 +65,18 @@ struct RunOptions {
     std::string handshake_log;
     std::string state_dir;
     std::string log_level;
+    std::optional<int> workers;
 };
+
+// What the command line sets over the file (or the quick start's defaults): applied at start
+// and again to the file a reload reads, so that a reload never undoes a flag.
+void apply_overrides(const RunOptions& o, config::Config& c) {
+    if (!o.config_file.empty() && o.handshake_log == "-") c.logging.handshake_log.reset();
+    if (!o.config_file.empty() && !o.handshake_log.empty() && o.handshake_log != "-")
+        c.logging.handshake_log = o.handshake_log;
+    if (!o.log_level.empty()) c.logging.level = o.log_level;
+    if (o.workers) c.service.workers = *o.workers;
+}
 
 int run(const RunOptions& o) {
     config::LoadResult loaded;
@@ -79,10 +91,7 @@ int run(const RunOptions& o) {
     }
     if (auto* errors = std::get_if<std::vector<config::LoadError>>(&loaded)) return report(*errors);
     auto cfg = std::get<config::Config>(std::move(loaded));
-    if (!o.config_file.empty() && o.handshake_log == "-") cfg.logging.handshake_log.reset();
-    if (!o.config_file.empty() && !o.handshake_log.empty() && o.handshake_log != "-")
-        cfg.logging.handshake_log = o.handshake_log;
-    if (!o.log_level.empty()) cfg.logging.level = o.log_level;
+    apply_overrides(o, cfg);
     // The same checks as check-config, reported the same way, before anything is opened.
     if (const auto checked = proxy::preflight(cfg, ""); !checked.errors.empty())
         return report(checked.errors);
@@ -93,10 +102,7 @@ int run(const RunOptions& o) {
             auto again = config::load_file(o.config_file);
             if (std::holds_alternative<std::vector<config::LoadError>>(again)) return again;
             auto& c = std::get<config::Config>(again);
-            if (o.handshake_log == "-") c.logging.handshake_log.reset();
-            if (!o.handshake_log.empty() && o.handshake_log != "-")
-                c.logging.handshake_log = o.handshake_log;
-            if (!o.log_level.empty()) c.logging.level = o.log_level;
+            apply_overrides(o, c);
             if (auto checked = proxy::preflight(c, ""); !checked.errors.empty())
                 return std::move(checked.errors);
             return again;
@@ -233,6 +239,11 @@ int main(int argc, char** argv) {
         "Quick start: serve GET /metrics (Prometheus), /healthz and /readyz over HTTP on this "
         "ADDR:PORT, e.g. 127.0.0.1:9389 (no credentials: keep it on loopback or a management "
         "network)");
+    run_cmd
+        ->add_option("--workers", o.workers,
+                     "Event loops (threads) that run sessions; overrides [service] workers. "
+                     "Default: one per CPU (0)")
+        ->check(CLI::Range(0, 256));
     run_cmd->add_option("--log-level", o.log_level, "trace, debug, info (default), warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
     listen->excludes(cfg_opt);

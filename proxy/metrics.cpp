@@ -136,6 +136,7 @@ const std::vector<double>& handshake_buckets() {
 Metrics::Metrics(std::string version) : version_(std::move(version)) {}
 
 void Metrics::on_event(const Json& e) {
+    const std::lock_guard lock(mutex_);
     const std::string event = text(e, "event", "");
     if (event == "session_established") {
         const auto backend = text(e, "backend");
@@ -185,6 +186,7 @@ void Metrics::on_event(const Json& e) {
 }
 
 std::string Metrics::render() const {
+    const std::lock_guard lock(mutex_);
     Exposition x;
     x.family("rdpbridge_build_info", "gauge", "The running rdpbridge's version (always 1).");
     x.sample("rdpbridge_build_info", {{"version", version_}}, 1);
@@ -251,6 +253,12 @@ std::string Metrics::render() const {
     x.sample("rdpbridge_config_generation", {}, double(generation_));
     x.family("rdpbridge_draining", "gauge", "1 while stopping: nothing new is accepted.");
     x.sample("rdpbridge_draining", {}, draining_ ? 1 : 0);
+    x.family(
+        "rdpbridge_worker_connections", "gauge",
+        "Connections (sessions and handshakes) each worker loop runs now ([service] workers).");
+    for (std::size_t i = 0; i < worker_load_.size(); ++i)
+        x.sample("rdpbridge_worker_connections", {{"worker", std::to_string(i)}},
+                 double(worker_load_[i]));
 
     const auto p = process_stats();
     x.family("process_cpu_seconds_total", "counter", "User and system CPU time spent, seconds.");

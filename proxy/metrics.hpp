@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -18,12 +19,23 @@ class Metrics {
   public:
     explicit Metrics(std::string version);
 
-    // One handshake log event (as written, with "event").
+    // One handshake log event (as written, with "event"), from whichever loop wrote it.
     void on_event(const Json& event);
 
     // Set by the gateway as it changes.
-    void set_handshakes_in_progress(std::size_t n) { handshakes_in_progress_ = n; }
-    void set_draining(bool draining) { draining_ = draining; }
+    void set_handshakes_in_progress(std::size_t n) {
+        const std::lock_guard lock(mutex_);
+        handshakes_in_progress_ = n;
+    }
+    void set_draining(bool draining) {
+        const std::lock_guard lock(mutex_);
+        draining_ = draining;
+    }
+    // Sessions (and handshakes) each worker loop runs now.
+    void set_worker_load(std::vector<std::size_t> load) {
+        const std::lock_guard lock(mutex_);
+        worker_load_ = std::move(load);
+    }
 
     // The whole exposition, process metrics (CPU, RSS, descriptors) read from /proc now.
     std::string render() const;
@@ -36,6 +48,9 @@ class Metrics {
         double sum = 0;
     };
 
+    // Every worker loop's sessions write events: one lock for all counters. An event costs a
+    // few map updates under it, far less than the TLS records around it.
+    mutable std::mutex mutex_;
     std::string version_;
     std::map<std::string, int64_t> active_;  // backend -> established sessions now
     std::map<std::string, uint64_t> sessions_total_;
@@ -51,6 +66,7 @@ class Metrics {
     uint64_t log_dropped_ = 0;
     std::size_t handshakes_in_progress_ = 0;
     bool draining_ = false;
+    std::vector<std::size_t> worker_load_;
 };
 
 // The histogram buckets of rdpbridge_handshake_duration_seconds (upper bounds, seconds).

@@ -40,8 +40,10 @@ awaitable<void> send(TlsStream& stream, rdp::Bytes& bytes, error_code& ec) {
 
 // Feeds what the peer sends to `machine` (a credssp::Server or Client) and sends what it answers,
 // until it stops saying InProgress. A closed or failed connection ends it with peer_closed().
+// `machine.receive` calls into GSSAPI, which may block (see BlockingPool): it runs on `blocking`.
 template <class Machine, class Outcome>
-awaitable<Outcome> converse(TlsStream& stream, Machine& machine, rdp::Bytes& out) {
+awaitable<Outcome> converse(TlsStream& stream, Machine& machine, rdp::Bytes& out,
+                            BlockingPool& blocking) {
     std::array<uint8_t, 4096> chunk;
     error_code ec;
     for (;;) {
@@ -50,8 +52,10 @@ awaitable<Outcome> converse(TlsStream& stream, Machine& machine, rdp::Bytes& out
         const std::size_t n = co_await stream.async_read_some(
             asio::buffer(chunk), asio::redirect_error(use_awaitable, ec));
         if (ec) co_return Outcome{machine.peer_closed()};
-        auto result = machine.receive(rdp::ByteView(chunk.data(), n), out);
-        if (std::holds_alternative<rdp::credssp::InProgress>(result)) continue;
+        std::optional<decltype(machine.receive(rdp::ByteView(), out))> result;
+        co_await blocking.run(
+            [&] { result.emplace(machine.receive(rdp::ByteView(chunk.data(), n), out)); });
+        if (std::holds_alternative<rdp::credssp::InProgress>(*result)) continue;
         co_await send(stream, out, ec);  // the last message, or the refusal that explains
         co_return std::visit(
             [](auto&& r) -> Outcome {
@@ -60,7 +64,7 @@ awaitable<Outcome> converse(TlsStream& stream, Machine& machine, rdp::Bytes& out
                 else
                     return Outcome{std::move(r)};
             },
-            std::move(result));
+            std::move(*result));
     }
 }
 
@@ -80,20 +84,23 @@ std::optional<rdp::Failure> check_same_account(const nla::PeerName& authenticate
 
 awaitable<std::variant<rdp::credssp::Authenticated, rdp::Failure>> run_front_nla(
     TlsStream& front, const std::filesystem::path& users_file,
-    const std::optional<std::filesystem::path>& keytab, bool hybrid_ex) {
+    const std::optional<std::filesystem::path>& keytab, bool hybrid_ex, BlockingPool& blocking) {
     using Outcome = std::variant<rdp::credssp::Authenticated, rdp::Failure>;
     const auto key = public_key_of(SSL_get_certificate(front.native_handle()));
     if (!key) co_return rdp::Failure{Cause::internal_error, "no public key in our certificate"};
-    auto acceptor =
-        nla::Acceptor::create({nla::AcceptFraming::detect, "TERMSRV", users_file.string(),
-                               keytab ? keytab->string() : std::string()});
-    if (!acceptor) co_return rdp::Failure{Cause::internal_error, acceptor.error().message()};
-    nla::GssPackage package(*acceptor);
+    std::optional<decltype(nla::Acceptor::create({}))> acceptor;
+    co_await blocking.run([&] {
+        acceptor.emplace(
+            nla::Acceptor::create({nla::AcceptFraming::detect, "TERMSRV", users_file.string(),
+                                   keytab ? keytab->string() : std::string()}));
+    });
+    if (!*acceptor) co_return rdp::Failure{Cause::internal_error, acceptor->error().message()};
+    nla::GssPackage package(**acceptor);
     rdp::credssp::Server server(package, *key, hybrid_ex);
     rdp::Bytes out;
-    auto outcome = co_await converse<rdp::credssp::Server, Outcome>(front, server, out);
+    auto outcome = co_await converse<rdp::credssp::Server, Outcome>(front, server, out, blocking);
     if (auto* ok = std::get_if<rdp::credssp::Authenticated>(&outcome)) {
-        if (auto mismatch = check_same_account(acceptor->client(), ok->credentials))
+        if (auto mismatch = check_same_account((*acceptor)->client(), ok->credentials))
             co_return std::move(*mismatch);
     }
     co_return outcome;
@@ -101,7 +108,7 @@ awaitable<std::variant<rdp::credssp::Authenticated, rdp::Failure>> run_front_nla
 
 awaitable<std::variant<uint32_t, rdp::Failure>> run_back_nla(
     TlsStream& back, const std::string& host, rdp::credssp::PasswordCredentials credentials,
-    bool hybrid_ex) {
+    bool hybrid_ex, BlockingPool& blocking) {
     using Outcome = std::variant<rdp::credssp::Delegated, rdp::Failure>;
     std::unique_ptr<X509, decltype(&X509_free)> certificate(
         SSL_get1_peer_certificate(back.native_handle()), X509_free);
@@ -111,18 +118,25 @@ awaitable<std::variant<uint32_t, rdp::Failure>> run_back_nla(
     if (!password) co_return rdp::Failure{Cause::internal_error, password.error().message()};
     const std::string_view text(reinterpret_cast<const char*>(password->view().data()),
                                 password->size());
-    auto initiator =
-        nla::Initiator::create({nla::Framing::raw_ntlm, credentials.user, credentials.domain,
-                                nla::Password(text), "TERMSRV@" + host});
-    if (!initiator) co_return rdp::Failure{Cause::host_nla_failed, initiator.error().message()};
-    nla::GssPackage package(*initiator);
+    std::optional<decltype(nla::Initiator::create({}))> initiator;
+    co_await blocking.run([&] {
+        initiator.emplace(
+            nla::Initiator::create({nla::Framing::raw_ntlm, credentials.user, credentials.domain,
+                                    nla::Password(text), "TERMSRV@" + host}));
+    });
+    if (!*initiator) co_return rdp::Failure{Cause::host_nla_failed, (*initiator).error().message()};
+    nla::GssPackage package(**initiator);
     std::array<uint8_t, rdp::credssp::kNonceSize> nonce{};
     if (RAND_bytes(nonce.data(), int(nonce.size())) != 1)
         co_return rdp::Failure{Cause::internal_error, "no random bytes for the CredSSP nonce"};
     rdp::credssp::Client client(package, *key, std::move(credentials), nonce, hybrid_ex);
     rdp::Bytes out;
-    if (auto failed = client.start(out)) co_return *failed;
-    auto outcome = co_await converse<rdp::credssp::Client, Outcome>(back, client, out);
+    std::optional<rdp::Failure> failed;
+    co_await blocking.run([&] {
+        if (auto f = client.start(out)) failed = std::move(*f);
+    });
+    if (failed) co_return std::move(*failed);
+    auto outcome = co_await converse<rdp::credssp::Client, Outcome>(back, client, out, blocking);
     if (auto* failure = std::get_if<rdp::Failure>(&outcome)) co_return std::move(*failure);
     co_return std::get<rdp::credssp::Delegated>(outcome).version;
 }

@@ -110,7 +110,7 @@ class Session {
           resolver_(client_.get_executor()),
           deadline_(client_.get_executor()),
           connect_deadline_(client_.get_executor()),
-          registration_(gateway.sessions.add([this] {
+          registration_(gateway.sessions.add(client_.get_executor(), [this] {
               stopped_by_gateway_ = true;
               close_all();
           })) {}
@@ -789,7 +789,7 @@ awaitable<rdp::credssp::PasswordCredentials> Session::accept_front_nla(TlsStream
     enter(Stage::front_nla);
     auto outcome =
         co_await run_front_nla(front, *listener_.config->nla_users, listener_.config->nla_keytab,
-                               front_selected == rdp::protocol::hybrid_ex);
+                               front_selected == rdp::protocol::hybrid_ex, gateway_.blocking);
     if (auto* failure = std::get_if<rdp::Failure>(&outcome)) {
         if (deadline_.fired())
             throw HandshakeError{Stage::front_nla,
@@ -810,8 +810,9 @@ awaitable<void> Session::connect_backend_nla(TlsStream& back, const BackendRunti
                                              rdp::credssp::PasswordCredentials credentials) {
     enter(Stage::backend_nla);
     Json who{{"user", credentials.user}, {"domain", credentials.domain}};
-    auto outcome = co_await run_back_nla(back, backend.config->address.host, std::move(credentials),
-                                         back_selected == rdp::protocol::hybrid_ex);
+    auto outcome =
+        co_await run_back_nla(back, backend.config->address.host, std::move(credentials),
+                              back_selected == rdp::protocol::hybrid_ex, gateway_.blocking);
     if (auto* failure = std::get_if<rdp::Failure>(&outcome)) {
         if (deadline_.fired())
             throw HandshakeError{Stage::backend_nla,

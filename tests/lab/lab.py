@@ -160,6 +160,21 @@ PathLike = Union[str, os.PathLike]
 
 
 # ----------------------------------------------------------------------------- errors
+
+def with_test_workers(argv: Sequence[str]) -> list:
+    """`rdpbridge run ...` with `--workers N` added when RDPBRIDGE_TEST_WORKERS=N is set: CI
+    runs the end-to-end suites once with one worker loop and once with two (the flag overrides
+    [service] workers of a config file too)."""
+    argv = list(argv)
+    workers = os.environ.get("RDPBRIDGE_TEST_WORKERS", "")
+    for i in range(len(argv) - 1):
+        if os.path.basename(str(argv[i])) == "rdpbridge" and argv[i + 1] == "run":
+            if workers and "--workers" not in argv:
+                argv.append("--workers")
+                argv.append(workers)
+            break
+    return argv
+
 class LabError(RuntimeError):
     """Something in the lab could not be set up."""
 
@@ -1029,6 +1044,7 @@ class Lab:
         connections on 127.0.0.1. Raises ProcessDied / LabTimeout with the log tail."""
         uname = self._unique(name)
         out_path = self.dir / f"{uname}.log"
+        argv = with_test_workers(argv)
         proc = self._popen(argv, uname, out_path, env=env, cwd=cwd)
         if log_path is not None:
             proc.log_path = pathlib.Path(log_path)   # wait_log/describe use its own log

@@ -1,0 +1,39 @@
+// Where blocking calls run: GSSAPI (its NTLM package reads nla_users on every authentication, and
+// Kerberos may wait for a KDC). A worker's loop relays many sessions; one of them waiting here must
+// not stall the others, so the call runs on this small pool and the session's coroutine resumes on
+// its own loop when the call returns.
+#pragma once
+
+#include <cstddef>
+#include <exception>
+
+#include "proxy/asio.hpp"
+
+namespace rdpbridge::proxy {
+
+class BlockingPool {
+  public:
+    explicit BlockingPool(std::size_t threads) : pool_(threads) {}
+    ~BlockingPool() { pool_.join(); }
+    BlockingPool(const BlockingPool&) = delete;
+    BlockingPool& operator=(const BlockingPool&) = delete;
+
+    // Runs `f()` on the pool; the awaiting coroutine resumes on its own executor. Whatever `f`
+    // touches stays alive meanwhile: the coroutine awaiting it is suspended, not destroyed.
+    // Exceptions from `f` are rethrown to the awaiting coroutine.
+    template <class F>
+    awaitable<void> run(F&& f) {
+        co_await asio::co_spawn(
+            pool_,
+            [&f]() -> awaitable<void> {
+                f();
+                co_return;
+            },
+            use_awaitable);
+    }
+
+  private:
+    asio::thread_pool pool_;
+};
+
+}  // namespace rdpbridge::proxy

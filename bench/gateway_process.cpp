@@ -83,6 +83,7 @@ GatewayProcess::GatewayProcess(const GatewayLaunch& launch)
             args.insert(args.end(), {"--backend-security", launch.backend_security});
     }
     args.insert(args.end(), {"--handshake-log", handshake_log_.string()});
+    if (launch.workers) args.insert(args.end(), {"--workers", std::to_string(launch.workers)});
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

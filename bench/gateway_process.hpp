@@ -35,6 +35,8 @@ struct GatewayLaunch {
     std::size_t max_sessions = 0;
     std::size_t max_handshakes = 0;
     std::size_t connections_per_second_per_source = 0;
+    // --workers N (event loops); 0 leaves the gateway's default, one per CPU.
+    int workers = 0;
 
     bool uses_config() const {
         return max_sessions || max_handshakes || connections_per_second_per_source ||

@@ -48,9 +48,9 @@ void add_options(CLI::App& app, Settings& s, std::vector<std::string>& only) {
     app.add_option("--work-dir", s.work_dir,
                    "State dir and gateway logs (default: a new /tmp/rdpbridge-bench-*)");
     app.add_option("--only", only,
-                   "Run only these scenarios: relay, idle, handshake, latency, logging")
+                   "Run only these scenarios: relay, idle, handshake, latency, logging, workers")
         ->delimiter(',')
-        ->check(CLI::IsMember({"relay", "idle", "handshake", "latency", "logging"}));
+        ->check(CLI::IsMember({"relay", "idle", "handshake", "latency", "logging", "workers"}));
     app.add_option("--bound-seconds", s.bound_seconds, "CPU seconds per in-process bound");
     app.add_option("--nice", s.nice,
                    "Nice value for the bench and the gateway it starts (negative: root); on a "
@@ -135,11 +135,8 @@ int main(int argc, char** argv) {
         report.set_context(context(settings, fds));
         const Bench bench{settings, fds, report};
         const std::pair<const char*, void (*)(const Bench&)> scenarios[] = {
-            {"relay", run_relay},
-            {"idle", run_idle},
-            {"handshake", run_handshake},
-            {"latency", run_latency},
-            {"logging", run_logging}};
+            {"relay", run_relay},     {"idle", run_idle},       {"handshake", run_handshake},
+            {"latency", run_latency}, {"logging", run_logging}, {"workers", run_workers}};
         for (const auto& [name, run] : scenarios) {
             if (!settings.scenarios.count(name)) continue;
             std::cerr << "bench: " << name << "...\n";

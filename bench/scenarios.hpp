@@ -33,5 +33,6 @@ void run_idle(const Bench& bench);
 void run_handshake(const Bench& bench);
 void run_latency(const Bench& bench);
 void run_logging(const Bench& bench);
+void run_workers(const Bench& bench);
 
 }  // namespace rdpbridge::bench

@@ -70,7 +70,8 @@ struct Settings {
     std::filesystem::path rdpbridge;
     std::filesystem::path work_dir;  // state dir, gateway logs; a fresh temp dir by default
     std::filesystem::path json_out;
-    std::set<std::string> scenarios = {"relay", "idle", "handshake", "latency", "logging"};
+    std::set<std::string> scenarios = {"relay",   "idle",    "handshake",
+                                       "latency", "logging", "workers"};
     double bound_seconds = 2;  // CPU time per in-process bound
     int nice = 0;              // for the bench and (inherited) the gateway; 0 leaves it alone
     HostTlsPolicy host;

@@ -3,11 +3,14 @@
 #   bash tests/run-all.sh
 # 1. installs build and test dependencies (deploy/install-deps.sh --test);
 # 2. Release build: unit tests, the end-to-end lab tests (xrdp + FreeRDP under Xvfb) and the
-#    Debian package (install.deb: cpack, apt-get install, check-config, remove, purge);
-# 3. ASan+UBSan build: the same suites again under the sanitizers;
-# 4. ThreadSanitizer: only the rdpbridge binary (the gateway's io_context and spdlog's async
-#    logging threads; the probe's resolver and TLS scan threads), driven by every end-to-end
-#    test; a ThreadSanitizer report makes it exit 66, which fails the test (in every build the
+#    Debian package (install.deb: cpack, apt-get install, check-config, remove, purge); every
+#    gateway with 2 worker loops;
+# 3. ASan+UBSan build: the same suites again under the sanitizers, every gateway with 1 worker
+#    loop (so the end-to-end tests run once with each);
+# 4. ThreadSanitizer: only the rdpbridge binary (its 2 worker loops, the accepting loop, the
+#    GSSAPI pool and spdlog's async logging thread; the probe's resolver and TLS scan threads),
+#    driven by every end-to-end test; a ThreadSanitizer report makes it exit 66, which fails
+#    the test (in every build the
 #    lab requires the gateway to exit 0 without a sanitizer report when it is stopped, and the
 #    probe and logs tests check the commands' exit codes);
 # 5. every libFuzzer target for a bounded time. (The bench's smoke run is a CTest test.)
@@ -37,24 +40,25 @@ cmake -S "$top" -B "$top/build-faults" -DRDPBRIDGE_FAULTS=ON -DRDPBRIDGE_TESTS=O
 cmake --build "$top/build-faults" -j"$jobs" --target rdpbridge
 export RDPBRIDGE_FAULTS_BIN="$top/build-faults/rdpbridge"
 
-echo "== Release build: all tests"
-run_suite "$top/build"
+# RDPBRIDGE_TEST_WORKERS: tests/lab/lab.py adds --workers N to every `rdpbridge run`.
+echo "== Release build: all tests, 2 worker loops"
+RDPBRIDGE_TEST_WORKERS=2 run_suite "$top/build"
 # Under the sanitizers the churn runs 30 s instead of 70 (tens of thousands of connections in
 # the Release run already; here it is about what the sanitizers see, not about the count).
-echo "== ASan+UBSan build: all tests"
-RDPBRIDGE_CHURN_SECONDS=30 RDPBRIDGE_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+echo "== ASan+UBSan build: all tests, 1 worker loop"
+RDPBRIDGE_TEST_WORKERS=1 RDPBRIDGE_CHURN_SECONDS=30 RDPBRIDGE_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite "$top/build-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRDPBRIDGE_SANITIZE=ON
-echo "== ThreadSanitizer build of the gateway: end-to-end tests"
+echo "== ThreadSanitizer build of the gateway: end-to-end tests, 2 worker loops"
 cmake -S "$top" -B "$top/build-tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRDPBRIDGE_TSAN=ON \
   -DRDPBRIDGE_TESTS=OFF >/dev/null
 cmake --build "$top/build-tsan" -j"$jobs" --target rdpbridge
 (cd "$top/tests/e2e" &&
   RDPBRIDGE_BIN="$top/build-tsan/rdpbridge" RDPBRIDGE_SANITIZED=1 PYTHONDONTWRITEBYTECODE=1 \
-  RDPBRIDGE_CHURN_SECONDS=30 \
+  RDPBRIDGE_CHURN_SECONDS=30 RDPBRIDGE_TEST_WORKERS=2 \
   TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1" \
   python3 -m unittest discover -v -p 'test_*.py')
-# 15 s each keeps the whole run near 45 minutes on CI's 2 cores now that the fault, churn and
+# 10 s each keeps the whole run near 45 minutes on CI's 2 cores now that the fault, churn and
 # host-identity suites run in three builds; shorten fuzz time before dropping a test.
-echo "== libFuzzer: every rdp/ decoder, 15 s each"
-bash "$top/tests/fuzz/run.sh" 15
+echo "== libFuzzer: every rdp/ decoder, 10 s each"
+bash "$top/tests/fuzz/run.sh" 10

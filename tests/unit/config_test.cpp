@@ -473,6 +473,16 @@ TEST(Defaults, DrainTimeoutIs30sAndZeroClosesAtOnce) {
     EXPECT_TRUE(Contains(error_for(errors, "service.drain").message, "drain_timeout"));
 }
 
+TEST(Defaults, WorkersAreOnePerCpuUnlessSet) {
+    EXPECT_EQ(expect_config(parse(with_base(""), "t.toml")).service.workers, 0);
+    EXPECT_EQ(expect_config(parse(with_base("[service]\nworkers = 3\n"), "t.toml")).service.workers,
+              3);
+    const auto errors = expect_errors(parse(with_base("[service]\nworkers = 10000\n"), "t.toml"));
+    EXPECT_TRUE(Contains(error_for(errors, "service.workers").message, "0..256"));
+    const auto text = expect_errors(parse(with_base("[service]\nworkers = \"4\"\n"), "t.toml"));
+    EXPECT_TRUE(Contains(error_for(text, "service.workers").message, "integer"));
+}
+
 TEST(Errors, BadKeepalives) {
     const auto errors = expect_errors(parse(R"([limits]
 keepalive = "1500ms"

@@ -64,17 +64,20 @@ drain_timeout = 0
               proxy::Json::array({"nt4"}));
 }
 
-TEST(ReloadChanges, LogStateDirAndIpv6PrefixWaitForARestart) {
+TEST(ReloadChanges, LogStateDirWorkersAndIpv6PrefixWaitForARestart) {
     const auto before = load(kBase);
     const auto after = load("state_dir = \"/srv/other\"\n" + kBase + R"(
 [logging]
 level = "debug"
 [limits]
 ipv6_source_prefix = 56
+[service]
+workers = 3
 )");
     const auto later = proxy::restart_only_changes(before, after);
-    ASSERT_EQ(later.size(), 3u);
+    ASSERT_EQ(later.size(), 4u);
     EXPECT_NE(later[0].find("[logging]"), std::string::npos);
     EXPECT_NE(later[1].find("state_dir"), std::string::npos);
-    EXPECT_NE(later[2].find("ipv6_source_prefix"), std::string::npos);
+    EXPECT_NE(later[2].find("[service] workers"), std::string::npos);
+    EXPECT_NE(later[3].find("ipv6_source_prefix"), std::string::npos);
 }

@@ -376,6 +376,9 @@ class Reader {
     std::optional<bool> boolean(const Scope& s, std::string_view key);
     std::optional<Duration> duration(const Scope& s, std::string_view key,
                                      std::int64_t max_ms = kMaxDurationMs);
+    // A duration where a bare 0 means "off" (idle_timeout, keepalive, drain_timeout).
+    std::optional<Duration> duration_or_off(const Scope& s, std::string_view key,
+                                            std::int64_t max_ms);
     std::optional<fs::path> path(const Scope& s, std::string_view key);
     std::optional<Endpoint> endpoint(const Scope& s, std::string_view key, bool port_zero_ok,
                                      std::string_view example);
@@ -543,6 +546,14 @@ std::optional<bool> Reader::boolean(const Scope& s, std::string_view key) {
     return std::nullopt;
 }
 
+std::optional<Duration> Reader::duration_or_off(const Scope& s, std::string_view key,
+                                                std::int64_t max_ms) {
+    const toml::node* n = s.get(key);
+    if (n != nullptr && n->as_integer() != nullptr && n->as_integer()->get() == 0)
+        return Duration::zero();
+    return duration(s, key, max_ms);
+}
+
 std::optional<Duration> Reader::duration(const Scope& s, std::string_view key,
                                          std::int64_t max_ms) {
     const toml::node* n = s.get(key);
@@ -643,19 +654,13 @@ void Reader::read_limits(const Scope& s, Limits& out) {
     if (auto n = integer(s, "ipv6_source_prefix", 1, 128)) out.ipv6_source_prefix = int(*n);
     if (auto n = integer(s, "connections_per_second_per_source", 1, 1000000))
         out.connections_per_second_per_source = double(*n);
-    if (const toml::node* idle = s.get("idle_timeout");
-        idle != nullptr && idle->as_integer() != nullptr && idle->as_integer()->get() == 0) {
-        out.idle_timeout = Duration::zero();  // 0: sessions may stay idle for ever
-    } else if (auto d = duration(s, "idle_timeout", kMaxIdleMs)) {
-        out.idle_timeout = *d;
-    }
-    if (const toml::node* keepalive = s.get("keepalive"); keepalive != nullptr &&
-                                                          keepalive->as_integer() != nullptr &&
-                                                          keepalive->as_integer()->get() == 0) {
-        out.keepalive = Duration::zero();  // 0: no keepalive probes
-    } else if (auto d = duration(s, "keepalive", kMaxKeepaliveMs)) {
+    // 0: sessions may stay idle for ever
+    if (auto d = duration_or_off(s, "idle_timeout", kMaxIdleMs)) out.idle_timeout = *d;
+    // 0: no keepalive probes
+    if (auto d = duration_or_off(s, "keepalive", kMaxKeepaliveMs)) {
         // The kernel counts keepalive times in whole seconds; only a string can be anything else.
         if (d->count() % 1000 != 0) {
+            const toml::node* keepalive = s.get("keepalive");
             fail(keepalive->source(), s.key("keepalive"),
                  in_quotes(keepalive->as_string()->get()) +
                      " is not whole seconds; TCP keepalive counts seconds: write e.g. \"60s\"");
@@ -667,12 +672,8 @@ void Reader::read_limits(const Scope& s, Limits& out) {
 
 void Reader::read_service(const Scope& s, Service& out) {
     check_keys(s, kServiceKeys);
-    if (const toml::node* drain = s.get("drain_timeout");
-        drain != nullptr && drain->as_integer() != nullptr && drain->as_integer()->get() == 0) {
-        out.drain_timeout = Duration::zero();  // 0: SIGTERM closes sessions at once
-    } else if (auto d = duration(s, "drain_timeout", kMaxIdleMs)) {
-        out.drain_timeout = *d;
-    }
+    // 0: SIGTERM closes sessions at once
+    if (auto d = duration_or_off(s, "drain_timeout", kMaxIdleMs)) out.drain_timeout = *d;
     if (auto n = integer(s, "workers", 0, kMaxWorkers)) out.workers = int(*n);
 }
 

@@ -1,7 +1,7 @@
 // Where blocking calls run: GSSAPI (its NTLM package reads nla_users on every authentication, and
 // Kerberos may wait for a KDC). A worker's loop relays many sessions; one of them waiting here must
-// not stall the others, so the call runs on this small pool and the session's coroutine resumes on
-// its own loop when the call returns.
+// not stall the others, so the call runs on this pool and the session's coroutine resumes on its
+// own loop when the call returns. (The gateway's pool has one thread: see GatewayState.)
 #pragma once
 
 #include <cstddef>

@@ -230,9 +230,12 @@ struct GatewayState {
     std::atomic<bool> shutting_down{false};   // SIGTERM: nothing new is accepted
     BlockingPool blocking{kBlockingThreads};  // GSSAPI calls, off the worker loops
 
-    // GSSAPI calls on a local users file take milliseconds; a few threads keep one slow KDC from
-    // holding up every other NLA handshake.
-    static constexpr std::size_t kBlockingThreads = 4;
+    // One thread: GSSAPI calls are serialised, as they were on the single loop before workers.
+    // gss-ntlmssp is not safe to call from two threads at once: it asks libwbclient (Samba's
+    // winbind client) about every NTLM authentication, which formats into a static buffer
+    // (ThreadSanitizer caught two acceptors racing there). A local users file answers in
+    // milliseconds; a slow KDC delays other NLA handshakes, never a relaying session.
+    static constexpr std::size_t kBlockingThreads = 1;
 };
 
 }  // namespace rdpbridge::proxy

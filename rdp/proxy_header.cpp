@@ -105,7 +105,8 @@ std::string ipv4_text(ByteView a) {
 std::string ipv6_text(ByteView a) {
     uint16_t g[8];
     for (int i = 0; i < 8; ++i)
-        g[i] = uint16_t(a[std::size_t(2 * i)] << 8 | a[std::size_t(2 * i + 1)]);
+        g[i] = uint16_t(unsigned(a[std::size_t(2) * std::size_t(i)]) << 8 |
+                        a[std::size_t(2) * std::size_t(i) + 1]);
     int best = -1, best_len = 0;
     for (int i = 0; i < 8;) {
         int j = i;

@@ -677,6 +677,8 @@ class Faults(ScriptedHostCase):
         e = settle(self, gw, [local])[conn_of(gw, local)]
         self.assertEqual((e["event"], e["cause"]), ("handshake_failed", "no_route"), e)
         self.assertIn(forged, e["detail"])  # the JSON log: the bytes, escaped by JSON
+        # stderr is written by the log's thread after the JSON line: wait for it.
+        gw.proc.wait_log(r"no_route.*evil", timeout=10)
         stderr = gw.proc.log_text()
         for raw in "\x1b\x07\x08\x0b\x0c\x7f":
             self.assertNotIn(raw, stderr, f"raw {raw!r} on stderr")

@@ -6,33 +6,23 @@
 #include "bench/crypto_bound.hpp"
 #include "bench/pdus.hpp"
 #include "bench/proc_stats.hpp"
+#include "bench/relay_measure.hpp"
 #include "bench/scenario_util.hpp"
 #include "bench/scenarios.hpp"
 #include "rdp/server_security.hpp"
 
 namespace rdpbridge::bench {
 
-namespace {
-
-struct Measured {
-    uint64_t down = 0, up = 0, pdus_down = 0, pdus_up = 0;
-    double cpu = 0, wall = 0, load = 0;
-    Negotiated suites;
-};
-
-// One back leg: TLS (rdp_method 0) or Standard RDP Security with that encryption method.
-struct Leg {
-    std::string id;  // "" for TLS, else "rdp_rc4_128" / "rdp_fips"
-    uint32_t rdp_method = 0;
-};
-
-Measured measure(const Bench& bench, std::size_t sessions, const Leg& leg) {
+RelayMeasured measure_relay(const Bench& bench, std::size_t sessions, const RelayLeg& leg,
+                            int workers) {
     const auto& s = bench.settings.relay;
     Fleet fleet(bench.settings.host);
     auto launch =
-        bench.gateway("relay-" + (leg.id.empty() ? "" : leg.id + "-") + std::to_string(sessions),
+        bench.gateway("relay-" + (leg.id.empty() ? "" : leg.id + "-") + std::to_string(sessions) +
+                          (workers ? "-workers-" + std::to_string(workers) : std::string()),
                       fleet.host_port());
     if (leg.rdp_method) launch.backend_security = "rdp";
+    launch.workers = workers;
     GatewayProcess gateway(launch);
     fleet.set_host_profile({true, s.output_pdu, {}, leg.rdp_method});
     const auto opened =
@@ -50,7 +40,7 @@ Measured measure(const Bench& bench, std::size_t sessions, const Leg& leg) {
     gateway.check_alive();
     if (t1.failed) throw std::runtime_error("relay: " + first_errors(fleet));
 
-    Measured m;
+    RelayMeasured m;
     m.down = t1.bytes_down - t0.bytes_down;
     m.up = t1.bytes_up - t0.bytes_up;
     m.pdus_down = t1.pdus_down - t0.pdus_down;
@@ -66,9 +56,13 @@ Measured measure(const Bench& bench, std::size_t sessions, const Leg& leg) {
     return m;
 }
 
+namespace {
+
+using Leg = RelayLeg;
+
 void add_row(const Bench& bench, std::size_t sessions, const Leg& leg) {
     const auto& s = bench.settings.relay;
-    const Measured m = measure(bench, sessions, leg);
+    const RelayMeasured m = measure_relay(bench, sessions, leg);
     const Suite front{m.suites.client_version, m.suites.client_cipher};
     const Suite back{m.suites.host_version, m.suites.host_cipher};
     // Down: open the host's records, seal for the client. Up: the other way round.

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "bench/proc_stats.hpp"
+#include "bench/relay_measure.hpp"
 #include "bench/scenario_util.hpp"
 #include "bench/scenarios.hpp"
 
@@ -52,32 +53,8 @@ Run handshakes(const Bench& bench, int workers, std::size_t in_flight) {
 }
 
 Run relay(const Bench& bench, int workers, std::size_t sessions) {
-    const auto& s = bench.settings.relay;
-    Fleet fleet(bench.settings.host);
-    auto launch = bench.gateway("workers-" + std::to_string(workers) + "-relay", fleet.host_port());
-    launch.workers = workers;
-    GatewayProcess gateway(launch);
-    fleet.set_host_profile({true, s.output_pdu, {}});
-    const auto opened =
-        fleet.open(gateway.port(), sessions, sessions, {ClientMode::relay, s.input_events});
-    require_established(opened, sessions, fleet, "workers relay");
-    measure_for(s.warmup_seconds);
-    const Tally t0 = fleet.tally();
-    const double cpu0 = cpu_seconds(gateway.pid());
-    const auto wall0 = std::chrono::steady_clock::now();
-    measure_for(s.seconds);
-    const Tally t1 = fleet.tally();
-    const double cpu = cpu_seconds(gateway.pid()) - cpu0;
-    const double wall =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
-    gateway.check_alive();
-    if (t1.failed) throw std::runtime_error("workers relay: " + first_errors(fleet));
-    fleet.close_all();
-    gateway.stop();
-    const double bytes = double((t1.bytes_down - t0.bytes_down) + (t1.bytes_up - t0.bytes_up));
-    if (cpu <= 0 || bytes == 0)
-        throw std::runtime_error("workers relay: no bytes or no gateway CPU time measured");
-    return {bytes, cpu, wall};
+    const RelayMeasured m = measure_relay(bench, sessions, {}, workers);
+    return {double(m.down + m.up), m.cpu, m.wall};
 }
 
 Json describe(const Run& r, const char* work) {

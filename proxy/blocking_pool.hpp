@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <exception>
+#include <type_traits>
 
 #include "proxy/asio.hpp"
 
@@ -23,6 +24,10 @@ class BlockingPool {
     // Exceptions from `f` are rethrown to the awaiting coroutine.
     template <class F>
     awaitable<void> run(F&& f) {
+        // g++ 12 may destroy a temporary of a co_await full-expression twice (the lambda
+        // passed here is one): a lambda that owns something would be freed twice.
+        static_assert(std::is_trivially_destructible_v<std::remove_reference_t<F>>,
+                      "capture by reference only: see the comment above");
         co_await asio::co_spawn(
             pool_,
             [&f]() -> awaitable<void> {

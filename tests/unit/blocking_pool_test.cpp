@@ -43,7 +43,7 @@ TEST(BlockingPool, ASlowCallDoesNotStallTheLoop) {
     asio::co_spawn(
         loop,
         [&]() -> asio::awaitable<void> {
-            co_await pool.run([released] { released.wait(); });
+            co_await pool.run([&released] { released.wait(); });
             slow_done = true;
         },
         asio::detached);

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <exception>
+#include <optional>
 #include <type_traits>
 
 #include "proxy/asio.hpp"
@@ -35,6 +36,16 @@ class BlockingPool {
                 co_return;
             },
             use_awaitable);
+    }
+
+    // run() for a callable with a result: returns what `f()` returned.
+    template <class F>
+    awaitable<std::invoke_result_t<F&>> call(F&& f) {
+        static_assert(std::is_trivially_destructible_v<std::remove_reference_t<F>>,
+                      "capture by reference only: see run()");
+        std::optional<std::invoke_result_t<F&>> result;
+        co_await run([&] { result.emplace(f()); });
+        co_return std::move(*result);
     }
 
   private:

@@ -52,10 +52,9 @@ awaitable<Outcome> converse(TlsStream& stream, Machine& machine, rdp::Bytes& out
         const std::size_t n = co_await stream.async_read_some(
             asio::buffer(chunk), asio::redirect_error(use_awaitable, ec));
         if (ec) co_return Outcome{machine.peer_closed()};
-        std::optional<decltype(machine.receive(rdp::ByteView(), out))> result;
-        co_await blocking.run(
-            [&] { result.emplace(machine.receive(rdp::ByteView(chunk.data(), n), out)); });
-        if (std::holds_alternative<rdp::credssp::InProgress>(*result)) continue;
+        auto result = co_await blocking.call(
+            [&] { return machine.receive(rdp::ByteView(chunk.data(), n), out); });
+        if (std::holds_alternative<rdp::credssp::InProgress>(result)) continue;
         co_await send(stream, out, ec);  // the last message, or the refusal that explains
         co_return std::visit(
             [](auto&& r) -> Outcome {
@@ -64,7 +63,7 @@ awaitable<Outcome> converse(TlsStream& stream, Machine& machine, rdp::Bytes& out
                 else
                     return Outcome{std::move(r)};
             },
-            std::move(*result));
+            std::move(result));
     }
 }
 
@@ -88,19 +87,17 @@ awaitable<std::variant<rdp::credssp::Authenticated, rdp::Failure>> run_front_nla
     using Outcome = std::variant<rdp::credssp::Authenticated, rdp::Failure>;
     const auto key = public_key_of(SSL_get_certificate(front.native_handle()));
     if (!key) co_return rdp::Failure{Cause::internal_error, "no public key in our certificate"};
-    std::optional<decltype(nla::Acceptor::create({}))> acceptor;
-    co_await blocking.run([&] {
-        acceptor.emplace(
-            nla::Acceptor::create({nla::AcceptFraming::detect, "TERMSRV", users_file.string(),
-                                   keytab ? keytab->string() : std::string()}));
+    auto acceptor = co_await blocking.call([&] {
+        return nla::Acceptor::create({nla::AcceptFraming::detect, "TERMSRV", users_file.string(),
+                                      keytab ? keytab->string() : std::string()});
     });
-    if (!*acceptor) co_return rdp::Failure{Cause::internal_error, acceptor->error().message()};
-    nla::GssPackage package(**acceptor);
+    if (!acceptor) co_return rdp::Failure{Cause::internal_error, acceptor.error().message()};
+    nla::GssPackage package(*acceptor);
     rdp::credssp::Server server(package, *key, hybrid_ex);
     rdp::Bytes out;
     auto outcome = co_await converse<rdp::credssp::Server, Outcome>(front, server, out, blocking);
     if (auto* ok = std::get_if<rdp::credssp::Authenticated>(&outcome)) {
-        if (auto mismatch = check_same_account((*acceptor)->client(), ok->credentials))
+        if (auto mismatch = check_same_account(acceptor->client(), ok->credentials))
             co_return std::move(*mismatch);
     }
     co_return outcome;
@@ -118,24 +115,19 @@ awaitable<std::variant<uint32_t, rdp::Failure>> run_back_nla(
     if (!password) co_return rdp::Failure{Cause::internal_error, password.error().message()};
     const std::string_view text(reinterpret_cast<const char*>(password->view().data()),
                                 password->size());
-    std::optional<decltype(nla::Initiator::create({}))> initiator;
-    co_await blocking.run([&] {
-        initiator.emplace(
-            nla::Initiator::create({nla::Framing::raw_ntlm, credentials.user, credentials.domain,
-                                    nla::Password(text), "TERMSRV@" + host}));
+    auto initiator = co_await blocking.call([&] {
+        return nla::Initiator::create({nla::Framing::raw_ntlm, credentials.user, credentials.domain,
+                                       nla::Password(text), "TERMSRV@" + host});
     });
-    if (!*initiator) co_return rdp::Failure{Cause::host_nla_failed, (*initiator).error().message()};
-    nla::GssPackage package(**initiator);
+    if (!initiator) co_return rdp::Failure{Cause::host_nla_failed, initiator.error().message()};
+    nla::GssPackage package(*initiator);
     std::array<uint8_t, rdp::credssp::kNonceSize> nonce{};
     if (RAND_bytes(nonce.data(), int(nonce.size())) != 1)
         co_return rdp::Failure{Cause::internal_error, "no random bytes for the CredSSP nonce"};
     rdp::credssp::Client client(package, *key, std::move(credentials), nonce, hybrid_ex);
     rdp::Bytes out;
-    std::optional<rdp::Failure> failed;
-    co_await blocking.run([&] {
-        if (auto f = client.start(out)) failed = std::move(*f);
-    });
-    if (failed) co_return std::move(*failed);
+    if (auto failed = co_await blocking.call([&] { return client.start(out); }))
+        co_return std::move(*failed);
     auto outcome = co_await converse<rdp::credssp::Client, Outcome>(back, client, out, blocking);
     if (auto* failure = std::get_if<rdp::Failure>(&outcome)) co_return std::move(*failure);
     co_return std::get<rdp::credssp::Delegated>(outcome).version;

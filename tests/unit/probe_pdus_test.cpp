@@ -105,6 +105,17 @@ TEST(ProbePdus, ConnectInitialIsWhatARealClientSendsMinusTheChannels) {
     EXPECT_TRUE(channels->empty());  // nothing to ask for, MS_T120 least of all
 }
 
+// The bytes the probe sent before its encoders moved into rdp/client_data.cpp, pinned: a host
+// that answered the probe then must see the same PDUs now.
+TEST(ProbePdus, PduBytesArePinned) {
+    EXPECT_EQ(*connect_initial(rdp::encryption_method::bits56, rdp::protocol::rdp),
+              fixture("probe/connect_initial_56bit_rdp.bin"));
+    EXPECT_EQ(*connect_initial(rdp::encryption_method::fips, rdp::protocol::ssl),
+              fixture("probe/connect_initial_fips_ssl.bin"));
+    EXPECT_EQ(connection_request(rdp::protocol::ssl), fixture("probe/connection_request_ssl.bin"));
+    EXPECT_EQ(connection_request(0, false), fixture("probe/connection_request_legacy.bin"));
+}
+
 TEST(ProbeLayers, ReadsXrdpConfirms) {
     const auto ssl = interpret_frame(request("SSL", 1), fixture("x224_cc_xrdp_tls.bin"));
     EXPECT_EQ(ssl.answer, LayerAnswer::selected);

@@ -21,6 +21,7 @@
 #include "proxy/transport_errors.hpp"
 #include "proxy/trust/host_trust.hpp"
 #include "proxy/watchdog.hpp"
+#include "rdp/first_bytes.hpp"
 #include "rdp/host_identity.hpp"
 #include "rdp/negotiation.hpp"
 #include "rdp/proxy_header.hpp"
@@ -464,7 +465,7 @@ awaitable<rdp::Bytes> Session::read_tpkt(tcp::socket& socket, Peer peer, Stage s
             if (peer == Peer::client) {
                 throw HandshakeError{
                     stage,
-                    {classify_non_rdp(buffer.data(), buffer.size()),
+                    {rdp::classify_first_bytes(buffer),
                      "first bytes 0x" + rdp::hex(rdp::ByteView(buffer).first(
                                             std::min<std::size_t>(buffer.size(), 8)))}};
             }

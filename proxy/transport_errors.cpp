@@ -1,10 +1,8 @@
 #include "proxy/transport_errors.hpp"
 
-#include <boost/asio/error.hpp>
-
-#include <array>
 #include <string>
-#include <string_view>
+
+#include "proxy/asio.hpp"
 
 namespace rdpbridge::proxy {
 
@@ -60,19 +58,6 @@ rdp::Failure connect_failure(const boost::system::error_code& ec, bool timed_out
     if (ec == aerr::host_unreachable) return {Cause::host_unreachable, detail};
     if (ec == aerr::network_unreachable) return {Cause::network_unreachable, detail};
     return {Cause::connect_failed, detail};
-}
-
-rdp::Cause classify_non_rdp(const unsigned char* data, std::size_t size) {
-    const std::string_view text(reinterpret_cast<const char*>(data), size);
-    // A TLS record: handshake content type 0x16 followed by a 3.x version.
-    if (size >= 2 && data[0] == 0x16 && data[1] == 0x03) return Cause::client_spoke_tls;
-    static constexpr std::array<std::string_view, 8> kHttp{
-        "GET ", "POST ", "HEAD ", "PUT ", "OPTIONS ", "CONNECT ", "RDG_OUT_DATA ", "RDG_IN_DATA "};
-    for (auto method : kHttp) {
-        if (text.starts_with(method.substr(0, std::min(method.size(), size))) && size >= 3)
-            return Cause::client_spoke_http;
-    }
-    return Cause::client_not_rdp;
 }
 
 }  // namespace rdpbridge::proxy

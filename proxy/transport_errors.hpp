@@ -22,7 +22,4 @@ rdp::Failure resolve_failure(const boost::system::error_code& ec, bool timed_out
 rdp::Failure connect_failure(const boost::system::error_code& ec, bool timed_out,
                              const std::string& endpoint);
 
-// The first bytes of a client that is not speaking X.224: TLS, HTTP or something else.
-rdp::Cause classify_non_rdp(const unsigned char* data, std::size_t size);
-
 }  // namespace rdpbridge::proxy

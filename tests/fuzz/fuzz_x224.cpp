@@ -1,13 +1,15 @@
 // X.224 Connection Request / Confirm (decode_connection_request, decode_connection_confirm)
 // and the negotiation decisions taken on what they decode.
 //
-// Input: one TPKT frame, given to both decoders.
+// Input: one TPKT frame, given to both decoders, and, as the gateway does when a client's first
+// byte is not TPKT's, to classify_first_bytes.
 // Oracles (round trip): whatever decodes re-encodes to a frame that decodes to the same
-// structure, and re-encoding that is byte-stable; the negotiation functions' outputs encode
-// to frames that decode to themselves.
+// structure, and re-encoding that is byte-stable; a TLS record header is always named TLS; the
+// negotiation functions' outputs encode to frames that decode to themselves.
 #include <bit>
 #include <variant>
 
+#include "rdp/first_bytes.hpp"
 #include "rdp/negotiation.hpp"
 #include "rdp/x224.hpp"
 #include "tests/fuzz/harness.hpp"
@@ -51,6 +53,9 @@ void round_trip(const T& decoded, Decode decode, const char* what) {
 }  // namespace
 
 RDPBRIDGE_FUZZ_TARGET(fuzz_x224) {
+    const Cause sniffed = classify_first_bytes(input);
+    if (input.size() >= 2 && input[0] == 0x16 && input[1] == 0x03)
+        FUZZ_CHECK(sniffed == Cause::client_spoke_tls, "a TLS record header not named TLS");
     auto request = decode_connection_request(input);
     if (request) {
         round_trip(*request, decode_connection_request, "connection request");

@@ -16,11 +16,16 @@
 # 5. every libFuzzer target for a bounded time. (The bench's smoke run is a CTest test.)
 # Before the suites, a faults build of the gateway (build-faults/, -DRDPBRIDGE_FAULTS=ON) for
 # tests/e2e/test_faults.py, which every suite's end-to-end run then uses.
-# Before any build: every C++ file must already be formatted as .clang-format says.
+# Before any build: ARCHITECTURE.md's invariants hold (tests/check_architecture.py, after its
+# self-test shows each rule fires), and every C++ file is formatted as .clang-format says.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
 bash "$top/deploy/install-deps.sh" --test
+
+echo "== Architecture: the invariants of ARCHITECTURE.md"
+python3 "$top/tests/check_architecture.py" --self-test
+python3 "$top/tests/check_architecture.py" "$top"
 
 echo "== clang-format: every C++ source as .clang-format says"
 (cd "$top" && find rdp tls config proxy tests bench \( -name '*.cpp' -o -name '*.hpp' \) -print0 |

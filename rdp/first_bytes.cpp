@@ -21,4 +21,8 @@ Cause classify_first_bytes(ByteView first) {
     return Cause::client_not_rdp;
 }
 
+bool is_tls_record(ByteView first) {
+    return first.size() >= 2 && first[0] >= 0x14 && first[0] <= 0x17 && first[1] == 0x03;
+}
+
 }  // namespace rdpbridge::rdp

@@ -12,4 +12,8 @@ namespace rdpbridge::rdp {
 // A prefix of an HTTP verb of at least 3 bytes counts: the client may have sent no more yet.
 Cause classify_first_bytes(ByteView first);
 
+// A TLS record header (change_cipher_spec, alert, handshake or application_data, version 3.x):
+// what a TLS-only service sends, or answers with, where RDP expects TPKT.
+bool is_tls_record(ByteView first);
+
 }  // namespace rdpbridge::rdp

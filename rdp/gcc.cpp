@@ -178,6 +178,10 @@ bool set_client_requested_protocols(DataBlock& sc_core, uint32_t value) {
     return write_u32_at(sc_core, kScCoreClientRequestedProtocols, value);
 }
 
+std::optional<uint32_t> server_version(const DataBlock& sc_core) {
+    return read_u32_at(sc_core, 0);
+}
+
 Result<std::vector<std::string>> channel_names(const DataBlock& cs_net) {
     Reader r(cs_net.body);
     auto count = r.u32le("gcc.cs_net.channel_count");

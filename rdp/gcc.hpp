@@ -62,6 +62,8 @@ bool set_server_selected_protocol(DataBlock& cs_core, uint32_t value);
 inline constexpr std::size_t kScCoreClientRequestedProtocols = 4;
 std::optional<uint32_t> client_requested_protocols(const DataBlock& sc_core);
 bool set_client_requested_protocols(DataBlock& sc_core, uint32_t value);
+// SC_CORE.version: the host's RDP version (0x00080004 is RDP 5 and later, 0x0008000C RDP 10.x).
+std::optional<uint32_t> server_version(const DataBlock& sc_core);
 
 // CS_NET channel names, in the order the server assigns channel ids.
 Result<std::vector<std::string>> channel_names(const DataBlock& cs_net);

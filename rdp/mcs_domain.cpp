@@ -80,4 +80,9 @@ Result<uint8_t> disconnect_reason(ByteView payload) {
     return uint8_t(((payload[0] & 0x03) << 1) | (payload[1] >> 7));
 }
 
+bool is_disconnect_ultimatum(ByteView payload) {
+    auto type = domain_pdu_type(payload);
+    return type && *type == DomainPdu::disconnect_provider_ultimatum && disconnect_reason(payload);
+}
+
 }  // namespace rdpbridge::rdp::mcs

@@ -40,5 +40,8 @@ Status append_send_data(const SendData& header, ByteView user_data, Bytes& out);
 // The reason of a Disconnect Provider Ultimatum (T.125: 0 domain disconnected, 1 provider
 // initiated, 2 token purged, 3 user requested, 4 channel purged).
 Result<uint8_t> disconnect_reason(ByteView payload);
+// Whether an X.224 Data payload is a whole Disconnect Provider Ultimatum: how xrdp refuses a
+// request it dislikes where a Connection Confirm or Connect Response was due.
+bool is_disconnect_ultimatum(ByteView payload);
 
 }  // namespace rdpbridge::rdp::mcs

@@ -5,6 +5,9 @@
 #include <cctype>
 
 #include "proxy/probe/pdus.hpp"
+#include "rdp/first_bytes.hpp"
+#include "rdp/mcs_domain.hpp"
+#include "rdp/tpkt.hpp"
 #include "rdp/x224.hpp"
 
 namespace rdpbridge::probe {
@@ -69,7 +72,8 @@ LayerResult interpret_frame(const LayerRequest& request, rdp::ByteView frame) {
         r.answer = LayerAnswer::other_pdu;
         // xrdp answers requests it dislikes with an MCS Disconnect Provider Ultimatum in an
         // X.224 Data TPDU: 02 F0 80 then 21 80.
-        const bool dpum = frame.size() >= 9 && frame[5] == 0xF0 && (frame[7] & 0xFC) == 0x20;
+        auto payload = rdp::unwrap_x224_data(frame);
+        const bool dpum = payload && rdp::mcs::is_disconnect_ultimatum(*payload);
         r.detail = dpum ? "answered with an MCS Disconnect Provider Ultimatum instead of a "
                           "Connection Confirm (refused)"
                         : "answered with a PDU that is not a Connection Confirm (" +
@@ -122,7 +126,7 @@ std::string describe_foreign_bytes(rdp::ByteView bytes) {
     if (contains_ci(bytes, "<html") || contains_ci(bytes, "<!doctype html"))
         return "an HTML page " + quoted + ": an HTTP server";
     if (starts_with(bytes, "SSH-")) return quoted + ": an SSH server";
-    if (bytes.size() >= 2 && bytes[0] >= 0x14 && bytes[0] <= 0x17 && bytes[1] == 0x03)
+    if (rdp::is_tls_record(bytes))
         return "a TLS record: a TLS service that expects no RDP preamble";
     if (starts_with(bytes, "220") || starts_with(bytes, "+OK") || starts_with(bytes, "* OK"))
         return quoted + ": a mail or FTP server banner";

@@ -7,6 +7,7 @@
 #include "proxy/probe/pdus.hpp"
 #include "rdp/host_identity.hpp"
 #include "rdp/mcs.hpp"
+#include "rdp/mcs_domain.hpp"
 #include "rdp/tpkt.hpp"
 #include "rdp/x224.hpp"
 
@@ -91,7 +92,7 @@ MethodResult interpret_connect_response(uint32_t offered, rdp::ByteView frame,
         m.detail = "MCS: " + payload.error().message();
         return m;
     }
-    if (payload->size() >= 2 && ((*payload)[0] & 0xFC) == 0x20) {
+    if (rdp::mcs::is_disconnect_ultimatum(*payload)) {
         return refused(offered, "answered with an MCS Disconnect Provider Ultimatum");
     }
     auto pdu = rdp::mcs::decode_connect_response(*payload);
@@ -100,8 +101,8 @@ MethodResult interpret_connect_response(uint32_t offered, rdp::ByteView frame,
         return m;
     }
     if (const auto* core = pdu->conference.find(rdp::gcc::block::sc_core);
-        core && core->body.size() >= 4 && !findings.server_version) {
-        findings.server_version = rdp::load_u32le(core->body.data());
+        core && !findings.server_version) {
+        findings.server_version = rdp::gcc::server_version(*core);
     }
     const auto* block = pdu->conference.find(rdp::gcc::block::sc_security);
     if (!block) {

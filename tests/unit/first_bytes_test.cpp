@@ -34,3 +34,11 @@ TEST(FirstBytes, AnythingElseIsNotRdp) {
     EXPECT_EQ(classify(""), Cause::client_not_rdp);
     EXPECT_EQ(classify("GETX"), Cause::client_not_rdp);
 }
+
+TEST(FirstBytes, TlsRecordsOfEveryContentType) {
+    EXPECT_TRUE(is_tls_record(Bytes{0x15, 0x03, 0x01}));   // an alert: a TLS server refusing
+    EXPECT_TRUE(is_tls_record(Bytes{0x17, 0x03, 0x03}));   // application data
+    EXPECT_FALSE(is_tls_record(Bytes{0x18, 0x03, 0x03}));  // heartbeat is not what we meet
+    EXPECT_FALSE(is_tls_record(Bytes{0x03, 0x00, 0x00}));  // TPKT
+    EXPECT_FALSE(is_tls_record(Bytes{0x16}));
+}

@@ -2,6 +2,7 @@
 
 #include "fixtures.hpp"
 #include "rdp/mcs.hpp"
+#include "rdp/mcs_domain.hpp"
 #include "rdp/tpkt.hpp"
 #include "rdp/x224.hpp"
 
@@ -163,4 +164,21 @@ TEST(ConnectResponse, ClientRequestedProtocolsRewrite) {
     ASSERT_TRUE(again);
     EXPECT_EQ(*gcc::client_requested_protocols(*again->conference.find(gcc::block::sc_core)),
               0x0Bu);
+}
+
+TEST(ConnectResponse, ServerVersion) {
+    auto cr = decode_response_frame(fixture("mcs_connect_response_xrdp_rdp.bin"));
+    ASSERT_TRUE(cr);
+    EXPECT_EQ(gcc::server_version(*cr->conference.find(gcc::block::sc_core)), 0x00080004u);
+    EXPECT_FALSE(gcc::server_version(gcc::DataBlock{gcc::block::sc_core, {0x04, 0x00, 0x08}}));
+}
+
+TEST(DomainPdu, XrdpsUltimatumIsRecognised) {
+    const Bytes ultimatum = fixture("session_rdp/s2c_09.bin");  // reason 3, rn-user-requested
+    auto payload = unwrap_x224_data(ultimatum);
+    ASSERT_TRUE(payload) << payload.error().message();
+    EXPECT_TRUE(mcs::is_disconnect_ultimatum(*payload));
+    EXPECT_FALSE(mcs::is_disconnect_ultimatum(payload->first(1)));  // the reason is cut off
+    auto response = fixture("mcs_connect_response_xrdp_rdp.bin");
+    EXPECT_FALSE(mcs::is_disconnect_ultimatum(*unwrap_x224_data(response)));
 }

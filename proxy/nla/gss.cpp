@@ -18,25 +18,26 @@ extern "C" {
 #include <vector>
 
 #include "rdp/crypto.hpp"
+#include "rdp/gss_token.hpp"
+#include "rdp/ntlmssp.hpp"
 
 namespace rdpbridge::nla {
 namespace {
 
 // ------------------------------------------------------------------------------ OIDs
 
-gss_OID_desc kNtlmOid = {10, const_cast<char*>("\x2b\x06\x01\x04\x01\x82\x37\x02\x02\x0a")};
-gss_OID_desc kSpnegoOid = {6, const_cast<char*>("\x2b\x06\x01\x05\x05\x02")};
-gss_OID_desc kKrb5Oid = {9, const_cast<char*>("\x2a\x86\x48\x86\xf7\x12\x01\x02\x02")};
-// Microsoft's mistyped Kerberos OID (1.2.840.48018.1.2.2), which SPNEGO may report.
-gss_OID_desc kMsKrb5Oid = {9, const_cast<char*>("\x2a\x86\x48\x82\xf7\x12\x01\x02\x02")};
-
-bool same_oid(const gss_OID_desc* a, const gss_OID_desc* b) {
-    return a != nullptr && b != nullptr && a->length == b->length &&
-           std::memcmp(a->elements, b->elements, a->length) == 0;
+// GSSAPI's view of rdp/gss_token.hpp's OID bytes; the library only reads them.
+gss_OID_desc oid_desc(ByteView bytes) {
+    return {static_cast<OM_uint32>(bytes.size()),
+            const_cast<void*>(static_cast<const void*>(bytes.data()))};
 }
+gss_OID_desc kNtlmOid = oid_desc(rdp::gss::kNtlmOid);
+gss_OID_desc kSpnegoOid = oid_desc(rdp::gss::kSpnegoOid);
+gss_OID_desc kKrb5Oid = oid_desc(rdp::gss::kKrb5Oid);
 
-bool same_oid_bytes(ByteView bytes, const gss_OID_desc& oid) {
-    return bytes.size() == oid.length && std::memcmp(bytes.data(), oid.elements, oid.length) == 0;
+ByteView oid_bytes(const gss_OID_desc* oid) {
+    if (oid == nullptr || oid->elements == nullptr) return {};
+    return {static_cast<const uint8_t*>(oid->elements), oid->length};
 }
 
 constexpr OM_uint32 kContextFlags = GSS_C_CONF_FLAG | GSS_C_INTEG_FLAG | GSS_C_MUTUAL_FLAG |
@@ -225,41 +226,35 @@ Result<gss_name_t> import_name(Name& name, std::string_view text, gss_OID type) 
     return name.get();
 }
 
-// The first token of a context, seen by the acceptor: raw NTLMSSP, or an RFC 2743 token
-// (0x60 tag, DER length, mechanism OID) that must be SPNEGO's.
+// The first token of a context, seen by the acceptor: raw NTLMSSP, or an RFC 2743 token that
+// must be SPNEGO's.
 Result<Framing> detect_framing(ByteView token) {
-    static constexpr uint8_t kNtlmSignature[8] = {'N', 'T', 'L', 'M', 'S', 'S', 'P', 0};
     const std::string op = "first token";
-    if (token.empty()) return own_error(op, Failure::malformed_token, "the token is empty");
-    if (token.size() >= 8 && std::memcmp(token.data(), kNtlmSignature, 8) == 0)
-        return Framing::raw_ntlm;
-    if (token[0] != 0x60)
-        return own_error(op, Failure::malformed_token,
-                         "neither an NTLMSSP message nor a GSS-API token (first byte " +
-                             rdp::hex(token.first(1)) + ")");
-    std::size_t pos = 1;
-    if (pos >= token.size()) return own_error(op, Failure::malformed_token, "truncated header");
-    uint8_t len = token[pos++];
-    if (len & 0x80) pos += len & 0x7f;  // long form: skip the length octets
-    if (pos + 2 > token.size() || token[pos] != 0x06)
-        return own_error(op, Failure::malformed_token, "GSS-API token without a mechanism OID");
-    std::size_t oid_len = token[pos + 1];
-    pos += 2;
-    if (oid_len > token.size() - pos)
-        return own_error(op, Failure::malformed_token, "truncated mechanism OID");
-    ByteView oid = token.subspan(pos, oid_len);
-    if (same_oid_bytes(oid, kSpnegoOid)) return Framing::spnego;
-    if (same_oid_bytes(oid, kKrb5Oid) || same_oid_bytes(oid, kMsKrb5Oid))
-        return own_error(op, Failure::malformed_token,
-                         "a bare Kerberos token: Kerberos is accepted inside SPNEGO only");
-    return own_error(op, Failure::malformed_token,
-                     "a GSS-API token for mechanism " + rdp::hex(oid) + ", not SPNEGO");
+    auto first = rdp::gss::classify_first_token(token);
+    if (!first) return own_error(op, Failure::malformed_token, first.error().message());
+    if (first->framing == rdp::gss::Framing::raw_ntlmssp) return Framing::raw_ntlm;
+    switch (first->mechanism) {
+        case rdp::gss::Mechanism::spnego:
+            return Framing::spnego;
+        case rdp::gss::Mechanism::kerberos:
+            return own_error(op, Failure::malformed_token,
+                             "a bare Kerberos token: Kerberos is accepted inside SPNEGO only");
+        default:
+            return own_error(
+                op, Failure::malformed_token,
+                "a GSS-API token for mechanism " + rdp::hex(first->oid) + ", not SPNEGO");
+    }
 }
 
 Mechanism mechanism_of(const gss_OID_desc* oid) {
-    if (same_oid(oid, &kNtlmOid)) return Mechanism::ntlm;
-    if (same_oid(oid, &kKrb5Oid) || same_oid(oid, &kMsKrb5Oid)) return Mechanism::kerberos;
-    return Mechanism::other;
+    switch (rdp::gss::mechanism_of(oid_bytes(oid))) {
+        case rdp::gss::Mechanism::ntlm:
+            return Mechanism::ntlm;
+        case rdp::gss::Mechanism::kerberos:
+            return Mechanism::kerberos;
+        default:
+            return Mechanism::other;
+    }
 }
 
 PeerName split_name(std::string_view display, Mechanism mech) {
@@ -360,7 +355,7 @@ Status check_ntlm_available() {
     if (GSS_ERROR(major)) return gss_error("gss_indicate_mechs", major, minor);
     bool found = false;
     for (std::size_t i = 0; i < mechs->count; ++i)
-        found = found || same_oid(&mechs->elements[i], &kNtlmOid);
+        found = found || mechanism_of(&mechs->elements[i]) == Mechanism::ntlm;
     gss_release_oid_set(&minor, &mechs);
     if (!found)
         return own_error("check NTLM mechanism", Failure::mechanism_unavailable,
@@ -635,31 +630,6 @@ bool Initiator::established() const {
     return ctx_ && ctx_->established;
 }
 
-namespace {
-
-// FreeRDP-based hosts (freerdp-shadow, and gateways built on winpr) answer with a CHALLENGE that
-// sets both NEGOTIATE_UNICODE and NEGOTIATE_OEM, which gss-ntlmssp refuses as an invalid
-// combination ([MS-NLMP] 2.2.2.5: UNICODE wins when both are set). Clearing OEM says the same
-// thing in the form gss-ntlmssp accepts. Raw NTLM only: there is no SPNEGO mechListMIC over
-// this message, and the NTLMv2 MIC covers what gss-ntlmssp saw and sends. Any other token is
-// passed through untouched.
-Bytes accept_both_charsets(ByteView token) {
-    constexpr std::size_t kFlagsOffset = 20;  // after signature, type, TargetNameFields
-    constexpr uint32_t kUnicode = 0x00000001, kOem = 0x00000002;
-    static constexpr uint8_t kChallengeHeader[] = {'N', 'T', 'L', 'M', 'S', 'S',
-                                                   'P', 0,   2,   0,   0,   0};
-    Bytes out(token.begin(), token.end());
-    if (out.size() < kFlagsOffset + 4 ||
-        !std::equal(std::begin(kChallengeHeader), std::end(kChallengeHeader), out.begin()))
-        return out;
-    const uint32_t flags = uint32_t(out[20]) | uint32_t(out[21]) << 8 | uint32_t(out[22]) << 16 |
-                           uint32_t(out[23]) << 24;
-    if ((flags & kUnicode) && (flags & kOem)) out[20] = uint8_t(out[20] & ~kOem);
-    return out;
-}
-
-}  // namespace
-
 bool is_same_account(const PeerName& peer, std::string_view user, std::string_view domain) {
     const auto same = [](std::string_view a, std::string_view b) {
         return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
@@ -679,9 +649,11 @@ Result<Step> Initiator::step(ByteView token) {
         ctx_->failed = true;
         return own_error("gss_init_sec_context", Failure::malformed_token, "empty token");
     }
+    // FreeRDP-based hosts' CHALLENGE, made acceptable to gss-ntlmssp; raw NTLM only, where no
+    // SPNEGO mechListMIC covers it (rdp/ntlmssp.hpp).
     Bytes challenge;
     if (framing_ == Framing::raw_ntlm && ctx_->handle != GSS_C_NO_CONTEXT) {
-        challenge = accept_both_charsets(token);
+        challenge = rdp::ntlmssp::prefer_unicode(token);
         token = challenge;
     }
     OM_uint32 minor = 0;

@@ -117,6 +117,29 @@ def ts_request(version, token=None, auth_info=None, pub_key_auth=None):
     return der(0x30, body)
 
 
+def nego_tokens(ts_request):
+    """The negoTokens of a TSRequest ([MS-CSSP] 2.2.1), or [] when it carries none."""
+    tag, pos, end = ber_tlv(ts_request, 0)
+    while tag == 0x30 and pos < end:
+        field, start, pos = ber_tlv(ts_request, pos)
+        if field != 0xA1:
+            continue
+        _, start, stop = ber_tlv(ts_request, start)  # SEQUENCE OF
+        tokens = []
+        while start < stop:
+            _, item, start = ber_tlv(ts_request, start)  # NegoData
+            _, value, _ = ber_tlv(ts_request, item)  # [0]
+            _, s, e = ber_tlv(ts_request, value)  # OCTET STRING
+            tokens.append(ts_request[s:e])
+        return tokens
+    return []
+
+
+# RFC 2743 mechanism OIDs, content octets only (rdp/gss_token.hpp).
+SPNEGO_OID = bytes([0x2B, 0x06, 0x01, 0x05, 0x05, 0x02])
+KRB5_OID = bytes([0x2A, 0x86, 0x48, 0x86, 0xF7, 0x12, 0x01, 0x02, 0x02])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=os.path.join(HERE, "corpus"))
@@ -252,6 +275,18 @@ def main():
                   ts_request(2, auth_info=plain))
         for flags in (2, 3):
             add("fuzz_credssp_server", bytes([flags]) + struct.pack("<I", 1) + stream)
+
+    # First tokens and CHALLENGEs (fuzz_gss_token): every captured NTLMSSP token raw, as FreeRDP 2
+    # sends it, and inside the initial context token of SPNEGO and of bare Kerberos, which no
+    # captured peer sent.
+    for path in sorted(glob.glob(os.path.join(FIXTURES, "credssp", "*.bin"))):
+        if os.path.basename(path).startswith("built_") or "plaintext" in path:
+            continue
+        for token in nego_tokens(read(path)):
+            add("fuzz_gss_token", token)
+            if token[8:9] == b"\x01":  # NEGOTIATE: the first token
+                for oid in (SPNEGO_OID, KRB5_OID):
+                    add("fuzz_gss_token", der(0x60, der(0x06, oid) + token))
 
     if os.path.isdir(args.out):
         shutil.rmtree(args.out)

@@ -13,6 +13,8 @@
 #include <type_traits>
 
 #include "proxy/nla/gss.hpp"
+#include "rdp/gss_token.hpp"
+#include "rdp/ntlmssp.hpp"
 
 using namespace rdpbridge::nla;
 namespace fs = std::filesystem;
@@ -227,6 +229,28 @@ TEST_F(NlaGss, GarbageFirstTokenIsMalformed) {
     auto empty = server.step({});
     ASSERT_FALSE(empty.ok());
     EXPECT_EQ(empty.error().failure, Failure::malformed_token);
+}
+
+// rdp/'s reading of a first token against what gss-ntlmssp and MIT's SPNEGO actually send.
+TEST_F(NlaGss, InitiatorFirstTokensAreClassifiedAsTheirFraming) {
+    namespace gss = rdpbridge::rdp::gss;
+    Initiator raw = initiator(Framing::raw_ntlm, "alice", "CORP", "Correct-Horse-1");
+    auto negotiate = raw.step({});
+    ASSERT_TRUE(negotiate.ok()) << negotiate.error().message();
+    auto raw_first = gss::classify_first_token(negotiate->token);
+    ASSERT_TRUE(raw_first) << raw_first.error().message();
+    EXPECT_EQ(raw_first->framing, gss::Framing::raw_ntlmssp);
+    auto type = rdpbridge::rdp::ntlmssp::read_message_type(negotiate->token);
+    ASSERT_TRUE(type) << type.error().message();
+    EXPECT_EQ(*type, rdpbridge::rdp::ntlmssp::MessageType::negotiate);
+
+    Initiator spnego = initiator(Framing::spnego, "alice", "CORP", "Correct-Horse-1");
+    auto init = spnego.step({});
+    ASSERT_TRUE(init.ok()) << init.error().message();
+    auto spnego_first = gss::classify_first_token(init->token);
+    ASSERT_TRUE(spnego_first) << spnego_first.error().message();
+    EXPECT_EQ(spnego_first->framing, gss::Framing::initial_context_token);
+    EXPECT_EQ(spnego_first->mechanism, gss::Mechanism::spnego);
 }
 
 TEST_F(NlaGss, FixedFramingRejectsTheOtherOne) {

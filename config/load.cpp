@@ -1,8 +1,11 @@
 #include "config/load.hpp"
 
+#include "config/checks.hpp"
 #include "config/cidr.hpp"
-
-#include <arpa/inet.h>
+#include "config/duration.hpp"
+#include "config/endpoint.hpp"
+#include "config/suggest.hpp"
+#include "config/wording.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -26,68 +29,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A timeout longer than this is almost certainly a unit mistake ("600" meant as ms).
-constexpr std::int64_t kMaxDurationMs = 10 * 60 * 1000;
-constexpr std::int64_t kMaxIdleMs = 7LL * 24 * 3600 * 1000;  // idle_timeout: up to a week
-constexpr std::int64_t kMaxKeepaliveMs = 2LL * 3600 * 1000;  // keepalive: up to 2 hours
-
 // ---------------------------------------------------------------------------------------------
-// Text helpers
-
-std::string in_quotes(std::string_view s) {
-    return "\"" + std::string(s) + "\"";
-}
-
-std::string join(std::span<const std::string_view> items, bool quote) {
-    std::string out;
-    for (std::string_view item : items) {
-        if (!out.empty()) out += ", ";
-        out += quote ? in_quotes(item) : std::string(item);
-    }
-    return out;
-}
-
-// Optimal string alignment distance: typos are mostly one inserted, dropped, replaced or swapped
-// character, and a swap should cost 1, not 2.
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-    for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-    for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            const std::size_t cost = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                                             std::tolower(static_cast<unsigned char>(b[j - 1]))
-                                         ? 0
-                                         : 1;
-            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-            }
-        }
-    }
-    return d[a.size()][b.size()];
-}
-
-// The candidate within edit distance 2 of `word`, if any. Very short words are excluded: every
-// two-letter word is within distance 2 of every other one, so a suggestion would be noise.
-std::optional<std::string_view> closest(std::string_view word,
-                                        std::span<const std::string_view> candidates) {
-    std::optional<std::string_view> best;
-    std::size_t best_distance = 3;
-    for (std::string_view c : candidates) {
-        const std::size_t distance = edit_distance(word, c);
-        if (distance < best_distance && distance < word.size()) {
-            best = c;
-            best_distance = distance;
-        }
-    }
-    return best;
-}
-
-std::string did_you_mean(std::string_view word, std::span<const std::string_view> candidates) {
-    const auto match = closest(word, candidates);
-    return match ? "did you mean " + in_quotes(*match) + "? " : std::string();
-}
+// Key paths and TOML types, as errors name them
 
 bool is_bare_key(std::string_view key) {
     return !key.empty() && std::all_of(key.begin(), key.end(), [](unsigned char c) {
@@ -148,141 +91,6 @@ std::string scalar_text(const toml::node& n) {
     if (const auto* i = n.as_integer()) return std::to_string(i->get());
     if (const auto* b = n.as_boolean()) return b->get() ? "true" : "false";
     return {};
-}
-
-// ---------------------------------------------------------------------------------------------
-// Value checks shared by the TOML reader and the quick-start flags. Each returns the problem as
-// a message, or nothing when `out` was set.
-
-template <typename E>
-struct Choice {
-    std::string_view name;
-    E value;
-};
-
-constexpr Choice<BackendSecurity> kSecurityChoices[] = {
-    {"auto", BackendSecurity::automatic},
-    {"tls", BackendSecurity::tls},
-    {"rdp", BackendSecurity::rdp},
-};
-constexpr Choice<TlsVersion> kTlsVersionChoices[] = {
-    {"1.0", TlsVersion::tls1_0},
-    {"1.1", TlsVersion::tls1_1},
-    {"1.2", TlsVersion::tls1_2},
-    {"1.3", TlsVersion::tls1_3},
-};
-// Clients are modern Windows; only the back leg has to put up with legacy hosts.
-constexpr Choice<TlsVersion> kFrontTlsVersionChoices[] = {
-    {"1.2", TlsVersion::tls1_2},
-    {"1.3", TlsVersion::tls1_3},
-};
-constexpr Choice<NlaMode> kNlaChoices[] = {
-    {"off", NlaMode::off},
-    {"offer", NlaMode::offer},
-    {"require", NlaMode::require},
-};
-constexpr Choice<CertVerify> kVerifyChoices[] = {
-    {"tofu", CertVerify::tofu},
-    {"off", CertVerify::off},
-    {"pin", CertVerify::pin},
-    {"ca", CertVerify::ca},
-};
-constexpr Choice<FirstUse> kFirstUseChoices[] = {
-    {"learn", FirstUse::learn},
-    {"refuse", FirstUse::refuse},
-};
-constexpr Choice<std::string_view> kLevelChoices[] = {
-    {"trace", "trace"}, {"debug", "debug"}, {"info", "info"}, {"warn", "warn"}, {"error", "error"},
-};
-
-template <typename E, std::size_t N>
-std::optional<std::string> check_choice(std::string_view text, const Choice<E> (&choices)[N],
-                                        std::string_view what, E& out) {
-    std::vector<std::string_view> names;
-    for (const Choice<E>& c : choices) {
-        if (c.name == text) {
-            out = c.value;
-            return std::nullopt;
-        }
-        names.push_back(c.name);
-    }
-    return in_quotes(text) + " is not " + std::string(what) + "; " + did_you_mean(text, names) +
-           "use one of " + join(names, true);
-}
-
-std::optional<std::string> check_endpoint(std::string_view text, bool port_zero_ok, Endpoint& out) {
-    const auto ep = parse_endpoint(text, 3389);
-    if (!ep) {
-        return in_quotes(text) +
-               " is not an endpoint; write HOST, HOST:PORT, [IPV6]:PORT or a bare IPv6 address "
-               "(the port defaults to 3389), e.g. \"192.0.2.7:3389\"";
-    }
-    if (ep->port == 0 && !port_zero_ok) {
-        return in_quotes(text) +
-               " has port 0, which cannot be connected to; give the host's RDP "
-               "port (usually 3389)";
-    }
-    out = *ep;
-    return std::nullopt;
-}
-
-std::optional<std::string> check_duration_ms(std::int64_t ms, std::string_view as_written,
-                                             std::int64_t max_ms = kMaxDurationMs) {
-    if (ms <= 0) return std::string(as_written) + " is too short; a duration must be more than 0";
-    if (ms > max_ms) {
-        return std::string(as_written) + " is too long; this duration must be at most " +
-               (max_ms == kMaxDurationMs ? std::string("10m")
-                                         : std::to_string(max_ms / 3600000) + "h");
-    }
-    return std::nullopt;
-}
-
-// "500ms", "10s", "2m" -> milliseconds. Values too large for int64 come back as the maximum so
-// the range check reports them as too long rather than as malformed.
-std::optional<std::int64_t> parse_duration_text(std::string_view text) {
-    std::int64_t number = 0;
-    const char* end = text.data() + text.size();
-    const auto [rest, ec] = std::from_chars(text.data(), end, number);
-    if (rest == text.data() || (ec != std::errc() && ec != std::errc::result_out_of_range)) {
-        return std::nullopt;
-    }
-    const std::string_view unit(rest, static_cast<std::size_t>(end - rest));
-    std::int64_t scale = 0;
-    if (unit == "ms") scale = 1;
-    if (unit == "s") scale = 1000;
-    if (unit == "m") scale = 60 * 1000;
-    if (unit == "h") scale = 60 * 60 * 1000;
-    if (scale == 0) return std::nullopt;
-    if (ec == std::errc::result_out_of_range ||
-        number > std::numeric_limits<std::int64_t>::max() / scale) {
-        return std::numeric_limits<std::int64_t>::max();
-    }
-    return number * scale;
-}
-
-// Lower-case hex without separators, or the problem.
-std::optional<std::string> check_pin(std::string_view text, std::string& out) {
-    std::string hex;
-    for (char c : text) {
-        if (c == ':') continue;
-        if (!std::isxdigit(static_cast<unsigned char>(c))) {
-            return in_quotes(text) + " is not a SHA-256 pin: '" + std::string(1, c) +
-                   "' is not a hex digit; write 64 hex digits, ':' between byte pairs optional";
-        }
-        hex += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    if (hex.size() != 64) {
-        return in_quotes(text) + " is not a SHA-256 pin: it has " + std::to_string(hex.size()) +
-               " hex digits, a SHA-256 pin has 64 (32 bytes); ':' separators are optional";
-    }
-    out = std::move(hex);
-    return std::nullopt;
-}
-
-bool is_listener_name(std::string_view name) {
-    return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
-        return std::isalnum(c) || c == '_' || c == '.' || c == '-';
-    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1088,53 +896,6 @@ std::string LoadError::to_string() const {
     out += ": ";
     if (!key.empty() && key != file) out += key + ": ";
     return out + message;
-}
-
-std::optional<Endpoint> parse_endpoint(std::string_view text, uint16_t default_port) {
-    const auto is_ipv6 = [](std::string_view host) {
-        const std::string address(host.substr(0, host.find('%')));  // drop a zone: fe80::1%eth0
-        in6_addr unused;
-        return inet_pton(AF_INET6, address.c_str(), &unused) == 1;
-    };
-    const auto is_host = [](std::string_view host) {
-        return !host.empty() && host.size() <= 253 &&
-               std::all_of(host.begin(), host.end(), [](unsigned char c) {
-                   return std::isalnum(c) || c == '.' || c == '-' || c == '_';
-               });
-    };
-    std::string_view host = text;
-    std::optional<std::string_view> port_text;
-    if (text.starts_with('[')) {
-        const auto close = text.find(']');
-        if (close == std::string_view::npos) return std::nullopt;
-        host = text.substr(1, close - 1);
-        const std::string_view rest = text.substr(close + 1);
-        if (!rest.empty()) {
-            if (rest.front() != ':') return std::nullopt;
-            port_text = rest.substr(1);
-        }
-        if (!is_ipv6(host)) return std::nullopt;
-    } else if (std::count(text.begin(), text.end(), ':') > 1) {
-        if (!is_ipv6(host)) return std::nullopt;  // unbracketed IPv6 cannot carry a port
-    } else if (const auto colon = text.find(':'); colon != std::string_view::npos) {
-        host = text.substr(0, colon);
-        port_text = text.substr(colon + 1);
-        if (!is_host(host)) return std::nullopt;
-    } else if (!is_host(host)) {
-        return std::nullopt;
-    }
-
-    Endpoint ep{std::string(host), default_port};
-    if (port_text) {
-        unsigned port = 0;
-        const char* end = port_text->data() + port_text->size();
-        const auto [rest, ec] = std::from_chars(port_text->data(), end, port);
-        if (port_text->empty() || ec != std::errc() || rest != end || port > 65535) {
-            return std::nullopt;
-        }
-        ep.port = static_cast<uint16_t>(port);
-    }
-    return ep;
 }
 
 LoadResult parse(std::string_view toml_text, std::string_view source_name) {

@@ -9,13 +9,9 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <charconv>
-#include <cstring>
-#include <fstream>
 #include <limits>
 #include <span>
-#include <sstream>
 #include <system_error>
 #include <utility>
 
@@ -852,36 +848,6 @@ Config Reader::read(const toml::table& root) {
     return c;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Files
-
-// Relative paths in a config file mean "next to this file", whatever directory the daemon was
-// started from.
-void resolve_paths(Config& c, const fs::path& base) {
-    const auto resolve = [&](fs::path& p) {
-        if (p.is_relative()) p = (base / p).lexically_normal();
-    };
-    const auto resolve_opt = [&](std::optional<fs::path>& p) {
-        if (p) resolve(*p);
-    };
-    resolve(c.state_dir);
-    resolve_opt(c.logging.handshake_log);
-    for (Listener& l : c.listeners) {
-        resolve_opt(l.tls.certificate);
-        resolve_opt(l.tls.private_key);
-        resolve_opt(l.nla_users);
-        resolve_opt(l.nla_keytab);
-    }
-    for (Backend& b : c.backends) {
-        resolve_opt(b.tls.ca_file);
-        if (b.credentials) resolve(b.credentials->password_file);
-    }
-}
-
-LoadResult file_error(const fs::path& path, std::string message) {
-    return std::vector<LoadError>{LoadError{path.string(), 0, 0, "", std::move(message)}};
-}
-
 void sort_by_position(std::vector<LoadError>& errors) {
     std::stable_sort(errors.begin(), errors.end(), [](const LoadError& a, const LoadError& b) {
         return std::pair(a.line, a.column) < std::pair(b.line, b.column);
@@ -889,14 +855,6 @@ void sort_by_position(std::vector<LoadError>& errors) {
 }
 
 }  // namespace
-
-std::string LoadError::to_string() const {
-    std::string out = file;
-    if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
-    out += ": ";
-    if (!key.empty() && key != file) out += key + ": ";
-    return out + message;
-}
 
 LoadResult parse(std::string_view toml_text, std::string_view source_name) {
     toml::table root;
@@ -916,113 +874,6 @@ LoadResult parse(std::string_view toml_text, std::string_view source_name) {
     if (errors.empty()) return config;
     sort_by_position(errors);
     return errors;
-}
-
-LoadError error_at(const Config& config, const std::string& key, std::string message) {
-    // The key itself, else the nearest enclosing table that was written down.
-    std::string_view k = key;
-    for (;;) {
-        if (auto it = config.positions.find(k); it != config.positions.end())
-            return LoadError{config.source, it->second.line, it->second.column, key,
-                             std::move(message)};
-        const auto dot = k.rfind('.');
-        if (dot == std::string_view::npos) break;
-        k = k.substr(0, dot);
-    }
-    return LoadError{config.source.empty() ? key : config.source, 0, 0, key, std::move(message)};
-}
-
-LoadResult load_file(const fs::path& path) {
-    std::error_code ec;
-    if (fs::is_directory(path, ec)) {
-        return file_error(path, "cannot read the config: it is a directory, not a TOML file");
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        return file_error(path, "cannot open the config: " + std::string(std::strerror(errno)));
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) {
-        return file_error(path, "cannot read the config: " + std::string(std::strerror(errno)));
-    }
-
-    LoadResult result = parse(text.str(), path.string());
-    if (auto* config = std::get_if<Config>(&result)) {
-        const fs::path absolute = fs::absolute(path, ec);
-        resolve_paths(*config, (ec ? path : absolute).parent_path());
-    }
-    return result;
-}
-
-LoadResult from_quick_start(const QuickStart& q) {
-    std::vector<LoadError> errors;
-    const auto flag_error = [&](std::string flag, std::string message) {
-        errors.push_back(LoadError{flag, 0, 0, flag, std::move(message)});
-    };
-
-    Listener listener;
-    listener.name = "quickstart";
-
-    Backend backend;
-
-    if (q.listen.empty()) {
-        flag_error("--listen", "is required: where to accept RDP clients, e.g. 0.0.0.0:3389");
-    } else if (auto problem = check_endpoint(q.listen, true, listener.bind)) {
-        flag_error("--listen", std::move(*problem));
-    }
-    if (q.target.empty()) {
-        flag_error("--target", "is required: the RDP host to forward to, e.g. 192.0.2.7:3389");
-    } else if (auto problem = check_endpoint(q.target, false, backend.address)) {
-        flag_error("--target", std::move(*problem));
-    }
-    if (auto problem = check_choice(q.backend_security, kSecurityChoices, "a backend security mode",
-                                    backend.security)) {
-        flag_error("--backend-security", std::move(*problem));
-    }
-
-    Config config;
-    config.quick_start = true;
-    if (q.handshake_log && q.handshake_log->empty()) {
-        flag_error("--handshake-log",
-                   "must not be empty; leave the flag out for <state dir>/handshake.jsonl, or "
-                   "give \"-\" for no JSON log (stderr only)");
-    }
-    if (q.nla_users && q.nla_users->empty()) {
-        flag_error("--nla-users", "must not be empty; leave the flag out for TLS without NLA");
-    }
-    if (!q.admin.empty()) {
-        Endpoint admin;
-        if (auto problem = check_endpoint(q.admin, false, admin))
-            flag_error("--admin", std::move(*problem));
-        else
-            config.admin.bind = admin;
-    }
-    if (q.state_dir && q.state_dir->empty()) {
-        flag_error("--state-dir",
-                   "must not be empty; leave the flag out to use " + config.state_dir.string());
-    }
-    if (!errors.empty()) return errors;
-
-    // Named after the host, so that logs and the known-hosts store of quick starts in front of
-    // different hosts stay apart.
-    backend.name = backend.address.host.find(':') != std::string::npos
-                       ? "[" + backend.address.host + "]:" + std::to_string(backend.address.port)
-                       : backend.address.host + ":" + std::to_string(backend.address.port);
-    listener.default_backend = backend.name;
-    if (q.state_dir) config.state_dir = *q.state_dir;
-    // A JSON log by default: it is what `rdpbridge logs` reads; "-" asks for none.
-    if (!q.handshake_log)
-        config.logging.handshake_log = config.state_dir / "handshake.jsonl";
-    else if (*q.handshake_log != "-")
-        config.logging.handshake_log = q.handshake_log;
-    if (q.nla_users) {
-        listener.nla = NlaMode::offer;
-        listener.nla_users = q.nla_users;
-    }
-    config.listeners.push_back(std::move(listener));
-    config.backends.push_back(std::move(backend));
-    return config;
 }
 
 }  // namespace rdpbridge::config

@@ -1,44 +1,34 @@
+// parse() and what every part of the TOML reader shares: the value readers, the top level,
+// [[route]] and the rules that cross sections. Each section's own reading is in a
+// load_<section>.cpp, so a new key touches one file.
 #include "config/load.hpp"
-
-#include "config/checks.hpp"
-#include "config/cidr.hpp"
-#include "config/duration.hpp"
-#include "config/endpoint.hpp"
-#include "config/suggest.hpp"
-#include "config/wording.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <limits>
-#include <span>
 #include <system_error>
 #include <utility>
 
-// toml++ is slow to compile; this is the only file that includes it.
-#include <toml++/toml.h>
+#include "config/endpoint.hpp"
+#include "config/load_toml.hpp"
+#include "config/suggest.hpp"
+#include "config/wording.hpp"
 
 static_assert(TOML_EXCEPTIONS, "parse() turns toml::parse_error exceptions into a LoadError");
 
 namespace rdpbridge::config {
+namespace internal {
 namespace {
 
-namespace fs = std::filesystem;
-
-// ---------------------------------------------------------------------------------------------
-// Key paths and TOML types, as errors name them
+constexpr std::string_view kRootKeys[] = {"state_dir", "logging",  "limits",  "shield", "service",
+                                          "admin",     "listener", "backend", "route"};
+constexpr std::string_view kRouteKeys[] = {"listener", "mstshash", "backend"};
 
 bool is_bare_key(std::string_view key) {
     return !key.empty() && std::all_of(key.begin(), key.end(), [](unsigned char c) {
         return std::isalnum(c) || c == '_' || c == '-';
     });
-}
-
-// Dotted path to `key` inside the table at `path`; keys TOML would need quoted stay quoted, so
-// the path can be read back unambiguously.
-std::string child(std::string_view path, std::string_view key) {
-    std::string k = is_bare_key(key) ? std::string(key) : in_quotes(key);
-    return path.empty() ? k : std::string(path) + "." + k;
 }
 
 std::string indexed(std::string_view path, std::size_t index) {
@@ -89,139 +79,18 @@ std::string scalar_text(const toml::node& n) {
     return {};
 }
 
-// ---------------------------------------------------------------------------------------------
-// The TOML reader
+void sort_by_position(std::vector<LoadError>& errors) {
+    std::stable_sort(errors.begin(), errors.end(), [](const LoadError& a, const LoadError& b) {
+        return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+    });
+}
 
-constexpr std::string_view kRootKeys[] = {"state_dir", "logging",  "limits",  "shield", "service",
-                                          "admin",     "listener", "backend", "route"};
-// More loops than this buys nothing on any machine rdpbridge targets; a typo (10000) would
-// otherwise start that many threads.
-constexpr std::int64_t kMaxWorkers = 256;
-constexpr std::string_view kServiceKeys[] = {"drain_timeout", "workers"};
-constexpr std::string_view kAdminKeys[] = {"bind"};
-constexpr std::string_view kShieldKeys[] = {"refuse_ms_t120"};
-constexpr std::string_view kLoggingKeys[] = {"handshake_log", "level", "rotate_size_mb",
-                                             "rotate_files", "group"};
-constexpr std::string_view kLimitsKeys[] = {"handshake_timeout",
-                                            "max_x224_request",
-                                            "relay_buffer",
-                                            "max_sessions",
-                                            "max_handshakes",
-                                            "max_sessions_per_source",
-                                            "max_handshakes_per_source",
-                                            "connections_per_second_per_source",
-                                            "idle_timeout",
-                                            "ipv6_source_prefix",
-                                            "keepalive"};
-constexpr std::string_view kListenerKeys[] = {
-    "name", "bind",           "default_backend",    "tls",
-    "nla",  "nla_users",      "nla_keytab",         "allow",
-    "deny", "proxy_protocol", "proxy_protocol_from"};
-constexpr std::string_view kFrontTlsKeys[] = {"certificate", "private_key", "min_version"};
-constexpr std::string_view kBackendKeys[] = {
-    "name", "address",     "security",          "connect_timeout", "encryption_methods",
-    "tls",  "credentials", "early_host_contact"};
-constexpr std::string_view kCredentialsKeys[] = {"user", "domain", "password_file"};
-constexpr std::string_view kBackendTlsKeys[] = {"min_version",
-                                                "max_version",
-                                                "ciphers",
-                                                "security_level",
-                                                "legacy_renegotiation",
-                                                "verify",
-                                                "pin_sha256",
-                                                "ca_file",
-                                                "sni",
-                                                "name",
-                                                "rdp_key_sha256",
-                                                "tofu_first_use"};
-constexpr std::string_view kRouteKeys[] = {"listener", "mstshash", "backend"};
+}  // namespace
 
-// A table being read, with the names errors use for it.
-struct Scope {
-    const toml::table* table;
-    std::string path;       // dotted path, "" at the top level
-    std::string_view what;  // how messages name it: "[[backend]]", "[backend.tls]", ...
-
-    const toml::node* get(std::string_view key) const { return table->get(key); }
-    std::string key(std::string_view k) const { return child(path, k); }
-};
-
-enum class Need { optional, required };
-
-class Reader {
-  public:
-    explicit Reader(std::string_view file) : file_(file) {}
-
-    Config read(const toml::table& root);
-    std::vector<LoadError> take_errors() { return std::move(errors_); }
-    std::map<std::string, SourcePosition, std::less<>> take_positions() {
-        return std::move(positions_);
-    }
-
-  private:
-    void fail(const toml::source_region& where, std::string key, std::string message);
-    void wrong_type(const toml::node& n, const std::string& key, std::string_view expected);
-
-    // Structure
-    void check_keys(const Scope& s, std::span<const std::string_view> allowed);
-    std::optional<Scope> table(const Scope& parent, std::string_view key, std::string_view what);
-    std::vector<Scope> table_array(const Scope& root, std::string_view key, std::string_view what);
-    const toml::node* find(const Scope& s, std::string_view key, Need need,
-                           std::string_view example = {});
-    void require_one(const Scope& root, std::string_view key, std::string_view example);
-
-    // Values; each reports its own errors and returns nothing when the value is absent or bad.
-    std::optional<std::string> string(const Scope& s, std::string_view key,
-                                      Need need = Need::optional, std::string_view example = {});
-    std::optional<std::string> nonempty(const Scope& s, std::string_view key,
-                                        Need need = Need::optional, std::string_view example = {});
-    std::optional<std::int64_t> integer(const Scope& s, std::string_view key, std::int64_t lo,
-                                        std::int64_t hi);
-    std::optional<bool> boolean(const Scope& s, std::string_view key);
-    std::optional<Duration> duration(const Scope& s, std::string_view key,
-                                     std::int64_t max_ms = kMaxDurationMs);
-    // A duration where a bare 0 means "off" (idle_timeout, keepalive, drain_timeout).
-    std::optional<Duration> duration_or_off(const Scope& s, std::string_view key,
-                                            std::int64_t max_ms);
-    std::optional<fs::path> path(const Scope& s, std::string_view key);
-    std::optional<Endpoint> endpoint(const Scope& s, std::string_view key, bool port_zero_ok,
-                                     std::string_view example);
-    template <typename E, std::size_t N>
-    std::optional<E> choice(const Scope& s, std::string_view key, const Choice<E> (&choices)[N],
-                            std::string_view what);
-
-    // Sections
-    void read_logging(const Scope& s, Logging& out);
-    void read_limits(const Scope& s, Limits& out);
-    void read_shield(const Scope& s, Shield& out);
-    void read_service(const Scope& s, Service& out);
-    void read_admin(const Scope& s, Admin& out);
-    void read_encryption_methods(const Scope& s, uint32_t& out);
-    std::vector<Cidr> read_cidrs(const Scope& s, std::string_view key);
-    Listener read_listener(const Scope& s);
-    void read_front_tls(const Scope& s, FrontTls& out);
-    Backend read_backend(const Scope& s);
-    void read_backend_tls(const Scope& s, BackendSecurity security, BackendTls& out);
-    void check_tls_range(const Scope& s, const BackendTls& tls);
-    void check_verify(const Scope& s, BackendSecurity security, CertVerify verify);
-    Route read_route(const Scope& s);
-
-    // Cross-section rules
-    void check_unique(const std::vector<Scope>& scopes, const std::vector<std::string>& names,
-                      std::string_view kind);
-    void check_reference(const Scope& s, std::string_view key, const std::string& value,
-                         const std::vector<std::string>& names, std::string_view kind);
-    void check_coverage(const std::vector<Scope>& scopes, const Config& c);
-
-    // Where each key was written, for checks made after loading (see error_at).
-    void note(const std::string& key, const toml::source_region& where) {
-        positions_[key] = {int(where.begin.line), int(where.begin.column)};
-    }
-
-    std::string file_;
-    std::vector<LoadError> errors_;
-    std::map<std::string, SourcePosition, std::less<>> positions_;
-};
+std::string child(std::string_view path, std::string_view key) {
+    std::string k = is_bare_key(key) ? std::string(key) : in_quotes(key);
+    return path.empty() ? k : std::string(path) + "." + k;
+}
 
 void Reader::fail(const toml::source_region& where, std::string key, std::string message) {
     errors_.push_back(LoadError{file_, static_cast<int>(where.begin.line),
@@ -406,343 +275,6 @@ std::optional<Endpoint> Reader::endpoint(const Scope& s, std::string_view key, b
     return ep;
 }
 
-template <typename E, std::size_t N>
-std::optional<E> Reader::choice(const Scope& s, std::string_view key, const Choice<E> (&choices)[N],
-                                std::string_view what) {
-    const auto text = string(s, key);
-    if (!text) return std::nullopt;
-    E value{};
-    if (auto problem = check_choice(*text, choices, what, value)) {
-        fail(s.get(key)->source(), s.key(key), std::move(*problem));
-        return std::nullopt;
-    }
-    return value;
-}
-
-void Reader::read_logging(const Scope& s, Logging& out) {
-    check_keys(s, kLoggingKeys);
-    if (auto p = path(s, "handshake_log")) out.handshake_log = *p;
-    if (auto level = choice(s, "level", kLevelChoices, "a log level")) out.level = *level;
-    if (auto n = integer(s, "rotate_size_mb", 1, 100000))
-        out.rotate_size_mb = static_cast<std::size_t>(*n);
-    if (auto n = integer(s, "rotate_files", 1, 100))
-        out.rotate_files = static_cast<std::size_t>(*n);
-    if (auto g = nonempty(s, "group")) out.group = *g;
-}
-
-void Reader::read_limits(const Scope& s, Limits& out) {
-    check_keys(s, kLimitsKeys);
-    if (auto d = duration(s, "handshake_timeout")) out.handshake_timeout = *d;
-    if (auto n = integer(s, "max_x224_request", 64, 65535)) {
-        out.max_x224_request = static_cast<std::size_t>(*n);
-    }
-    if (auto n = integer(s, "relay_buffer", 1024, 1048576)) {
-        out.relay_buffer = static_cast<std::size_t>(*n);
-    }
-    if (auto n = integer(s, "max_sessions", 1, 1000000)) out.max_sessions = std::size_t(*n);
-    if (auto n = integer(s, "max_handshakes", 1, 1000000)) out.max_handshakes = std::size_t(*n);
-    if (auto n = integer(s, "max_sessions_per_source", 1, 1000000))
-        out.max_sessions_per_source = std::size_t(*n);
-    out.max_handshakes_per_source = default_handshakes_per_source(out.max_handshakes);
-    if (auto n = integer(s, "max_handshakes_per_source", 1, 1000000)) {
-        if (std::size_t(*n) <= out.max_handshakes) {
-            out.max_handshakes_per_source = std::size_t(*n);
-        } else {
-            fail(s.get("max_handshakes_per_source")->source(), s.key("max_handshakes_per_source"),
-                 std::to_string(*n) + " is more than max_handshakes (" +
-                     std::to_string(out.max_handshakes) +
-                     "), so one source could take every handshake slot; use at most " +
-                     std::to_string(out.max_handshakes) + ", or raise max_handshakes");
-        }
-    }
-    if (auto n = integer(s, "ipv6_source_prefix", 1, 128)) out.ipv6_source_prefix = int(*n);
-    if (auto n = integer(s, "connections_per_second_per_source", 1, 1000000))
-        out.connections_per_second_per_source = double(*n);
-    // 0: sessions may stay idle for ever
-    if (auto d = duration_or_off(s, "idle_timeout", kMaxIdleMs)) out.idle_timeout = *d;
-    // 0: no keepalive probes
-    if (auto d = duration_or_off(s, "keepalive", kMaxKeepaliveMs)) {
-        // The kernel counts keepalive times in whole seconds; only a string can be anything else.
-        if (d->count() % 1000 != 0) {
-            const toml::node* keepalive = s.get("keepalive");
-            fail(keepalive->source(), s.key("keepalive"),
-                 in_quotes(keepalive->as_string()->get()) +
-                     " is not whole seconds; TCP keepalive counts seconds: write e.g. \"60s\"");
-        } else {
-            out.keepalive = *d;
-        }
-    }
-}
-
-void Reader::read_service(const Scope& s, Service& out) {
-    check_keys(s, kServiceKeys);
-    // 0: SIGTERM closes sessions at once
-    if (auto d = duration_or_off(s, "drain_timeout", kMaxIdleMs)) out.drain_timeout = *d;
-    if (auto n = integer(s, "workers", 0, kMaxWorkers)) out.workers = int(*n);
-}
-
-void Reader::read_admin(const Scope& s, Admin& out) {
-    check_keys(s, kAdminKeys);
-    if (auto ep = endpoint(s, "bind", false, "\"127.0.0.1:9389\"")) out.bind = *ep;
-}
-
-void Reader::read_shield(const Scope& s, Shield& out) {
-    check_keys(s, kShieldKeys);
-    if (auto b = boolean(s, "refuse_ms_t120")) out.refuse_ms_t120 = *b;
-}
-
-std::vector<Cidr> Reader::read_cidrs(const Scope& s, std::string_view key) {
-    std::vector<Cidr> out;
-    const toml::node* n = find(s, key, Need::optional);
-    if (n == nullptr) return out;
-    const toml::array* array = n->as_array();
-    if (array == nullptr) {
-        fail(
-            n->source(), s.key(key),
-            "expected an array of addresses or ranges, e.g. [\"192.0.2.0/24\", \"2001:db8::/32\"]");
-        return out;
-    }
-    for (const toml::node& item : *array) {
-        const auto* text = item.as_string();
-        std::string why = "expected a string such as \"192.0.2.0/24\"";
-        auto cidr = text ? parse_cidr(text->get(), &why) : std::nullopt;
-        if (!cidr) {
-            fail(item.source(), s.key(key),
-                 why +
-                     "; write an address (\"192.0.2.7\") or a range "
-                     "(\"192.0.2.0/24\", \"2001:db8::/32\")");
-            continue;
-        }
-        out.push_back(std::move(*cidr));
-    }
-    return out;
-}
-
-void Reader::read_encryption_methods(const Scope& s, uint32_t& out) {
-    static constexpr std::pair<std::string_view, uint32_t> kMethods[] = {
-        {"40", rdp_method::bits40},
-        {"56", rdp_method::bits56},
-        {"128", rdp_method::bits128},
-        {"fips", rdp_method::fips}};
-    const toml::node* n = s.get("encryption_methods");
-    if (n == nullptr) return;
-    const std::string key = s.key("encryption_methods");
-    const toml::array* array = n->as_array();
-    if (array == nullptr || array->empty()) {
-        fail(n->source(), key,
-             "expected a non-empty array such as [\"128\", \"fips\"]; allowed values: "
-             "\"40\", \"56\", \"128\", \"fips\"");
-        return;
-    }
-    uint32_t methods = 0;
-    for (const toml::node& item : *array) {
-        const auto* text = item.as_string();
-        const auto* hit = text == nullptr
-                              ? std::end(kMethods)
-                              : std::find_if(std::begin(kMethods), std::end(kMethods),
-                                             [&](auto& m) { return m.first == text->get(); });
-        if (hit == std::end(kMethods)) {
-            fail(item.source(), key,
-                 "unknown encryption method; allowed values: \"40\", \"56\", \"128\", \"fips\"");
-            return;
-        }
-        methods |= hit->second;
-    }
-    out = methods;
-}
-
-Listener Reader::read_listener(const Scope& s) {
-    check_keys(s, kListenerKeys);
-    Listener l;
-    if (auto name = string(s, "name", Need::required, "name = \"main\"")) {
-        if (is_listener_name(*name)) {
-            l.name = *name;
-        } else {
-            fail(s.get("name")->source(), s.key("name"),
-                 in_quotes(*name) +
-                     " is not a valid listener name; use only letters, digits, '_', "
-                     "'.' and '-'");
-        }
-    }
-    // Port 0 lets the OS pick a free port, which tests rely on.
-    if (auto ep = endpoint(s, "bind", true, "bind = \"0.0.0.0:3389\"")) l.bind = *ep;
-    if (auto b = nonempty(s, "default_backend")) l.default_backend = *b;
-    if (auto tls = table(s, "tls", "[listener.tls]")) read_front_tls(*tls, l.tls);
-    if (auto mode = choice(s, "nla", kNlaChoices, "an NLA mode")) l.nla = *mode;
-    if (auto users = nonempty(s, "nla_users")) l.nla_users = fs::path(*users);
-    if (auto keytab = nonempty(s, "nla_keytab")) l.nla_keytab = fs::path(*keytab);
-    l.allow = read_cidrs(s, "allow");
-    l.deny = read_cidrs(s, "deny");
-    if (auto proxy = boolean(s, "proxy_protocol")) l.proxy_protocol = *proxy;
-    l.proxy_protocol_from = read_cidrs(s, "proxy_protocol_from");
-    if (l.proxy_protocol && l.proxy_protocol_from.empty() &&
-        s.get("proxy_protocol_from") == nullptr) {
-        fail(s.get("proxy_protocol")->source(), s.key("proxy_protocol"),
-             "a PROXY header says where the client is, so only the load balancers may send "
-             "one: add proxy_protocol_from = [\"10.0.0.5/32\"] with their addresses");
-    } else if (!l.proxy_protocol && !l.proxy_protocol_from.empty()) {
-        fail(s.get("proxy_protocol_from")->source(), s.key("proxy_protocol_from"),
-             "is only read with proxy_protocol = true; set that too, or remove this key");
-    }
-    if (l.nla != NlaMode::off && !l.nla_users && s.get("nla_users") == nullptr) {
-        fail(s.get("nla")->source(), s.key("nla"),
-             "NLA needs to know who may log on: add nla_users = \"/etc/rdpbridge/nla-users\", a "
-             "file of DOMAIN:USER:PASSWORD lines readable only by the gateway (mode 0600), or "
-             "set nla = \"off\"");
-    }
-    return l;
-}
-
-void Reader::read_front_tls(const Scope& s, FrontTls& out) {
-    check_keys(s, kFrontTlsKeys);
-    out.certificate = path(s, "certificate");
-    out.private_key = path(s, "private_key");
-    const bool has_cert = s.get("certificate") != nullptr;
-    const bool has_key = s.get("private_key") != nullptr;
-    if (has_cert != has_key) {
-        const std::string_view present = has_cert ? "certificate" : "private_key";
-        const std::string_view missing = has_cert ? "private_key" : "certificate";
-        fail(s.table->source(), s.key(missing),
-             std::string(present) + " is set but " + std::string(missing) +
-                 " is not; set both (PEM files) or neither (a self-signed certificate is then "
-                 "generated in state_dir)");
-    }
-
-    const toml::node* version = s.get("min_version");
-    const auto* text = version != nullptr ? version->as_string() : nullptr;
-    if (text != nullptr && (text->get() == "1.0" || text->get() == "1.1")) {
-        fail(version->source(), s.key("min_version"),
-             in_quotes(text->get()) +
-                 " is refused on the front: clients get TLS 1.2 or newer; use "
-                 "\"1.2\" or \"1.3\" here. Legacy TLS belongs only in "
-                 "[backend.tls], for old hosts");
-        return;
-    }
-    if (auto v = choice(s, "min_version", kFrontTlsVersionChoices, "a TLS version")) {
-        out.min_version = *v;
-    }
-}
-
-Backend Reader::read_backend(const Scope& s) {
-    check_keys(s, kBackendKeys);
-    Backend b;
-    if (auto name = nonempty(s, "name", Need::required, "name = \"win7\"")) b.name = *name;
-    if (auto ep = endpoint(s, "address", false, "address = \"192.0.2.7:3389\"")) b.address = *ep;
-    if (auto sec = choice(s, "security", kSecurityChoices, "a backend security mode")) {
-        b.security = *sec;
-    }
-    if (auto d = duration(s, "connect_timeout")) b.connect_timeout = *d;
-    if (auto early = boolean(s, "early_host_contact")) b.early_host_contact = *early;
-    read_encryption_methods(s, b.encryption_methods);
-    if (auto tls = table(s, "tls", "[backend.tls]")) read_backend_tls(*tls, b.security, b.tls);
-    if (auto creds = table(s, "credentials", "[backend.credentials]")) {
-        check_keys(*creds, kCredentialsKeys);
-        ServiceCredentials c;
-        if (auto u = nonempty(*creds, "user", Need::required, "user = \"kiosk\"")) c.user = *u;
-        if (auto d = string(*creds, "domain")) c.domain = *d;
-        if (auto f = nonempty(*creds, "password_file", Need::required,
-                              "password_file = \"/etc/rdpbridge/kiosk.password\""))
-            c.password_file = *f;
-        b.credentials = std::move(c);
-    }
-    return b;
-}
-
-void Reader::read_backend_tls(const Scope& s, BackendSecurity security, BackendTls& out) {
-    check_keys(s, kBackendTlsKeys);
-    const auto min = choice(s, "min_version", kTlsVersionChoices, "a TLS version");
-    const auto max = choice(s, "max_version", kTlsVersionChoices, "a TLS version");
-    if (min) out.min_version = *min;
-    if (max) out.max_version = *max;
-    // A bad value already has its error; comparing with the default would only add noise.
-    const bool versions_ok = (min || !s.get("min_version")) && (max || !s.get("max_version"));
-    if (versions_ok) check_tls_range(s, out);
-
-    if (auto c = nonempty(s, "ciphers")) out.ciphers = *c;
-    if (auto level = integer(s, "security_level", 0, 5))
-        out.security_level = static_cast<int>(*level);
-    if (auto legacy = boolean(s, "legacy_renegotiation")) out.legacy_renegotiation = *legacy;
-    const auto verify = choice(s, "verify", kVerifyChoices, "a verify mode");
-    if (verify) out.verify = *verify;
-    if (auto pin = string(s, "pin_sha256")) {
-        if (auto problem = check_pin(*pin, out.pin_sha256)) {
-            fail(s.get("pin_sha256")->source(), s.key("pin_sha256"), std::move(*problem));
-        }
-    }
-    if (auto key = string(s, "rdp_key_sha256")) {
-        if (auto problem = check_pin(*key, out.rdp_key_sha256)) {
-            fail(s.get("rdp_key_sha256")->source(), s.key("rdp_key_sha256"), std::move(*problem));
-        }
-    }
-    if (auto first = choice(s, "tofu_first_use", kFirstUseChoices, "a first-use policy"))
-        out.tofu_first_use = *first;
-    out.ca_file = path(s, "ca_file");
-    if (auto sni = string(s, "sni")) out.sni = *sni;
-    if (auto name = nonempty(s, "name")) out.name = *name;
-    if (verify || s.get("verify") == nullptr) check_verify(s, security, out.verify);
-}
-
-void Reader::check_tls_range(const Scope& s, const BackendTls& tls) {
-    if (tls.max_version >= tls.min_version) return;
-    // Blame the key the user wrote; with only one written, the other is the default.
-    const std::string_view blamed = s.get("max_version") != nullptr ? "max_version" : "min_version";
-    fail(s.get(blamed)->source(), s.key(blamed),
-         "max_version " + in_quotes(to_string(tls.max_version)) + " is lower than min_version " +
-             in_quotes(to_string(tls.min_version)) +
-             "; raise max_version or lower min_version (defaults: \"1.0\"..\"1.3\")");
-}
-
-// pin_sha256, ca_file, name, rdp_key_sha256 and tofu_first_use belong to some verify modes
-// only; a stray one usually means the operator believes verification is on when it is not.
-void Reader::check_verify(const Scope& s, BackendSecurity security, CertVerify verify) {
-    const toml::node* pin = s.get("pin_sha256");
-    const toml::node* ca = s.get("ca_file");
-    const toml::node* rdp_key = s.get("rdp_key_sha256");
-    const bool rdp_only = security == BackendSecurity::rdp;
-    if (verify == CertVerify::pin && rdp_only && rdp_key == nullptr) {
-        fail(s.table->source(), s.key("rdp_key_sha256"),
-             "verify = \"pin\" with security = \"rdp\" needs rdp_key_sha256 = \"<SHA-256 of "
-             "the host's RDP key, as rdpbridge probe prints it>\"");
-    }
-    if (verify == CertVerify::pin && !rdp_only && pin == nullptr) {
-        fail(s.table->source(), s.key("pin_sha256"),
-             "verify = \"pin\" needs pin_sha256 = \"<SHA-256 as 64 hex digits>\"");
-    }
-    if (verify == CertVerify::ca && rdp_only) {
-        fail(s.get("verify")->source(), s.key("verify"),
-             "a CA cannot vouch for a Standard RDP Security key (security = \"rdp\"); use "
-             "verify = \"tofu\", or \"pin\" with rdp_key_sha256");
-    }
-    if (verify == CertVerify::ca && ca == nullptr) {
-        fail(s.table->source(), s.key("ca_file"),
-             "verify = \"ca\" needs ca_file = \"<PEM file of trusted CA certificates>\"");
-    }
-    if (pin != nullptr && verify != CertVerify::pin) {
-        fail(pin->source(), s.key("pin_sha256"),
-             "pin_sha256 is only used with verify = \"pin\"; set verify = \"pin\" or remove it");
-    }
-    if (ca != nullptr && verify != CertVerify::ca) {
-        fail(ca->source(), s.key("ca_file"),
-             "ca_file is only used with verify = \"ca\"; set verify = \"ca\" or remove it");
-    }
-    if (const toml::node* name = s.get("name"); name != nullptr && verify != CertVerify::ca) {
-        fail(name->source(), s.key("name"),
-             "name is the host name checked in the certificate with verify = \"ca\"; set "
-             "verify = \"ca\" or remove it");
-    }
-    if (rdp_key != nullptr && verify != CertVerify::pin && verify != CertVerify::ca) {
-        fail(rdp_key->source(), s.key("rdp_key_sha256"),
-             "rdp_key_sha256 is only used with verify = \"pin\" or \"ca\" (tofu records the "
-             "key itself); set verify = \"pin\" or remove it");
-    }
-    if (const toml::node* first = s.get("tofu_first_use");
-        first != nullptr && verify != CertVerify::tofu) {
-        fail(first->source(), s.key("tofu_first_use"),
-             "tofu_first_use is only used with verify = \"tofu\"; set verify = \"tofu\" or "
-             "remove it");
-    }
-}
-
 Route Reader::read_route(const Scope& s) {
     check_keys(s, kRouteKeys);
     Route r;
@@ -848,13 +380,7 @@ Config Reader::read(const toml::table& root) {
     return c;
 }
 
-void sort_by_position(std::vector<LoadError>& errors) {
-    std::stable_sort(errors.begin(), errors.end(), [](const LoadError& a, const LoadError& b) {
-        return std::pair(a.line, a.column) < std::pair(b.line, b.column);
-    });
-}
-
-}  // namespace
+}  // namespace internal
 
 LoadResult parse(std::string_view toml_text, std::string_view source_name) {
     toml::table root;
@@ -866,13 +392,13 @@ LoadResult parse(std::string_view toml_text, std::string_view source_name) {
                       static_cast<int>(e.source().begin.column), "",
                       "TOML syntax error: " + std::string(e.description())}};
     }
-    Reader reader(source_name);
+    internal::Reader reader(source_name);
     Config config = reader.read(root);
     std::vector<LoadError> errors = reader.take_errors();
     config.source = source_name;
     config.positions = reader.take_positions();
     if (errors.empty()) return config;
-    sort_by_position(errors);
+    internal::sort_by_position(errors);
     return errors;
 }
 

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "config/config.hpp"
+// parse_endpoint was declared here before it had a file of its own; callers still find it here.
+#include "config/endpoint.hpp"
 
 namespace rdpbridge::config {
 
@@ -58,9 +60,5 @@ struct QuickStart {
 // flag ("--listen", "--target", "--backend-security", "--handshake-log", "--state-dir") as both
 // file and key.
 LoadResult from_quick_start(const QuickStart& q);
-
-// Accepts "host", "host:port", "[v6]", "[v6]:port" and a bare IPv6 literal ("fe80::1"). The port
-// must be 0..65535 (0 is left for the caller to judge). Returns nullopt on anything else.
-std::optional<Endpoint> parse_endpoint(std::string_view text, uint16_t default_port);
 
 }  // namespace rdpbridge::config

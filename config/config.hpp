@@ -70,9 +70,10 @@ struct BackendTls {
     // it, pin and ca refuse a fall-back to Standard RDP Security.
     std::string rdp_key_sha256;
     std::optional<std::filesystem::path> ca_file;  // when verify == ca
-    std::string sni;   // server name to send; empty = none (legacy hosts ignore it)
-    std::string name;  // verify == ca: the name the certificate must carry (default: sni, else
-                       // the address's host part)
+    std::string sni;     // server name to send; empty = none (legacy hosts ignore it)
+    std::string name;    // verify == ca: the name the certificate must carry (default: sni, else
+                         // the address's host part)
+    bool resume = true;  // offer the host its earlier TLS sessions (session IDs, tickets)
 
     bool operator==(const BackendTls&) const = default;
 };

@@ -24,7 +24,8 @@ constexpr std::string_view kBackendTlsKeys[] = {"min_version",
                                                 "sni",
                                                 "name",
                                                 "rdp_key_sha256",
-                                                "tofu_first_use"};
+                                                "tofu_first_use",
+                                                "resume"};
 
 }  // namespace
 
@@ -100,6 +101,7 @@ void Reader::read_backend_tls(const Scope& s, BackendSecurity security, BackendT
     if (auto level = integer(s, "security_level", 0, 5))
         out.security_level = static_cast<int>(*level);
     if (auto legacy = boolean(s, "legacy_renegotiation")) out.legacy_renegotiation = *legacy;
+    if (auto resume = boolean(s, "resume")) out.resume = *resume;
     const auto verify = choice(s, "verify", kVerifyChoices, "a verify mode");
     if (verify) out.verify = *verify;
     if (auto pin = string(s, "pin_sha256")) {

@@ -24,6 +24,7 @@
 #include "proxy/trust/host_trust.hpp"
 #include "rdp/secret.hpp"
 #include "tls/context.hpp"
+#include "tls/session_cache.hpp"
 
 namespace rdpbridge::proxy {
 
@@ -35,8 +36,15 @@ struct ServiceAccount {
 };
 
 struct BackendRuntime {
-    BackendRuntime(const config::Backend* c, tls::Context ctx) : config(c), tls(std::move(ctx)) {}
+    BackendRuntime(const config::Backend* c, tls::Context ctx) : config(c), tls(std::move(ctx)) {
+        if (c->tls.resume) {
+            sessions = std::make_unique<tls::SessionCache>();
+            tls::SessionCache::attach(tls.get(), sessions.get());
+        }
+    }
     const config::Backend* config;
+    // Declared before `tls`, so that it outlives the context whose callback feeds it.
+    std::unique_ptr<tls::SessionCache> sessions;  // null with [backends.*.tls] resume = false
     tls::Context tls;
     std::optional<ServiceAccount> service_credentials;
 };

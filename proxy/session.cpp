@@ -85,7 +85,7 @@ std::string endpoint_text(const tcp::endpoint& ep) {
 }
 
 Json tls_facts(const tls::SessionFacts& f) {
-    Json j{{"tls_version", f.version}, {"cipher", f.cipher}};
+    Json j{{"tls_version", f.version}, {"cipher", f.cipher}, {"tls_resumed", f.resumed}};
     if (f.peer) {
         j["cert_subject"] = f.peer->subject;
         j["cert_not_after"] = f.peer->not_after;
@@ -740,12 +740,14 @@ awaitable<tls::SessionFacts> Session::connect_backend_tls(TlsStream& back,
         else
             SSL_set1_host(ssl, name.c_str());
     }
+    const bool resume_offered = backend.sessions && backend.sessions->offer(ssl);
     tls::AlertTrace alerts;
     tls::attach_alert_trace(ssl, &alerts);
     error_code ec;
     co_await back.async_handshake(asio::ssl::stream_base::client,
                                   asio::redirect_error(use_awaitable, ec));
     tls::attach_alert_trace(ssl, nullptr);
+    if (backend.sessions) backend.sessions->settle(ssl, !ec);
     if (ec) {
         if (ec.category() != asio::error::get_ssl_category() || deadline_.fired()) {
             throw HandshakeError{
@@ -766,7 +768,10 @@ awaitable<tls::SessionFacts> Session::connect_backend_tls(TlsStream& back,
                                                        ", pin is " + policy.pin_sha256}};
     }
     check_tls_identity(facts);
-    stage_done(Stage::backend_tls, tls_facts(facts));
+    auto done = tls_facts(facts);
+    // Offered and not resumed: the host declined (restarted, expired it, or never resumes).
+    if (backend.sessions) done["tls_resume_offered"] = resume_offered;
+    stage_done(Stage::backend_tls, std::move(done));
     if (facts.peer && facts.peer->days_left < 0) {
         warning("backend_certificate_expired",
                 "host certificate expired " + std::to_string(-facts.peer->days_left) +

@@ -101,6 +101,7 @@ SessionFacts inspect(SSL* ssl) {
     f.version = SSL_get_version(ssl);
     if (const SSL_CIPHER* c = SSL_get_current_cipher(ssl)) f.cipher = SSL_CIPHER_get_name(c);
     f.secure_renegotiation = SSL_get_secure_renegotiation_support(ssl) == 1;
+    f.resumed = SSL_session_reused(ssl) == 1;
     std::unique_ptr<X509, decltype(&X509_free)> peer(SSL_get1_peer_certificate(ssl), X509_free);
     f.peer = describe_certificate(peer.get());
     return f;

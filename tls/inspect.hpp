@@ -25,6 +25,7 @@ struct SessionFacts {
     std::string version;  // "TLSv1", "TLSv1.2", ...
     std::string cipher;   // OpenSSL name
     bool secure_renegotiation = false;
+    bool resumed = false;  // an earlier session's keys, without a certificate or key exchange
     std::optional<PeerCertificate> peer;
 };
 

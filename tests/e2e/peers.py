@@ -39,6 +39,7 @@ import ssl
 import struct
 import sys
 import threading
+import warnings
 from typing import Callable, Optional
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures"
@@ -88,6 +89,7 @@ class Wire:
     def __init__(self, sock: socket.socket):
         self.sock = sock
         self.tls: Optional[ssl.SSLObject] = None
+        self.close_notify_received = False
         self.incoming = ssl.MemoryBIO()
         self.outgoing = ssl.MemoryBIO()
         self.pending = b""  # plaintext read but not yet consumed
@@ -114,7 +116,10 @@ class Wire:
                 return self.tls.read(65536)
             except ssl.SSLWantReadError:
                 pass
-            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+            except ssl.SSLZeroReturnError:
+                self.close_notify_received = True
+                return b""
+            except ssl.SSLEOFError:
                 return b""
             data = self.sock.recv(65536)
             if not data:
@@ -200,14 +205,25 @@ class Wire:
         try:
             while self.recv():
                 pass
-        except (OSError, ssl.SSLError):
+            if self.close_notify_received:
+                # Answer the peer's close_notify as a TLS server does: OpenSSL keeps a session
+                # resumable only when its connection ended with this side's close_notify too.
+                self.tls.unwrap()
+                self.send_raw(self.outgoing.read())
+        except (OSError, ssl.SSLError, ValueError):
             pass
         self.sock.close()
 
 
-def server_context(cert, key) -> ssl.SSLContext:
+def server_context(cert, key, tls10: bool = False) -> ssl.SSLContext:
+    """tls10: only TLS 1.0 with the CBC-SHA suites, as Windows 7 / Server 2008 R2 speak it."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(str(cert), str(key))
+    if tls10:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1
+        ctx.set_ciphers("AES256-SHA:AES128-SHA:@SECLEVEL=0")
     return ctx
 
 
@@ -270,14 +286,21 @@ class ScriptedHost(_Listener):
     `select`, runs TLS, answers the MCS Connect Initial with xrdp's captured Connect Response
     (the session is then established through the gateway) and reads until closed; unless the
     script (`when`, `action`) makes it stop at a boundary. `on_request(cookie, wire)` may take
-    over a connection once its request is read (return True)."""
+    over a connection once its request is read (return True).
+
+    TLS: `tls10` limits it to TLS 1.0 as Windows 7 speaks it. OpenSSL's server session cache
+    lets a client resume; with `resume=False` every connection gets a context of its own, whose
+    empty cache declines every offered session. `resumed` records, per TLS handshake, whether
+    OpenSSL on this side resumed it."""
 
     def __init__(self, cert, key, when: Optional[str] = None, action: Optional[str] = None,
                  select: int = PROTOCOL_SSL, bind: str = "127.0.0.1", port: int = 0,
                  on_request: Optional[Callable[[Optional[str], Wire], bool]] = None,
-                 echo: bool = False):
+                 echo: bool = False, tls10: bool = False, resume: bool = True):
         assert when is None or when in HOST_BOUNDARIES + NLA_HOST_BOUNDARIES, when
-        self.ctx = server_context(cert, key)
+        self.ctx = server_context(cert, key, tls10)
+        self._new_ctx = None if resume else (lambda: server_context(cert, key, tls10))
+        self.resumed: list = []
         self.when, self.action, self.select = when, action, select
         self.on_request = on_request
         self.echo = echo  # once established, send back what comes (traffic both ways)
@@ -302,9 +325,11 @@ class ScriptedHost(_Listener):
             w.send(x224_confirm(self.select))
             if self.when == "confirm":
                 return w.act(self.action)
-            w.start_tls(self.ctx, server_side=True)
+            w.start_tls(self._new_ctx() if self._new_ctx else self.ctx, server_side=True)
             if not w.handshake(partial=self.when == "mid_tls"):
                 return w.act(self.action)
+            with self._lock:
+                self.resumed.append(w.tls.session_reused)
             if self.when == "tls":
                 return w.act(self.action)
             if self.select != PROTOCOL_SSL:

@@ -123,6 +123,7 @@ TEST(FullFile, LoadsEveryKey) {
     EXPECT_EQ(win7.tls.ciphers, "AES128-SHA");
     EXPECT_EQ(win7.tls.security_level, 1);
     EXPECT_FALSE(win7.tls.legacy_renegotiation);
+    EXPECT_FALSE(win7.tls.resume);
     EXPECT_EQ(win7.tls.verify, CertVerify::pin);
     EXPECT_EQ(win7.tls.pin_sha256,
               "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789");
@@ -192,6 +193,7 @@ TEST(Defaults, MinimalConfigUsesStructDefaults) {
     EXPECT_EQ(b.tls.ciphers, BackendTls{}.ciphers);
     EXPECT_EQ(b.tls.security_level, 0);
     EXPECT_TRUE(b.tls.legacy_renegotiation);
+    EXPECT_TRUE(b.tls.resume);
     // Trust on first use unless told otherwise: a backend is never unverified by default.
     EXPECT_EQ(b.tls.verify, CertVerify::tofu);
     EXPECT_EQ(b.tls.tofu_first_use, FirstUse::learn);

@@ -74,9 +74,12 @@ std::optional<Failure> Bridge::accept_server_security(const ServerSecurity& secu
         const ByteView random(params_.client_random);
         auto keys = derive_session_keys(security.method, random, security.server_random);
         if (!keys) return Failure{Cause::host_mcs_malformed, keys.error().message()};
-        security_ = std::make_unique<StandardSecurity>(*keys);
-        encrypted_client_random_ =
-            crypto::rsa_public_le(random, cert.key.modulus, cert.key.exponent);
+        auto session = StandardSecurity::create(*keys);
+        if (!session) return Failure{Cause::internal_error, session.error().message()};
+        auto encrypted = crypto::rsa_public_le(random, cert.key.modulus, cert.key.exponent);
+        if (!encrypted) return Failure{Cause::host_mcs_malformed, encrypted.error().message()};
+        security_ = std::make_unique<StandardSecurity>(std::move(*session));
+        encrypted_client_random_ = std::move(*encrypted);
         encrypted_client_random_.resize(encrypted_client_random_.size() + kRsaPadding, 0);
         crypto::cleanse(params_.client_random.data(), params_.client_random.size());
     }
@@ -90,7 +93,9 @@ std::string Bridge::key_recorded_note() const {
 // The host's key decides whether it gets the client random (and, under it, the Client Info with
 // the user's credentials): nothing is sent to a host whose key differs from the expected one.
 std::optional<Failure> Bridge::check_host_key(const RsaPublicKey& key) {
-    const std::string presented = rdp_key_sha256(key);
+    const auto sha256 = rdp_key_sha256(key);
+    if (!sha256) return Failure{Cause::internal_error, sha256.error().message()};
+    const std::string& presented = *sha256;
     facts_.emplace_back("rdp_key_sha256", presented);
     const auto& expected = params_.expected_rdp_key_sha256;
     if (!expected.empty() && expected != presented) {
@@ -145,7 +150,8 @@ std::optional<Failure> Bridge::security_exchange(const mcs::SendData& carrier, B
 
 std::optional<Failure> Bridge::append_sealed(const mcs::SendData& header, uint16_t flags,
                                              ByteView plaintext, Bytes& out) {
-    const Sealed sealed = security_->seal(plaintext);
+    const auto sealed = security_->seal(plaintext);
+    if (!sealed) return Failure{Cause::internal_error, sealed.error().message()};
     note_key_updates();
     Bytes body;
     body.reserve(plaintext.size() + sec::kFipsSize + 8);
@@ -155,10 +161,10 @@ std::optional<Failure> Bridge::append_sealed(const mcs::SendData& header, uint16
     if (security_->fips()) {
         w.u16le(sec::kFipsHeaderLength);
         w.u8(sec::kFipsVersion);
-        w.u8(sealed.fips_padding);
+        w.u8(sealed->fips_padding);
     }
-    w.bytes(sealed.mac);
-    w.bytes(sealed.data);
+    w.bytes(sealed->mac);
+    w.bytes(sealed->data);
     auto frame = mcs::encode_send_data(header, body);
     if (!frame) return Failure{Cause::client_mcs_malformed, frame.error().message()};
     append(out, *frame);
@@ -228,7 +234,10 @@ std::optional<Failure> Bridge::host_send_data(const Bytes& pdu, const mcs::SendD
         auto mac = r.bytes(sec::kMacSize, "security_header.mac");
         if (!mac) return Failure{Cause::host_mcs_malformed, mac.error().message()};
         plain.assign(r.rest().begin(), r.rest().end());
-        if (!security_->open(plain, mac->data(), *flags & sec::secure_checksum, padding)) {
+        const auto opened =
+            security_->open(plain, mac->data(), *flags & sec::secure_checksum, padding);
+        if (!opened) return Failure{Cause::internal_error, opened.error().message()};
+        if (*opened == Opened::mac_mismatch) {
             return Failure{Cause::host_mac_mismatch,
                            "MAC of host PDU #" + std::to_string(security_->packets_opened()) +
                                " on channel " + std::to_string(sd.channel) + " does not verify"};

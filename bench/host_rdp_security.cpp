@@ -115,7 +115,9 @@ void HostRdpSecurity::accept_exchange(rdp::ByteView frame) {
     rdp::SessionKeys keys = std::move(*derived);
     // The client encrypts with what the server decrypts with, and the other way round.
     std::swap(keys.encrypt_key, keys.decrypt_key);
-    security_.emplace(keys);
+    auto security = rdp::StandardSecurity::create(keys);
+    if (!security) fail(security.error().message());
+    security_.emplace(std::move(*security));
 }
 
 void HostRdpSecurity::check_client_info(rdp::ByteView frame) {
@@ -134,19 +136,23 @@ void HostRdpSecurity::check_client_info(rdp::ByteView frame) {
     auto mac = r.bytes(rdp::sec::kMacSize, "mac");
     if (!mac) fail("client info: " + mac.error().message());
     rdp::Bytes data(r.rest().begin(), r.rest().end());
-    if (!security_->open(data, mac->data(), *flags & rdp::sec::secure_checksum, padding))
+    const auto opened =
+        security_->open(data, mac->data(), *flags & rdp::sec::secure_checksum, padding);
+    if (!opened) fail("client info: " + opened.error().message());
+    if (*opened != rdp::Opened::verified)
         fail("client info: MAC does not verify (the two ends' session keys differ)");
 }
 
 rdp::Bytes HostRdpSecurity::seal_output(const rdp::Bytes& pdu) {
     auto plain = rdp::fastpath::decode(pdu, false);
     if (!plain) fail("output: " + plain.error().message());
-    const rdp::Sealed sealed = security_->seal(plain->data);
+    const auto sealed = security_->seal(plain->data);
+    if (!sealed) fail("output: " + sealed.error().message());
     rdp::fastpath::Pdu p;
     p.header = uint8_t((plain->header & 0x3F) | (rdp::sec::fastpath_encrypted << 6));
-    p.mac = sealed.mac;
-    if (security_->fips()) p.fips_padding = sealed.fips_padding;
-    auto encoded = rdp::fastpath::encode(p, sealed.data);
+    p.mac = sealed->mac;
+    if (security_->fips()) p.fips_padding = sealed->fips_padding;
+    auto encoded = rdp::fastpath::encode(p, sealed->data);
     if (!encoded) fail("output: " + encoded.error().message());
     return std::move(*encoded);
 }

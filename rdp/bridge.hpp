@@ -96,6 +96,7 @@ class Bridge {
     void stop_awaiting_client_info(std::string reason);
     void client_step_aside();
     std::optional<Failure> host_fastpath(const Bytes& pdu, Bytes& out);
+    std::optional<Failure> accept_server_security(const ServerSecurity& security);
     std::optional<Failure> check_host_key(const RsaPublicKey& key);
     std::string key_recorded_note() const;
     std::optional<Failure> security_exchange(const mcs::SendData& carrier, Bytes& out);

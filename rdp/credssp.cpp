@@ -156,10 +156,11 @@ constexpr char kClientToServerMagic[] = "CredSSP Client-To-Server Binding Hash";
 constexpr char kServerToClientMagic[] = "CredSSP Server-To-Client Binding Hash";
 
 template <std::size_t N>
-Bytes binding_hash(const char (&magic)[N], ByteView public_key, ByteView client_nonce) {
+Result<Bytes> binding_hash(const char (&magic)[N], ByteView public_key, ByteView client_nonce) {
     const ByteView magic_with_nul(reinterpret_cast<const uint8_t*>(magic), N);
     const auto hash = crypto::sha256({magic_with_nul, client_nonce, public_key});
-    return Bytes(hash.begin(), hash.end());
+    if (!hash) return hash.error();
+    return Bytes(hash->begin(), hash->end());
 }
 
 struct StatusName {
@@ -396,12 +397,12 @@ Result<Secret> password_from_utf8(std::string_view utf8) {
     return Secret(std::move(out));
 }
 
-Bytes client_binding(uint32_t version, ByteView public_key, ByteView client_nonce) {
+Result<Bytes> client_binding(uint32_t version, ByteView public_key, ByteView client_nonce) {
     if (version < kFirstVersionWithNonce) return Bytes(public_key.begin(), public_key.end());
     return binding_hash(kClientToServerMagic, public_key, client_nonce);
 }
 
-Bytes server_binding(uint32_t version, ByteView public_key, ByteView client_nonce) {
+Result<Bytes> server_binding(uint32_t version, ByteView public_key, ByteView client_nonce) {
     if (version >= kFirstVersionWithNonce)
         return binding_hash(kServerToClientMagic, public_key, client_nonce);
     Bytes echo(public_key.begin(), public_key.end());

@@ -94,9 +94,10 @@ Result<Secret> password_from_utf8(std::string_view utf8);
 // the public key itself, answered by the key with its first byte incremented; from version 5
 // SHA-256 over "CredSSP Client-To-Server Binding Hash\0" (server: "Server-To-Client") followed
 // by the client nonce and the public key. `public_key` is the subjectPublicKey of the server's
-// TLS certificate (crypto::x509_subject_public_key).
-Bytes client_binding(uint32_t version, ByteView public_key, ByteView client_nonce);
-Bytes server_binding(uint32_t version, ByteView public_key, ByteView client_nonce);
+// TLS certificate (crypto::x509_subject_public_key). An error when OpenSSL cannot compute
+// SHA-256.
+Result<Bytes> client_binding(uint32_t version, ByteView public_key, ByteView client_nonce);
+Result<Bytes> server_binding(uint32_t version, ByteView public_key, ByteView client_nonce);
 
 // ----------------------------------------------------------------------------- errorCode
 

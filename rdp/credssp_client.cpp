@@ -103,7 +103,9 @@ std::optional<Failure> Client::advance(const PackageStep& step, Bytes& out) {
     TsRequest request;  // announces our version, as FreeRDP and Windows do in every TSRequest
     if (!step.token.empty()) request.nego_tokens.push_back(step.token);
     if (step.complete) {
-        auto sealed = package_.wrap(client_binding(version_, public_key_, nonce_));
+        const auto binding = client_binding(version_, public_key_, nonce_);
+        if (!binding) return Failure{Cause::internal_error, binding.error().message()};
+        auto sealed = package_.wrap(*binding);
         if (!sealed)
             return package_failed("credssp.pub_key_auth: the security package could not seal it",
                                   sealed.error());
@@ -125,7 +127,9 @@ std::optional<Failure> Client::delegate(ByteView sealed, Bytes& out) {
     if (!plain)
         return package_failed("credssp.pub_key_auth: the security package could not unseal it",
                               plain.error());
-    if (!std::ranges::equal(plain->view(), server_binding(version_, public_key_, nonce_)))
+    const auto expected = server_binding(version_, public_key_, nonce_);
+    if (!expected) return Failure{Cause::internal_error, expected.error().message()};
+    if (!std::ranges::equal(plain->view(), *expected))
         return Failure{Cause::host_nla_binding_mismatch,
                        std::string(field::pub_key_auth) + ": the host's answer (version " +
                            std::to_string(version_) +

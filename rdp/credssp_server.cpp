@@ -110,14 +110,17 @@ std::optional<Failure> Server::answer_pub_key_auth(ByteView sealed, ByteView las
     if (!plain)
         return package_failed("credssp.pub_key_auth: the security package could not unseal it",
                               plain.error());
-    const Bytes expected = client_binding(version_, public_key_, nonce);
-    if (!std::ranges::equal(plain->view(), expected))
+    const auto expected = client_binding(version_, public_key_, nonce);
+    if (!expected) return Failure{Cause::internal_error, expected.error().message()};
+    if (!std::ranges::equal(plain->view(), *expected))
         return Failure{Cause::client_nla_binding_mismatch,
                        std::string(field::pub_key_auth) + ": the client bound the run (version " +
                            std::to_string(version_) +
                            ") to another public key than the gateway's certificate's"};
 
-    auto answer_value = package_.wrap(server_binding(version_, public_key_, nonce));
+    const auto ours = server_binding(version_, public_key_, nonce);
+    if (!ours) return Failure{Cause::internal_error, ours.error().message()};
+    auto answer_value = package_.wrap(*ours);
     if (!answer_value)
         return package_failed("credssp.pub_key_auth: the security package could not seal ours",
                               answer_value.error());

@@ -29,11 +29,12 @@ std::string to_string(const SecurityLayers& layers) {
     return s.empty() ? "none" : s;
 }
 
-std::string rdp_key_sha256(const RsaPublicKey& key) {
+Result<std::string> rdp_key_sha256(const RsaPublicKey& key) {
     const uint8_t exponent[4] = {uint8_t(key.exponent), uint8_t(key.exponent >> 8),
                                  uint8_t(key.exponent >> 16), uint8_t(key.exponent >> 24)};
     const auto digest = crypto::sha256({ByteView(key.modulus), ByteView(exponent, 4)});
-    return hex(ByteView(digest));
+    if (!digest) return digest.error();
+    return hex(ByteView(*digest));
 }
 
 namespace {

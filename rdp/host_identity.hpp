@@ -35,8 +35,8 @@ struct HostIdentity {
 // The fingerprint of a Standard RDP Security server key (proprietary certificate or the X.509
 // key in SC_SECURITY): SHA-256 over the modulus as sent (little-endian, without padding)
 // followed by the public exponent as 4 little-endian bytes. The same key gives the same value
-// whichever certificate form carries it.
-std::string rdp_key_sha256(const RsaPublicKey& key);
+// whichever certificate form carries it. An error when OpenSSL cannot compute SHA-256.
+Result<std::string> rdp_key_sha256(const RsaPublicKey& key);
 
 enum class IdentityVerdict {
     match,           // the recorded key

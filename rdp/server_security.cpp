@@ -29,15 +29,18 @@ constexpr std::array<uint8_t, 64> kTsModulus{
     0x6c, 0x5e, 0x06, 0x09, 0x1a, 0xf5, 0x61, 0xbb, 0x20, 0x93, 0x09, 0x5f, 0x05, 0x6d, 0xea, 0x87};
 constexpr std::array<uint8_t, 4> kTsExponent{0x5b, 0x7b, 0x88, 0xc0};
 
-// 5.3.3.1.3: the decrypted signature is the MD5 hash, 0x00, 0xFF padding, then 0x01.
-bool signature_matches(ByteView signed_part, ByteView signature) {
+// 5.3.3.1.3: the decrypted signature is the MD5 hash, 0x00, 0xFF padding, then 0x01. nullopt
+// when OpenSSL cannot check it: the signature decides nothing (no CA stands behind the key), and
+// the session's own key derivation then stops with OpenSSL's reason.
+std::optional<bool> signature_matches(ByteView signed_part, ByteView signature) {
     if (signature.size() < kTsModulus.size()) return false;
-    const Bytes m =
+    const auto m =
         crypto::rsa_public_le(signature.first(kTsModulus.size()), kTsModulus, kTsExponent);
     const auto hash = crypto::md5({signed_part});
-    if (!std::equal(hash.begin(), hash.end(), m.begin())) return false;
-    if (m[16] != 0x00 || m[62] != 0x01) return false;
-    return std::all_of(m.begin() + 17, m.begin() + 62, [](uint8_t b) { return b == 0xFF; });
+    if (!m || !hash) return std::nullopt;
+    if (!std::equal(hash->begin(), hash->end(), m->begin())) return false;
+    if ((*m)[16] != 0x00 || (*m)[62] != 0x01) return false;
+    return std::all_of(m->begin() + 17, m->begin() + 62, [](uint8_t b) { return b == 0xFF; });
 }
 
 Result<RsaPublicKey> read_rsa1_blob(ByteView blob) {

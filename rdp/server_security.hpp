@@ -42,7 +42,8 @@ struct ServerCertificate {
     CertificateKind kind = CertificateKind::proprietary;
     bool temporary = false;  // top bit of dwVersion
     RsaPublicKey key;
-    // Proprietary only: whether the signature verifies against the Terminal Services key.
+    // Proprietary only: whether the signature verifies against the Terminal Services key (unset
+    // too when OpenSSL could not check it).
     std::optional<bool> signature_valid;
     std::vector<Bytes> x509_chain;  // DER, as sent; the key is taken from the last one
 };

@@ -35,18 +35,23 @@ ByteView view(const auto& a) {
 }
 
 // SaltedHash(S, I) = MD5(S + SHA1(I + S + ClientRandom + ServerRandom))
-crypto::Md5 salted_hash(ByteView s, ByteView i, ByteView cr, ByteView sr) {
+Result<crypto::Md5> salted_hash(ByteView s, ByteView i, ByteView cr, ByteView sr) {
     const auto sha = crypto::sha1({i, s, cr, sr});
-    return crypto::md5({s, view(sha)});
+    if (!sha) return sha.error();
+    return crypto::md5({s, view(*sha)});
 }
 
 // Three salted hashes over 'A','BB','CCC' (or 'X','YY','ZZZ') concatenated.
-Bytes triple_hash(ByteView secret, char first, ByteView cr, ByteView sr) {
+Result<Bytes> triple_hash(ByteView secret, char first, ByteView cr, ByteView sr) {
     Bytes out;
     for (int n = 1; n <= 3; ++n) {
         const Bytes label(std::size_t(n), uint8_t(first + n - 1));
         const auto h = salted_hash(secret, label, cr, sr);
-        out.insert(out.end(), h.begin(), h.end());
+        if (!h) {
+            crypto::cleanse(out.data(), out.size());
+            return h.error();
+        }
+        out.insert(out.end(), h->begin(), h->end());
     }
     return out;
 }
@@ -104,23 +109,39 @@ std::array<uint8_t, 4> le32(uint32_t v) {
 }
 
 // [MS-RDPBCGR] 5.3.6.1: MD5(MACKey + Pad2 + SHA1(MACKey + Pad1 + len + data [+ count])).
-std::array<uint8_t, 8> rc4_mac(ByteView mac_key, ByteView data, bool salted, uint32_t count) {
+Result<std::array<uint8_t, 8>> rc4_mac(ByteView mac_key, ByteView data, bool salted,
+                                       uint32_t count) {
     const auto len = le32(uint32_t(data.size()));
     const auto c = le32(count);
     const auto sha = salted ? crypto::sha1({mac_key, view(pad1()), view(len), data, view(c)})
                             : crypto::sha1({mac_key, view(pad1()), view(len), data});
-    const auto md = crypto::md5({mac_key, view(pad2()), view(sha)});
-    return first8(view(md));
+    if (!sha) return sha.error();
+    const auto md = crypto::md5({mac_key, view(pad2()), view(*sha)});
+    if (!md) return md.error();
+    return first8(view(*md));
+}
+
+Result<std::array<uint8_t, 8>> fips_mac(ByteView hmac_key, ByteView data, uint32_t count) {
+    const auto c = le32(count);
+    const auto hmac = crypto::hmac_sha1(hmac_key, {data, view(c)});
+    if (!hmac) return hmac.error();
+    return first8(view(*hmac));
 }
 
 // [MS-RDPBCGR] 5.3.7.1: a new RC4 key from the initial and current ones.
-Bytes update_key(const Bytes& initial, const Bytes& current, uint32_t method) {
+Result<Bytes> update_key(const Bytes& initial, const Bytes& current, uint32_t method) {
     const auto sha = crypto::sha1({initial, view(pad1()), current});
-    const auto md = crypto::md5({initial, view(pad2()), view(sha)});
-    Bytes temp(md.begin(), md.begin() + long(initial.size()));
+    if (!sha) return sha.error();
+    const auto md = crypto::md5({initial, view(pad2()), view(*sha)});
+    if (!md) return md.error();
+    Bytes temp(md->begin(), md->begin() + long(initial.size()));
     crypto::Rc4 rc4;
-    rc4.reset(temp);
-    rc4.apply(temp.data(), temp.size());
+    Status keyed = rc4.reset(temp);
+    if (keyed) keyed = rc4.apply(temp.data(), temp.size());
+    if (!keyed) {
+        crypto::cleanse(temp.data(), temp.size());
+        return keyed.error();
+    }
     Bytes full(16, 0);
     std::copy(temp.begin(), temp.end(), full.begin());
     Bytes next = initial.size() == 16 ? temp : reduce(full, method);
@@ -134,24 +155,34 @@ struct Rc4Direction {
     crypto::Rc4 rc4;
     uint32_t since_update = 0;
 
-    void start(const Bytes& key) {
+    Status start(const Bytes& key) {
         initial = current = key;
-        rc4.reset(current);
+        return rc4.reset(current);
     }
-    void apply(uint32_t method, uint8_t* data, std::size_t size) {
+    Status apply(uint32_t method, uint8_t* data, std::size_t size) {
         if (since_update == kKeyUpdateInterval) {
-            current = update_key(initial, current, method);
-            rc4.reset(current);
+            auto next = update_key(initial, current, method);
+            if (!next) return next.error();
+            crypto::cleanse(current.data(), current.size());
+            current = std::move(*next);
+            if (auto keyed = rc4.reset(current); !keyed) return keyed;
             since_update = 0;
         }
-        rc4.apply(data, size);
+        if (auto applied = rc4.apply(data, size); !applied) return applied;
         ++since_update;
+        return Ok{};
     }
     ~Rc4Direction() {
         crypto::cleanse(initial.data(), initial.size());
         crypto::cleanse(current.data(), current.size());
     }
 };
+
+// A half-sealed PDU is plaintext: it is wiped before the error goes back.
+Result<Sealed> wiped(Sealed& out, Error error) {
+    crypto::cleanse(out.data.data(), out.data.size());
+    return error;
+}
 
 }  // namespace
 
@@ -175,26 +206,47 @@ Result<SessionKeys> derive_session_keys(uint32_t method, ByteView cr, ByteView s
     SessionKeys keys;
     keys.method = method;
     if (method == encryption_method::fips) {
-        const auto encrypt_t = crypto::sha1({cr.last(16), sr.last(16)});
-        const auto decrypt_t = crypto::sha1({cr.first(16), sr.first(16)});
-        keys.encrypt_key = expand_des_key(encrypt_t);
-        keys.decrypt_key = expand_des_key(decrypt_t);
-        const auto hmac = crypto::sha1({view(decrypt_t), view(encrypt_t)});
-        keys.hmac_key.assign(hmac.begin(), hmac.end());
+        auto encrypt_t = crypto::sha1({cr.last(16), sr.last(16)});
+        if (!encrypt_t) return encrypt_t.error();
+        auto decrypt_t = crypto::sha1({cr.first(16), sr.first(16)});
+        if (!decrypt_t) {
+            crypto::cleanse(encrypt_t->data(), encrypt_t->size());
+            return decrypt_t.error();
+        }
+        keys.encrypt_key = expand_des_key(*encrypt_t);
+        keys.decrypt_key = expand_des_key(*decrypt_t);
+        auto hmac = crypto::sha1({view(*decrypt_t), view(*encrypt_t)});
+        for (auto* t : {&*encrypt_t, &*decrypt_t}) crypto::cleanse(t->data(), t->size());
+        if (!hmac) return hmac.error();
+        keys.hmac_key.assign(hmac->begin(), hmac->end());
+        crypto::cleanse(hmac->data(), hmac->size());
         return keys;
     }
     Bytes pre_master(cr.begin(), cr.begin() + 24);
     pre_master.insert(pre_master.end(), sr.begin(), sr.begin() + 24);
-    Bytes master = triple_hash(pre_master, 'A', cr, sr);
-    Bytes blob = triple_hash(master, 'X', cr, sr);
-    const ByteView b(blob);
+    auto master = triple_hash(pre_master, 'A', cr, sr);
+    crypto::cleanse(pre_master.data(), pre_master.size());
+    if (!master) return master.error();
+    auto blob = triple_hash(*master, 'X', cr, sr);
+    crypto::cleanse(master->data(), master->size());
+    if (!blob) return blob.error();
+    const ByteView b(*blob);
     const Bytes mac128(b.begin(), b.begin() + 16);
-    const auto decrypt128 = crypto::md5({b.subspan(16, 16), cr, sr});
-    const auto encrypt128 = crypto::md5({b.subspan(32, 16), cr, sr});
+    auto decrypt128 = crypto::md5({b.subspan(16, 16), cr, sr});
+    auto encrypt128 = crypto::md5({b.subspan(32, 16), cr, sr});
+    crypto::cleanse(blob->data(), blob->size());
+    const auto wipe = [&] {
+        for (auto* k : {&decrypt128, &encrypt128})
+            if (*k) crypto::cleanse((*k)->data(), (*k)->size());
+    };
+    if (!decrypt128 || !encrypt128) {
+        wipe();
+        return (decrypt128 ? encrypt128 : decrypt128).error();
+    }
     keys.mac_key = reduce(mac128, method);
-    keys.decrypt_key = reduce(Bytes(decrypt128.begin(), decrypt128.end()), method);
-    keys.encrypt_key = reduce(Bytes(encrypt128.begin(), encrypt128.end()), method);
-    for (Bytes* k : {&pre_master, &master, &blob}) crypto::cleanse(k->data(), k->size());
+    keys.decrypt_key = reduce(Bytes(decrypt128->begin(), decrypt128->end()), method);
+    keys.encrypt_key = reduce(Bytes(encrypt128->begin(), encrypt128->end()), method);
+    wipe();
     return keys;
 }
 
@@ -207,16 +259,22 @@ struct StandardSecurity::State {
     uint32_t opened = 0;
 };
 
-StandardSecurity::StandardSecurity(const SessionKeys& keys) : s_(std::make_unique<State>()) {
-    s_->keys = keys;
-    s_->fips = keys.method == encryption_method::fips;
-    if (s_->fips) {
-        s_->des_out.reset(keys.encrypt_key, kFipsIv, true);
-        s_->des_in.reset(keys.decrypt_key, kFipsIv, false);
+StandardSecurity::StandardSecurity(std::unique_ptr<State> s) : s_(std::move(s)) {}
+
+Result<StandardSecurity> StandardSecurity::create(const SessionKeys& keys) {
+    auto s = std::make_unique<State>();
+    s->keys = keys;
+    s->fips = keys.method == encryption_method::fips;
+    Status keyed = Ok{};
+    if (s->fips) {
+        keyed = s->des_out.reset(keys.encrypt_key, kFipsIv, true);
+        if (keyed) keyed = s->des_in.reset(keys.decrypt_key, kFipsIv, false);
     } else {
-        s_->rc4_out.start(keys.encrypt_key);
-        s_->rc4_in.start(keys.decrypt_key);
+        keyed = s->rc4_out.start(keys.encrypt_key);
+        if (keyed) keyed = s->rc4_in.start(keys.decrypt_key);
     }
+    if (!keyed) return keyed.error();
+    return StandardSecurity(std::move(s));
 }
 
 StandardSecurity::~StandardSecurity() = default;
@@ -232,40 +290,51 @@ uint32_t StandardSecurity::packets_opened() const {
     return s_->opened;
 }
 
-Sealed StandardSecurity::seal(ByteView plaintext, bool salted) {
+Result<Sealed> StandardSecurity::seal(ByteView plaintext, bool salted) {
     Sealed out;
     if (s_->fips) {
-        const auto count = le32(s_->sealed);
-        out.mac = first8(view(crypto::hmac_sha1(s_->keys.hmac_key, {plaintext, view(count)})));
+        auto mac = fips_mac(s_->keys.hmac_key, plaintext, s_->sealed);
+        if (!mac) return mac.error();
+        out.mac = *mac;
         out.fips_padding = uint8_t((8 - plaintext.size() % 8) % 8);
         // Room for the padding first: growing later would leave a copy of the plaintext behind.
         out.data.reserve(plaintext.size() + out.fips_padding);
         out.data.assign(plaintext.begin(), plaintext.end());
         out.data.resize(plaintext.size() + out.fips_padding, 0);
-        s_->des_out.apply(out.data.data(), out.data.size());
+        if (auto sealed = s_->des_out.apply(out.data.data(), out.data.size()); !sealed)
+            return wiped(out, sealed.error());
     } else {
-        out.mac = rc4_mac(s_->keys.mac_key, plaintext, salted, s_->sealed);
+        auto mac = rc4_mac(s_->keys.mac_key, plaintext, salted, s_->sealed);
+        if (!mac) return mac.error();
+        out.mac = *mac;
         out.data.assign(plaintext.begin(), plaintext.end());
-        s_->rc4_out.apply(s_->keys.method, out.data.data(), out.data.size());
+        if (auto sealed = s_->rc4_out.apply(s_->keys.method, out.data.data(), out.data.size());
+            !sealed)
+            return wiped(out, sealed.error());
     }
     ++s_->sealed;
     return out;
 }
 
-bool StandardSecurity::open(Bytes& data, const uint8_t* mac, bool salted, uint8_t fips_padding) {
-    std::array<uint8_t, 8> expected;
+Result<Opened> StandardSecurity::open(Bytes& data, const uint8_t* mac, bool salted,
+                                      uint8_t fips_padding) {
+    Result<std::array<uint8_t, 8>> expected = Error{};
     if (s_->fips) {
-        if (data.size() % 8 != 0 || fips_padding > 7 || fips_padding > data.size()) return false;
-        s_->des_in.apply(data.data(), data.size());
+        if (data.size() % 8 != 0 || fips_padding > 7 || fips_padding > data.size())
+            return Opened::mac_mismatch;
+        if (auto opened = s_->des_in.apply(data.data(), data.size()); !opened)
+            return opened.error();
         data.resize(data.size() - fips_padding);
-        const auto count = le32(s_->opened);
-        expected = first8(view(crypto::hmac_sha1(s_->keys.hmac_key, {data, view(count)})));
+        expected = fips_mac(s_->keys.hmac_key, data, s_->opened);
     } else {
-        s_->rc4_in.apply(s_->keys.method, data.data(), data.size());
+        if (auto opened = s_->rc4_in.apply(s_->keys.method, data.data(), data.size()); !opened)
+            return opened.error();
         expected = rc4_mac(s_->keys.mac_key, data, salted, s_->opened);
     }
+    if (!expected) return expected.error();
     ++s_->opened;
-    return std::equal(expected.begin(), expected.end(), mac);
+    return std::equal(expected->begin(), expected->end(), mac) ? Opened::verified
+                                                               : Opened::mac_mismatch;
 }
 
 }  // namespace rdpbridge::rdp

@@ -3,7 +3,8 @@
 // with the RC4 key update every 4096 packets. The gateway is the client on the back leg: it
 // protects what goes to the host and checks and strips what comes from it.
 //
-// Key material never leaves this object and is wiped when it is destroyed.
+// Key material never leaves this object and is wiped when it is destroyed. A primitive OpenSSL
+// cannot give (see crypto::legacy_provider_problem) is an Error, never an exception.
 #pragma once
 
 #include <array>
@@ -28,7 +29,8 @@ struct SessionKeys {
 };
 
 // [MS-RDPBCGR] 5.3.5.1 (non-FIPS) and 5.3.5.2 (FIPS), from the client's point of view. An error
-// names the argument when the method is not exactly one of the four or a random is not 32 bytes.
+// names the argument when the method is not exactly one of the four or a random is not 32 bytes,
+// or the digest OpenSSL could not compute.
 Result<SessionKeys> derive_session_keys(uint32_t method, ByteView client_random,
                                         ByteView server_random);
 
@@ -39,25 +41,31 @@ struct Sealed {
     Bytes data;  // encrypted, padded to 8 bytes for FIPS
 };
 
+// What open() found: a PDU whose MAC does not match must not be used.
+enum class Opened { verified, mac_mismatch };
+
 class StandardSecurity {
   public:
-    explicit StandardSecurity(const SessionKeys& keys);
+    // An error when OpenSSL cannot key the ciphers.
+    static Result<StandardSecurity> create(const SessionKeys& keys);
     ~StandardSecurity();
     StandardSecurity(StandardSecurity&&) noexcept;
 
     bool fips() const;
 
-    // Client -> server. `salted` selects the SEC_SECURE_CHECKSUM MAC.
-    Sealed seal(ByteView plaintext, bool salted = false);
+    // Client -> server. `salted` selects the SEC_SECURE_CHECKSUM MAC. An Error (OpenSSL failed)
+    // leaves this direction's cipher state unusable: the session must end.
+    Result<Sealed> seal(ByteView plaintext, bool salted = false);
     // Server -> client: decrypts `data` in place (FIPS: then drops `fips_padding` bytes) and
-    // checks `mac`. False means the MAC did not match: the PDU must not be used.
-    bool open(Bytes& data, const uint8_t* mac, bool salted, uint8_t fips_padding = 0);
+    // checks `mac`. An Error is OpenSSL's, as for seal().
+    Result<Opened> open(Bytes& data, const uint8_t* mac, bool salted, uint8_t fips_padding = 0);
 
     uint32_t packets_sealed() const;
     uint32_t packets_opened() const;
 
   private:
     struct State;
+    explicit StandardSecurity(std::unique_ptr<State> s);
     std::unique_ptr<State> s_;
 };
 

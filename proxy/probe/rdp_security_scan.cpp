@@ -30,7 +30,10 @@ RdpCertificateFacts certificate_of(const rdp::ServerCertificate& c) {
     f.exponent = c.key.exponent;
     f.signature_valid = c.signature_valid;
     f.chain_length = c.x509_chain.size();
-    if (!c.key.modulus.empty()) f.key_sha256 = rdp::rdp_key_sha256(c.key);
+    // Without SHA-256 (OpenSSL failing) the scan still reports the rest of the certificate.
+    if (!c.key.modulus.empty()) {
+        if (auto sha256 = rdp::rdp_key_sha256(c.key)) f.key_sha256 = std::move(*sha256);
+    }
     if (!c.x509_chain.empty()) f.x509_leaf = certificate_facts(c.x509_chain.back());
     return f;
 }

@@ -56,8 +56,8 @@ void check_ts_request(ByteView pdu, const TsRequest& decoded) {
         const ByteView key = *decoded.pub_key_auth;
         const ByteView nonce = decoded.client_nonce ? ByteView(*decoded.client_nonce) : ByteView{};
         const std::size_t expected = decoded.version >= kFirstVersionWithNonce ? 32 : key.size();
-        FUZZ_CHECK(client_binding(decoded.version, key, nonce).size() == expected &&
-                       server_binding(decoded.version, key, nonce).size() == expected,
+        FUZZ_CHECK(client_binding(decoded.version, key, nonce).value().size() == expected &&
+                       server_binding(decoded.version, key, nonce).value().size() == expected,
                    "binding value of the wrong size");
     }
 }

@@ -276,9 +276,11 @@ TEST_P(CredsspTogether, DelegatesThePasswordBoundToTheKey) {
     // Each side sealed its binding for the run's version, with the nonce from version 5.
     const ByteView nonce = c.version >= kFirstVersionWithNonce ? ByteView(kNonce) : ByteView{};
     ASSERT_EQ(run.client_package.sealed_plaintexts.size(), 2u);  // pubKeyAuth, TSCredentials
-    EXPECT_EQ(run.client_package.sealed_plaintexts[0], client_binding(c.version, kKey, kNonce));
+    EXPECT_EQ(run.client_package.sealed_plaintexts[0],
+              client_binding(c.version, kKey, kNonce).value());
     ASSERT_EQ(run.server_package.sealed_plaintexts.size(), 1u);
-    EXPECT_EQ(run.server_package.sealed_plaintexts[0], server_binding(c.version, kKey, nonce));
+    EXPECT_EQ(run.server_package.sealed_plaintexts[0],
+              server_binding(c.version, kKey, nonce).value());
 
     // The nonce goes with pubKeyAuth from version 5 only; authInfo travels alone.
     for (const TsRequest& sent : run.client_sent) {
@@ -364,7 +366,7 @@ TsRequest client_request(std::string_view token, uint32_t version = kVersion) {
     return r;
 }
 TsRequest with_pub_key_auth(TsRequest r, uint32_t version, ByteView key = kKey) {
-    r.pub_key_auth = sealed(client_binding(version, key, kNonce));
+    r.pub_key_auth = sealed(client_binding(version, key, kNonce).value());
     r.client_nonce = Bytes(kNonce.begin(), kNonce.end());
     return r;
 }
@@ -636,9 +638,9 @@ TEST(CredsspClient, HostErrorCodeIsNamed) {
 }
 
 TEST(CredsspClient, WrongHostBindingSendsNoCredentials) {
-    for (const Bytes& wrong : {server_binding(kVersion, kOtherKey, kNonce),
-                               client_binding(kVersion, kKey, kNonce),  // a reflection
-                               server_binding(4, kKey, kNonce)}) {      // another version
+    for (const Bytes& wrong : {server_binding(kVersion, kOtherKey, kNonce).value(),
+                               client_binding(kVersion, kKey, kNonce).value(),  // a reflection
+                               server_binding(4, kKey, kNonce).value()}) {      // another version
         ClientFeed c(kNtlm.initiator);
         c.to_pub_key_auth();
         const Failure failure = failure_of(c.feed(encoded(host_answer(wrong))));
@@ -650,7 +652,7 @@ TEST(CredsspClient, WrongHostBindingSendsNoCredentials) {
 }
 
 TEST(CredsspClient, EarlyUserAuthorizationResult) {
-    const Bytes good = encoded(host_answer(server_binding(kVersion, kKey, kNonce)));
+    const Bytes good = encoded(host_answer(server_binding(kVersion, kKey, kNonce).value()));
     {
         ClientFeed c(kNtlm.initiator, true);
         c.to_pub_key_auth();
@@ -815,7 +817,7 @@ TEST(CredsspCaptured, FreeRdpClientAuthenticatesAtVersion6) {
     const TsRequest third = decoded(credssp_fixture("xfreerdp_v6_3_client.bin"));
     ASSERT_EQ(package.sealed_plaintexts.size(), 1u);
     EXPECT_EQ(package.sealed_plaintexts[0],
-              server_binding(6, public_key_of("nlaserver_cert.der"), *third.client_nonce));
+              server_binding(6, public_key_of("nlaserver_cert.der"), *third.client_nonce).value());
 
     // Message 5, cut byte by byte.
     out.clear();

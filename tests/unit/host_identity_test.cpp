@@ -34,18 +34,18 @@ TEST(SecurityLayers, FromSelectedProtocol) {
 
 TEST(RdpKeyFingerprint, CoversModulusAndExponent) {
     RsaPublicKey key{Bytes(64, 0x11), 0x10001, 512};
-    const auto fp = rdp_key_sha256(key);
+    const auto fp = rdp_key_sha256(key).value();
     EXPECT_EQ(fp.size(), 64u);
     auto other_exponent = key;
     other_exponent.exponent = 3;
-    EXPECT_NE(rdp_key_sha256(other_exponent), fp);
+    EXPECT_NE(rdp_key_sha256(other_exponent).value(), fp);
     auto other_modulus = key;
     other_modulus.modulus[0] ^= 1;
-    EXPECT_NE(rdp_key_sha256(other_modulus), fp);
+    EXPECT_NE(rdp_key_sha256(other_modulus).value(), fp);
     // The bit count is a property of the modulus, not part of the identity.
     auto other_bits = key;
     other_bits.bits = 511;
-    EXPECT_EQ(rdp_key_sha256(other_bits), fp);
+    EXPECT_EQ(rdp_key_sha256(other_bits).value(), fp);
 }
 
 TEST(TlsIdentity, FirstUseLearnsOrRefusesByPolicy) {

@@ -75,6 +75,19 @@ SessionKeys derive(uint32_t method, ByteView client_random, ByteView server_rand
     return keys ? *keys : SessionKeys{};
 }
 
+// OpenSSL's failures are the session's errors; here every primitive is present.
+StandardSecurity make(const SessionKeys& keys) {
+    auto s = StandardSecurity::create(keys);
+    EXPECT_TRUE(s) << s.error().message();
+    return std::move(s).value();
+}
+
+// A MAC that verifies; an OpenSSL error fails the test rather than passing as a mismatch.
+bool verified(const Result<Opened>& opened) {
+    EXPECT_TRUE(opened) << opened.error().message();
+    return opened && *opened == Opened::verified;
+}
+
 SessionKeys swapped(const SessionKeys& k) {
     SessionKeys s = k;
     std::swap(s.encrypt_key, s.decrypt_key);
@@ -255,7 +268,8 @@ CapturedSession load_session(const std::string& dir) {
     // m = c^d mod n with the private exponent of the committed key file.
     const auto keys = read_rsakeys("xrdp_rsakeys.ini");
     const Bytes m = crypto::rsa_public_le(s.exchange_ciphertext, keys.at("pub_mod"),
-                                          ByteView(keys.at("pri_exp")));
+                                          ByteView(keys.at("pri_exp")))
+                        .value();
     s.client_random.assign(m.begin(), m.begin() + 32);
     EXPECT_TRUE(std::all_of(m.begin() + 32, m.end(), [](uint8_t b) { return b == 0; }))
         << dir << ": the recovered client random is longer than 32 bytes: wrong key file?";
@@ -270,8 +284,8 @@ enum class Tamper { none, data, mac, mac_form };
 std::vector<std::optional<Bytes>> replay(const CapturedSession& s, Tamper tamper = Tamper::none,
                                          std::size_t at = 0) {
     const SessionKeys keys = derive(s.security.method, s.client_random, s.security.server_random);
-    StandardSecurity client(keys);
-    StandardSecurity server(swapped(keys));
+    StandardSecurity client = make(keys);
+    StandardSecurity server = make(swapped(keys));
     std::vector<std::optional<Bytes>> out;
     for (std::size_t i = 0; i < s.encrypted.size(); ++i) {
         const auto& e = s.encrypted[i];
@@ -284,7 +298,7 @@ std::vector<std::optional<Bytes>> replay(const CapturedSession& s, Tamper tamper
             if (tamper == Tamper::mac_form) salted = !salted;
         }
         StandardSecurity& view = e.c2s ? server : client;
-        const bool ok = view.open(data, mac.data(), salted, e.fips_padding);
+        const bool ok = verified(view.open(data, mac.data(), salted, e.fips_padding));
         out.push_back(ok ? std::optional<Bytes>(data) : std::nullopt);
     }
     EXPECT_EQ(client.packets_opened() + server.packets_opened(), s.encrypted.size());
@@ -350,7 +364,7 @@ TEST_P(CapturedSessionKat, ClientRandomRecoveredWithThePrivateKeyReencryptsToThe
     EXPECT_EQ(sess.exchange_flags & ~sec::license_encrypt, sec::exchange_pkt);
     const auto& key = sess.security.certificate->key;
     // Encrypting the recovered random with the public key must give the captured bytes.
-    EXPECT_EQ(hx(crypto::rsa_public_le(sess.client_random, key.modulus, key.exponent)),
+    EXPECT_EQ(hx(crypto::rsa_public_le(sess.client_random, key.modulus, key.exponent).value()),
               hx(sess.exchange_ciphertext));
     EXPECT_NE(sess.client_random, Bytes(32, 0));
 }
@@ -462,12 +476,12 @@ TEST_P(CapturedSessionKat, ResealingThePlaintextsReproducesTheCapture) {
     const auto plain = replay(sess);
     const SessionKeys keys =
         derive(sess.security.method, sess.client_random, sess.security.server_random);
-    StandardSecurity client(keys);
-    StandardSecurity server(swapped(keys));
+    StandardSecurity client = make(keys);
+    StandardSecurity server = make(swapped(keys));
     for (std::size_t i = 0; i < plain.size(); ++i) {
         const auto& e = sess.encrypted[i];
         ASSERT_TRUE(plain[i]) << e.file;
-        const Sealed sealed = (e.c2s ? client : server).seal(*plain[i], e.salted);
+        const Sealed sealed = (e.c2s ? client : server).seal(*plain[i], e.salted).value();
         EXPECT_EQ(hx(sealed.mac), hx(e.mac)) << e.file;
         EXPECT_EQ(hx(sealed.data), hx(e.data)) << e.file;
         EXPECT_EQ(sealed.fips_padding, e.fips_padding) << e.file;
@@ -547,9 +561,9 @@ TEST_P(KatVectors, DerivesTheSessionKeys) {
 
 TEST_P(KatVectors, SealsTwoConsecutiveClientPdus) {
     if (fips()) {
-        StandardSecurity c(keys());
+        StandardSecurity c = make(keys());
         for (std::size_t i = 0; i < 2; ++i) {
-            const Sealed s = c.seal(plaintext("plaintexts", i));
+            const Sealed s = c.seal(plaintext("plaintexts", i)).value();
             EXPECT_EQ(hx(s.mac), v()["c2s"][i]["mac"]) << i;
             EXPECT_EQ(hx(s.data), v()["c2s"][i]["data"]) << i;
             EXPECT_EQ(s.fips_padding, int(v()["c2s"][i]["padding"])) << i;
@@ -559,9 +573,9 @@ TEST_P(KatVectors, SealsTwoConsecutiveClientPdus) {
     }
     for (const char* form : {"c2s_plain", "c2s_salted"}) {
         const bool salted = std::string(form) == "c2s_salted";
-        StandardSecurity c(keys());
+        StandardSecurity c = make(keys());
         for (std::size_t i = 0; i < 2; ++i) {
-            const Sealed s = c.seal(plaintext("plaintexts", i), salted);
+            const Sealed s = c.seal(plaintext("plaintexts", i), salted).value();
             EXPECT_EQ(hx(s.mac), v()[form][i]["mac"]) << form << " " << i;
             EXPECT_EQ(hx(s.data), v()[form][i]["data"]) << form << " " << i;
             EXPECT_EQ(s.fips_padding, 0);
@@ -574,18 +588,18 @@ TEST_P(KatVectors, SealsTwoConsecutiveClientPdus) {
 }
 
 TEST_P(KatVectors, ServerPdusSealAndOpen) {
-    StandardSecurity server(swapped(keys()));
-    StandardSecurity client(keys());
+    StandardSecurity server = make(swapped(keys()));
+    StandardSecurity client = make(keys());
     for (std::size_t i = 0; i < 2; ++i) {
         const Bytes p = plaintext("server_plaintexts", i);
         const json& want = v()["s2c"][i];
-        const Sealed s = server.seal(p);
+        const Sealed s = server.seal(p).value();
         EXPECT_EQ(hx(s.mac), want["mac"]) << i;
         EXPECT_EQ(hx(s.data), want["data"]) << i;
         Bytes data = unhex(want["data"]);
         const Bytes mac = unhex(want["mac"]);
         const uint8_t padding = fips() ? uint8_t(int(want["padding"])) : 0;
-        ASSERT_TRUE(client.open(data, mac.data(), false, padding)) << i;
+        ASSERT_TRUE(verified(client.open(data, mac.data(), false, padding))) << i;
         EXPECT_EQ(hx(data), hx(p)) << i;
     }
     EXPECT_EQ(client.packets_opened(), 2u);
@@ -595,14 +609,14 @@ TEST_P(KatVectors, OpenRejectsAFlippedByteOrMac) {
     const json& want = v()["s2c"][0];
     const uint8_t padding = fips() ? uint8_t(int(want["padding"])) : 0;
     for (std::size_t at = 0; at < unhex(want["data"]).size() + 8; ++at) {
-        StandardSecurity client(keys());
+        StandardSecurity client = make(keys());
         Bytes data = unhex(want["data"]);
         Bytes mac = unhex(want["mac"]);
         if (at < data.size())
             data[at] ^= 0x20;
         else
             mac[at - data.size()] ^= 0x20;
-        EXPECT_FALSE(client.open(data, mac.data(), false, padding)) << "byte " << at;
+        EXPECT_FALSE(verified(client.open(data, mac.data(), false, padding))) << "byte " << at;
     }
 }
 
@@ -617,29 +631,29 @@ TEST_P(KatFips, RejectsMalformedInput) {
     const uint8_t padding = uint8_t(int(want["padding"]));
     ASSERT_GT(padding, 0) << "the vector should exercise padding";
     {  // not a multiple of the block size
-        StandardSecurity client(keys());
+        StandardSecurity client = make(keys());
         Bytes data(good.begin(), good.end() - 1);
-        EXPECT_FALSE(client.open(data, mac.data(), false, padding));
+        EXPECT_FALSE(verified(client.open(data, mac.data(), false, padding)));
     }
     {  // padding beyond a DES block
-        StandardSecurity client(keys());
+        StandardSecurity client = make(keys());
         Bytes data = good;
-        EXPECT_FALSE(client.open(data, mac.data(), false, 8));
+        EXPECT_FALSE(verified(client.open(data, mac.data(), false, 8)));
     }
     {  // padding longer than the data
-        StandardSecurity client(keys());
+        StandardSecurity client = make(keys());
         Bytes data;
-        EXPECT_FALSE(client.open(data, mac.data(), false, 1));
+        EXPECT_FALSE(verified(client.open(data, mac.data(), false, 1)));
     }
     {  // wrong (but in-range) padding: the MAC covers the unpadded length
-        StandardSecurity client(keys());
+        StandardSecurity client = make(keys());
         Bytes data = good;
-        EXPECT_FALSE(client.open(data, mac.data(), false, uint8_t(padding - 1)));
+        EXPECT_FALSE(verified(client.open(data, mac.data(), false, uint8_t(padding - 1))));
     }
     {  // and the right one still works
-        StandardSecurity client(keys());
+        StandardSecurity client = make(keys());
         Bytes data = good;
-        EXPECT_TRUE(client.open(data, mac.data(), false, padding));
+        EXPECT_TRUE(verified(client.open(data, mac.data(), false, padding)));
     }
 }
 
@@ -649,14 +663,15 @@ TEST_P(KatRc4, KeyUpdateAfter4096PacketsAndAgainAfter8192) {
     const Bytes p = unhex(vectors()["update_plaintext"]);
     const json& c2s = v()["key_update"]["c2s"];
     const json& s2c = v()["key_update"]["s2c"];
-    StandardSecurity plain(keys()), salted(keys()), server(swapped(keys())), client(keys());
+    StandardSecurity plain = make(keys()), salted = make(keys()), server = make(swapped(keys())),
+                     client = make(keys());
     const std::map<uint32_t, const char*> recorded = {{interval, "packet_4096"},
                                                       {interval + 1, "packet_4097"},
                                                       {2 * interval + 1, "packet_8193"}};
     for (uint32_t n = 1; n <= 2 * interval + 1; ++n) {
-        const Sealed a = plain.seal(p);
-        const Sealed b = salted.seal(p, true);
-        const Sealed c = server.seal(p);
+        const Sealed a = plain.seal(p).value();
+        const Sealed b = salted.seal(p, true).value();
+        const Sealed c = server.seal(p).value();
         ASSERT_EQ(a.data, b.data);
         if (auto it = recorded.find(n); it != recorded.end()) {
             const char* which = it->second;
@@ -672,11 +687,11 @@ TEST_P(KatRc4, KeyUpdateAfter4096PacketsAndAgainAfter8192) {
             // The client opens the generator's #4097, which only the updated key decrypts.
             Bytes d = unhex(s2c["packet_4097"]["data"]);
             const Bytes mac = unhex(s2c["packet_4097"]["mac"]);
-            ASSERT_TRUE(client.open(d, mac.data(), false));
+            ASSERT_TRUE(verified(client.open(d, mac.data(), false)));
             EXPECT_EQ(d, p);
         } else {
             Bytes d = c.data;
-            ASSERT_TRUE(client.open(d, c.mac.data(), false)) << n;
+            ASSERT_TRUE(verified(client.open(d, c.mac.data(), false))) << n;
         }
     }
     EXPECT_EQ(plain.packets_sealed(), 2 * interval + 1);
@@ -685,19 +700,19 @@ TEST_P(KatRc4, KeyUpdateAfter4096PacketsAndAgainAfter8192) {
         for (auto [key, packet] : {std::pair{"key_after", "packet_4097"},
                                    std::pair{"key_after_second", "packet_8193"}}) {
             crypto::Rc4 fresh;
-            fresh.reset(unhex((*dir)[key]));
+            EXPECT_TRUE(fresh.reset(unhex((*dir)[key])));
             Bytes x = p;
-            fresh.apply(x.data(), x.size());
+            EXPECT_TRUE(fresh.apply(x.data(), x.size()));
             EXPECT_EQ(hx(x), (*dir)[packet]["data"]) << key;
         }
     }
     EXPECT_NE(c2s["key_after"], c2s["key_after_second"]);
     // ... and not the continued keystream of the initial key.
     crypto::Rc4 old;
-    old.reset(keys().encrypt_key);
+    EXPECT_TRUE(old.reset(keys().encrypt_key));
     Bytes stream(p.size() * (interval + 1));
     for (std::size_t i = 0; i < stream.size(); ++i) stream[i] = p[i % p.size()];
-    old.apply(stream.data(), stream.size());
+    EXPECT_TRUE(old.apply(stream.data(), stream.size()));
     EXPECT_NE(hex(ByteView(stream).last(p.size())), c2s["packet_4097"]["data"]);
     const std::size_t key_size = method() == encryption_method::bits128 ? 16 : 8;
     EXPECT_EQ(unhex(c2s["key_after"]).size(), key_size);
@@ -752,17 +767,18 @@ TEST(KatVectors, KeysNeedOneMethodAndTwo32ByteRandoms) {
 TEST(CryptoPrimitives, DigestsMatchHashlib) {
     for (const auto& c : vectors()["primitives"]["md5"]) {
         const Bytes in = unhex(c["in"]);
-        EXPECT_EQ(hx(crypto::md5({in})), c["out"]);
+        EXPECT_EQ(hx(crypto::md5({in}).value()), c["out"]);
         // Parts are concatenated.
         const ByteView v(in);
         const std::size_t half = in.size() / 2;
-        EXPECT_EQ(hx(crypto::md5({v.first(half), ByteView(), v.subspan(half)})), c["out"]);
+        EXPECT_EQ(hx(crypto::md5({v.first(half), ByteView(), v.subspan(half)}).value()), c["out"]);
     }
     for (const auto& c : vectors()["primitives"]["sha1"]) {
         const Bytes in = unhex(c["in"]);
         const ByteView v(in);
-        EXPECT_EQ(hx(crypto::sha1({in})), c["out"]);
-        EXPECT_EQ(hx(crypto::sha1({v.first(in.size() / 3), v.subspan(in.size() / 3)})), c["out"]);
+        EXPECT_EQ(hx(crypto::sha1({in}).value()), c["out"]);
+        EXPECT_EQ(hx(crypto::sha1({v.first(in.size() / 3), v.subspan(in.size() / 3)}).value()),
+                  c["out"]);
     }
 }
 
@@ -770,7 +786,7 @@ TEST(CryptoPrimitives, HmacSha1MatchesHashlibForShortBlockSizedAndLongKeys) {
     for (const auto& c : vectors()["primitives"]["hmac_sha1"]) {
         const Bytes key = unhex(c["key"]), data = unhex(c["data"]);
         const ByteView d(data);
-        EXPECT_EQ(hx(crypto::hmac_sha1(key, {d.first(3), d.subspan(3)})), c["out"])
+        EXPECT_EQ(hx(crypto::hmac_sha1(key, {d.first(3), d.subspan(3)}).value()), c["out"])
             << "key of " << key.size() << " bytes";
     }
 }
@@ -778,16 +794,16 @@ TEST(CryptoPrimitives, HmacSha1MatchesHashlibForShortBlockSizedAndLongKeys) {
 TEST(CryptoPrimitives, Rc4KeystreamContinuesAcrossCalls) {
     for (const auto& c : vectors()["primitives"]["rc4"]) {
         crypto::Rc4 rc4;
-        rc4.reset(unhex(c["key"]));
+        EXPECT_TRUE(rc4.reset(unhex(c["key"])));
         for (std::size_t i = 0; i < c["chunks"].size(); ++i) {
             Bytes chunk = unhex(c["chunks"][i]);
-            rc4.apply(chunk.data(), chunk.size());
+            EXPECT_TRUE(rc4.apply(chunk.data(), chunk.size()));
             EXPECT_EQ(hx(chunk), c["out"][i]) << "key " << std::string(c["key"]) << " chunk " << i;
         }
         // reset() starts over.
-        rc4.reset(unhex(c["key"]));
+        EXPECT_TRUE(rc4.reset(unhex(c["key"])));
         Bytes first = unhex(c["chunks"][0]);
-        rc4.apply(first.data(), first.size());
+        EXPECT_TRUE(rc4.apply(first.data(), first.size()));
         EXPECT_EQ(hx(first), c["out"][0]);
     }
 }
@@ -795,16 +811,36 @@ TEST(CryptoPrimitives, Rc4KeystreamContinuesAcrossCalls) {
 TEST(CryptoPrimitives, TripleDesCbcChainsAcrossCalls) {
     for (const auto& c : vectors()["primitives"]["des3_cbc"]) {
         crypto::TripleDes enc, dec;
-        enc.reset(unhex(c["key"]), unhex(c["iv"]), true);
-        dec.reset(unhex(c["key"]), unhex(c["iv"]), false);
+        EXPECT_TRUE(enc.reset(unhex(c["key"]), unhex(c["iv"]), true));
+        EXPECT_TRUE(dec.reset(unhex(c["key"]), unhex(c["iv"]), false));
         for (std::size_t i = 0; i < c["chunks"].size(); ++i) {
             Bytes chunk = unhex(c["chunks"][i]);
-            enc.apply(chunk.data(), chunk.size());
+            EXPECT_TRUE(enc.apply(chunk.data(), chunk.size()));
             EXPECT_EQ(hx(chunk), c["out"][i]) << i;
-            dec.apply(chunk.data(), chunk.size());
+            EXPECT_TRUE(dec.apply(chunk.data(), chunk.size()));
             EXPECT_EQ(hx(chunk), c["chunks"][i]) << i;
         }
     }
+}
+
+// Misuse is an Error naming the primitive, never a silent pass-through or zeros.
+TEST(CryptoPrimitives, MisuseIsAnErrorNotAnException) {
+    std::array<uint8_t, 8> block{};
+    crypto::Rc4 rc4;
+    const auto unkeyed = rc4.apply(block.data(), block.size());
+    ASSERT_FALSE(unkeyed);
+    EXPECT_EQ(unkeyed.error().message(), "crypto.rc4: no key set");
+    crypto::TripleDes des;
+    const Bytes key(24, 1), iv(8, 2);
+    ASSERT_TRUE(des.reset(key, iv, true));
+    const auto partial = des.apply(block.data(), 7);
+    ASSERT_FALSE(partial);
+    EXPECT_EQ(partial.error().message(), "crypto.3des: 7 bytes, not a multiple of 8");
+    EXPECT_FALSE(des.reset(ByteView(key).first(16), iv, true));
+    // A host may send a modulus of zero; m^e mod 0 has no value.
+    const auto zero = crypto::rsa_public_le(Bytes(32, 1), Bytes(64, 0), 65537);
+    ASSERT_FALSE(zero);
+    EXPECT_EQ(zero.error().message(), "crypto.rsa.modulus: zero");
 }
 
 // ----------------------------------------------------------------------------- RSA exchange
@@ -858,7 +894,7 @@ TEST(RsaExchange, ClientRandomEncryptedLittleEndianDecryptsWithOpenSsl) {
         for (std::size_t i = 0; i < random.size(); ++i) random[i] = uint8_t(0xA5 ^ (i * 37));
         random[31] = 0x80;  // the high byte matters: a big-endian mix-up would show
 
-        const Bytes c = crypto::rsa_public_le(random, n, 65537);
+        const Bytes c = crypto::rsa_public_le(random, n, 65537).value();
         ASSERT_EQ(c.size(), size);
         // OpenSSL decrypts the big-endian form; the result, read back little-endian, is the
         // random followed by zeros.
@@ -871,11 +907,11 @@ TEST(RsaExchange, ClientRandomEncryptedLittleEndianDecryptsWithOpenSsl) {
         std::copy(random.rbegin(), random.rend(), m_be.end() - 32);
         EXPECT_EQ(hx(reversed(openssl_raw_rsa(key.get(), m_be, false))), hx(c));
         // The exponent-as-bytes overload with d inverts it (what the session KATs rely on).
-        const Bytes back = crypto::rsa_public_le(c, n, ByteView(d));
+        const Bytes back = crypto::rsa_public_le(c, n, ByteView(d)).value();
         EXPECT_EQ(hex(ByteView(back).first(32)), hex(random));
         // The uint32 and byte forms of e agree.
         const uint8_t e_le[3] = {0x01, 0x00, 0x01};
-        EXPECT_EQ(crypto::rsa_public_le(random, n, ByteView(e_le, 3)), c);
+        EXPECT_EQ(crypto::rsa_public_le(random, n, ByteView(e_le, 3)).value(), c);
     }
 }
 

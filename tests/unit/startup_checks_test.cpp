@@ -12,6 +12,8 @@
 
 #include "proxy/startup_checks.hpp"
 #include "rdp/crypto.hpp"
+#include "rdp/server_security.hpp"
+#include "rdp/standard_security.hpp"
 #include "temp_dir.hpp"
 
 using namespace rdpbridge;
@@ -244,6 +246,26 @@ TEST(LegacyCrypto, MissingProviderIsReportedNotThrown) {
         std::_Exit(p ? 0 : 1);
     };
     EXPECT_EXIT(check(), ::testing::ExitedWithCode(0), "OpenSSL legacy provider unavailable");
+}
+
+// A session that runs anyway gets the same reason, with the fix, as the value of its first
+// primitive, and the Standard RDP Security key schedule passes it on.
+TEST(LegacyCrypto, MissingProviderIsEveryPrimitivesError) {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    const auto check = [] {
+        setenv("OPENSSL_MODULES", "/nonexistent/ossl-modules", 1);
+        const auto md5 = rdp::crypto::md5({});
+        rdp::crypto::Rc4 rc4;
+        const auto keyed = rc4.reset(rdp::ByteView());
+        const std::array<uint8_t, 32> random{};
+        const auto keys = rdp::derive_session_keys(rdp::encryption_method::bits128, random, random);
+        if (md5 || keyed || keys) std::_Exit(1);
+        std::fprintf(stderr, "%s\n%s\n", md5.error().message().c_str(),
+                     keys.error().message().c_str());
+        std::_Exit(0);
+    };
+    EXPECT_EXIT(check(), ::testing::ExitedWithCode(0),
+                "crypto.legacy_provider: OpenSSL legacy provider unavailable.*legacy.so");
 }
 
 }  // namespace

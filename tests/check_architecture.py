@@ -11,6 +11,7 @@ seconds instead of surviving review.
 The rules, and why they exist:
   rdp-pure     rdp/ includes only the standard library and rdp/; OpenSSL only in rdp/crypto.cpp.
                The core must build and fuzz without the world, and legacy crypto stays in one file.
+  rdp-throw    nothing in rdp/ throws: every failure, OpenSSL's included, is an Error value.
   toml         toml++ only in config/load*.cpp (and their internal header config/load_toml.hpp):
                the rest of the program sees validated structs.
   asio         Boost.Asio only through proxy/asio.hpp (it fixes an include-order bug of Boost
@@ -99,6 +100,9 @@ def check_file(root, rel):
                                   "config/load*.cpp and hand the rest validated structs"))
                 if name.startswith("boost/asio") and rel != "proxy/asio.hpp":
                     found.append((n, "asio", f'<{name}>: include "proxy/asio.hpp" instead'))
+        if top == "rdp" and re.search(r"\bthrow\b", line.split("//", 1)[0]):
+            found.append((n, "rdp-throw", "rdp/ throws: return an Error naming the field (or the "
+                          "failed primitive and its fix) instead"))
         if top == "proxy" and EXEMPT not in line:
             code = line.split("//", 1)[0]
             for pattern, what in PROXY_BYTES:
@@ -199,6 +203,7 @@ SLIPS = [
     ("rdp/bytes.hpp", '#include "proxy/asio.hpp"\n', "layers", 3),
     ("rdp/bytes.hpp", "#include <boost/endian.hpp>\n", "rdp-pure", 3),
     ("rdp/crypto.hpp", "#include <openssl/rc4.h>\n", "rdp-pure", 2),
+    ("rdp/crypto.cpp", 'void f() { throw std::runtime_error("no RC4"); }\n', "rdp-throw", 3),
     ("tls/context.hpp", "#include <toml++/toml.hpp>\n", "toml", 3),
     ("config/config.hpp", '#include "config/load_toml.hpp"\n', "toml", 1),
     ("proxy/session.cpp", "#include <boost/asio/ip/tcp.hpp>\n", "asio", 5),

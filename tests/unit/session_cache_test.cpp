@@ -142,7 +142,7 @@ TEST(SessionCache, Tls13TicketsAreUsedOnce) {
 
     ASSERT_TRUE(connect(client.get(), host.get(), cache).ok);
     const std::size_t tickets = cache.size();
-    ASSERT_GE(tickets, 1u);  // OpenSSL hosts send two by default
+    ASSERT_GE(tickets, 1u);                  // OpenSSL hosts send two by default
     SSL_CTX_set_num_tickets(host.get(), 0);  // no fresh tickets: the count shows the one used
     const auto again = connect(client.get(), host.get(), cache);
     ASSERT_TRUE(again.ok);

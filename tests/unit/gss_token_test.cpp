@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fixtures.hpp"
+#include "nego_token_fixture.hpp"
 #include "rdp/ber.hpp"
 #include "rdp/credssp.hpp"
 #include "rdp/gss_token.hpp"
@@ -16,20 +17,9 @@
 using namespace rdpbridge::rdp;
 using namespace rdpbridge::rdp::gss;
 using rdpbridge::test::expect_truncations_rejected;
-using rdpbridge::test::fixture;
+using rdpbridge::test::nego_token;
 
 namespace {
-
-// The first negoToken of a captured TSRequest.
-Bytes nego_token(const std::string& name) {
-    auto request = credssp::decode_ts_request(fixture("credssp/" + name));
-    EXPECT_TRUE(request) << name << ": " << (request ? "" : request.error().message());
-    if (!request || request->nego_tokens.empty()) {
-        ADD_FAILURE() << name << " carries no negoToken";
-        return {};
-    }
-    return request->nego_tokens.front();
-}
 
 // One token of each NTLM message type, from both captured peers.
 const std::vector<std::string> kTokenFixtures = {

@@ -5,27 +5,13 @@
 
 #include <string>
 
-#include "fixtures.hpp"
+#include "nego_token_fixture.hpp"
 #include "rdp/credssp.hpp"
 #include "rdp/ntlmssp.hpp"
 
 using namespace rdpbridge::rdp;
 using namespace rdpbridge::rdp::ntlmssp;
-using rdpbridge::test::fixture;
-
-namespace {
-
-Bytes nego_token(const std::string& name) {
-    auto request = credssp::decode_ts_request(fixture("credssp/" + name));
-    EXPECT_TRUE(request) << name << ": " << (request ? "" : request.error().message());
-    if (!request || request->nego_tokens.empty()) {
-        ADD_FAILURE() << name << " carries no negoToken";
-        return {};
-    }
-    return request->nego_tokens.front();
-}
-
-}  // namespace
+using rdpbridge::test::nego_token;
 
 TEST(Ntlmssp, CapturedMessagesHaveTheirTypes) {
     struct {

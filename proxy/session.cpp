@@ -461,7 +461,7 @@ awaitable<rdp::Bytes> Session::read_tpkt(tcp::socket& socket, Peer peer, Stage s
     rdp::Bytes buffer;
     std::array<uint8_t, 512> chunk;
     for (;;) {
-        if (!buffer.empty() && buffer[0] != rdp::kTpktVersion) {
+        if (!buffer.empty() && !rdp::starts_like_tpkt(buffer)) {
             if (peer == Peer::client) {
                 throw HandshakeError{
                     stage,

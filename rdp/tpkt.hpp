@@ -20,6 +20,12 @@ struct FrameHeader {
     std::size_t length;  // of the whole PDU, header included
 };
 
+// Whether the first byte is TPKT's version: what an X.224 exchange (no fast-path yet) must
+// start with; anything else is another protocol, or garbage.
+inline bool starts_like_tpkt(ByteView buffered) {
+    return !buffered.empty() && buffered[0] == kTpktVersion;
+}
+
 // Inspects the start of buffered stream bytes. nullopt: not enough bytes yet to know the
 // length. Error: the bytes cannot start an RDP PDU (the caller should give up on the stream).
 Result<std::optional<FrameHeader>> peek_frame(ByteView buffered);

@@ -45,6 +45,7 @@ PROXY_BYTES = [
      "an indexed byte test against a constant"),
     (re.compile(r"0[xX][0-9A-Fa-f]+\s*(==|!=)\s*\w+\s*\[\s*\d+\s*\]"),
      "an indexed byte test against a constant"),
+    (re.compile(r"\[\s*\d+\s*\]\s*(==|!=|&)\s*rdp::\w+"), "an indexed byte test against a constant"),
 ]
 EXEMPT = "// arch: not protocol data"
 # toml++ (directly, or through the readers' internal header) only in the TOML readers.
@@ -214,6 +215,8 @@ SLIPS = [
     ("proxy/session.cpp", "bool t(const unsigned char* b) { return (b[7] & 0xFC) == 0x20; }\n",
      "proxy-bytes", 5),
     ("proxy/session.cpp", "auto v = rdp::load_u32le(p);\n", "proxy-bytes", 5),
+    ("proxy/session.cpp", "bool t(rdp::Bytes b) { return b[0] != rdp::kTpktVersion; }\n",
+     "proxy-bytes", 5),
     ("proxy/watchdog.hpp", "// nobody maps me\n", "code-map", 1),
     ("ARCHITECTURE.md", "- `gone.hpp` — removed long ago\n", "code-map", 2),
 ]

@@ -165,7 +165,7 @@ Outcome<rdp::Bytes> Connection::exchange(rdp::ByteView pdu, std::size_t max) {
     rdp::Bytes buffer;
     std::array<uint8_t, 4096> chunk;
     for (;;) {
-        if (!buffer.empty() && buffer[0] != rdp::kTpktVersion) {
+        if (!buffer.empty() && !rdp::starts_like_tpkt(buffer)) {
             rdp::Bytes first(buffer.begin(),
                              buffer.begin() + long(std::min(buffer.size(), kFirstBytesKept)));
             return WireFailure{rdp::Cause::host_confirm_malformed, "not a TPKT frame",

@@ -3,7 +3,7 @@
 tests/fixtures/ (see its README). Each seed is in its harness's input format (described at the
 top of tests/fuzz/fuzz_<target>.cpp). Re-run after the fixtures are re-captured:
 
-    python3 tests/fuzz/make_corpus.py            # replaces tests/fuzz/corpus/
+    python3 tests/fuzz/make_corpus.py            # replaces the corpora it makes in tests/fuzz/corpus/
     python3 tests/fuzz/make_corpus.py --out DIR  # elsewhere
 """
 import argparse
@@ -288,10 +288,12 @@ def main():
                 for oid in (SPNEGO_OID, KRB5_OID):
                     add("fuzz_gss_token", der(0x60, der(0x06, oid) + token))
 
-    if os.path.isdir(args.out):
-        shutil.rmtree(args.out)
+    # Only the corpora made here are replaced: others are written by hand (fuzz_proxy_header's
+    # seeds are HAProxy's own headers, which no fixture capture holds).
     for target, files in sorted(seeds.items()):
         d = os.path.join(args.out, target)
+        if os.path.isdir(d):
+            shutil.rmtree(d)
         os.makedirs(d)
         for digest, data in sorted(files.items())[:MAX_SEEDS]:
             with open(os.path.join(d, digest), "wb") as f:

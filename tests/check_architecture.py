@@ -9,8 +9,9 @@ is any. tests/run-all.sh runs both modes before it builds anything, so a slip fa
 seconds instead of surviving review.
 
 The rules, and why they exist:
-  rdp-pure     rdp/ includes only the standard library and rdp/; OpenSSL only in rdp/crypto.cpp.
-               The core must build and fuzz without the world, and legacy crypto stays in one file.
+  rdp-pure     rdp/ includes only the standard library and rdp/; OpenSSL only in rdp/crypto.cpp;
+               none of the standard headers for I/O, clocks, threads or randomness. The core must
+               build and fuzz without the world, and legacy crypto stays in one file.
   rdp-throw    nothing in rdp/ throws: every failure, OpenSSL's included, is an Error value.
   toml         toml++ only in config/load*.cpp (and their internal header config/load_toml.hpp):
                the rest of the program sees validated structs.
@@ -48,6 +49,9 @@ PROXY_BYTES = [
     (re.compile(r"\[\s*\d+\s*\]\s*(==|!=|&)\s*rdp::\w+"), "an indexed byte test against a constant"),
 ]
 EXEMPT = "// arch: not protocol data"
+# Standard headers that would give rdp/ I/O, a clock, threads or randomness of its own.
+RDP_FORBIDDEN_STD = {"chrono", "ctime", "thread", "mutex", "shared_mutex", "condition_variable",
+                     "future", "random", "fstream", "iostream", "filesystem"}
 # toml++ (directly, or through the readers' internal header) only in the TOML readers.
 TOML_FILES = re.compile(r"config/load\w*\.(cpp|hpp)")
 SOURCE_DIRS = ("rdp", "tls", "config", "proxy")
@@ -90,6 +94,9 @@ def check_file(root, rel):
                 elif top == "rdp" and target not in LAYERS:
                     found.append((n, "rdp-pure", f'rdp/ includes "{name}", which is not rdp/'))
             else:
+                if top == "rdp" and name in RDP_FORBIDDEN_STD:
+                    found.append((n, "rdp-pure", f"rdp/ includes <{name}>: no I/O, clocks, threads "
+                                  "or randomness in the core; the caller passes them in"))
                 if top == "rdp" and not is_standard_header(name):
                     if not (name.startswith("openssl/") and rel == "rdp/crypto.cpp"):
                         why = ("OpenSSL belongs in rdp/crypto.cpp only"
@@ -203,6 +210,7 @@ SLIPS = [
     # (file, text appended, rule expected, line expected)
     ("rdp/bytes.hpp", '#include "proxy/asio.hpp"\n', "layers", 3),
     ("rdp/bytes.hpp", "#include <boost/endian.hpp>\n", "rdp-pure", 3),
+    ("rdp/bytes.hpp", "#include <chrono>\n", "rdp-pure", 3),
     ("rdp/crypto.hpp", "#include <openssl/rc4.h>\n", "rdp-pure", 2),
     ("rdp/crypto.cpp", 'void f() { throw std::runtime_error("no RC4"); }\n', "rdp-throw", 3),
     ("tls/context.hpp", "#include <toml++/toml.hpp>\n", "toml", 3),

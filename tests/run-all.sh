@@ -71,7 +71,7 @@ cmake --build "$top/build-tsan" -j"$jobs" --target rdpbridge
 (cd "$top/tests/e2e" &&
   RDPBRIDGE_BIN="$top/build-tsan/rdpbridge" RDPBRIDGE_SANITIZED=1 PYTHONDONTWRITEBYTECODE=1 \
   RDPBRIDGE_CHURN_SECONDS=30 RDPBRIDGE_TEST_WORKERS=2 \
-  TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1" \
+  TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=$top/tests/e2e/tsan.supp" \
   python3 -m unittest discover -v -p 'test_*.py')
 # 5 s each: the whole run was 55 minutes on CI's 2 cores with 10 s, over its 45-minute budget,
 # once the fault, churn, host-identity and worker suites ran in three builds; fuzz time is

@@ -3,6 +3,7 @@
 #include <array>
 #include <stdexcept>
 
+#include "rdp/client_data.hpp"
 #include "rdp/mcs_domain.hpp"
 #include "rdp/security_header.hpp"
 #include "rdp/tpkt.hpp"
@@ -36,54 +37,26 @@ constexpr uint8_t kConnectResponseFields[] = {0x0a, 0x01, 0x00, 0x02, 0x01, 0x00
                                               0x01, 0x01, 0x02, 0x01, 0x00, 0x02, 0x01, 0x01, 0x02,
                                               0x03, 0x00, 0xff, 0xf8, 0x02, 0x01, 0x02};
 
-// GCC ConferenceCreateRequest/Response up to and including the H.221 key ("Duca" / "McDn").
-constexpr uint8_t kConferenceRequestHeader[] = {0x00, 0x08, 0x00, 0x10, 0x00, 0x01,
-                                                0xc0, 0x00, 'D',  'u',  'c',  'a'};
+// GCC ConferenceCreateResponse up to and including the H.221 key "McDn" (the request's is
+// rdp::gcc::conference_create_request_header()).
 constexpr uint8_t kConferenceResponseHeader[] = {0x14, 0x76, 0x0a, 0x01, 0x01, 0x00, 0x01,
                                                  0xc0, 0x00, 'M',  'c',  'D',  'n'};
 
-constexpr uint32_t kRdpVersion5 = 0x00080004;
+constexpr uint32_t kRdpVersion5 = 0x00080004;  // SC_CORE version
 constexpr uint16_t kStaticChannelBase = 1003;  // MCS I/O channel; static channels follow
 constexpr uint8_t kUpdateSurfaceCommands = 0x04;
 constexpr uint16_t kStreamSurfaceBits = 0x0006;
 constexpr uint8_t kInputEventMouse = 0x01;
 constexpr uint16_t kPointerMove = 0x0800;
 
-Bytes cs_core(uint32_t server_selected_protocol) {
-    Bytes b;
-    Writer w(b);
-    w.u32le(kRdpVersion5);
-    w.u16le(1024);    // desktopWidth
-    w.u16le(768);     // desktopHeight
-    w.u16le(0xCA01);  // colorDepth: RNS_UD_COLOR_8BPP
-    w.u16le(0xAA03);  // SASSequence
-    w.u32le(0x409);   // keyboardLayout: US
-    w.u32le(7601);    // clientBuild
-    const char16_t name[16] = u"BENCH";
-    for (char16_t c : name) w.u16le(uint16_t(c));  // clientName, 32 bytes
-    w.u32le(4);                                    // keyboardType: IBM enhanced
-    w.u32le(0);                                    // keyboardSubType
-    w.u32le(12);                                   // keyboardFunctionKey
-    b.resize(b.size() + 64);                       // imeFileName
-    w.u16le(0xCA01);                               // postBeta2ColorDepth
-    w.u16le(1);                                    // clientProductId
-    w.u32le(0);                                    // serialNumber
-    w.u16le(24);                                   // highColorDepth
-    w.u16le(0x000F);                               // supportedColorDepths
-    w.u16le(0x0001);                               // earlyCapabilityFlags: ERRINFO_PDU
-    b.resize(b.size() + 64);                       // clientDigProductId
-    w.u8(0);                                       // connectionType
-    w.u8(0);                                       // pad1octet
-    w.u32le(server_selected_protocol);
-    return b;  // 212 bytes: a 216-byte block with its header
-}
-
-Bytes cs_security() {
-    Bytes b;
-    Writer w(b);
-    w.u32le(0x1B);  // 40/56/128-bit and FIPS offered, as mstsc does; TLS makes it moot
-    w.u32le(0);     // extEncryptionMethods
-    return b;
+// CS_CORE as rdp/ builds a client's (mstsc's XP-era defaults), as a Windows 7 client.
+rdp::gcc::DataBlock cs_core(uint32_t server_selected_protocol) {
+    rdp::gcc::ClientCore core;
+    core.client_build = 7601;
+    core.client_name = "BENCH";
+    core.high_color_depth = 24;
+    core.server_selected_protocol = server_selected_protocol;
+    return rdp::gcc::encode(core);  // 212 bytes: a 216-byte block with its header
 }
 
 Bytes cs_net() {
@@ -130,10 +103,11 @@ Bytes connection_confirm(uint32_t selected) {
 }
 
 Bytes connect_initial(uint32_t server_selected_protocol) {
+    // 40/56/128-bit and FIPS offered, as mstsc does; TLS makes it moot.
     return encode_connect(rdp::gcc::Direction::request, kConnectInitialFields,
-                          kConferenceRequestHeader,
-                          {{block::cs_core, cs_core(server_selected_protocol)},
-                           {block::cs_security, cs_security()},
+                          rdp::gcc::conference_create_request_header(),
+                          {cs_core(server_selected_protocol),
+                           rdp::gcc::client_security(0x1B),
                            {block::cs_net, cs_net()}});
 }
 

@@ -77,7 +77,8 @@ void SessionCache::settle(SSL* ssl, bool handshake_ok) {
     auto* offered = static_cast<SSL_SESSION*>(SSL_get_ex_data(ssl, offer_index()));
     if (!offered) return;
     SSL_set_ex_data(ssl, offer_index(), nullptr);
-    // `offered` is alive: SSL_set_session() gave `ssl` a reference to it.
+    // `offered` is only compared, never dereferenced: after a decline OpenSSL has replaced the
+    // connection's session and dropped its reference, and the cache may have evicted it too.
     if (handshake_ok && SSL_session_reused(ssl)) return;
     std::lock_guard lock(mutex_);
     auto it = std::find(sessions_.begin(), sessions_.end(), offered);

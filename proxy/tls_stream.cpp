@@ -1,5 +1,7 @@
 #include "proxy/tls_stream.hpp"
 
+#include <sys/socket.h>
+
 namespace rdpbridge::proxy {
 
 // The write side of every TlsStream: a BIO that appends to the stream's `out_` and never blocks,
@@ -41,8 +43,10 @@ TlsStream::TlsStream(tcp::socket socket, SSL_CTX* ctx)
     if (!ssl_) throw std::runtime_error("SSL_new failed");
     // The session's deadline may have closed the socket already; then every operation reports
     // operation_aborted (see is_open() in Call) instead of this constructor throwing.
+    // Asio has usually made the descriptor non-blocking already (for the connect, or the X.224
+    // read); OpenSSL's reads need it so, and another ioctl(2) per stream would be wasted.
     boost::system::error_code ignored;
-    socket_.non_blocking(true, ignored);
+    if (!socket_.native_non_blocking()) socket_.native_non_blocking(true, ignored);
     // The socket BIO does not own the descriptor: the socket closes it (see is_open() in Call).
     BIO* in = BIO_new_socket(static_cast<int>(socket_.native_handle()), BIO_NOCLOSE);
     BIO* out = BIO_new(OutputBio::method());
@@ -60,10 +64,18 @@ TlsStream::TlsStream(tcp::socket socket, SSL_CTX* ctx)
 }
 
 TlsStream::Flush TlsStream::flush(boost::system::error_code& ec) {
+    // send(2) itself, not socket_.send(): Asio's synchronous send would wait in poll(2) for a
+    // socket it was not told (by another ioctl) is meant to be non-blocking.
     while (sent_ < out_.size()) {
-        sent_ += socket_.send(asio::buffer(out_.data() + sent_, out_.size() - sent_), 0, ec);
-        if (ec == asio::error::would_block || ec == asio::error::try_again) return Flush::blocked;
-        if (ec) return Flush::failed;
+        const ssize_t n = ::send(socket_.native_handle(), out_.data() + sent_, out_.size() - sent_,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Flush::blocked;
+        if (n < 0) {
+            ec.assign(errno, boost::system::system_category());
+            return Flush::failed;
+        }
+        sent_ += static_cast<std::size_t>(n);
     }
     std::vector<uint8_t>().swap(out_);  // an idle stream holds nothing
     sent_ = 0;

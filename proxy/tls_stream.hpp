@@ -178,7 +178,20 @@ class TlsStream {
                 }
                 switch (SSL_get_error(stream->ssl(), r)) {
                     case SSL_ERROR_WANT_READ:
-                        if (!stream->out_.empty()) continue;  // send first, then wait
+                        // OpenSSL has just found nothing to read. A flight it wrote goes out
+                        // first; the answer to it cannot be here yet, so the operation waits
+                        // for it rather than asking OpenSSL again (one read(2) that could only
+                        // fail with EAGAIN, three times per session's handshakes).
+                        if (!stream->out_.empty()) {
+                            switch (stream->flush(ec)) {
+                                case Flush::done:
+                                    break;
+                                case Flush::blocked:
+                                    return wait(self, tcp::socket::wait_write);
+                                case Flush::failed:
+                                    return complete(self, ec);
+                            }
+                        }
                         return wait(self, tcp::socket::wait_read);
                     case SSL_ERROR_WANT_WRITE:
                         return wait(self, tcp::socket::wait_write);

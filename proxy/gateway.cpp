@@ -20,6 +20,7 @@
 #include "proxy/faults.hpp"
 #include "proxy/gateway_state.hpp"
 #include "proxy/generation.hpp"
+#include "proxy/keepalive.hpp"
 #include "proxy/metrics.hpp"
 #include "proxy/sd_notify.hpp"
 #include "proxy/session.hpp"
@@ -133,11 +134,12 @@ std::string exception_text(const std::exception_ptr& e) {
 }
 
 // Admits one accepted connection and starts its session under the current generation, on the
-// least-loaded worker loop. Not a coroutine, so that whatever it throws is caught by the accept
-// loop around it. Admission happens here, on the gateway's loop, before the hand-over: a refused
-// connection costs no worker anything.
-void start_session(GatewayState& state, Workers& workers, const std::string& listener_name,
-                   tcp::socket socket, const tcp::endpoint& peer, IdSource& ids) {
+// worker loop `loop` the socket already belongs to. Not a coroutine, so that whatever it throws
+// is caught by the accept loop around it. Admission happens here, on the gateway's loop, before
+// the hand-over: a refused connection costs no worker anything.
+void start_session(GatewayState& state, Workers& workers, std::size_t loop,
+                   const std::string& listener_name, tcp::socket socket, const tcp::endpoint& peer,
+                   IdSource& ids) {
     auto generation = state.current;
     const auto found = generation->listeners.find(listener_name);
     if (found == generation->listeners.end()) return;  // removed by a reload a moment ago
@@ -164,13 +166,10 @@ void start_session(GatewayState& state, Workers& workers, const std::string& lis
     }
     std::optional<AdmissionTicket> ticket;
     if (!proxied) ticket.emplace(state.admission, source);
-    // The descriptor moves to the worker's loop; the assignment counts it there until the
-    // session's coroutine is gone.
-    auto assignment = workers.assign();
-    const auto protocol = peer.protocol();
-    tcp::socket moved(assignment.executor(), protocol, socket.release());
+    // The assignment counts the session on its loop until the session's coroutine is gone.
+    auto assignment = workers.assign(loop);
     auto session = [assignment, &state, generation = std::move(generation), &listener,
-                    moved = std::move(moved), peer, id,
+                    moved = std::move(socket), peer, id,
                     ticket = std::move(ticket)]() mutable -> awaitable<void> {
         co_await run_session(state, std::move(generation), listener, std::move(moved), peer, id,
                              std::move(ticket));
@@ -203,14 +202,17 @@ awaitable<void> accept_loop(GatewayState& state, Workers& workers,
         bool back_off = false;
         try {
             // The peer's address from accept(2) itself: getpeername() fails for a client that
-            // reset in the meantime.
-            tcp::socket socket(acceptor.get_executor());
+            // reset in the meantime. The socket is accepted straight onto the worker loop that
+            // will run the session: moving it there afterwards would register the descriptor
+            // with two epoll sets, and unregister it from one, for every connection.
+            const std::size_t loop = workers.least_loaded();
+            tcp::socket socket(workers.executor(loop));
             tcp::endpoint peer;
             co_await acceptor.async_accept(socket, peer, asio::redirect_error(use_awaitable, ec));
             if (ec == asio::error::operation_aborted || state.shutting_down || !acceptor.is_open())
                 co_return;
             if (!ec) {
-                start_session(state, workers, open->name, std::move(socket), peer, ids);
+                start_session(state, workers, loop, open->name, std::move(socket), peer, ids);
             } else if (ec != asio::error::connection_aborted) {
                 // EMFILE and friends: keep listening; the condition is logged, not fatal. The
                 // connection that could not be accepted stays queued, so accepting again at once
@@ -331,6 +333,7 @@ class Gateway {
     std::shared_ptr<OpenListener> open_listener(const config::Listener& listener) {
         auto open = std::make_shared<OpenListener>(OpenListener{
             listener.name, open_acceptor(io_, "listener " + listener.name, listener.bind)});
+        apply_to_accepted(open->acceptor, state_.current->config->limits.keepalive);
         const auto local = open->acceptor.local_endpoint();
         log_.info("listening on " + local.address().to_string() + ":" +
                   std::to_string(local.port()) + " (listener " + listener.name +
@@ -519,7 +522,9 @@ class Gateway {
         }
         state_.admission.set_limits(config->limits);
         state_.current = next;
+        for (auto& [key, open] : open_) apply_to_accepted(open->acceptor, config->limits.keepalive);
         for (auto& [key, open] : opened) {
+            apply_to_accepted(open->acceptor, config->limits.keepalive);
             open_.emplace(key, open);
             asio::co_spawn(io_, accept_loop(state_, workers_, open, ids_), asio::detached);
         }

@@ -41,16 +41,37 @@ inline KeepaliveTimes keepalive_times(config::Duration keepalive) {
 
 // A zero keepalive leaves the socket as it is. Failures are ignored: the session still works, it
 // only loses the early detection of a vanished peer.
-inline void apply_keepalive(tcp::socket& socket, config::Duration keepalive) {
-    if (keepalive.count() == 0 || !socket.is_open()) return;
+inline void set_keepalive(int fd, config::Duration keepalive) {
     const KeepaliveTimes t = keepalive_times(keepalive);
-    const int fd = socket.native_handle();
     const int on = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
     ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &t.idle_s, sizeof t.idle_s);
     ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &t.interval_s, sizeof t.interval_s);
     ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &t.probes, sizeof t.probes);
     ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &t.user_timeout_ms, sizeof t.user_timeout_ms);
+}
+
+inline void apply_keepalive(tcp::socket& socket, config::Duration keepalive) {
+    if (keepalive.count() == 0 || !socket.is_open()) return;
+    set_keepalive(socket.native_handle(), keepalive);
+}
+
+// The same options, and TCP_NODELAY, on a listening socket: Linux copies them to every socket it
+// accepts, which saves six system calls per session. Applied again on reload, since listening
+// sockets outlive their configuration; a zero keepalive turns keepalive off here.
+inline void apply_to_accepted(tcp::acceptor& acceptor, config::Duration keepalive) {
+    if (!acceptor.is_open()) return;
+    boost::system::error_code ignored;
+    acceptor.set_option(tcp::no_delay(true), ignored);
+    const int fd = acceptor.native_handle();
+    if (keepalive.count() == 0) {
+        const int off = 0;
+        const unsigned none = 0;
+        ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &off, sizeof off);
+        ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &none, sizeof none);
+        return;
+    }
+    set_keepalive(fd, keepalive);
 }
 
 }  // namespace rdpbridge::proxy

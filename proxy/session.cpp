@@ -839,8 +839,7 @@ rdp::credssp::PasswordCredentials service_credentials(const ServiceAccount& acco
 
 awaitable<void> Session::run() {
     error_code ec;
-    client_.set_option(tcp::no_delay(true), ec);
-    apply_keepalive(client_, config().limits.keepalive);
+    // TCP_NODELAY and keepalive came with the socket from its listener (apply_to_accepted).
     // Behind a load balancer, logged once its PROXY header says who the client is.
     if (!listener_.config->proxy_protocol) log_accepted();
     deadline_.arm(config().limits.handshake_timeout, [this] { close_all(); });

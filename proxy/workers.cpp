@@ -31,13 +31,17 @@ Workers::~Workers() {
     stop();
 }
 
-Workers::Assignment Workers::assign() {
+std::size_t Workers::least_loaded() const {
     std::size_t best = 0;
     for (std::size_t i = 1; i < loops_.size(); ++i) {
         if (loops_[i]->sessions.load(std::memory_order_relaxed) <
             loops_[best]->sessions.load(std::memory_order_relaxed))
             best = i;
     }
+    return best;
+}
+
+Workers::Assignment Workers::assign(std::size_t best) {
     Loop* loop = loops_[best].get();
     loop->sessions.fetch_add(1, std::memory_order_relaxed);
     Assignment a;

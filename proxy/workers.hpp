@@ -40,7 +40,13 @@ class Workers {
         std::shared_ptr<void> counted_;
     };
     // The least-loaded loop (the first of equals).
-    Assignment assign();
+    std::size_t least_loaded() const;
+    asio::any_io_executor executor(std::size_t loop) const {
+        return loops_[loop]->io.get_executor();
+    }
+    // Counts a session on that loop.
+    Assignment assign(std::size_t loop);
+    Assignment assign() { return assign(least_loaded()); }
 
     // Liveness for systemd's watchdog: true if every loop ran the probe posted by the previous
     // call (the first call always answers true). A loop stuck in one session misses it.

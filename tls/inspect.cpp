@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <ctime>
 #include <memory>
+#include <mutex>
+#include <unordered_map>
 
 namespace rdpbridge::tls {
 
@@ -55,17 +57,57 @@ std::string hex(const unsigned char* md, unsigned int n) {
 
 }  // namespace
 
+namespace {
+
+// Every session to a host presents the same certificate: its facts are worked out once (names
+// printed, times converted, the key re-encoded and hashed) and then found by the certificate's
+// fingerprint. Bounded: a host that changes certificates often only empties the cache.
+class FactCache {
+  public:
+    std::optional<PeerCertificate> find(const std::string& sha256) {
+        const std::lock_guard lock(mutex_);
+        const auto it = facts_.find(sha256);
+        if (it == facts_.end()) return std::nullopt;
+        return it->second;
+    }
+    void add(const PeerCertificate& p) {
+        const std::lock_guard lock(mutex_);
+        if (facts_.size() >= kLimit) facts_.clear();
+        facts_.emplace(p.sha256, p);
+    }
+
+  private:
+    static constexpr std::size_t kLimit = 256;
+    std::mutex mutex_;
+    std::unordered_map<std::string, PeerCertificate> facts_;
+};
+
+FactCache& fact_cache() {
+    static FactCache cache;
+    return cache;
+}
+
+}  // namespace
+
 std::optional<PeerCertificate> describe_certificate(X509* cert) {
     if (!cert) return std::nullopt;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    std::string sha256;
+    if (X509_digest(cert, EVP_sha256(), md, &md_len) == 1) sha256 = hex(md, md_len);
+    if (!sha256.empty()) {
+        if (auto known = fact_cache().find(sha256)) {
+            known->days_left = days_until(X509_get0_notAfter(cert));  // the clock moved on
+            return known;
+        }
+    }
     PeerCertificate p;
+    p.sha256 = sha256;
     p.subject = name_string(X509_get_subject_name(cert));
     p.issuer = name_string(X509_get_issuer_name(cert));
     p.not_before = iso_time(X509_get0_notBefore(cert));
     p.not_after = iso_time(X509_get0_notAfter(cert));
     p.days_left = days_until(X509_get0_notAfter(cert));
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    if (X509_digest(cert, EVP_sha256(), md, &md_len) == 1) p.sha256 = hex(md, md_len);
     // The key alone, so that a certificate renewed for the same key is recognised as the host's.
     // (`openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | sha256sum`.)
     unsigned char* spki = nullptr;
@@ -75,6 +117,7 @@ std::optional<PeerCertificate> describe_certificate(X509* cert) {
     OPENSSL_free(spki);
     if (EVP_PKEY* key = X509_get0_pubkey(cert)) p.key_bits = EVP_PKEY_get_bits(key);
     p.signature_algorithm = OBJ_nid2ln(X509_get_signature_nid(cert));
+    if (!p.sha256.empty()) fact_cache().add(p);
     return p;
 }
 

@@ -8,7 +8,12 @@
 #include <sstream>
 #include <string>
 
+#include <openssl/pem.h>
+
+#include <memory>
+
 #include "tls/certificate.hpp"
+#include "tls/inspect.hpp"
 
 using namespace rdpbridge;
 namespace fs = std::filesystem;
@@ -92,6 +97,29 @@ TEST_F(StateDir, SymlinkAtTheKeyIsReplacedNotWrittenThrough) {
     EXPECT_EQ(content(victim), "precious");
     EXPECT_TRUE(regular(files.private_key));
     EXPECT_EQ(mode_of(files.private_key), 0600u);
+}
+
+// describe_certificate works a certificate's facts out once and then finds them by its
+// fingerprint: the second answer must be the first, field for field.
+TEST_F(StateDir, CertificateFactsAreTheSameWhenRemembered) {
+    const auto files = generate();
+    auto read_cert = [&] {
+        std::unique_ptr<FILE, decltype(&fclose)> f(fopen(files.certificate.c_str(), "r"), fclose);
+        return std::unique_ptr<X509, decltype(&X509_free)>(
+            PEM_read_X509(f.get(), nullptr, nullptr, nullptr), X509_free);
+    };
+    const auto first = tls::describe_certificate(read_cert().get());
+    const auto again = tls::describe_certificate(read_cert().get());  // another X509, same DER
+    ASSERT_TRUE(first && again);
+    EXPECT_EQ(first->subject, "CN=gw.example,O=rdpbridge");
+    EXPECT_EQ(again->subject, first->subject);
+    EXPECT_EQ(again->issuer, first->issuer);
+    EXPECT_EQ(again->not_after, first->not_after);
+    EXPECT_EQ(again->days_left, first->days_left);
+    EXPECT_EQ(again->sha256, first->sha256);
+    EXPECT_EQ(again->spki_sha256, first->spki_sha256);
+    EXPECT_EQ(again->key_bits, 2048);
+    EXPECT_EQ(again->signature_algorithm, first->signature_algorithm);
 }
 
 }  // namespace

@@ -150,6 +150,12 @@ awaitable<void> host_session(HostSide& side, tcp::socket socket) {
     } catch (const std::exception& e) {
         if (!side.tally.stopping) side.tally.fail(std::string("host ") + stage + ": " + e.what());
     }
+    // However the connection ended, its session stays resumable, as with Schannel and as TLS 1.1
+    // made the rule (RFC 4346 7.2.1). OpenSSL applies TLS 1.0's older one: freeing a connection
+    // that has not sent close_notify removes its session from the server's cache; no peer here
+    // waits for one, so without this every session would leave the cache when its first
+    // connection ends, and a proxy's later offers of it would be declined.
+    if (tls) SSL_set_shutdown(conn->stream.native_handle(), SSL_SENT_SHUTDOWN);
     conn->close();
 }
 

@@ -121,7 +121,8 @@ int main(int argc, char** argv) {
     std::vector<std::string> only;
     CLI::App app{
         "Drives rdpbridge to its limits on loopback and reports each figure against a "
-        "bound measured in the same run."};
+        "bound measured in the same run; the handshake and relay scenarios also run through "
+        "HAProxy (/usr/sbin/haproxy) and report the two side by side."};
     add_options(app, settings, only);
     CLI11_PARSE(app, argc, argv);
 

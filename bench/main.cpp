@@ -89,8 +89,9 @@ void add_options(CLI::App& app, Settings& s, std::vector<std::string>& only) {
                    "Logging scenario: garbage connections in the flood (2 log events each)");
     app.add_option("--logging-concurrency", s.logging.flood_concurrency,
                    "Logging scenario: flood connections open at once, at most");
-    app.add_flag("--no-haproxy{false}", s.haproxy.enabled,
-                 "Skip the comparison with HAProxy in the handshake and relay scenarios");
+    app.add_flag_callback(
+        "--no-haproxy", [&s] { s.haproxy.enabled = false; },
+        "Skip the comparison with HAProxy in the handshake and relay scenarios");
     app.add_option("--haproxy", s.haproxy.binary,
                    "HAProxy binary the handshake and relay scenarios compare with (default "
                    "/usr/sbin/haproxy: apt-get install haproxy)");

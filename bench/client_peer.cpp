@@ -1,5 +1,6 @@
-// The synthetic RDP client: X.224 request offering TLS, a TLS 1.3 handshake, the MCS connect
-// exchange, then silence, a Client Info and saturating input, or latency probing, per profile.
+// The synthetic RDP client: X.224 request offering TLS (or none, in bare-TLS mode, towards a peer
+// proxy that cannot speak X.224), a TLS 1.3 handshake, the MCS connect exchange, then silence, a
+// Client Info and saturating input, or latency probing, per profile.
 #include <netinet/in.h>
 
 #include "bench/pdu_splitter.hpp"
@@ -54,7 +55,7 @@ awaitable<void> send_input(SharedTally& tally, std::shared_ptr<Conn> conn, std::
 }  // namespace
 
 awaitable<std::shared_ptr<Conn>> client_connect(ClientSide& side, asio::ip::address_v4 source,
-                                                tcp::endpoint target, bool direct) {
+                                                tcp::endpoint target, bool direct, bool x224) {
     auto conn = std::make_shared<Conn>(side.io, direct ? side.direct : side.modern, side.registry);
     Deadline deadline(side.io, conn, kHandshakeLimit);
     const char* stage = "tcp connect";
@@ -68,10 +69,12 @@ awaitable<std::shared_ptr<Conn>> client_connect(ClientSide& side, asio::ip::addr
         socket.bind(tcp::endpoint(source, 0));
         co_await socket.async_connect(target, use_awaitable);
         socket.set_option(tcp::no_delay(true));
-        stage = "x224";
-        static const rdp::Bytes request = connection_request();
-        co_await asio::async_write(socket, asio::buffer(request), use_awaitable);
-        check_confirm(co_await read_tpkt(socket, "client x224"));
+        if (x224) {
+            stage = "x224";
+            static const rdp::Bytes request = connection_request();
+            co_await asio::async_write(socket, asio::buffer(request), use_awaitable);
+            check_confirm(co_await read_tpkt(socket, "client x224"));
+        }
 
         stage = "tls";
         co_await conn->stream.async_handshake(asio::ssl::stream_base::client, use_awaitable);

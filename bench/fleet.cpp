@@ -116,7 +116,7 @@ awaitable<void> batch_worker(peers::ClientSide& side, std::shared_ptr<Batch> bat
            !side.tally.stopping) {
         const auto source = source_address(batch->next++, batch->churn);
         try {
-            auto conn = co_await peers::client_connect(side, source, target, direct);
+            auto conn = co_await peers::client_connect(side, source, target, direct, profile.x224);
             ++batch->established;
             if (batch->churn) {
                 conn->close();
@@ -197,6 +197,9 @@ uint16_t Fleet::host_port() const {
 }
 
 void Fleet::set_host_profile(const HostProfile& profile) {
+    if (!profile.x224 && profile.rdp_method)
+        throw std::invalid_argument(
+            "a bare-TLS host cannot use Standard RDP Security: it is negotiated in X.224");
     impl_->on(impl_->host.io, [&] { impl_->host.profile = profile; });
 }
 
@@ -208,13 +211,15 @@ OpenResult Fleet::open(uint16_t port, std::size_t count, std::size_t concurrency
 }
 
 OpenResult Fleet::churn(uint16_t port, std::size_t concurrency, std::size_t max_sessions,
-                        std::chrono::duration<double> duration) {
+                        std::chrono::duration<double> duration, bool x224) {
     auto batch = std::make_shared<Batch>();
     batch->count = max_sessions;
     batch->churn = true;
     batch->until =
         peers::Clock::now() + std::chrono::duration_cast<peers::Clock::duration>(duration);
-    return impl_->run_batch(batch, concurrency, port, false, ClientProfile{});
+    ClientProfile profile;
+    profile.x224 = x224;
+    return impl_->run_batch(batch, concurrency, port, false, profile);
 }
 
 Tally Fleet::tally() const {
@@ -226,7 +231,9 @@ Tally Fleet::tally() const {
             t.bytes_down.load(r),
             t.bytes_up.load(r),
             t.pdus_down.load(r),
-            t.pdus_up.load(r)};
+            t.pdus_up.load(r),
+            t.host_tls_handshakes.load(r),
+            t.host_resumed.load(r)};
 }
 
 Negotiated Fleet::negotiated() const {

@@ -22,6 +22,10 @@ struct HostProfile {
     // Zero: a Windows 7-like host (TLS). Otherwise an XP / Server 2003-like host selecting
     // Standard RDP Security with this encryption method (128-bit RC4 or FIPS).
     uint32_t rdp_method = 0;
+    // False: bare TLS, for a peer proxy that cannot speak X.224 (HAProxy). The TLS handshake
+    // starts right after accept, and the Connect Response echoes PROTOCOL_SSL as if the X.224
+    // request had offered it. TLS hosts only: Standard RDP Security is chosen in X.224.
+    bool x224 = true;
 };
 
 // What a client does once its MCS Connect Response has arrived.
@@ -34,6 +38,9 @@ enum class ClientMode {
 struct ClientProfile {
     ClientMode mode = ClientMode::hold;
     std::size_t input_events = 255;  // relay: mouse events per input PDU; 0 sends nothing
+    // False: bare TLS (TCP connect, then straight to the TLS handshake and the Connect Initial),
+    // for a peer proxy that cannot speak X.224; the host must be told the same.
+    bool x224 = true;
 };
 
 struct Tally {
@@ -44,6 +51,8 @@ struct Tally {
     uint64_t bytes_up = 0;    // plaintext received by the host after the connect exchange
     uint64_t pdus_down = 0;
     uint64_t pdus_up = 0;
+    uint64_t host_tls_handshakes = 0;  // TLS handshakes the host completed
+    uint64_t host_resumed = 0;         // of which resumed an earlier session (SSL_session_reused)
 };
 
 struct OpenResult {
@@ -65,7 +74,8 @@ class Fleet {
     Fleet& operator=(const Fleet&) = delete;
 
     uint16_t host_port() const;
-    // Applies to host sessions accepted from now on.
+    // Applies to host sessions accepted from now on. Throws std::invalid_argument for a bare-TLS
+    // profile with Standard RDP Security.
     void set_host_profile(const HostProfile& profile);
 
     // Opens `count` sessions to 127.0.0.1:port with at most `concurrency` handshakes in flight
@@ -73,9 +83,9 @@ class Fleet {
     OpenResult open(uint16_t port, std::size_t count, std::size_t concurrency,
                     const ClientProfile& profile, bool direct_to_host = false);
     // Opens sessions and closes each right after its connect exchange, with `concurrency` in
-    // flight, until `max_sessions` are done or `duration` has passed.
+    // flight, until `max_sessions` are done or `duration` has passed. `x224` false: bare TLS.
     OpenResult churn(uint16_t port, std::size_t concurrency, std::size_t max_sessions,
-                     std::chrono::duration<double> duration);
+                     std::chrono::duration<double> duration, bool x224 = true);
 
     Tally tally() const;
     Negotiated negotiated() const;

@@ -28,8 +28,8 @@ constexpr int kStopLimitMs = 20000;              // SIGTERM closes every session
     throw std::runtime_error(what + ": " + std::strerror(errno));
 }
 
-// The quick start's listener and backend, written out, with the launch's limits raised and
-// its front certificate, if it brings one.
+// The quick start's listener and backend, written out, with the launch's limits raised, its
+// front certificate, if it brings one, and its backend resumption choice, if it makes one.
 std::filesystem::path write_config(const GatewayLaunch& launch) {
     const auto path = launch.log_dir / (launch.name + ".toml");
     std::ofstream out(path);
@@ -51,6 +51,8 @@ std::filesystem::path write_config(const GatewayLaunch& launch) {
         << "\"\n";
     if (!launch.backend_security.empty())
         out << "security = \"" << launch.backend_security << "\"\n";
+    if (launch.backend_resume)
+        out << "\n[backend.tls]\nresume = " << (*launch.backend_resume ? "true" : "false") << "\n";
     if (!out) throw std::runtime_error("cannot write " + path.string());
     return path;
 }

@@ -1,8 +1,9 @@
 // rdpbridge as a separate process, started exactly as a user starts it:
 //   rdpbridge run --listen 127.0.0.1:0 --target 127.0.0.1:Q --state-dir DIR --handshake-log FILE
 // or, when a scenario needs more than the gateway admits by default, as a user who raised
-// [limits] max_sessions (or max_handshakes, connections_per_second_per_source) or brought an
-// own front certificate would: from a config file saying the same plus those settings.
+// [limits] max_sessions (or max_handshakes, connections_per_second_per_source), brought an own
+// front certificate or turned backend TLS resumption off would: from a config file saying the
+// same plus those settings.
 // Readiness is its stderr line "listening on 127.0.0.1:P" (which also tells the port the OS
 // picked); stderr is drained into a file for the whole run so that the gateway never blocks on
 // a full pipe.
@@ -14,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -37,10 +39,13 @@ struct GatewayLaunch {
     std::size_t connections_per_second_per_source = 0;
     // --workers N (event loops); 0 leaves the gateway's default, one per CPU.
     int workers = 0;
+    // [backend.tls] resume (offer the host its earlier TLS sessions); unset keeps the default,
+    // true. Set makes the launch a config file, as any of the limits above does.
+    std::optional<bool> backend_resume;
 
     bool uses_config() const {
         return max_sessions || max_handshakes || connections_per_second_per_source ||
-               !front_certificate.empty();
+               !front_certificate.empty() || backend_resume.has_value();
     }
 };
 

@@ -2,7 +2,9 @@
 // AES-CBC-SHA handshake, the MCS Connect Response) or XP / Server 2003-like (confirm selecting
 // Standard RDP Security, the Connect Response with its random and certificate, then the
 // gateway's Security Exchange and Client Info); then fast-path output PDUs per profile while
-// counting the input that arrives.
+// counting the input that arrives. In bare-TLS mode (a peer proxy that cannot speak X.224 is in
+// front) the Windows 7-like host starts with the TLS handshake, as if the X.224 exchange had
+// happened and selected PROTOCOL_SSL.
 #include <random>
 
 #include "bench/crypto_bound.hpp"
@@ -97,16 +99,23 @@ awaitable<void> host_session(HostSide& side, tcp::socket socket) {
             Deadline deadline(side.io, conn, kHandshakeLimit);
             auto& raw = conn->stream.next_layer();
             raw.set_option(tcp::no_delay(true));
-            const uint32_t requested = check_request(co_await read_tpkt(raw, "host x224"), tls);
-            const rdp::Bytes confirm =
-                connection_confirm(tls ? rdp::protocol::ssl : rdp::protocol::rdp);
-            co_await asio::async_write(raw, asio::buffer(confirm), use_awaitable);
+            // Bare TLS: what the X.224 request would have offered, for SC_CORE's echo.
+            uint32_t requested = rdp::protocol::ssl;
+            if (profile.x224) {
+                requested = check_request(co_await read_tpkt(raw, "host x224"), tls);
+                const rdp::Bytes confirm =
+                    connection_confirm(tls ? rdp::protocol::ssl : rdp::protocol::rdp);
+                co_await asio::async_write(raw, asio::buffer(confirm), use_awaitable);
+            }
 
             if (tls) {
                 stage = "tls";
                 co_await conn->stream.async_handshake(asio::ssl::stream_base::server,
                                                       use_awaitable);
                 side.tally.note_negotiated(true, version_of(conn->stream), cipher_of(conn->stream));
+                side.tally.host_tls_handshakes.fetch_add(1, std::memory_order_relaxed);
+                if (SSL_session_reused(conn->stream.native_handle()))
+                    side.tally.host_resumed.fetch_add(1, std::memory_order_relaxed);
                 stage = "mcs";
                 auto initial = check_connect_initial(co_await read_tpkt(conn->stream, "host mcs"));
                 if (!initial) fail("mcs: " + initial.error().message());
@@ -141,6 +150,12 @@ awaitable<void> host_session(HostSide& side, tcp::socket socket) {
     } catch (const std::exception& e) {
         if (!side.tally.stopping) side.tally.fail(std::string("host ") + stage + ": " + e.what());
     }
+    // However the connection ended, its session stays resumable, as with Schannel and as TLS 1.1
+    // made the rule (RFC 4346 7.2.1). OpenSSL applies TLS 1.0's older one: freeing a connection
+    // that has not sent close_notify removes its session from the server's cache; no peer here
+    // waits for one, so without this every session would leave the cache when its first
+    // connection ends, and a proxy's later offers of it would be declined.
+    if (tls) SSL_set_shutdown(conn->stream.native_handle(), SSL_SENT_SHUTDOWN);
     conn->close();
 }
 

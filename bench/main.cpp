@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "bench/fd_limit.hpp"
+#include "bench/haproxy_process.hpp"
 #include "bench/proc_stats.hpp"
 #include "bench/report.hpp"
 #include "bench/scenarios.hpp"
@@ -88,6 +89,17 @@ void add_options(CLI::App& app, Settings& s, std::vector<std::string>& only) {
                    "Logging scenario: garbage connections in the flood (2 log events each)");
     app.add_option("--logging-concurrency", s.logging.flood_concurrency,
                    "Logging scenario: flood connections open at once, at most");
+    app.add_flag_callback(
+        "--no-haproxy", [&s] { s.haproxy.enabled = false; },
+        "Skip the comparison with HAProxy in the handshake and relay scenarios");
+    app.add_option("--haproxy", s.haproxy.binary,
+                   "HAProxy binary the handshake and relay scenarios compare with (default "
+                   "/usr/sbin/haproxy: apt-get install haproxy)");
+    app.add_option("--haproxy-log", s.haproxy.log,
+                   "HAProxy's connection log (option tcplog to stdout, one line per session, as "
+                   "rdpbridge logs every handshake): on, off, or both (measured with it, and "
+                   "once more without it for the details)")
+        ->check(CLI::IsMember({"on", "off", "both"}));
 }
 
 Json context(const Settings& s, const FdLimit& fds) {
@@ -99,7 +111,8 @@ Json context(const Settings& s, const FdLimit& fds) {
             {"work_dir", s.work_dir.string()},
             {"fd_limit_soft", fds.soft},
             {"nice", s.nice},
-            {"fd_limit_hard", fds.hard}};
+            {"fd_limit_hard", fds.hard},
+            {"haproxy", s.haproxy.enabled ? Json(s.haproxy.version) : Json(nullptr)}};
 }
 
 }  // namespace
@@ -109,7 +122,8 @@ int main(int argc, char** argv) {
     std::vector<std::string> only;
     CLI::App app{
         "Drives rdpbridge to its limits on loopback and reports each figure against a "
-        "bound measured in the same run."};
+        "bound measured in the same run; the handshake and relay scenarios also run through "
+        "HAProxy (/usr/sbin/haproxy) and report the two side by side."};
     add_options(app, settings, only);
     CLI11_PARSE(app, argc, argv);
 
@@ -125,6 +139,12 @@ int main(int argc, char** argv) {
         if (settings.rdpbridge.empty()) settings.rdpbridge = default_gateway_binary();
         if (settings.work_dir.empty()) settings.work_dir = fresh_work_dir();
         if (settings.json_out.empty()) settings.json_out = settings.work_dir / "results.json";
+        // Missing HAProxy fails the run at once, with the apt-get hint, not minutes later.
+        if (settings.haproxy.enabled &&
+            (settings.scenarios.count("handshake") || settings.scenarios.count("relay")))
+            settings.haproxy.version = haproxy_version(settings.haproxy.binary);
+        else
+            settings.haproxy.enabled = false;
         // A peer that closes while we write must fail that write, not kill the bench.
         signal(SIGPIPE, SIG_IGN);
         const FdLimit fds = raise_fd_limit();

@@ -31,6 +31,7 @@ inline uint64_t now_ns() {
 struct SharedTally {
     std::atomic<uint64_t> client_established{0}, host_established{0}, failed{0};
     std::atomic<uint64_t> bytes_down{0}, bytes_up{0}, pdus_down{0}, pdus_up{0};
+    std::atomic<uint64_t> host_tls_handshakes{0}, host_resumed{0};
     std::atomic<bool> stopping{false};   // close_all in progress: endings are not failures
     std::atomic<bool> recording{false};  // latency probes are kept
 
@@ -143,9 +144,10 @@ struct ClientSide {
     std::vector<int64_t> latencies;  // client thread only
 };
 
-// Connect from `source`, X.224, TLS, MCS connect exchange; throws std::exception on any failure.
+// Connect from `source`, X.224 (unless `x224` is false: bare TLS), TLS, MCS connect exchange;
+// throws std::exception on any failure.
 awaitable<std::shared_ptr<Conn>> client_connect(ClientSide& side, asio::ip::address_v4 source,
-                                                tcp::endpoint target, bool direct);
+                                                tcp::endpoint target, bool direct, bool x224);
 // The session after its connect exchange, per profile, until it is closed.
 awaitable<void> client_life(ClientSide& side, std::shared_ptr<Conn> conn, ClientProfile profile);
 

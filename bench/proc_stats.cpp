@@ -1,12 +1,15 @@
 #include "bench/proc_stats.hpp"
 
+#include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace rdpbridge::bench {
 
@@ -52,6 +55,13 @@ double load_average() {
     double one_minute = 0;
     in >> one_minute;
     return one_minute;
+}
+
+int usable_cpus() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+    return std::max(1, int(std::thread::hardware_concurrency()));
 }
 
 double thread_cpu_seconds() {

@@ -17,5 +17,8 @@ double thread_cpu_seconds();
 // The 1-minute load average (/proc/loadavg): how busy the machine was around a measurement, to
 // read its noise by. Other work on the machine competes with the gateway and the peers.
 double load_average();
+// CPUs this process may run on (sched_getaffinity), as rdpbridge counts them for its default
+// --workers; a child inherits the affinity, so the bench can give a peer proxy the same number.
+int usable_cpus();
 
 }  // namespace rdpbridge::bench

@@ -2,10 +2,15 @@
 // client sends input PDUs back to back; the gateway's relayed bytes per CPU-second are compared
 // with the record cryptography bound for the same bytes in the same directions and record sizes.
 // TLS to TLS first (a Windows 7-like host), then TLS to Standard RDP Security (an XP-like host,
-// RC4 or FIPS), where the gateway also does RDP's own MAC and encryption per PDU.
+// RC4 or FIPS), where the gateway also does RDP's own MAC and encryption per PDU. Each TLS to TLS
+// figure is then measured through HAProxy too, right after rdpbridge's, in bare TLS (HAProxy
+// cannot speak X.224), and the two proxies' bytes per CPU-second are compared.
+#include <optional>
+
 #include "bench/crypto_bound.hpp"
 #include "bench/pdus.hpp"
 #include "bench/proc_stats.hpp"
+#include "bench/proxy_under_test.hpp"
 #include "bench/relay_measure.hpp"
 #include "bench/scenario_util.hpp"
 #include "bench/scenarios.hpp"
@@ -14,30 +19,38 @@
 namespace rdpbridge::bench {
 
 RelayMeasured measure_relay(const Bench& bench, std::size_t sessions, const RelayLeg& leg,
-                            int workers) {
+                            int workers, RelayThrough through) {
     const auto& s = bench.settings.relay;
     Fleet fleet(bench.settings.host);
-    auto launch =
-        bench.gateway("relay-" + (leg.id.empty() ? "" : leg.id + "-") + std::to_string(sessions) +
-                          (workers ? "-workers-" + std::to_string(workers) : std::string()),
-                      fleet.host_port());
+    const std::string name = std::string(through.haproxy ? "relay-haproxy-" : "relay-") +
+                             (leg.id.empty() ? "" : leg.id + "-") + std::to_string(sessions) +
+                             (workers ? "-workers-" + std::to_string(workers) : std::string()) +
+                             (through.haproxy && !through.haproxy_log ? "-nolog" : "");
+    if (through.haproxy && (leg.rdp_method || workers))
+        throw std::invalid_argument(
+            "relay through HAProxy: TLS hosts and its default threads only");
+    auto launch = bench.gateway(name, fleet.host_port());
     if (leg.rdp_method) launch.backend_security = "rdp";
     launch.workers = workers;
-    GatewayProcess gateway(launch);
-    fleet.set_host_profile({true, s.output_pdu, {}, leg.rdp_method});
-    const auto opened =
-        fleet.open(gateway.port(), sessions, sessions, {ClientMode::relay, s.input_events});
-    require_established(opened, sessions, fleet, "relay");
+    // One long session per connection: HAProxy's ssl-reuse has nothing to resume, left default.
+    ProxyUnderTest proxy =
+        through.haproxy
+            ? ProxyUnderTest(bench.haproxy(name, fleet.host_port(), true, through.haproxy_log))
+            : ProxyUnderTest(launch);
+    fleet.set_host_profile({true, s.output_pdu, {}, leg.rdp_method, proxy.x224()});
+    const auto opened = fleet.open(proxy.port(), sessions, sessions,
+                                   {ClientMode::relay, s.input_events, proxy.x224()});
+    require_established(opened, sessions, fleet, std::string("relay through ") + proxy.what());
     measure_for(s.warmup_seconds);
 
     const Tally t0 = fleet.tally();
-    const double cpu0 = cpu_seconds(gateway.pid());
+    const double cpu0 = cpu_seconds(proxy.pid());
     const auto wall0 = std::chrono::steady_clock::now();
     measure_for(s.seconds);
     const Tally t1 = fleet.tally();
-    const double cpu1 = cpu_seconds(gateway.pid());
+    const double cpu1 = cpu_seconds(proxy.pid());
     const auto wall1 = std::chrono::steady_clock::now();
-    gateway.check_alive();
+    proxy.check_alive();
     if (t1.failed) throw std::runtime_error("relay: " + first_errors(fleet));
 
     RelayMeasured m;
@@ -49,8 +62,10 @@ RelayMeasured measure_relay(const Bench& bench, std::size_t sessions, const Rela
     m.wall = std::chrono::duration<double>(wall1 - wall0).count();
     m.suites = fleet.negotiated();
     m.load = load_average();
+    m.config_file = proxy.config_file();
     fleet.close_all();
-    gateway.stop();
+    proxy.stop();
+    m.log = proxy.log_summary();
     if (m.cpu <= 0 || m.down == 0 || (s.input_events && m.up == 0))
         throw std::runtime_error("relay: no bytes or no gateway CPU time measured");
     return m;
@@ -60,7 +75,7 @@ namespace {
 
 using Leg = RelayLeg;
 
-void add_row(const Bench& bench, std::size_t sessions, const Leg& leg) {
+RelayMeasured add_row(const Bench& bench, std::size_t sessions, const Leg& leg) {
     const auto& s = bench.settings.relay;
     const RelayMeasured m = measure_relay(bench, sessions, leg);
     const Suite front{m.suites.client_version, m.suites.client_cipher};
@@ -112,7 +127,65 @@ void add_row(const Bench& bench, std::size_t sessions, const Leg& leg) {
                      {"open", up.open_with},
                      {"seal", up.seal_with}}},
                    {"front", front.version + " " + front.cipher},
-                   {"back", back.version + " " + back.cipher}};
+                   {"back", back.version + " " + back.cipher},
+                   {"gateway_log", m.log}};
+    bench.report.add(std::move(row));
+    return m;
+}
+
+Json describe(const RelayMeasured& m) {
+    const double relayed = double(m.down + m.up);
+    Json j = {{"MB_per_cpu_s", relayed / m.cpu / 1e6},
+              {"bytes_down", m.down},
+              {"bytes_up", m.up},
+              {"seconds", m.wall},
+              {"cpu_seconds", m.cpu},
+              {"cores_used", m.cpu / m.wall},
+              {"throughput_MB_per_s", relayed / m.wall / 1e6},
+              {"load_average_1m", m.load},
+              {"front", m.suites.client_version + " " + m.suites.client_cipher},
+              {"back", m.suites.host_version + " " + m.suites.host_cipher},
+              {"log", m.log}};
+    if (!m.config_file.empty()) j["config_file"] = m.config_file;
+    return j;
+}
+
+// The same sessions through HAProxy, right after rdpbridge's `ours`.
+void add_haproxy_row(const Bench& bench, std::size_t sessions, const RelayMeasured& ours) {
+    const auto& h = bench.settings.haproxy;
+    const bool logged = h.log != "off";
+    const RelayMeasured theirs = measure_relay(bench, sessions, {}, 0, {true, logged});
+    std::optional<RelayMeasured> unlogged;
+    if (h.log == "both") unlogged = measure_relay(bench, sessions, {}, 0, {true, false});
+    const auto per_cpu = [](const RelayMeasured& m) { return double(m.down + m.up) / m.cpu / 1e6; };
+
+    Row row;
+    row.id = "relay.vs_haproxy.sessions_" + std::to_string(sessions);
+    row.figure = "relay vs HAProxy, " + std::to_string(sessions) + " session(s): bytes per CPU-s";
+    row.value = per_cpu(ours);
+    row.unit = "MB/CPU-s";
+    row.bound = per_cpu(theirs);
+    row.bound_what = std::string("HAProxy") + (logged ? ", tcplog" : ", no log");
+    row.ratio = row.value / row.bound;
+    row.target = "≥ 1.0×";
+    row.met = row.ratio >= 1.0;
+    Json rdpbridge = describe(ours);
+    rdpbridge["peers"] = "X.224, TLS 1.3 front, TLS 1.0 back";
+    Json haproxy = describe(theirs);
+    haproxy["version"] = h.version;
+    haproxy["config"] = std::string("ssl-reuse (default), ") +
+                        (logged ? "option tcplog, log stdout (one line per session)" : "no log");
+    haproxy["peers"] = "bare TLS (no X.224), TLS 1.3 front, TLS 1.0 back";
+    haproxy["threads"] = usable_cpus();
+    row.details = {{"sessions", sessions},
+                   {"pdu_bytes_down", bench.settings.relay.output_pdu},
+                   {"rdpbridge", rdpbridge},
+                   {"haproxy", haproxy}};
+    if (unlogged) {
+        Json j = describe(*unlogged);
+        j["ratio"] = per_cpu(ours) / per_cpu(*unlogged);
+        row.details["haproxy_without_log"] = j;
+    }
     bench.report.add(std::move(row));
 }
 
@@ -120,7 +193,10 @@ void add_row(const Bench& bench, std::size_t sessions, const Leg& leg) {
 
 void run_relay(const Bench& bench) {
     const auto& s = bench.settings.relay;
-    for (std::size_t sessions : s.session_counts) add_row(bench, sessions, {});
+    for (std::size_t sessions : s.session_counts) {
+        const RelayMeasured ours = add_row(bench, sessions, {});
+        if (bench.settings.haproxy.enabled) add_haproxy_row(bench, sessions, ours);
+    }
     for (const std::string& name : s.rdp_legs) {
         if (name == "rc4-128") add_row(bench, 1, {"rdp_rc4_128", rdp::encryption_method::bits128});
         if (name == "fips") add_row(bench, 1, {"rdp_fips", rdp::encryption_method::fips});

@@ -65,6 +65,17 @@ struct LoggingSettings {
     std::size_t connections_per_second_per_source = 1000000;
 };
 
+// HAProxy beside rdpbridge in the handshake and relay scenarios (bench/haproxy_process.hpp).
+struct HaproxySettings {
+    bool enabled = true;
+    std::filesystem::path binary = "/usr/sbin/haproxy";
+    // "on": HAProxy logs one line per session (option tcplog), as rdpbridge writes its handshake
+    // log; "off": no log; "both": measured with the log, and once more without it for the
+    // row's details.
+    std::string log = "on";
+    std::string version;  // `haproxy -v`'s first line, read at start
+};
+
 struct Settings {
     bool smoke = false;
     std::filesystem::path rdpbridge;
@@ -80,6 +91,7 @@ struct Settings {
     HandshakeSettings handshake;
     LatencySettings latency;
     LoggingSettings logging;
+    HaproxySettings haproxy;
 
     void apply_smoke();  // seconds, not minutes: checks the instrument, asserts no time
 };

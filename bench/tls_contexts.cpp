@@ -86,7 +86,14 @@ SslCtx make_direct_client_context(const HostTlsPolicy& policy) {
 SslCtx make_host_context(const HostTlsPolicy& policy) {
     SslCtx ctx = new_context(TLS_server_method());
     set_legacy_policy(ctx.get(), policy);
+    // Resumption by session ID, as Windows 7's Schannel offers it: OpenSSL's server-side session
+    // cache stays on (its default), under a context of its own so that a session is resumed only
+    // by this host. No tickets (RFC 5077): Schannel issues them from Server 2012 on, not here.
+    // Any proxy in front (rdpbridge's [backend.tls] resume, HAProxy's ssl-reuse) resumes by ID.
     SSL_CTX_set_options(ctx.get(), SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
+    SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_SERVER);
+    static const unsigned char kSessionContext[] = "rdpbridge-bench-host";
+    SSL_CTX_set_session_id_context(ctx.get(), kSessionContext, sizeof kSessionContext - 1);
     self_sign(ctx.get(), policy.key_bits);
     return ctx;
 }

@@ -100,6 +100,10 @@ void add_options(CLI::App& app, Settings& s, std::vector<std::string>& only) {
                    "rdpbridge logs every handshake): on, off, or both (measured with it, and "
                    "once more without it for the details)")
         ->check(CLI::IsMember({"on", "off", "both"}));
+    app.add_option("--haproxy-rounds", s.haproxy.rounds,
+                   "Handshake comparison: alternate rdpbridge and HAProxy this many times and pool "
+                   "each one's sessions and CPU-seconds (--smoke: 1)")
+        ->check(CLI::PositiveNumber);
 }
 
 Json context(const Settings& s, const FdLimit& fds) {

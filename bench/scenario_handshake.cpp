@@ -8,6 +8,7 @@
 // TLS 1.0 handshake), and rdpbridge's default (resume) against HAProxy's default (ssl-reuse),
 // per CPU-second of each proxy. HAProxy's peers speak bare TLS (it cannot speak X.224).
 #include <optional>
+#include <vector>
 
 #include "bench/front_certificate.hpp"
 #include "bench/proc_stats.hpp"
@@ -31,7 +32,28 @@ struct Churned {
     Json log;  // the proxy's own account of the sessions
     std::string config_file;
 
+    std::vector<double> round_rates;  // sessions per CPU-second of each pooled run
+
     double per_cpu() const { return double(sessions) / cpu; }
+    // Another run of the same proxy and configuration: counts add up, the last run's
+    // descriptions (suites, log, config) stand for all.
+    void pool(const Churned& run) {
+        if (sessions == 0 && round_rates.empty()) {
+            *this = run;
+            round_rates = {run.per_cpu()};
+            return;
+        }
+        sessions += run.sessions;
+        seconds += run.seconds;
+        cpu += run.cpu;
+        load = run.load;
+        tally.host_tls_handshakes += run.tally.host_tls_handshakes;
+        tally.host_resumed += run.tally.host_resumed;
+        suites = run.suites;
+        log = run.log;
+        config_file = run.config_file;
+        round_rates.push_back(run.per_cpu());
+    }
     double resumed_share() const {
         return tally.host_tls_handshakes
                    ? double(tally.host_resumed) / double(tally.host_tls_handshakes)
@@ -154,6 +176,8 @@ Json describe(const Churned& c) {
               {"sessions_per_second", double(c.sessions) / c.seconds},
               {"sessions_per_cpu_second", c.per_cpu()},
               {"load_average_1m", c.load},
+              {"rounds", c.round_rates.size()},
+              {"sessions_per_cpu_second_each_round", c.round_rates},
               {"front", c.suites.client_version + " " + c.suites.client_cipher},
               {"back", c.suites.host_version + " " + c.suites.host_cipher},
               {"log", c.log}};
@@ -200,22 +224,30 @@ void add_comparison(const Bench& bench, bool reuse, const Churned& ours, const C
     bench.report.add(std::move(row));
 }
 
-// (c) is rdpbridge's default run, already measured for the rows above; (a), (b), (d) follow.
+// (c) is rdpbridge's default run, already measured for the rows above: the first round's;
+// (a), (b), (d) follow, and every further round runs all four again in the same order.
 void compare_with_haproxy(const Bench& bench, const Churned& rdpbridge_resuming) {
     const std::string& log = bench.settings.haproxy.log;
     const bool logged = log != "off";
-    const Churned rdpbridge_full = through_rdpbridge(bench, "handshake-no-resume", false);
-    const Churned haproxy_full = through_haproxy(bench, "handshake-no-reuse", false, logged);
-    std::optional<Churned> haproxy_full_unlogged;
-    if (log == "both")
-        haproxy_full_unlogged = through_haproxy(bench, "handshake-no-reuse-nolog", false, false);
+    Churned rdpbridge_full, haproxy_full, rdpbridge_resume, haproxy_reuse;
+    std::optional<Churned> haproxy_full_unlogged, haproxy_reuse_unlogged;
+    for (std::size_t round = 0; round < bench.settings.haproxy.rounds; ++round) {
+        rdpbridge_full.pool(through_rdpbridge(bench, "handshake-no-resume", false));
+        haproxy_full.pool(through_haproxy(bench, "handshake-no-reuse", false, logged));
+        rdpbridge_resume.pool(round == 0 ? rdpbridge_resuming
+                                         : through_rdpbridge(bench, "handshake", {}));
+        haproxy_reuse.pool(through_haproxy(bench, "handshake-reuse", true, logged));
+        if (log == "both") {
+            if (!haproxy_full_unlogged) haproxy_full_unlogged.emplace();
+            if (!haproxy_reuse_unlogged) haproxy_reuse_unlogged.emplace();
+            haproxy_full_unlogged->pool(
+                through_haproxy(bench, "handshake-no-reuse-nolog", false, false));
+            haproxy_reuse_unlogged->pool(
+                through_haproxy(bench, "handshake-reuse-nolog", true, false));
+        }
+    }
     add_comparison(bench, false, rdpbridge_full, haproxy_full, haproxy_full_unlogged);
-
-    const Churned haproxy_reuse = through_haproxy(bench, "handshake-reuse", true, logged);
-    std::optional<Churned> haproxy_reuse_unlogged;
-    if (log == "both")
-        haproxy_reuse_unlogged = through_haproxy(bench, "handshake-reuse-nolog", true, false);
-    add_comparison(bench, true, rdpbridge_resuming, haproxy_reuse, haproxy_reuse_unlogged);
+    add_comparison(bench, true, rdpbridge_resume, haproxy_reuse, haproxy_reuse_unlogged);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@ void Settings::apply_smoke() {
     idle.settle_seconds = 0.2;
     idle.seconds = 1;
     handshake.max_sessions = 20;
+    haproxy.rounds = 1;
     handshake.seconds = 30;  // an upper limit only: 20 sessions take well under a second
     latency.sessions = 5;
     latency.warmup_seconds = 0.3;

@@ -73,6 +73,10 @@ struct HaproxySettings {
     // log; "off": no log; "both": measured with the log, and once more without it for the
     // row's details.
     std::string log = "on";
+    // The handshake comparison alternates the proxies this many times (rdpbridge, HAProxy,
+    // rdpbridge, ...) and pools each one's sessions and CPU-seconds: on a shared two-core machine
+    // a single pair of runs drifted by a third between runs.
+    std::size_t rounds = 3;
     std::string version;  // `haproxy -v`'s first line, read at start
 };
 

@@ -159,15 +159,7 @@ class TlsStream {
                     return complete(self, asio::error::operation_aborted);
                 // What OpenSSL wrote (records, a handshake flight, an alert explaining a
                 // failure) leaves before the operation waits or reports.
-                boost::system::error_code ec;
-                switch (stream->flush(ec)) {
-                    case Flush::done:
-                        break;
-                    case Flush::blocked:
-                        return wait(self, tcp::socket::wait_write);
-                    case Flush::failed:
-                        return complete(self, outcome ? *outcome : ec);
-                }
+                if (!sent(self)) return;
                 if (outcome) return complete(self, *outcome);
                 ERR_clear_error();
                 errno = 0;
@@ -182,16 +174,7 @@ class TlsStream {
                         // first; the answer to it cannot be here yet, so the operation waits
                         // for it rather than asking OpenSSL again (one read(2) that could only
                         // fail with EAGAIN, three times per session's handshakes).
-                        if (!stream->out_.empty()) {
-                            switch (stream->flush(ec)) {
-                                case Flush::done:
-                                    break;
-                                case Flush::blocked:
-                                    return wait(self, tcp::socket::wait_write);
-                                case Flush::failed:
-                                    return complete(self, ec);
-                            }
-                        }
+                        if (!sent(self)) return;
                         return wait(self, tcp::socket::wait_read);
                     case SSL_ERROR_WANT_WRITE:
                         return wait(self, tcp::socket::wait_write);
@@ -203,6 +186,24 @@ class TlsStream {
                         continue;
                 }
             }
+        }
+
+        // Sends what OpenSSL wrote. False when the operation cannot go on now: it waits for the
+        // socket to take more, or it has completed with the send's error.
+        template <class Self>
+        bool sent(Self& self) {
+            boost::system::error_code ec;
+            switch (stream->flush(ec)) {
+                case Flush::done:
+                    return true;
+                case Flush::blocked:
+                    wait(self, tcp::socket::wait_write);
+                    return false;
+                case Flush::failed:
+                    complete(self, outcome ? *outcome : ec);
+                    return false;
+            }
+            return false;
         }
 
         template <class Self>

@@ -98,7 +98,8 @@ GatewayProcess::GatewayProcess(const GatewayLaunch& launch)
     // The bench's own sockets (peer listener, sessions) must not leak into the gateway, where
     // they would count against its descriptor limit.
     posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-    const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+    pid_t pid = -1;
+    const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     close(pipe_fds[1]);
     if (rc != 0) {
@@ -106,7 +107,7 @@ GatewayProcess::GatewayProcess(const GatewayLaunch& launch)
         errno = rc;
         fail_errno("cannot start " + launch.binary.string());
     }
-    pidfd_ = int(syscall(SYS_pidfd_open, pid_, 0));
+    child_.adopt(pid);
     drainer_ = std::thread([this, fd = pipe_fds[0]] { drain(fd); });
 
     std::unique_lock lock(mutex_);
@@ -158,23 +159,12 @@ std::string GatewayProcess::tail() const {
 }
 
 void GatewayProcess::check_alive() const {
-    pollfd p{pidfd_, POLLIN, 0};  // a pidfd becomes readable when the process exits
-    if (pid_ > 0 && pidfd_ >= 0 && poll(&p, 1, 0) == 0) return;
+    if (child_.running()) return;
     throw std::runtime_error("rdpbridge exited during the measurement; stderr tail: " + tail());
 }
 
 void GatewayProcess::stop() {
-    if (pid_ > 0) {
-        kill(pid_, SIGTERM);
-        pollfd p{pidfd_, POLLIN, 0};
-        if (pidfd_ < 0 || poll(&p, 1, kStopLimitMs) == 0) kill(pid_, SIGKILL);
-        waitpid(pid_, nullptr, 0);
-        pid_ = -1;
-    }
-    if (pidfd_ >= 0) {
-        close(pidfd_);
-        pidfd_ = -1;
-    }
+    child_.stop(SIGTERM, kStopLimitMs);
     if (drainer_.joinable()) drainer_.join();
 }
 

@@ -19,6 +19,8 @@
 #include <string>
 #include <thread>
 
+#include "bench/child_process.hpp"
+
 namespace rdpbridge::bench {
 
 struct GatewayLaunch {
@@ -56,7 +58,7 @@ class GatewayProcess {
     GatewayProcess(const GatewayProcess&) = delete;
     GatewayProcess& operator=(const GatewayProcess&) = delete;
 
-    pid_t pid() const { return pid_; }
+    pid_t pid() const { return child_.pid(); }
     uint16_t port() const { return port_; }
     const std::filesystem::path& stderr_path() const { return stderr_path_; }
     const std::filesystem::path& handshake_log() const { return handshake_log_; }
@@ -69,8 +71,7 @@ class GatewayProcess {
     void drain(int fd);
     std::string tail() const;
 
-    pid_t pid_ = -1;
-    int pidfd_ = -1;
+    ChildProcess child_;
     uint16_t port_ = 0;
     std::filesystem::path stderr_path_;
     std::filesystem::path handshake_log_;

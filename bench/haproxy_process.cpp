@@ -210,8 +210,8 @@ HaproxyProcess::HaproxyProcess(const HaproxyLaunch& launch)
         fail_errno("cannot open HAProxy's log files in " + launch.log_dir.string());
     }
     try {
-        pid_ = spawn({launch.binary.string(), "-db", "-f", config_path_.string()}, out, err,
-                     listen_fd);
+        child_.adopt(spawn({launch.binary.string(), "-db", "-f", config_path_.string()}, out, err,
+                           listen_fd));
     } catch (...) {
         close(out);
         close(err);
@@ -219,7 +219,6 @@ HaproxyProcess::HaproxyProcess(const HaproxyLaunch& launch)
     }
     close(out);
     close(err);
-    pidfd_ = int(syscall(SYS_pidfd_open, pid_, 0));
     // The Closer drops the bench's copy of the listening socket: HAProxy holds the only one.
 }
 
@@ -233,23 +232,12 @@ std::string HaproxyProcess::tail() const {
 }
 
 void HaproxyProcess::check_alive() const {
-    pollfd p{pidfd_, POLLIN, 0};  // a pidfd becomes readable when the process exits
-    if (pid_ > 0 && pidfd_ >= 0 && poll(&p, 1, 0) == 0) return;
+    if (child_.running()) return;
     throw std::runtime_error("haproxy exited during the measurement; stderr tail: " + tail());
 }
 
 void HaproxyProcess::stop() {
-    if (pid_ > 0) {
-        kill(pid_, SIGUSR1);
-        pollfd p{pidfd_, POLLIN, 0};
-        if (pidfd_ < 0 || poll(&p, 1, kStopLimitMs) == 0) kill(pid_, SIGKILL);
-        waitpid(pid_, nullptr, 0);
-        pid_ = -1;
-    }
-    if (pidfd_ >= 0) {
-        close(pidfd_);
-        pidfd_ = -1;
-    }
+    child_.stop(SIGUSR1, kStopLimitMs);
 }
 
 HaproxyProcess::LogCount HaproxyProcess::count_log() const {

@@ -19,6 +19,8 @@
 #include <map>
 #include <string>
 
+#include "bench/child_process.hpp"
+
 namespace rdpbridge::bench {
 
 struct HaproxyLaunch {
@@ -49,7 +51,7 @@ class HaproxyProcess {
     HaproxyProcess(const HaproxyProcess&) = delete;
     HaproxyProcess& operator=(const HaproxyProcess&) = delete;
 
-    pid_t pid() const { return pid_; }
+    pid_t pid() const { return child_.pid(); }
     uint16_t port() const { return port_; }
     const std::filesystem::path& config_path() const { return config_path_; }
     const std::filesystem::path& log_path() const { return log_path_; }
@@ -70,8 +72,7 @@ class HaproxyProcess {
   private:
     std::string tail() const;
 
-    pid_t pid_ = -1;
-    int pidfd_ = -1;
+    ChildProcess child_;
     uint16_t port_ = 0;
     std::filesystem::path config_path_;
     std::filesystem::path stderr_path_;

@@ -15,6 +15,7 @@ struct Sampled {
     std::vector<int64_t> ns;
     double bytes_per_second_per_session = 0;
     double gateway_cores = 0;
+    double open_seconds = 0;  // opening the sessions (their handshakes), 16 in flight
 };
 
 // Runs the probe load to `port` (the gateway, or the host itself when `direct`).
@@ -23,11 +24,12 @@ Sampled sample(const LatencySettings& s, Fleet& fleet, uint16_t port, bool direc
     const auto opened = fleet.open(port, s.sessions, s.concurrency, {ClientMode::probe, 0}, direct);
     require_established(opened, s.sessions, fleet, direct ? "latency baseline" : "latency");
     measure_for(s.warmup_seconds);
+    Sampled out;
+    out.open_seconds = opened.seconds;
     const uint64_t bytes0 = fleet.tally().bytes_down;
     const double cpu0 = gateway ? cpu_seconds(gateway->pid()) : 0;
     fleet.start_recording();
     measure_for(s.seconds);
-    Sampled out;
     out.ns = fleet.stop_recording();
     out.bytes_per_second_per_session =
         double(fleet.tally().bytes_down - bytes0) / s.seconds / double(s.sessions);
@@ -89,6 +91,10 @@ void run_latency(const Bench& bench) {
                        {"achieved_bytes_per_s_per_session", via.bytes_per_second_per_session},
                        {"direct_bytes_per_s_per_session", direct.bytes_per_second_per_session},
                        {"gateway_cores_used", via.gateway_cores},
+                       // The handshakes' wall time: the same sessions opened straight to the
+                       // host and through the gateway (X.224, TLS on both legs, MCS exchange).
+                       {"handshakes_open_seconds_direct", direct.open_seconds},
+                       {"handshakes_open_seconds_through_gateway", via.open_seconds},
                        {"offered_load_reached", achieved},
                        {"load_average_1m", load_average()}};
         bench.report.add(std::move(row));

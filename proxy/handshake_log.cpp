@@ -63,7 +63,8 @@ bool is_lead_key(const std::string& k) {
 // The queue between the event loops and the one thread that formats and writes. Loops only
 // stamp and append; the writer takes everything queued at once, formats it, writes it, flushes
 // once, and sleeps only when the queue is empty. A loop wakes the writer only when it finds it
-// asleep, so under load one wake-up (and one write to the file) serves a whole batch.
+// asleep or fills a batch, so under load one wake-up (and one write to the file) serves many
+// events.
 struct HandshakeLog::Writer {
     struct Entry {
         spdlog::log_clock::time_point time;

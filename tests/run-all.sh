@@ -8,7 +8,7 @@
 # 3. ASan+UBSan build: the same suites again under the sanitizers, every gateway with 1 worker
 #    loop (so the end-to-end tests run once with each);
 # 4. ThreadSanitizer: only the rdpbridge binary (its 2 worker loops, the accepting loop, the
-#    GSSAPI thread and spdlog's async logging thread; the probe's resolver and TLS scan threads),
+#    GSSAPI thread and the handshake log's writer thread; the probe's resolver and TLS scan threads),
 #    driven by every end-to-end test; a ThreadSanitizer report makes it exit 66, which fails
 #    the test (in every build the
 #    lab requires the gateway to exit 0 without a sanitizer report when it is stopped, and the

@@ -311,6 +311,7 @@ class Gateway {
     int run() {
         for (const auto& listener : state_.current->config->listeners) {
             auto open = open_listener(listener);
+            apply_to_accepted(open->acceptor, state_.current->config->limits.keepalive);
             open_.emplace(bind_key(listener), open);
             asio::co_spawn(io_, accept_loop(state_, workers_, open, ids_), asio::detached);
         }
@@ -333,7 +334,6 @@ class Gateway {
     std::shared_ptr<OpenListener> open_listener(const config::Listener& listener) {
         auto open = std::make_shared<OpenListener>(OpenListener{
             listener.name, open_acceptor(io_, "listener " + listener.name, listener.bind)});
-        apply_to_accepted(open->acceptor, state_.current->config->limits.keepalive);
         const auto local = open->acceptor.local_endpoint();
         log_.info("listening on " + local.address().to_string() + ":" +
                   std::to_string(local.port()) + " (listener " + listener.name +
@@ -522,12 +522,12 @@ class Gateway {
         }
         state_.admission.set_limits(config->limits);
         state_.current = next;
-        for (auto& [key, open] : open_) apply_to_accepted(open->acceptor, config->limits.keepalive);
         for (auto& [key, open] : opened) {
-            apply_to_accepted(open->acceptor, config->limits.keepalive);
             open_.emplace(key, open);
             asio::co_spawn(io_, accept_loop(state_, workers_, open, ids_), asio::detached);
         }
+        // Kept and new listening sockets alike: their options are what accepted sockets inherit.
+        for (auto& [key, open] : open_) apply_to_accepted(open->acceptor, config->limits.keepalive);
         for (const auto& warning : config::warnings(*config)) log_.warn(warning);
         log_.info("configuration reloaded (generation " + std::to_string(next->number) +
                   "): " + (changes.empty() ? std::string("nothing changed") : changes.dump()) +

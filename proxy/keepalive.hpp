@@ -39,8 +39,8 @@ inline KeepaliveTimes keepalive_times(config::Duration keepalive) {
     return {idle, interval, kKeepaliveProbes, unsigned(idle + kKeepaliveProbes * interval) * 1000u};
 }
 
-// A zero keepalive leaves the socket as it is. Failures are ignored: the session still works, it
-// only loses the early detection of a vanished peer.
+// Failures are ignored: the session still works, it only loses the early detection of a vanished
+// peer.
 inline void set_keepalive(int fd, config::Duration keepalive) {
     const KeepaliveTimes t = keepalive_times(keepalive);
     const int on = 1;
@@ -51,6 +51,7 @@ inline void set_keepalive(int fd, config::Duration keepalive) {
     ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &t.user_timeout_ms, sizeof t.user_timeout_ms);
 }
 
+// A zero keepalive leaves the socket as it is.
 inline void apply_keepalive(tcp::socket& socket, config::Duration keepalive) {
     if (keepalive.count() == 0 || !socket.is_open()) return;
     set_keepalive(socket.native_handle(), keepalive);

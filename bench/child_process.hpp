@@ -10,7 +10,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+
 namespace rdpbridge::bench {
+
+// The last 600 bytes of a process's stderr file: enough for the reason it gave.
+inline std::string stderr_tail(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return all.size() > 600 ? all.substr(all.size() - 600) : all;
+}
 
 class ChildProcess {
   public:
@@ -27,6 +40,12 @@ class ChildProcess {
     bool running() const {
         pollfd p{pidfd_, POLLIN, 0};  // a pidfd becomes readable when the process exits
         return pid_ > 0 && pidfd_ >= 0 && poll(&p, 1, 0) == 0;
+    }
+    // A measurement of a dead process means nothing: throws, naming it and quoting its stderr.
+    void require_running(const std::string& name, const std::filesystem::path& stderr_path) const {
+        if (running()) return;
+        throw std::runtime_error(
+            name + " exited during the measurement; stderr tail: " + stderr_tail(stderr_path));
     }
     // Sends `signal`, waits up to `limit_ms` for the exit, then SIGKILL; reaps the process.
     void stop(int signal, int limit_ms) {

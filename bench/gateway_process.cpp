@@ -114,7 +114,7 @@ GatewayProcess::GatewayProcess(const GatewayLaunch& launch)
     changed_.wait_for(lock, kStartLimit, [&] { return ready_ || eof_; });
     if (!ready_) {
         lock.unlock();
-        const std::string why = tail();
+        const std::string why = stderr_tail(stderr_path_);
         stop();
         throw std::runtime_error("rdpbridge did not report 'listening on' (stderr tail: " + why +
                                  ")");
@@ -152,15 +152,8 @@ void GatewayProcess::drain(int fd) {
     changed_.notify_all();
 }
 
-std::string GatewayProcess::tail() const {
-    std::ifstream in(stderr_path_);
-    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return all.size() > 600 ? all.substr(all.size() - 600) : all;
-}
-
 void GatewayProcess::check_alive() const {
-    if (child_.running()) return;
-    throw std::runtime_error("rdpbridge exited during the measurement; stderr tail: " + tail());
+    child_.require_running("rdpbridge", stderr_path_);
 }
 
 void GatewayProcess::stop() {

@@ -69,7 +69,6 @@ class GatewayProcess {
 
   private:
     void drain(int fd);
-    std::string tail() const;
 
     ChildProcess child_;
     uint16_t port_ = 0;

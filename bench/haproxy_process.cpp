@@ -226,14 +226,8 @@ HaproxyProcess::~HaproxyProcess() {
     stop();
 }
 
-std::string HaproxyProcess::tail() const {
-    const std::string all = read_all(stderr_path_);
-    return all.size() > 600 ? all.substr(all.size() - 600) : all;
-}
-
 void HaproxyProcess::check_alive() const {
-    if (child_.running()) return;
-    throw std::runtime_error("haproxy exited during the measurement; stderr tail: " + tail());
+    child_.require_running("haproxy", stderr_path_);
 }
 
 void HaproxyProcess::stop() {

@@ -70,8 +70,6 @@ class HaproxyProcess {
     LogCount count_log() const;
 
   private:
-    std::string tail() const;
-
     ChildProcess child_;
     uint16_t port_ = 0;
     std::filesystem::path config_path_;

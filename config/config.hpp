@@ -244,6 +244,9 @@ struct Config {
     std::map<std::string, SourcePosition, std::less<>> positions;
     bool quick_start = false;  // built from `run --listen --target`: fixes name flags, not keys
     std::filesystem::path state_dir = "/var/lib/rdpbridge";  // generated front certificate
+    // The known-hosts store; several gateways behind one balancer may share it (they lock it and
+    // never overwrite an identity another pinned). Unset: <state_dir>/known_hosts.jsonl.
+    std::optional<std::filesystem::path> known_hosts;
     Logging logging;
     Limits limits;
     Shield shield;
@@ -254,6 +257,9 @@ struct Config {
     std::vector<Route> routes;
 
     const Backend* find_backend(std::string_view name) const;
+    std::filesystem::path known_hosts_file() const {
+        return known_hosts ? *known_hosts : state_dir / "known_hosts.jsonl";
+    }
 };
 
 std::string_view to_string(TlsVersion v);

@@ -21,8 +21,9 @@ namespace rdpbridge::config {
 namespace internal {
 namespace {
 
-constexpr std::string_view kRootKeys[] = {"state_dir", "logging",  "limits",  "shield", "service",
-                                          "admin",     "listener", "backend", "route"};
+constexpr std::string_view kRootKeys[] = {"state_dir", "known_hosts", "logging", "limits",
+                                          "shield",    "service",     "admin",   "listener",
+                                          "backend",   "route"};
 constexpr std::string_view kRouteKeys[] = {"listener", "mstshash", "backend"};
 
 bool is_bare_key(std::string_view key) {
@@ -345,6 +346,7 @@ Config Reader::read(const toml::table& root) {
     check_keys(top, kRootKeys);
     Config c;
     if (auto dir = path(top, "state_dir")) c.state_dir = *dir;
+    c.known_hosts = path(top, "known_hosts");
     if (auto s = table(top, "logging", "[logging]")) read_logging(*s, c.logging);
     if (auto s = table(top, "limits", "[limits]")) read_limits(*s, c.limits);
     if (auto s = table(top, "shield", "[shield]")) read_shield(*s, c.shield);

@@ -22,6 +22,7 @@ void resolve_paths(Config& c, const fs::path& base) {
         if (p) resolve(*p);
     };
     resolve(c.state_dir);
+    resolve_opt(c.known_hosts);
     resolve_opt(c.logging.handshake_log);
     for (Listener& l : c.listeners) {
         resolve_opt(l.tls.certificate);

@@ -227,7 +227,7 @@ struct GatewayState {
         : current(std::move(g)),
           log(l),
           admission(current->config->limits),
-          known_hosts(trust::Store::in(current->config->state_dir)) {}
+          known_hosts(current->config->known_hosts_file()) {}
     std::shared_ptr<const Generation> current;  // what new connections get
     HandshakeLog& log;
     SessionRegistry sessions;

@@ -213,11 +213,19 @@ PreflightReport preflight(const config::Config& config, const std::string& as_us
     }
     const bool tofu = std::any_of(config.backends.begin(), config.backends.end(),
                                   [](auto& b) { return b.tls.verify == config::CertVerify::tofu; });
-    if (tofu || generated) {
+    // The known-hosts store is replaced by rename, so its directory must be writable.
+    const bool store_in_state_dir = !config.known_hosts;
+    if ((tofu && store_in_state_dir) || generated) {
+        const bool here = tofu && store_in_state_dir;
         check.writable_dir("state_dir", config.state_dir,
-                           std::string(tofu ? "known_hosts.jsonl is kept there" : "") +
-                               (tofu && generated ? "; " : "") +
+                           std::string(here ? "known_hosts.jsonl is kept there" : "") +
+                               (here && generated ? "; " : "") +
                                (generated ? "the front certificate is generated there" : ""));
+    }
+    if (tofu && !store_in_state_dir) {
+        check.writable_dir("known_hosts", config.known_hosts->parent_path(),
+                           "the known-hosts store is rewritten there (a new file, then a rename), "
+                           "with its lock file beside it");
     }
     if (config.logging.handshake_log) {
         check.writable_dir("logging.handshake_log", config.logging.handshake_log->parent_path(),

@@ -20,6 +20,7 @@
 #include "proxy/tls_stream.hpp"
 #include "proxy/transport_errors.hpp"
 #include "proxy/trust/host_trust.hpp"
+#include "proxy/trust/share.hpp"
 #include "proxy/watchdog.hpp"
 #include "rdp/first_bytes.hpp"
 #include "rdp/host_identity.hpp"
@@ -170,6 +171,7 @@ class Session {
     void check_tls_identity(const tls::SessionFacts& facts);
     void on_rdp_key(const std::string& sha256);
     void remember_refusal(const std::string& cause);
+    bool pinned_meanwhile(Stage stage);
     void identity_learned(const std::string& what);
     template <class F>
     void with_store(Stage stage, F&& f);
@@ -221,8 +223,10 @@ class Session {
     const BackendRuntime* backend_runtime_ = nullptr;
     std::string backend_address_;            // "host:port" as configured: the store's key
     std::optional<trust::KnownHost> known_;  // what the store held when the session began
-    rdp::HostIdentity observed_;             // what the host presented in this session
-    Json established_ = Json::object();      // filled as facts arrive, logged once established
+    // Set when another gateway pinned the host's RDP key while this session met another one.
+    std::optional<rdp::Failure> identity_conflict_;
+    rdp::HostIdentity observed_;         // what the host presented in this session
+    Json established_ = Json::object();  // filled as facts arrive, logged once established
     bool established_logged_ = false;
     Json rdp_counts_ = Json::object();
     std::string host_error_info_;  // the host's last Set Error Info, if any
@@ -306,6 +310,19 @@ void Session::remember_refusal(const std::string& cause) {
     });
 }
 
+// Records a first use (or a renewed certificate). True when the store meanwhile holds another
+// gateway's pin for this host: known_ is then that entry, and the caller decides again.
+bool Session::pinned_meanwhile(Stage stage) {
+    std::optional<trust::KnownHost> other;
+    with_store(stage, [&](trust::HostTrust& t) {
+        other = t.learn(backend_name_, backend_address_, observed_,
+                        known_ ? &known_->identity : nullptr);
+    });
+    if (!other) return false;
+    known_ = std::move(other);
+    return true;
+}
+
 void Session::check_tls_identity(const tls::SessionFacts& facts) {
     observed_.tls_cert_sha256 = facts.peer ? facts.peer->sha256 : "";
     observed_.tls_spki_sha256 = facts.peer ? facts.peer->spki_sha256 : "";
@@ -325,17 +342,13 @@ void Session::check_tls_identity(const tls::SessionFacts& facts) {
             });
             return;
         case rdp::IdentityVerdict::renewed:
-            with_store(Stage::backend_tls, [&](trust::HostTrust& t) {
-                t.learn(backend_name_, backend_address_, observed_);
-            });
+            if (pinned_meanwhile(Stage::backend_tls)) return check_tls_identity(facts);
             warning("host_certificate_renewed",
                     decision.detail + "; the key is unchanged, so the host is trusted",
                     {{"tls_cert_sha256", observed_.tls_cert_sha256}});
             return;
         case rdp::IdentityVerdict::learn:
-            with_store(Stage::backend_tls, [&](trust::HostTrust& t) {
-                t.learn(backend_name_, backend_address_, observed_);
-            });
+            if (pinned_meanwhile(Stage::backend_tls)) return check_tls_identity(facts);
             identity_learned("TLS certificate " + observed_.tls_cert_sha256);
             return;
         case rdp::IdentityVerdict::refuse_unknown:
@@ -370,7 +383,24 @@ void Session::on_rdp_key(const std::string& sha256) {
                 gateway_.known_hosts.seen(backend_name_, backend_address_, observed_.layers);
                 break;
             case rdp::IdentityVerdict::learn:
-                gateway_.known_hosts.learn(backend_name_, backend_address_, observed_);
+                if (auto other =
+                        gateway_.known_hosts.learn(backend_name_, backend_address_, observed_,
+                                                   known_ ? &known_->identity : nullptr)) {
+                    // Pinned by another gateway while this one talked to the host: the bridge
+                    // has not yet sent the Client Info, so ending the session here keeps the
+                    // credentials from a host whose key now contradicts the store.
+                    if (!trust::same_keys(other->identity, observed_)) {
+                        gateway_.known_hosts.refuse(backend_name_, backend_address_, observed_,
+                                                    "host_identity_changed");
+                        identity_conflict_ = rdp::Failure{
+                            Cause::host_identity_changed,
+                            "another gateway sharing " + gateway_.known_hosts.file().string() +
+                                " recorded RDP key sha256 " + other->identity.rdp_key_sha256 +
+                                " for this host meanwhile; it presented sha256 " + sha256};
+                        close_all();
+                    }
+                    break;
+                }
                 identity_learned("Standard RDP Security key " + sha256);
                 break;
             case rdp::IdentityVerdict::refuse_unknown:
@@ -1060,6 +1090,7 @@ void Session::on_bridge_fact(const rdp::Fact& f) {
 }
 
 rdp::Failure Session::unestablished_failure(const RelayResult& r) const {
+    if (identity_conflict_) return *identity_conflict_;
     if (r.failure) return *r.failure;
     if (!host_error_info_.empty())
         return {Cause::host_set_error_info, "host said " + host_error_info_ + ", then closed"};

@@ -80,7 +80,7 @@ std::variant<TrustTarget, TrustError> prepare_trust(const std::string& backend,
             return TrustError{std::move(errors)};
         }
         const auto& cfg = std::get<config::Config>(loaded);
-        t.store = trust::Store::in(cfg.state_dir);
+        t.store = cfg.known_hosts_file();
         check_against_config(cfg, config_file, t, errors);
     }
     try {
@@ -107,7 +107,15 @@ TrustRecord record_trust(const TrustTarget& t, const Findings& f) {
     r.store = t.store.string();
     r.replaced = replaced_fields(trust::find(before, t.backend), t, observed);
 
-    trust::HostTrust(t.store).learn(t.backend, t.address, observed);
+    // The operator asked for what the probe saw to be trusted, over what the store held when it
+    // was read; only a gateway writing another key in between stops it.
+    const trust::KnownHost* was = trust::find(before, t.backend);
+    const bool was_here = was != nullptr && was->address == t.address;
+    if (trust::HostTrust(t.store).learn(t.backend, t.address, observed,
+                                        was_here ? &was->identity : nullptr))
+        throw trust::StoreError(t.store.string() +
+                                ": a gateway recorded another key for backend \"" + t.backend +
+                                "\" while the probe ran; nothing written, run it again");
 
     // What the store holds now (layers merged with earlier ones), not what was meant to be.
     const auto after = store.read();

@@ -2,6 +2,8 @@
 
 #include <cerrno>
 
+#include "proxy/trust/share.hpp"
+
 namespace rdpbridge::proxy::trust {
 
 namespace {
@@ -11,6 +13,11 @@ constexpr std::time_t kLastSeenResolution = 3600;  // seconds
 bool same_file(const struct ::stat& a, const struct ::stat& b) {
     return a.st_ino == b.st_ino && a.st_dev == b.st_dev && a.st_size == b.st_size &&
            a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
+}
+
+bool same_fingerprints(const rdp::HostIdentity& a, const rdp::HostIdentity& b) {
+    return a.tls_cert_sha256 == b.tls_cert_sha256 && a.tls_spki_sha256 == b.tls_spki_sha256 &&
+           a.rdp_key_sha256 == b.rdp_key_sha256;
 }
 
 rdp::SecurityLayers merged(rdp::SecurityLayers a, rdp::SecurityLayers b) {
@@ -55,10 +62,19 @@ std::optional<KnownHost> HostTrust::lookup(const std::string& backend, const std
     return *h;
 }
 
-void HostTrust::learn(const std::string& backend, const std::string& address,
-                      const rdp::HostIdentity& observed) {
+std::optional<KnownHost> HostTrust::learn(const std::string& backend, const std::string& address,
+                                          const rdp::HostIdentity& observed,
+                                          const rdp::HostIdentity* assumed) {
     std::lock_guard lock(mutex_);
+    std::optional<KnownHost> pinned_meanwhile;
     store_.update([&](std::vector<KnownHost>& hosts) {
+        if (const KnownHost* now_on_disk = find(hosts, backend);
+            now_on_disk != nullptr && now_on_disk->address == address && now_on_disk->trusted() &&
+            !(assumed != nullptr && same_fingerprints(now_on_disk->identity, *assumed)) &&
+            !same_keys(now_on_disk->identity, observed)) {
+            pinned_meanwhile = *now_on_disk;
+            return;
+        }
         const std::string now = now_rfc3339();
         KnownHost& h = entry_for(hosts, backend, address, now);
         if (!observed.tls_cert_sha256.empty()) {
@@ -71,6 +87,7 @@ void HostTrust::learn(const std::string& backend, const std::string& address,
         h.pending.reset();
     });
     loaded_ = false;
+    return pinned_meanwhile;
 }
 
 void HostTrust::seen(const std::string& backend, const std::string& address,

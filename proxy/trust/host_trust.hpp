@@ -27,9 +27,14 @@ class HostTrust {
     std::optional<KnownHost> lookup(const std::string& backend, const std::string& address);
 
     // Records what the host presented (the non-empty fingerprints) and shown layers as trusted,
-    // clearing any pending identity.
-    void learn(const std::string& backend, const std::string& address,
-               const rdp::HostIdentity& observed);
+    // clearing any pending identity — unless the store, as it is on disk under the lock, now
+    // trusts keys for this host that contradict `observed` and differ from `assumed` (what the
+    // session decided from; null when nothing was recorded). Then another gateway sharing the
+    // store, or another session, pinned the host meanwhile: nothing is written and that entry is
+    // returned for the session to decide again. A gateway never overwrites another's pin.
+    std::optional<KnownHost> learn(const std::string& backend, const std::string& address,
+                                   const rdp::HostIdentity& observed,
+                                   const rdp::HostIdentity* assumed);
     // A contact that matched: new layers are remembered (a host that gains NLA must keep it);
     // last_seen is refreshed, written at most hourly so the store is not rewritten per session.
     void seen(const std::string& backend, const std::string& address, rdp::SecurityLayers layers);

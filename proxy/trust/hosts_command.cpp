@@ -1,12 +1,15 @@
 #include "proxy/trust/hosts_command.hpp"
 
 #include <CLI/CLI.hpp>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "config/load.hpp"
 #include "proxy/trust/known_hosts.hpp"
+#include "proxy/trust/share.hpp"
 
 namespace rdpbridge::proxy::trust {
 
@@ -17,7 +20,8 @@ constexpr int kExitUsage = 2;
 constexpr int kExitConfig = 3;
 
 constexpr const char* kFooter = R"help(
-The known-hosts store (<state_dir>/known_hosts.jsonl, one JSON object per backend) holds what
+The known-hosts store (the config's known_hosts, by default <state_dir>/known_hosts.jsonl; one
+JSON object per backend) holds what
 the gateway learnt of each host with verify = "tofu": the SHA-256 of its TLS certificate and of
 that certificate's key (SPKI), the SHA-256 of its Standard RDP Security key, the layers it has
 shown (TLS, NLA, RDP), and first/last seen. A host that later presents another key, or less
@@ -25,14 +29,21 @@ security, is refused (host_identity_changed, host_security_downgrade) and the at
 as "pending". Check the new fingerprint on the host itself, then accept it; the running gateway
 picks the change up on the next connection.
 
-Exit codes: 0 success, 1 nothing to accept / no such host / store unreadable, 2 usage error,
-3 invalid configuration.
+Several gateways (behind HAProxy, docs/high-availability.md) must trust the same identities.
+On one machine they can share one known_hosts file; across machines, export the store of one
+and import it into the others. Import adds and merges; an entry whose key contradicts the local
+one is a conflict and nothing is changed, unless --replace (after `hosts accept` of a checked
+new key on one gateway, to spread that decision).
+
+Exit codes: 0 success, 1 nothing to accept / no such host / store unreadable / import conflict,
+2 usage error, 3 invalid configuration.
 
 Examples:
   rdpbridge hosts list -c /etc/rdpbridge/rdpbridge.toml
   rdpbridge hosts show plc-press -c /etc/rdpbridge/rdpbridge.toml
   rdpbridge hosts accept plc-press --fingerprint 3f2a...e1 -c /etc/rdpbridge/rdpbridge.toml
-  rdpbridge hosts forget plc-press --state-dir /var/lib/rdpbridge)help";
+  rdpbridge hosts forget plc-press --state-dir /var/lib/rdpbridge
+  rdpbridge hosts export -c gw1.toml | ssh gw2 rdpbridge hosts import - -c /etc/rdpbridge/rdpbridge.toml)help";
 
 std::string or_dash(const std::string& s) {
     return s.empty() ? "-" : s;
@@ -62,7 +73,7 @@ std::filesystem::path store_path(const HostsOptions& o, int& exit_code) {
         exit_code = kExitConfig;
         return {};
     }
-    return Store::in(std::get<config::Config>(loaded).state_dir);
+    return std::get<config::Config>(loaded).known_hosts_file();
 }
 
 int list(const Store& store, bool json) {
@@ -190,16 +201,79 @@ int forget(Store& store, const std::string& name) {
     return 0;
 }
 
+int export_store(const Store& store, const std::string& output) {
+    const std::string text = serialize(exportable(store.read()));
+    if (output.empty() || output == "-") {
+        std::cout << text << std::flush;
+        return 0;
+    }
+    std::ofstream out(output, std::ios::binary | std::ios::trunc);
+    if (!(out << text) || !out.flush()) {
+        std::cerr << "rdpbridge hosts: cannot write " << output << "\n";
+        return kExitFailure;
+    }
+    return 0;
+}
+
+std::vector<KnownHost> read_import(const std::string& file) {
+    std::ostringstream text;
+    if (file == "-") {
+        text << std::cin.rdbuf();
+        return parse(text.str(), "(stdin)");
+    }
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw StoreError("cannot read " + file);
+    text << in.rdbuf();
+    return parse(text.str(), file);
+}
+
+std::string names(const std::vector<std::string>& list) {
+    std::string out;
+    for (const auto& n : list) out += (out.empty() ? "" : ", ") + n;
+    return out;
+}
+
+int import_store(Store& store, const std::string& file, bool replace) {
+    const auto incoming = read_import(file);
+    ImportReport report;
+    store.update([&](std::vector<KnownHost>& hosts) {
+        auto merged = hosts;
+        report = merge(merged, incoming, replace);
+        if (report.conflicts.empty()) hosts = std::move(merged);
+    });
+    if (!report.conflicts.empty()) {
+        for (const auto& c : report.conflicts)
+            std::cerr << "rdpbridge hosts: conflict: " << c << "\n";
+        std::cerr << "rdpbridge hosts: nothing imported into " << store.file().string()
+                  << ". A gateway refuses a host whose key changed; check which key the host "
+                     "really has, then `hosts accept` it where it was refused and export that "
+                     "store again, or import with --replace to make the file's keys win\n";
+        return kExitFailure;
+    }
+    const auto line = [](const char* what, const std::vector<std::string>& list) {
+        if (!list.empty()) std::cout << what << " " << list.size() << ": " << names(list) << "\n";
+    };
+    line("added", report.added);
+    line("merged (same keys)", report.merged);
+    line("replaced", report.replaced);
+    if (report.skipped != 0)
+        std::cout << "skipped " << report.skipped << " entries with nothing trusted\n";
+    std::cout << "imported into " << store.file().string()
+              << "; running gateways pick it up on their next connection\n";
+    return 0;
+}
+
 }  // namespace
 
 CLI::App* add_hosts_command(CLI::App& app, HostsOptions& o) {
-    auto* cmd = app.add_subcommand(
-        "hosts", "List, show, accept or forget the host identities the gateway trusts.");
+    auto* cmd = app.add_subcommand("hosts",
+                                   "List, show, accept or forget the host identities the gateway "
+                                   "trusts; export and import them between gateways.");
     cmd->footer(kFooter);
     cmd->require_subcommand(1);
     auto where = [&o](CLI::App* sub) {
         auto* c = sub->add_option("-c,--config", o.config_file,
-                                  "The gateway's config file: the store is in its state_dir")
+                                  "The gateway's config file: its known_hosts store")
                       ->check(CLI::ExistingFile);
         auto* d = sub->add_option("--state-dir", o.state_dir,
                                   "The gateway's state directory (instead of --config)");
@@ -230,6 +304,17 @@ CLI::App* add_hosts_command(CLI::App& app, HostsOptions& o) {
         cmd->add_subcommand("forget", "Remove a backend's entry: its next contact is a first use.");
     forget_cmd->add_option("name", o.name, "Backend name")->required();
     where(forget_cmd);
+    auto* export_cmd = cmd->add_subcommand(
+        "export",
+        "Print the trusted identities (JSON Lines, the store's format) for other gateways.");
+    export_cmd->add_option("-o,--output", o.file, "Write to FILE instead of stdout");
+    where(export_cmd);
+    auto* import_cmd = cmd->add_subcommand(
+        "import", "Merge identities exported by another gateway into this one's store.");
+    import_cmd->add_option("file", o.file, "An export (\"-\": stdin)")->required();
+    import_cmd->add_flag("--replace", o.replace,
+                         "Where the file's key contradicts this store's, trust the file's");
+    where(import_cmd);
     return cmd;
 }
 
@@ -243,6 +328,8 @@ int run_hosts(const HostsOptions& o) {
         if (o.action == "show") return show(store, o.name, o.json);
         if (o.action == "accept") return accept(store, o.name, o.fingerprint);
         if (o.action == "forget") return forget(store, o.name);
+        if (o.action == "export") return export_store(store, o.file);
+        if (o.action == "import") return import_store(store, o.file, o.replace);
     } catch (const StoreError& e) {
         std::cerr << "rdpbridge hosts: " << e.what() << "\n";
         return kExitFailure;

@@ -177,7 +177,7 @@ TEST_F(KnownHostsTest, LearnSeenAndRefuse) {
     HostTrust trust(file_);
     rdp::HostIdentity tls{std::string(64, '1'), std::string(64, '2'), "",
                           rdp::SecurityLayers{true, false, false}};
-    trust.learn("win7", "h:3389", tls);
+    EXPECT_FALSE(trust.learn("win7", "h:3389", tls, nullptr));
     auto h = trust.lookup("win7", "h:3389");
     ASSERT_TRUE(h);
     EXPECT_EQ(h->identity.tls_cert_sha256, tls.tls_cert_sha256);
@@ -200,4 +200,35 @@ TEST_F(KnownHostsTest, LearnSeenAndRefuse) {
     ASSERT_TRUE(xp);
     EXPECT_FALSE(xp->trusted());
     EXPECT_TRUE(xp->pending);
+}
+
+// Two gateways share one store. The second met the host before the first recorded it, so it
+// decided "first use" from an empty store; when it comes to record, the store holds the first
+// gateway's pin, and a contradicting key must not replace it.
+TEST_F(KnownHostsTest, LearnNeverOverwritesAnotherGatewaysPin) {
+    HostTrust first(file_);
+    HostTrust second(file_);
+    const rdp::HostIdentity real{std::string(64, '1'), std::string(64, '2'), "",
+                                 rdp::SecurityLayers{true, false, false}};
+    const rdp::HostIdentity impostor{std::string(64, '3'), std::string(64, '4'), "",
+                                     rdp::SecurityLayers{true, false, false}};
+    EXPECT_FALSE(second.lookup("win7", "h:3389"));
+    EXPECT_FALSE(first.learn("win7", "h:3389", real, nullptr));
+
+    const auto pinned = second.learn("win7", "h:3389", impostor, nullptr);
+    ASSERT_TRUE(pinned);
+    EXPECT_EQ(pinned->identity.tls_spki_sha256, real.tls_spki_sha256);
+    EXPECT_EQ(first.lookup("win7", "h:3389")->identity.tls_cert_sha256, real.tls_cert_sha256);
+
+    // The same key learnt by both at once is no conflict.
+    EXPECT_FALSE(second.learn("win7", "h:3389", real, nullptr));
+    // A renewed certificate (same key) decided from the pinned entry is recorded.
+    rdp::HostIdentity renewed = real;
+    renewed.tls_cert_sha256 = std::string(64, '5');
+    const auto seen = second.lookup("win7", "h:3389");
+    EXPECT_FALSE(second.learn("win7", "h:3389", renewed, &seen->identity));
+    EXPECT_EQ(first.lookup("win7", "h:3389")->identity.tls_cert_sha256, renewed.tls_cert_sha256);
+    // A decision made from an entry that is no longer on disk is made again.
+    EXPECT_TRUE(first.learn("win7", "h:3389", impostor, &real));
+    EXPECT_EQ(second.lookup("win7", "h:3389")->identity.tls_cert_sha256, renewed.tls_cert_sha256);
 }

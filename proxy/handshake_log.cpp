@@ -139,6 +139,7 @@ spdlog::level::level_enum console_level(const Json& event) {
     // `stage` and `bridge` events (a dozen per session, all in the JSON log) only at debug level.
     if (name == "handshake_failed") return spdlog::level::warn;
     if (name == "stage" || name == "bridge") return spdlog::level::debug;
+    if (name == "balancer_check") return spdlog::level::debug;  // every few seconds, by design
     if (name != "warning") return spdlog::level::info;
     // Warnings at warn, except learning a host (expected on a first contact) and repeats of a
     // backend fact already warned about (every connection to an XP host has "no NLA").

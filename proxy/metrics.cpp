@@ -173,6 +173,8 @@ void Metrics::on_event(const Json& e) {
             ++failures_[{
                 {"backend", text(e, "backend")}, {"stage", stage}, {"cause", text(e, "cause")}}];
         }
+    } else if (event == "balancer_check") {
+        ++balancer_checks_;
     } else if (event == "refusals_summary") {
         refusals_[text(e, "cause")] += count(e, "count");
     } else if (event == "log_events_dropped") {
@@ -239,6 +241,10 @@ std::string Metrics::render() const {
              "Connections refused at accept, before any byte was read, by reason.");
     for (const auto& [reason, n] : refusals_)
         x.sample("rdpbridge_admission_refusals_total", {{"reason", reason}}, double(n));
+    x.family("rdpbridge_balancer_checks_total", "counter",
+             "Load balancer health checks on RDP listeners (connected and closed without a "
+             "client), which are not failed handshakes.");
+    x.sample("rdpbridge_balancer_checks_total", {}, double(balancer_checks_));
     x.family("rdpbridge_log_events_dropped_total", "counter",
              "Handshake log events dropped because the log could not keep up.");
     x.sample("rdpbridge_log_events_dropped_total", {}, double(log_dropped_));

@@ -64,6 +64,7 @@ class Metrics {
     std::map<std::string, uint64_t> reloads_;    // result
     uint64_t generation_ = 1;
     uint64_t log_dropped_ = 0;
+    uint64_t balancer_checks_ = 0;
     std::size_t handshakes_in_progress_ = 0;
     bool draining_ = false;
     std::vector<std::size_t> worker_load_;

@@ -47,6 +47,13 @@ struct HandshakeError {
     rdp::Failure failure;
 };
 
+// A balancer's health check on an RDP listener: it connected and closed without a PROXY header,
+// or sent a LOCAL one (the balancer speaking for itself) and closed. Not a client, so not a
+// failed handshake: it gets its own event.
+struct BalancerCheck {
+    std::optional<int> proxy_protocol;  // the header's version, if one came
+};
+
 double ms_since(Clock::time_point t) {
     return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
@@ -135,6 +142,7 @@ class Session {
     awaitable<rdp::ConnectionRequest> read_client_request();
     awaitable<rdp::ProxyHeader> read_proxy_header();
     awaitable<void> admit_proxied_client();
+    awaitable<bool> closes_without_a_word();
     std::string route(const rdp::ConnectionRequest& request);
     awaitable<void> connect_backend(const BackendRuntime& backend);
     awaitable<rdp::BackendAgreement> negotiate_backend(const BackendRuntime& backend,
@@ -177,6 +185,7 @@ class Session {
     void with_store(Stage stage, F&& f);
     void log_accepted(Json extra = Json::object());
     void log_failure(const HandshakeError& e);
+    void log_balancer_check(const BalancerCheck& check);
     void log_closed(const RelayResult& r);
     void end_abruptly(Cause cause, const std::string& detail);
     static rdp::Failure shutdown_failure() {
@@ -428,6 +437,18 @@ void Session::log_accepted(Json extra) {
     accepted_logged_ = true;
 }
 
+// One line per check in the JSON log (debug on stderr), never a connection_accepted or a
+// handshake_failed: a balancer polling every two seconds must not look like failing clients.
+void Session::log_balancer_check(const BalancerCheck& check) {
+    Json j{{"conn", id_},
+           {"event", "balancer_check"},
+           {"listener", listener_.config->name},
+           {"balancer", endpoint_text(peer_)}};
+    if (check.proxy_protocol) j["proxy_protocol"] = *check.proxy_protocol;
+    gateway_.log.write(std::move(j));
+    ended_ = true;
+}
+
 void Session::log_failure(const HandshakeError& e) {
     if (ended_) return;
     // A PROXY header that never came: the connection is still the balancer's.
@@ -548,6 +569,7 @@ awaitable<rdp::ProxyHeader> Session::read_proxy_header() {
         error_code ec;
         co_await asio::async_read(client_, asio::buffer(got.data() + at, *needs),
                                   asio::redirect_error(use_awaitable, ec));
+        if (ec && at == 0 && !deadline_.fired()) throw BalancerCheck{};
         if (ec) {
             throw HandshakeError{
                 Stage::proxy_header,
@@ -571,8 +593,10 @@ awaitable<void> Session::admit_proxied_client() {
         peer_ = tcp::endpoint(address, header.source_port);
     }
     const std::string source = peer_.address().to_string();
+    if (!header.source_address && co_await closes_without_a_word())
+        throw BalancerCheck{header.version};
     Json via{{"balancer", balancer}, {"proxy_protocol", header.version}};
-    if (!header.source_address) via["local"] = true;  // the balancer's own health check
+    if (!header.source_address) via["local"] = true;  // the balancer's own connection
     log_accepted(via);
     stage_done(Stage::proxy_header);
     if (auto refused = source_check(*listener_.config, source))
@@ -580,6 +604,15 @@ awaitable<void> Session::admit_proxied_client() {
     if (auto refused = gateway_.admission.admit(source, Admission::Clock::now()))
         throw HandshakeError{Stage::client_transport, *refused};
     ticket_.emplace(gateway_.admission, source);
+}
+
+// After a LOCAL header: true when the balancer closes before a byte of X.224 (a health check).
+// Waiting for readability consumes nothing, so a connection that does go on loses no byte.
+awaitable<bool> Session::closes_without_a_word() {
+    error_code ec;
+    co_await client_.async_wait(tcp::socket::wait_read, asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return !deadline_.fired();
+    co_return client_.available(ec) == 0 && !deadline_.fired();
 }
 
 awaitable<rdp::ConnectionRequest> Session::read_client_request() {
@@ -1014,6 +1047,8 @@ awaitable<void> Session::run() {
             relayed = co_await bridge(*front, backend_, params, std::move(client_rest),
                                       std::move(credentials));
         }
+    } catch (const BalancerCheck& check) {
+        log_balancer_check(check);
     } catch (const HandshakeError& e) {
         log_failure(stopped_by_gateway_ ? HandshakeError{e.stage, shutdown_failure()} : e);
     } catch (const std::exception& e) {

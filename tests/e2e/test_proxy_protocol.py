@@ -121,6 +121,41 @@ class ProxyProtocol(unittest.TestCase):
         self.assertEqual(e["stage"], "proxy_header", e)
         self.assertIn("expected a PROXY protocol header", e["detail"])
 
+    def test_haproxy_health_checks_are_not_failed_handshakes(self):
+        """HAProxy checking the RDP port itself. A check with a PROXY v2 LOCAL header (what a
+        send-proxy-v2 server's checks send) is a balancer_check event, never
+        connection_accepted or handshake_failed; a bare TCP check (connect, reset) is not even
+        accepted. A client still gets through."""
+        haproxy = shutil.which("haproxy")
+        if not haproxy:
+            if CI:
+                self.fail("haproxy (Debian package haproxy) is required")
+            self.skipTest("haproxy not installed")
+        gw = start_gateway(self.lab, config=CONFIG + routed_backends(
+            [("host", f"127.0.0.1:{self.host.port}", "")]))
+        front = free_port()
+        cfg = self.lab.dir / "haproxy.cfg"
+        cfg.write_text(HAPROXY.replace(
+            "  server gw1 127.0.0.1:%(gateway)d send-proxy-v2 source 127.0.0.1\n",
+            "  server gw1 127.0.0.1:%(gateway)d send-proxy-v2 check inter 200ms\n"
+            # A bare TCP check, in a backend no client is sent to (no PROXY header there).
+            "backend tcp_checks\n"
+            "  option log-health-checks\n"
+            "  server tcp 127.0.0.1:%(gateway)d check inter 200ms\n") %
+            {"front": front, "gateway": gw.port})
+        proxy = self.lab.start([haproxy, "-f", str(cfg), "-db"], "haproxy")
+        wait_listening(front)
+        proxy.wait_log(r"tcp_checks/tcp succeeded, reason: Layer4 check passed")
+        checks = gw.wait_event("balancer_check", count=3, proxy_protocol=2)
+        for c in checks:
+            self.assertTrue(c["balancer"].startswith("127.0.0.1:"), c)
+            self.assertEqual(gw.events(conn=c["conn"]), [c])
+        run = peers.run_client(front, cookie="host", source="127.0.0.5")
+        self.assertTrue(run.established, run.error)
+        gw.wait_event("session_closed")
+        self.assertEqual(gw.failures(), [])
+        accepted = gw.events("connection_accepted")
+        self.assertEqual([a["client"] for a in accepted], [run.local], accepted)
 
 if __name__ == "__main__":
     unittest.main()

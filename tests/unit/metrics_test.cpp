@@ -29,7 +29,10 @@ TEST(Metrics, SessionsFailuresAndRefusalsFromEvents) {
         R"({"event":"handshake_failed","stage":"client_transport","cause":"rate_limited"})"));
     m.on_event(Json::parse(R"({"event":"refusals_summary","cause":"rate_limited","count":41})"));
     m.on_event(Json::parse(R"({"event":"config_reloaded","generation":3})"));
+    m.on_event(Json::parse(R"({"event":"balancer_check","balancer":"10.0.0.5:40000"})"));
     const auto text = m.render();
+    // A balancer's health check is counted as such, never as a failure.
+    EXPECT_TRUE(has_line(text, "rdpbridge_balancer_checks_total 1"));
     EXPECT_TRUE(has_line(text, "rdpbridge_build_info{version=\"9.9.9\"} 1"));
     EXPECT_TRUE(has_line(text, "rdpbridge_sessions_active{backend=\"xp\"} 0"));
     EXPECT_TRUE(has_line(text, "rdpbridge_sessions_active{backend=\"w7\"} 1"));

@@ -140,7 +140,9 @@ std::vector<std::string> restart_only_changes(const config::Config& before,
     if (before.state_dir != after.state_dir)
         out.push_back("state_dir changed: the gateway keeps " + before.state_dir.string() +
                       " (known hosts, generated certificates) until a restart");
-    if (before.known_hosts_file() != after.known_hosts_file())
+    // Unset, the store follows state_dir, whose own line above names it.
+    if (before.known_hosts != after.known_hosts &&
+        before.known_hosts_file() != after.known_hosts_file())
         out.push_back("known_hosts changed: the gateway keeps " +
                       before.known_hosts_file().string() + " until a restart");
     if (!(before.admin == after.admin))

@@ -81,3 +81,12 @@ workers = 3
     EXPECT_NE(later[2].find("[service] workers"), std::string::npos);
     EXPECT_NE(later[3].find("ipv6_source_prefix"), std::string::npos);
 }
+
+TEST(ReloadChanges, ASharedKnownHostsStoreWaitsForARestart) {
+    const auto before = load(kBase);
+    const auto after = load("known_hosts = \"/srv/shared/known_hosts.jsonl\"\n" + kBase);
+    const auto later = proxy::restart_only_changes(before, after);
+    ASSERT_EQ(later.size(), 1u);
+    EXPECT_NE(later[0].find("known_hosts changed"), std::string::npos) << later[0];
+    EXPECT_NE(later[0].find("/known_hosts.jsonl until a restart"), std::string::npos) << later[0];
+}

@@ -64,8 +64,8 @@ CLI::App* add_command(CLI::App& app, Options& o) {
                                   "--state-dir)");
     trust->type_name("NAME");
     auto* config = cmd->add_option("-c,--config", o.config_file,
-                                   "With --trust: the gateway's config file; the store is in its "
-                                   "state_dir, and backend NAME's address must be the one probed")
+                                   "With --trust: the gateway's config file; the store is its "
+                                   "known_hosts, and backend NAME's address must be the one probed")
                        ->check(CLI::ExistingFile);
     auto* state = cmd->add_option("--state-dir", o.state_dir,
                                   "With --trust: the gateway's state directory (instead of -c)");

@@ -21,13 +21,12 @@ constexpr int kExitConfig = 3;
 
 constexpr const char* kFooter = R"help(
 The known-hosts store (the config's known_hosts, by default <state_dir>/known_hosts.jsonl; one
-JSON object per backend) holds what
-the gateway learnt of each host with verify = "tofu": the SHA-256 of its TLS certificate and of
-that certificate's key (SPKI), the SHA-256 of its Standard RDP Security key, the layers it has
-shown (TLS, NLA, RDP), and first/last seen. A host that later presents another key, or less
-security, is refused (host_identity_changed, host_security_downgrade) and the attempt is kept
-as "pending". Check the new fingerprint on the host itself, then accept it; the running gateway
-picks the change up on the next connection.
+JSON object per backend) holds what the gateway learnt of each host with verify = "tofu": the
+SHA-256 of its TLS certificate and of that certificate's key (SPKI), the SHA-256 of its Standard
+RDP Security key, the layers it has shown (TLS, NLA, RDP), and first/last seen. A host that
+later presents another key, or less security, is refused (host_identity_changed,
+host_security_downgrade) and the attempt is kept as "pending". Check the new fingerprint on the
+host itself, then accept it; the running gateway picks the change up on the next connection.
 
 Several gateways (behind HAProxy, docs/high-availability.md) must trust the same identities.
 On one machine they can share one known_hosts file; across machines, export the store of one

@@ -569,7 +569,7 @@ awaitable<rdp::ProxyHeader> Session::read_proxy_header() {
         error_code ec;
         co_await asio::async_read(client_, asio::buffer(got.data() + at, *needs),
                                   asio::redirect_error(use_awaitable, ec));
-        if (ec && at == 0 && !deadline_.fired()) throw BalancerCheck{};
+        if (ec && at == 0 && !deadline_.fired() && !stopped_by_gateway_) throw BalancerCheck{};
         if (ec) {
             throw HandshakeError{
                 Stage::proxy_header,
@@ -611,8 +611,9 @@ awaitable<void> Session::admit_proxied_client() {
 awaitable<bool> Session::closes_without_a_word() {
     error_code ec;
     co_await client_.async_wait(tcp::socket::wait_read, asio::redirect_error(use_awaitable, ec));
-    if (ec) co_return !deadline_.fired();
-    co_return client_.available(ec) == 0 && !deadline_.fired();
+    // Our own closing (handshake timeout, shutdown) is not the balancer's.
+    if (deadline_.fired() || stopped_by_gateway_) co_return false;
+    co_return ec || client_.available(ec) == 0;
 }
 
 awaitable<rdp::ConnectionRequest> Session::read_client_request() {

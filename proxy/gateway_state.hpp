@@ -21,6 +21,8 @@
 #include "proxy/blocking_pool.hpp"
 #include "proxy/handshake_log.hpp"
 #include "proxy/refusal_log.hpp"
+#include "proxy/relay.hpp"
+#include "proxy/review/review.hpp"
 #include "proxy/trust/host_trust.hpp"
 #include "rdp/secret.hpp"
 #include "tls/context.hpp"
@@ -79,10 +81,15 @@ class SessionRegistry {
             const std::lock_guard lock(registry_->mutex_);
             registry_->entries_.erase(id_);
         }
-        void established() {
+        // `live` is what the status page shows of the session; `counters` (owned by the
+        // session, which outlives this registration) its bytes so far.
+        void established(review::LiveSession live, const RelayCounters* counters) {
             if (!registry_) return;
             const std::lock_guard lock(registry_->mutex_);
-            registry_->entries_.at(id_).established = true;
+            auto& entry = registry_->entries_.at(id_);
+            entry.established = true;
+            entry.live = std::move(live);
+            entry.counters = counters;
         }
 
       private:
@@ -93,7 +100,7 @@ class SessionRegistry {
     // `loop` is where the session runs: its closer is called there.
     [[nodiscard]] Registration add(asio::any_io_executor loop, Closer closer) {
         const std::lock_guard lock(mutex_);
-        entries_[++next_] = Entry{std::move(loop), std::move(closer), false};
+        entries_[++next_] = Entry{std::move(loop), std::move(closer), false, {}, nullptr};
         return Registration(*this, next_);
     }
     std::size_t size() const {
@@ -107,6 +114,22 @@ class SessionRegistry {
     std::size_t handshakes() const {
         const std::lock_guard lock(mutex_);
         return entries_.size() - established_locked();
+    }
+    // The established sessions as they are now, bytes included, oldest first.
+    std::vector<review::LiveSession> live() const {
+        std::vector<review::LiveSession> out;
+        const std::lock_guard lock(mutex_);
+        for (const auto& [id, entry] : entries_) {
+            if (!entry.established) continue;
+            out.push_back(entry.live);
+            if (entry.counters) {
+                out.back().bytes_client_to_host =
+                    entry.counters->client_to_host.load(std::memory_order_relaxed);
+                out.back().bytes_host_to_client =
+                    entry.counters->host_to_client.load(std::memory_order_relaxed);
+            }
+        }
+        return out;
     }
     // Closes every live session (or only those still in their handshake); each then logs its own
     // end. Each closer is posted to its session's loop, which looks the entry up again: a session
@@ -138,6 +161,8 @@ class SessionRegistry {
         asio::any_io_executor loop;
         Closer close;
         bool established = false;
+        review::LiveSession live;
+        const RelayCounters* counters = nullptr;
     };
     std::size_t established_locked() const {
         return std::size_t(std::count_if(entries_.begin(), entries_.end(),

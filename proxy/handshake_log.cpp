@@ -18,18 +18,6 @@ namespace rdpbridge::proxy {
 
 namespace {
 
-std::string iso_time(std::chrono::system_clock::time_point now) {
-    using namespace std::chrono;
-    const auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-    const std::time_t t = system_clock::to_time_t(now);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[40];
-    const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    std::snprintf(buf + n, sizeof buf - n, ".%03dZ", int(ms));
-    return buf;
-}
-
 // Objects and arrays rendered like JSON, but with each string escaped by our rules rather than
 // dumped: json::dump would throw on a peer's invalid UTF-8, and would print it raw otherwise.
 std::string nested_text(const Json& v) {
@@ -328,6 +316,18 @@ std::string human_line(const Json& event) {
         s.append(" (").append(value_text(event["detail"])).append(")");
     if (event.contains("hint")) s.append(" Fix: ").append(value_text(event["hint"]));
     return s;
+}
+
+std::string iso_time(std::chrono::system_clock::time_point now) {
+    using namespace std::chrono;
+    const auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+    const std::time_t t = system_clock::to_time_t(now);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[40];
+    const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::snprintf(buf + n, sizeof buf - n, ".%03dZ", int(ms));
+    return buf;
 }
 
 }  // namespace rdpbridge::proxy

@@ -56,4 +56,7 @@ Json failure_fields(rdp::Stage stage, const rdp::Failure& failure);
 // A readable one-line rendering of an event, as printed on stderr.
 std::string human_line(const Json& event);
 
+// RFC 3339 UTC with milliseconds: how the log writes "ts".
+std::string iso_time(std::chrono::system_clock::time_point t);
+
 }  // namespace rdpbridge::proxy

@@ -6,6 +6,7 @@
 // transparent; after that, bytes pass without a copy.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -35,6 +36,13 @@ struct RelayResult {
 
 using FactSink = std::function<void(const rdp::Fact&)>;
 
+// A live session's byte counts, read by the status page while the relay runs on its own loop.
+// Relaxed stores of a running total: a reader sees some recent value, never a torn one.
+struct RelayCounters {
+    std::atomic<uint64_t> client_to_host{0};
+    std::atomic<uint64_t> host_to_client{0};
+};
+
 namespace detail {
 
 struct Direction {
@@ -45,6 +53,7 @@ struct Direction {
     const bool* stopping = nullptr;
     const char** last_spoke = nullptr;  // shared by both directions
     uint64_t bytes = 0;
+    std::atomic<uint64_t>* live = nullptr;  // `bytes`, for readers on other threads
     // Bytes read before `bytes` reaches this are wiped once written: the client's first bytes
     // carry its Client Info, with its password, in clear once the front TLS is off.
     uint64_t wipe_below = 0;
@@ -131,6 +140,7 @@ awaitable<void> pump(From& from, To& to, std::size_t buffer_size, Translator tra
         const rdp::WipeOnExit wipe_read(may_hold_secret ? buffer.get() : nullptr, n);
         const rdp::WipeOnExit wipe_earlier(earlier);
         d.bytes += n;
+        if (d.live) d.live->store(d.bytes, std::memory_order_relaxed);
         if (n > 0) *d.last_spoke = d.from;
         *d.last_activity = std::chrono::steady_clock::now();
         rdp::ByteView out = buffer ? rdp::ByteView(buffer.get(), n) : rdp::ByteView(earlier);
@@ -206,7 +216,8 @@ inline constexpr uint64_t kClientSecretWindow = 64 * 1024;
 template <class ClientStream, class HostStream>
 awaitable<RelayResult> relay(ClientStream& client, HostStream& host, rdp::Bridge& bridge,
                              std::size_t buffer_size, std::chrono::milliseconds idle_timeout,
-                             FactSink facts, rdp::Bytes client_early = {}) {
+                             FactSink facts, rdp::Bytes client_early = {},
+                             RelayCounters* counters = nullptr) {
     auto ex = co_await asio::this_coro::executor;
     auto last_activity = std::chrono::steady_clock::now();
     bool stopping = false;
@@ -218,6 +229,10 @@ awaitable<RelayResult> relay(ClientStream& client, HostStream& host, rdp::Bridge
     const char* last_spoke = nullptr;
     up.last_spoke = down.last_spoke = &last_spoke;
     up.wipe_below = kClientSecretWindow;
+    if (counters) {
+        up.live = &counters->client_to_host;
+        down.live = &counters->host_to_client;
+    }
     asio::steady_timer idle(ex);
     bool idle_fired = false;
     asio::steady_timer all_done(ex, asio::steady_timer::time_point::max());

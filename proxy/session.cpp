@@ -16,6 +16,7 @@
 #include "proxy/nla_leg.hpp"
 #include "proxy/quick_start_hints.hpp"
 #include "proxy/relay.hpp"
+#include "proxy/review/security_text.hpp"
 #include "proxy/routing.hpp"
 #include "proxy/tls_stream.hpp"
 #include "proxy/transport_errors.hpp"
@@ -239,6 +240,11 @@ class Session {
     bool established_logged_ = false;
     Json rdp_counts_ = Json::object();
     std::string host_error_info_;  // the host's last Set Error Info, if any
+    // Who, for the status page: the mstshash cookie, replaced by the NLA user once known.
+    std::string user_;
+    // Read through the registry by the status page: declared before registration_, so they
+    // outlive the entry that points at them.
+    RelayCounters relay_counters_;
     // Last: destroyed first, so the shutdown closer goes before anything it touches.
     SessionRegistry::Registration registration_;
 };
@@ -868,6 +874,9 @@ awaitable<rdp::credssp::PasswordCredentials> Session::accept_front_nla(TlsStream
     }
     auto& authenticated = std::get<rdp::credssp::Authenticated>(outcome);
     // Who logged on, never with what: the password stays in its Secret.
+    user_ = authenticated.credentials.domain.empty()
+                ? authenticated.credentials.user
+                : authenticated.credentials.domain + "\\" + authenticated.credentials.user;
     stage_done(Stage::front_nla, {{"user", authenticated.credentials.user},
                                   {"domain", authenticated.credentials.domain},
                                   {"credssp_version", authenticated.version}});
@@ -918,7 +927,7 @@ awaitable<void> Session::run() {
         const uint32_t client_requested =
             request.negotiation ? request.negotiation->requested_protocols : 0;
         Json x224{{"requested_protocols", rdp::protocols_to_string(client_requested)}};
-        if (request.mstshash) x224["mstshash"] = *request.mstshash;
+        if (request.mstshash) x224["mstshash"] = user_ = *request.mstshash;
         if (request.routing_token) x224["routing_token"] = true;
         stage_done(Stage::client_x224, x224);
 
@@ -1095,7 +1104,8 @@ awaitable<RelayResult> Session::bridge(
     if (auto_logon) bridge.set_auto_logon(std::move(*auto_logon));
     auto result = co_await relay(
         front, host, bridge, config().limits.relay_buffer, config().limits.idle_timeout,
-        [this](const rdp::Fact& f) { on_bridge_fact(f); }, std::move(client_rest));
+        [this](const rdp::Fact& f) { on_bridge_fact(f); }, std::move(client_rest),
+        &relay_counters_);
     if (params.back_selected == rdp::protocol::rdp) {
         // How many PDUs went through RC4/FIPS each way: proof that key updates (every 4096)
         // happened without a MAC failure.
@@ -1111,10 +1121,16 @@ void Session::on_bridge_fact(const rdp::Fact& f) {
         // one that goes silent after the security exchange must not hold the session for ever.
         if (!awaiting_licensing_) deadline_.disarm();
         established_["handshake_ms"] = std::round(ms_since(started_) * 100) / 100;
+        // A drain lets an established session run; the status page lists it.
+        registration_.established(
+            review::LiveSession{id_, user_, endpoint_text(peer_), backend_name_,
+                                review::security_text(established_["front"]),
+                                review::security_text(established_["back"]), trust::now_rfc3339(),
+                                0, 0},
+            &relay_counters_);
         gateway_.log.write(std::move(established_));
         established_logged_ = true;
         if (ticket_) ticket_->established();
-        registration_.established();  // a drain lets it run
         enter(Stage::active_session);
         return;
     }

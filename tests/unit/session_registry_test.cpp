@@ -16,7 +16,7 @@ TEST(SessionRegistry, ADrainClosesHandshakesAndLeavesEstablishedSessions) {
     std::vector<int> closed;
     auto handshake = registry.add(loop.get_executor(), [&] { closed.push_back(1); });
     auto session = registry.add(loop.get_executor(), [&] { closed.push_back(2); });
-    session.established();
+    session.established({}, nullptr);
     EXPECT_EQ(registry.size(), 2u);
     EXPECT_EQ(registry.established(), 1u);
     EXPECT_EQ(registry.handshakes(), 1u);
@@ -71,4 +71,28 @@ TEST(SessionRegistry, ASessionThatEndedBeforeItsLoopRanIsNotClosed) {
     worker.poll();
     EXPECT_EQ(closed, 0);
     EXPECT_EQ(registry.size(), 0u);
+}
+
+// The status page's live sessions: only established ones, with the bytes their relay has moved
+// so far, and gone with their session.
+TEST(SessionRegistry, LiveSessionsCarryTheirRelaysBytes) {
+    asio::io_context loop;
+    SessionRegistry registry;
+    rdpbridge::proxy::RelayCounters counters;
+    auto handshake = registry.add(loop.get_executor(), [] {});
+    std::optional<SessionRegistry::Registration> session;
+    session.emplace(registry.add(loop.get_executor(), [] {}));
+    rdpbridge::review::LiveSession info;
+    info.conn = "c1";
+    info.user = "alice";
+    session->established(info, &counters);
+    counters.client_to_host = 120;
+    counters.host_to_client = 34000;
+    auto live = registry.live();
+    ASSERT_EQ(live.size(), 1u);
+    EXPECT_EQ(live[0].user, "alice");
+    EXPECT_EQ(live[0].bytes_client_to_host, 120u);
+    EXPECT_EQ(live[0].bytes_host_to_client, 34000u);
+    session.reset();
+    EXPECT_TRUE(registry.live().empty());
 }

@@ -136,11 +136,6 @@ bool overlaps(const config::Endpoint& a, const config::Endpoint& b) {
            (y.is_unspecified() && (y.is_v6() || x.is_v4()));
 }
 
-std::string endpoint_text(const config::Endpoint& e) {
-    return (e.host.find(':') != std::string::npos ? "[" + e.host + "]" : e.host) + ":" +
-           std::to_string(e.port);
-}
-
 }  // namespace
 
 PreflightReport preflight(const config::Config& config, const std::string& as_user) {
@@ -163,9 +158,10 @@ PreflightReport preflight(const config::Config& config, const std::string& as_us
         const std::string key = "listener[" + std::to_string(i) + "]";
         for (std::size_t j = 0; j < i; ++j) {
             if (overlaps(config.listeners[j].bind, l.bind)) {
-                check.fail(key + ".bind", "listener " + l.name + " binds " + endpoint_text(l.bind) +
-                                              ", which listener " + config.listeners[j].name +
-                                              " (" + endpoint_text(config.listeners[j].bind) +
+                check.fail(key + ".bind", "listener " + l.name + " binds " +
+                                              config::to_string(l.bind) + ", which listener " +
+                                              config.listeners[j].name + " (" +
+                                              config::to_string(config.listeners[j].bind) +
                                               ") already takes; give each its own port");
             }
         }

@@ -11,6 +11,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "proxy/admin_auth.hpp"
 #include "proxy/asio.hpp"
 #include "tls/context.hpp"
 
@@ -206,6 +207,12 @@ PreflightReport preflight(const config::Config& config, const std::string& as_us
         if (b.credentials)
             check.readable(key + ".credentials.password_file", b.credentials->password_file, true,
                            "with the service account's password on one line");
+    }
+    if (config.admin.token_file)
+        check.readable("admin.token_file", *config.admin.token_file, true, kAdminTokenFileHolds);
+    if (config.admin.basic_auth_file) {
+        check.readable("admin.basic_auth_file", *config.admin.basic_auth_file, true,
+                       kAdminUsersFileHolds);
     }
     const bool tofu = std::any_of(config.backends.begin(), config.backends.end(),
                                   [](auto& b) { return b.tls.verify == config::CertVerify::tofu; });

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <utility>
 
+#include "config/endpoint.hpp"
+
 namespace rdpbridge::config {
 
 std::optional<std::string> check_pin(std::string_view text, std::string& out) {
@@ -28,6 +30,13 @@ bool is_listener_name(std::string_view name) {
     return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
         return std::isalnum(c) || c == '_' || c == '.' || c == '-';
     });
+}
+
+std::optional<std::string> admin_exposure_problem(const Endpoint& bind) {
+    if (is_loopback(bind)) return std::nullopt;
+    return in_quotes(to_string(bind)) +
+           " is not a loopback address (127.0.0.0/8 or ::1), and without credentials the admin "
+           "endpoint would show the gateway's metrics and sessions to anyone who can reach it";
 }
 
 }  // namespace rdpbridge::config

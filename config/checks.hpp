@@ -79,4 +79,8 @@ std::optional<std::string> check_pin(std::string_view text, std::string& out);
 // Letters, digits, '_', '.' and '-' only.
 bool is_listener_name(std::string_view name);
 
+// Why the admin endpoint may not listen on `bind` without credentials, or nullopt on loopback.
+// The config file and the quick-start flags each add the fix in their own terms.
+std::optional<std::string> admin_exposure_problem(const Endpoint& bind);
+
 }  // namespace rdpbridge::config

@@ -68,6 +68,18 @@ std::string_view to_string(CertVerify v) {
     return "?";
 }
 
+std::string_view to_string(AdminAccess a) {
+    switch (a) {
+        case AdminAccess::loopback_only:
+            return "loopback only";
+        case AdminAccess::bearer_token:
+            return "bearer token";
+        case AdminAccess::basic_auth:
+            return "basic auth";
+    }
+    return "?";
+}
+
 std::vector<std::string> warnings(const Config& config) {
     std::vector<std::string> out;
     for (const Backend& b : config.backends) {

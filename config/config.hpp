@@ -212,11 +212,28 @@ struct Service {
     bool operator==(const Service&) const = default;
 };
 
+// Who may read the admin endpoint's pages (everything but /healthz and /readyz, which load
+// balancers and probes ask without secrets and which reveal nothing).
+enum class AdminAccess {
+    loopback_only,  // no credentials: allowed only while `bind` is a loopback address
+    bearer_token,   // token_file: `Authorization: Bearer <token>` (Prometheus' credentials_file)
+    basic_auth,     // basic_auth_file: `Authorization: Basic` (Prometheus' basic_auth, a browser)
+};
+
 // The admin endpoint (plain HTTP): GET /metrics (Prometheus), /healthz, /readyz. Off unless
-// `bind` is set; meant for loopback or a management network, since it needs no credentials.
+// `bind` is set. Its pages show what the gateway serves and to whom, so bound anywhere but a
+// loopback address it must have credentials: one of token_file and basic_auth_file (the loader
+// refuses neither and both). Credentials that are set apply on loopback too.
 struct Admin {
     std::optional<Endpoint> bind;
+    std::optional<std::filesystem::path> token_file;       // one line, the bearer token; 0600
+    std::optional<std::filesystem::path> basic_auth_file;  // user:password lines; 0600
 
+    AdminAccess access() const {
+        return token_file        ? AdminAccess::bearer_token
+               : basic_auth_file ? AdminAccess::basic_auth
+                                 : AdminAccess::loopback_only;
+    }
     bool operator==(const Admin&) const = default;
 };
 
@@ -266,6 +283,8 @@ std::string_view to_string(TlsVersion v);
 std::string_view to_string(BackendSecurity s);
 std::string_view to_string(NlaMode m);
 std::string_view to_string(CertVerify v);
+// "loopback only", "bearer token", "basic auth": how the status page and check-config say it.
+std::string_view to_string(AdminAccess a);
 
 // Settings that are valid but probably not what the operator wants, each with the fix; printed
 // by check-config and logged at start-up.

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <system_error>
 
+#include "config/cidr.hpp"
 #include "config/wording.hpp"
 
 namespace rdpbridge::config {
@@ -72,6 +73,19 @@ std::optional<std::string> check_endpoint(std::string_view text, bool port_zero_
     }
     out = *ep;
     return std::nullopt;
+}
+
+std::string to_string(const Endpoint& e) {
+    return (e.host.find(':') != std::string::npos ? "[" + e.host + "]" : e.host) + ":" +
+           std::to_string(e.port);
+}
+
+bool is_loopback(const Endpoint& e) {
+    const auto address = parse_address(e.host);
+    if (!address) return false;
+    static const Cidr v4 = *parse_cidr("127.0.0.0/8");
+    static const Cidr v6 = *parse_cidr("::1");
+    return v4.contains(*address) || v6.contains(*address);
 }
 
 }  // namespace rdpbridge::config

@@ -19,4 +19,11 @@ std::optional<Endpoint> parse_endpoint(std::string_view text, uint16_t default_p
 // `out` was set. Port 0 is refused unless `port_zero_ok` (a listener may let the OS choose).
 std::optional<std::string> check_endpoint(std::string_view text, bool port_zero_ok, Endpoint& out);
 
+// "host:port", "[v6]:port": as an operator writes it back.
+std::string to_string(const Endpoint& e);
+
+// A literal loopback address (127.0.0.0/8, ::1, or 127/8 mapped into IPv6). A name is not: what
+// it resolves to is up to the resolver at start, and "localhost" may be anything in /etc/hosts.
+bool is_loopback(const Endpoint& e);
+
 }  // namespace rdpbridge::config

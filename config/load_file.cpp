@@ -24,6 +24,8 @@ void resolve_paths(Config& c, const fs::path& base) {
     resolve(c.state_dir);
     resolve_opt(c.known_hosts);
     resolve_opt(c.logging.handshake_log);
+    resolve_opt(c.admin.token_file);
+    resolve_opt(c.admin.basic_auth_file);
     for (Listener& l : c.listeners) {
         resolve_opt(l.tls.certificate);
         resolve_opt(l.tls.private_key);

@@ -10,7 +10,7 @@ namespace {
 // otherwise start that many threads.
 constexpr std::int64_t kMaxWorkers = 256;
 constexpr std::string_view kServiceKeys[] = {"drain_timeout", "workers"};
-constexpr std::string_view kAdminKeys[] = {"bind"};
+constexpr std::string_view kAdminKeys[] = {"bind", "token_file", "basic_auth_file"};
 constexpr std::string_view kShieldKeys[] = {"refuse_ms_t120"};
 constexpr std::string_view kLoggingKeys[] = {"handshake_log", "level", "rotate_size_mb",
                                              "rotate_files", "group"};
@@ -93,6 +93,29 @@ void Reader::read_service(const Scope& s, Service& out) {
 void Reader::read_admin(const Scope& s, Admin& out) {
     check_keys(s, kAdminKeys);
     if (auto ep = endpoint(s, "bind", false, "\"127.0.0.1:9389\"")) out.bind = *ep;
+    out.token_file = path(s, "token_file");
+    out.basic_auth_file = path(s, "basic_auth_file");
+    // Judged by presence: a key that is there but empty has its own error already.
+    const toml::node* token = s.get("token_file");
+    const toml::node* basic = s.get("basic_auth_file");
+    if (token != nullptr && basic != nullptr) {
+        const toml::node* later = basic->source().begin < token->source().begin ? token : basic;
+        fail(later->source(), s.key(later == basic ? "basic_auth_file" : "token_file"),
+             "token_file and basic_auth_file are both set, and the admin endpoint takes one kind "
+             "of credentials; keep token_file (a bearer token: Prometheus' authorization "
+             "credentials_file) or basic_auth_file (user:password lines: Prometheus' basic_auth, "
+             "a browser), and remove the other");
+    } else if (out.bind && token == nullptr && basic == nullptr) {
+        if (auto problem = admin_exposure_problem(*out.bind)) {
+            fail(s.get("bind")->source(), s.key("bind"),
+                 *problem +
+                     "; add token_file = \"/etc/rdpbridge/admin-token\" (a bearer token, for "
+                     "Prometheus) or basic_auth_file = \"/etc/rdpbridge/admin-users\" "
+                     "(user:password lines, for a browser) to [admin], each a file of mode 0600, "
+                     "or bind to a loopback address such as \"127.0.0.1:" +
+                     std::to_string(out.bind->port) + "\"");
+        }
+    }
 }
 
 void Reader::read_shield(const Scope& s, Shield& out) {

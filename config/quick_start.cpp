@@ -48,10 +48,17 @@ LoadResult from_quick_start(const QuickStart& q) {
     }
     if (!q.admin.empty()) {
         Endpoint admin;
-        if (auto problem = check_endpoint(q.admin, false, admin))
+        if (auto problem = check_endpoint(q.admin, false, admin)) {
             flag_error("--admin", std::move(*problem));
-        else
+        } else if (auto exposed = admin_exposure_problem(admin)) {
+            // The flags have no way to give credentials; a config file does.
+            flag_error("--admin", *exposed + "; give a loopback address such as 127.0.0.1:" +
+                                      std::to_string(admin.port) +
+                                      ", or run from a config file whose [admin] sets "
+                                      "token_file or basic_auth_file");
+        } else {
             config.admin.bind = admin;
+        }
     }
     if (q.state_dir && q.state_dir->empty()) {
         flag_error("--state-dir",

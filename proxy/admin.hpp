@@ -3,10 +3,13 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
+#include "proxy/admin_auth.hpp"
 #include "proxy/asio.hpp"
+#include "proxy/handshake_log.hpp"
 
 namespace rdpbridge::proxy {
 
@@ -16,12 +19,22 @@ struct AdminResponse {
     std::string body;
 };
 
-// Called for each GET with the request target ("/metrics"); the server answers anything else
-// itself (405, 400).
+// Called for each GET or HEAD the client may make, with the request target ("/metrics"): the
+// server answers anything else itself (400, 405, and 401 without the credentials in force).
 using AdminHandler = std::function<AdminResponse(std::string_view target)>;
+
+// What the server asks besides the handler, on the loop that runs the accept loop.
+struct AdminEndpoint {
+    AdminHandler handler;
+    // The credentials in force, read at each request: a reload may replace them. Every path but
+    // /healthz and /readyz needs them; nullptr or none configured grants every request.
+    std::shared_ptr<const AdminCredentials> credentials;
+    // One debug line per request (method, path, status, client); never the Authorization header.
+    HandshakeLog* log = nullptr;
+};
 
 // Accepts until `acceptor` is closed. Each request must arrive within 5 s and its headers fit in
 // 8 KiB; the connection closes after the response.
-awaitable<void> admin_accept_loop(tcp::acceptor& acceptor, const AdminHandler& handler);
+awaitable<void> admin_accept_loop(tcp::acceptor& acceptor, const AdminEndpoint& endpoint);
 
 }  // namespace rdpbridge::proxy

@@ -346,15 +346,27 @@ class Gateway {
     // tell a load balancer to stop sending; closed with the last session.
     void open_admin(const config::Endpoint& bind) {
         admin_.emplace(open_acceptor(io_, "[admin] bind", bind));
+        admin_bind_ = bind;
         const auto local = admin_->local_endpoint();
+        admin_endpoint_.handler = [this](std::string_view target) { return answer_admin(target); };
+        admin_endpoint_.credentials = state_.current->admin_credentials;
+        admin_endpoint_.log = &log_;
         log_.info("admin endpoint on http://" + local.address().to_string() + ":" +
-                  std::to_string(local.port()) + " (/metrics, /healthz, /readyz)");
-        admin_handler_ = [this](std::string_view target) { return answer_admin(target); };
-        asio::co_spawn(io_, admin_accept_loop(*admin_, admin_handler_), asio::detached);
+                  std::to_string(local.port()) + " (/metrics, /healthz, /readyz; access: " +
+                  std::string(config::to_string(admin_access())) + ")");
+        asio::co_spawn(io_, admin_accept_loop(*admin_, admin_endpoint_), asio::detached);
+    }
+
+    // Who may read the admin pages now: what the status page says ("loopback only", "bearer
+    // token", "basic auth" through config::to_string). The credentials in force, which after a
+    // reload that moved [admin] bind are still those the endpoint was opened with.
+    config::AdminAccess admin_access() const {
+        return admin_endpoint_.credentials ? admin_endpoint_.credentials->access()
+                                           : config::AdminAccess::loopback_only;
     }
 
     AdminResponse answer_admin(std::string_view target) {
-        const auto path = target.substr(0, target.find('?'));
+        const auto path = admin_path(target);
         if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
         if (path == "/readyz") {
             if (state_.shutting_down)
@@ -522,6 +534,16 @@ class Gateway {
         }
         state_.admission.set_limits(config->limits);
         state_.current = next;
+        // New credentials guard the endpoint only where the new config has it listen: one that
+        // moved (a restart applies that) keeps the credentials it was opened with, or a move to
+        // loopback without them would leave the old, wider address open.
+        if (admin_ && config->admin.bind == admin_bind_) {
+            admin_endpoint_.credentials = next->admin_credentials;
+            if (const auto& file = config->admin.token_file ? config->admin.token_file
+                                                            : config->admin.basic_auth_file)
+                log_.info("admin endpoint: " + std::string(config::to_string(admin_access())) +
+                          " from " + file->string() + ", read again");
+        }
         for (auto& [key, open] : opened) {
             open_.emplace(key, open);
             asio::co_spawn(io_, accept_loop(state_, workers_, open, ids_), asio::detached);
@@ -574,7 +596,8 @@ class Gateway {
     std::filesystem::path pid_path_;
     Metrics metrics_;
     std::optional<tcp::acceptor> admin_;
-    AdminHandler admin_handler_;
+    std::optional<config::Endpoint> admin_bind_;  // where admin_ listens, whatever reloads say
+    AdminEndpoint admin_endpoint_;
     // Last: its loops run sessions that use everything above, so it stops first.
     Workers workers_;
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "proxy/admin_auth.hpp"
 #include "proxy/admission.hpp"
 #include "proxy/asio.hpp"
 #include "proxy/blocking_pool.hpp"
@@ -241,6 +242,9 @@ struct Generation {
     std::shared_ptr<const config::Config> config;  // the runtimes below point into it
     std::map<std::string, BackendRuntime, std::less<>> backends;
     std::map<std::string, ListenerRuntime, std::less<>> listeners;
+    // [admin]'s credentials as its files held them when this generation was built. The admin
+    // endpoint takes them only while it listens where this config says (see Gateway::reload).
+    std::shared_ptr<const AdminCredentials> admin_credentials;
     uint64_t number = 1;  // 1 at start, +1 per applied reload
 };
 

@@ -36,6 +36,14 @@ void check_nla(const config::Listener& listener) {
     }
 }
 
+// [admin]'s token or users, read when the generation is built: a reload picks up a new token.
+std::shared_ptr<const AdminCredentials> read_admin(const config::Admin& admin) {
+    auto credentials = read_admin_credentials(admin);
+    if (auto* problem = std::get_if<std::string>(&credentials)) throw std::runtime_error(*problem);
+    return std::make_shared<const AdminCredentials>(
+        std::get<AdminCredentials>(std::move(credentials)));
+}
+
 // The backend's service password: the file's first line, read when the generation is built.
 std::optional<ServiceAccount> read_service_account(const config::Backend& backend) {
     if (!backend.credentials) return std::nullopt;
@@ -96,6 +104,7 @@ std::shared_ptr<Generation> build_generation(std::shared_ptr<const config::Confi
                                              HandshakeLog& log) {
     auto g = std::make_shared<Generation>(std::move(config));
     const auto& c = *g->config;
+    g->admin_credentials = read_admin(c.admin);
     for (const auto& backend : c.backends) {
         auto [it, added] =
             g->backends.try_emplace(backend.name, &backend, tls::make_backend_context(backend.tls));
@@ -129,6 +138,9 @@ Json reload_changes(const config::Config& before, const config::Config& after) {
     if (auto l = limit_changes(before.limits, after.limits); !l.empty()) out["limits"] = l;
     if (!(before.shield == after.shield)) out["shield"] = "changed";
     if (!(before.service == after.service)) out["service"] = "changed";
+    // A new bind waits for a restart (restart_only_changes); new credentials apply now.
+    if (before.admin.bind == after.admin.bind && !(before.admin == after.admin))
+        out["admin"] = "credentials";
     return out;
 }
 
@@ -145,8 +157,10 @@ std::vector<std::string> restart_only_changes(const config::Config& before,
         before.known_hosts_file() != after.known_hosts_file())
         out.push_back("known_hosts changed: the gateway keeps " +
                       before.known_hosts_file().string() + " until a restart");
-    if (!(before.admin == after.admin))
-        out.push_back("[admin] changed: the admin endpoint stays where it is until a restart");
+    if (before.admin.bind != after.admin.bind)
+        out.push_back(
+            "[admin] bind changed: the admin endpoint stays where it is, with the credentials it "
+            "has, until a restart");
     if (before.service.workers != after.service.workers)
         out.push_back("[service] workers changed: the gateway keeps its " +
                       std::to_string(before.service.workers) +

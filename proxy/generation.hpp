@@ -1,6 +1,7 @@
 // A Generation from a validated Config: every listener's front TLS context, every backend's TLS
-// context and service password, the NLA files checked. Built at start and again for each reload,
-// before anything changes: a reload that cannot build one leaves the running one in place.
+// context and service password, the NLA files checked, the admin endpoint's credentials read.
+// Built at start and again for each reload, before anything changes: a reload that cannot build
+// one leaves the running one in place.
 #pragma once
 
 #include <memory>
@@ -24,7 +25,7 @@ std::shared_ptr<Generation> build_generation(std::shared_ptr<const config::Confi
 Json reload_changes(const config::Config& before, const config::Config& after);
 
 // Settings a reload cannot apply (they shape what outlives it: the log, the state directory,
-// admission's keys), each with what to do.
+// admission's keys, the admin endpoint's socket), each with what to do.
 std::vector<std::string> restart_only_changes(const config::Config& before,
                                               const config::Config& after);
 

@@ -280,6 +280,9 @@ void HandshakeLog::flush() {
     writer_->flush();
 }
 
+void HandshakeLog::debug(const std::string& text) {
+    writer_->push({spdlog::log_clock::now(), spdlog::level::debug, nullptr, text});
+}
 void HandshakeLog::info(const std::string& text) {
     writer_->push({spdlog::log_clock::now(), spdlog::level::info, nullptr, text});
 }

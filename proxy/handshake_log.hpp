@@ -39,7 +39,9 @@ class HandshakeLog {
     // write(), so that no event the queue drops is missing from the counts.
     void observe(std::function<void(const Json&)> observer) { observer_ = std::move(observer); }
 
-    // Operational messages that are not per-connection events.
+    // Operational messages that are not per-connection events. debug: stderr only at
+    // `--log-level debug` (or trace), e.g. one line per admin request.
+    void debug(const std::string& text);
     void info(const std::string& text);
     void warn(const std::string& text);
     void error(const std::string& text);

@@ -147,6 +147,13 @@ int check_config(const std::string& file, std::string as_user) {
                       << rdp::encryption_methods_to_string(b.encryption_methods);
         std::cout << ", verify " << config::to_string(b.tls.verify) << "\n";
     }
+    if (const auto& admin = cfg.admin; admin.bind) {
+        std::cout << "  admin endpoint: http://" << config::to_string(*admin.bind) << ", "
+                  << config::to_string(admin.access());
+        if (const auto& file = admin.token_file ? admin.token_file : admin.basic_auth_file)
+            std::cout << " (" << file->string() << ")";
+        std::cout << "; /healthz and /readyz open to all\n";
+    }
     std::cout << "checked:\n";
     for (const auto& c : checked.checked) std::cout << "  " << c << "\n";
     for (const auto& w : config::warnings(cfg)) std::cout << "warning: " << w << "\n";
@@ -237,8 +244,8 @@ int main(int argc, char** argv) {
     auto* admin = run_cmd->add_option(
         "--admin", o.quick.admin,
         "Quick start: serve GET /metrics (Prometheus), /healthz and /readyz over HTTP on this "
-        "ADDR:PORT, e.g. 127.0.0.1:9389 (no credentials: keep it on loopback or a management "
-        "network)");
+        "ADDR:PORT, a loopback address such as 127.0.0.1:9389 (the flags give no credentials; "
+        "a config file's [admin] token_file or basic_auth_file allows any address)");
     run_cmd
         ->add_option("--workers", o.workers,
                      "Event loops (threads) that run sessions; overrides [service] workers. "

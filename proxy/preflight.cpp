@@ -11,6 +11,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "proxy/admin_auth.hpp"
 #include "proxy/asio.hpp"
 #include "tls/context.hpp"
 
@@ -136,11 +137,6 @@ bool overlaps(const config::Endpoint& a, const config::Endpoint& b) {
            (y.is_unspecified() && (y.is_v6() || x.is_v4()));
 }
 
-std::string endpoint_text(const config::Endpoint& e) {
-    return (e.host.find(':') != std::string::npos ? "[" + e.host + "]" : e.host) + ":" +
-           std::to_string(e.port);
-}
-
 }  // namespace
 
 PreflightReport preflight(const config::Config& config, const std::string& as_user) {
@@ -163,9 +159,10 @@ PreflightReport preflight(const config::Config& config, const std::string& as_us
         const std::string key = "listener[" + std::to_string(i) + "]";
         for (std::size_t j = 0; j < i; ++j) {
             if (overlaps(config.listeners[j].bind, l.bind)) {
-                check.fail(key + ".bind", "listener " + l.name + " binds " + endpoint_text(l.bind) +
-                                              ", which listener " + config.listeners[j].name +
-                                              " (" + endpoint_text(config.listeners[j].bind) +
+                check.fail(key + ".bind", "listener " + l.name + " binds " +
+                                              config::to_string(l.bind) + ", which listener " +
+                                              config.listeners[j].name + " (" +
+                                              config::to_string(config.listeners[j].bind) +
                                               ") already takes; give each its own port");
             }
         }
@@ -210,6 +207,12 @@ PreflightReport preflight(const config::Config& config, const std::string& as_us
         if (b.credentials)
             check.readable(key + ".credentials.password_file", b.credentials->password_file, true,
                            "with the service account's password on one line");
+    }
+    if (config.admin.token_file)
+        check.readable("admin.token_file", *config.admin.token_file, true, kAdminTokenFileHolds);
+    if (config.admin.basic_auth_file) {
+        check.readable("admin.basic_auth_file", *config.admin.basic_auth_file, true,
+                       kAdminUsersFileHolds);
     }
     const bool tofu = std::any_of(config.backends.begin(), config.backends.end(),
                                   [](auto& b) { return b.tls.verify == config::CertVerify::tofu; });

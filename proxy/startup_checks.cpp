@@ -104,19 +104,19 @@ std::optional<std::string> service_password_problem(const config::ServiceCredent
     return std::nullopt;
 }
 
-std::variant<rdp::Secret, std::string> read_service_password(
-    const std::string& what, const config::ServiceCredentials& credentials) {
-    const std::string file = credentials.password_file.string();
-    if (auto problem = private_file_problem(what, credentials.password_file,
-                                            "with the service account's password on one line"))
-        return *problem;
+std::variant<PrivateFileBytes, std::string> read_private_file(const std::string& what,
+                                                              const std::filesystem::path& path,
+                                                              const std::string& create,
+                                                              std::size_t max_bytes) {
+    const std::string file = path.string();
+    if (auto problem = private_file_problem(what, path, create)) return *problem;
     const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         return what + " " + file + " cannot be read by the gateway: " + std::strerror(errno) +
                "; " + owner_fix(file);
     }
-    // One allocation up front: the password is never moved, and the Secret wipes all of it.
-    rdp::Bytes bytes(kMaxPasswordFileRead);
+    // One allocation up front: the bytes are never moved, and the Secret wipes all of them.
+    rdp::Bytes bytes(max_bytes);
     std::size_t size = 0;
     int error = 0;
     while (size < bytes.size()) {
@@ -127,18 +127,34 @@ std::variant<rdp::Secret, std::string> read_service_password(
         size += std::size_t(n);
     }
     ::close(fd);
-    const std::size_t newline =
-        std::find(bytes.begin(), bytes.begin() + long(size), uint8_t('\n')) - bytes.begin();
-    std::size_t line = newline;
-    if (line > 0 && bytes[line - 1] == '\r') --line;
-    const bool cut = newline == size && size == bytes.size();  // no end of line in sight
-    bytes.resize(line);
-    rdp::Secret password(std::move(bytes));  // from here on, wiped however this ends
+    const bool filled = size == bytes.size();
+    bytes.resize(size);
+    rdp::Secret contents(std::move(bytes));  // from here on, wiped however this ends
     if (error != 0) {
         return what + " " + file + " cannot be read by the gateway: " + std::strerror(error) +
                "; " + owner_fix(file);
     }
-    if (cut) {
+    return PrivateFileBytes{std::move(contents), filled};
+}
+
+std::optional<rdp::ByteView> first_line(const PrivateFileBytes& file) {
+    const rdp::ByteView all = file.bytes.view();
+    const std::size_t newline = std::find(all.begin(), all.end(), uint8_t('\n')) - all.begin();
+    if (newline == all.size() && file.filled) return std::nullopt;
+    std::size_t end = newline;
+    if (end > 0 && all[end - 1] == '\r') --end;
+    return all.subspan(0, end);
+}
+
+std::variant<rdp::Secret, std::string> read_service_password(
+    const std::string& what, const config::ServiceCredentials& credentials) {
+    const std::string file = credentials.password_file.string();
+    auto read =
+        read_private_file(what, credentials.password_file,
+                          "with the service account's password on one line", kMaxPasswordFileRead);
+    if (auto* problem = std::get_if<std::string>(&read)) return std::move(*problem);
+    const auto line = first_line(std::get<PrivateFileBytes>(read));
+    if (!line) {
         return what + " " + file + ": the password is more than " +
                std::to_string(kMaxPasswordFileRead) +
                " bytes long, more than RDP allows: at most " +
@@ -146,6 +162,7 @@ std::variant<rdp::Secret, std::string> read_service_password(
                " UTF-16 characters (the Client Info's password field); give the account a "
                "shorter password";
     }
+    rdp::Secret password(*line);
     if (auto problem = service_password_problem(credentials, password.view()))
         return what + " " + file + ": " + *problem;
     return password;

@@ -24,6 +24,21 @@ std::optional<std::string> private_file_problem(const std::string& what,
                                                 const std::filesystem::path& path,
                                                 const std::string& create);
 
+// The first `max_bytes` of a file that passes private_file_problem, in a Secret (wiped however
+// it ends). `filled`: they filled `max_bytes`, so the file may go on beyond them.
+struct PrivateFileBytes {
+    rdp::Secret bytes;
+    bool filled = false;
+};
+std::variant<PrivateFileBytes, std::string> read_private_file(const std::string& what,
+                                                              const std::filesystem::path& path,
+                                                              const std::string& create,
+                                                              std::size_t max_bytes);
+
+// The file's first line without its end (LF or CRLF); nullopt when no LF comes before the end of
+// bytes that `filled` the read, so the line may go on.
+std::optional<rdp::ByteView> first_line(const PrivateFileBytes& file);
+
 // The longest password RDP carries: the Client Info's password field is 512 bytes of UTF-16LE
 // including its two-byte terminator ([MS-RDPBCGR] 2.2.1.11.1.1), so 255 UTF-16 code units.
 inline constexpr std::size_t kMaxPasswordUtf16Units = 255;

@@ -145,6 +145,10 @@ TEST(FullFile, LoadsEveryKey) {
     EXPECT_EQ(c.routes[0].backend, "plant");
     EXPECT_EQ(c.routes[1].listener, "");
     EXPECT_EQ(c.routes[1].mstshash, "Admin");
+
+    ASSERT_TRUE(c.admin.bind);
+    EXPECT_EQ(c.admin.bind->port, 9100);
+    EXPECT_EQ(c.admin.access(), AdminAccess::bearer_token);
 }
 
 TEST(FullFile, ResolvesRelativePathsAgainstTheFileDirectory) {
@@ -156,6 +160,7 @@ TEST(FullFile, ResolvesRelativePathsAgainstTheFileDirectory) {
     EXPECT_EQ(c.listeners[0].tls.certificate, dir / "certs/front.pem");
     EXPECT_EQ(c.listeners[0].tls.private_key, "/etc/rdpbridge/key.pem");  // absolute: as is
     EXPECT_EQ(c.backends[1].tls.ca_file, RDPBRIDGE_FIXTURES_DIR "/ca/plant-ca.pem");
+    EXPECT_EQ(c.admin.token_file, dir / "admin-token");
 }
 
 TEST(Parse, KeepsRelativePathsAsWritten) {

@@ -90,3 +90,15 @@ TEST(ReloadChanges, ASharedKnownHostsStoreWaitsForARestart) {
     EXPECT_NE(later[0].find("known_hosts changed"), std::string::npos) << later[0];
     EXPECT_NE(later[0].find("/known_hosts.jsonl until a restart"), std::string::npos) << later[0];
 }
+
+TEST(ReloadChanges, AdminCredentialsApplyButANewBindWaitsForARestart) {
+    const auto before = load(kBase + "[admin]\nbind = \"127.0.0.1:9389\"\n");
+    const auto token = load(kBase + "[admin]\nbind = \"127.0.0.1:9389\"\ntoken_file = \"/t\"\n");
+    EXPECT_EQ(proxy::reload_changes(before, token)["admin"], "credentials");
+    EXPECT_TRUE(proxy::restart_only_changes(before, token).empty());
+    const auto moved = load(kBase + "[admin]\nbind = \"127.0.0.1:9390\"\n");
+    EXPECT_FALSE(proxy::reload_changes(before, moved).contains("admin"));
+    const auto later = proxy::restart_only_changes(before, moved);
+    ASSERT_EQ(later.size(), 1u);
+    EXPECT_NE(later[0].find("[admin] bind changed"), std::string::npos) << later[0];
+}

@@ -113,6 +113,34 @@ TEST_F(Preflight, SecretFilesMustBePrivateAndReadableByTheServiceUser) {
     }
 }
 
+TEST_F(Preflight, AdminCredentialFilesAreSecretFiles) {
+    const auto token = dir_ / "admin-token";
+    std::ofstream(token) << "0123abcd\n";
+    ::chmod(token.c_str(), 0644);
+    const auto text =
+        "[[listener]]\nname = \"l\"\nbind = \"127.0.0.1:3390\"\ndefault_backend = "
+        "\"b\"\n[admin]\nbind = \"0.0.0.0:9100\"\ntoken_file = \"" +
+        token.string() + "\"\n" + kBackend;
+    auto r = proxy::preflight(load(text), "");
+    const auto* e = error_for(r, "admin.token_file");
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->line, 8);
+    EXPECT_NE(e->message.find("has mode 0644"), std::string::npos) << e->message;
+    EXPECT_NE(e->message.find("chmod 600 " + token.string()), std::string::npos) << e->message;
+    ::chmod(token.c_str(), 0600);
+    EXPECT_TRUE(proxy::preflight(load(text), "").errors.empty());
+
+    const auto users = dir_ / "admin-users";
+    r = proxy::preflight(load("[[listener]]\nname = \"l\"\nbind = \"127.0.0.1:3390\"\n"
+                              "default_backend = \"b\"\n[admin]\nbind = \"[::]:9100\"\n"
+                              "basic_auth_file = \"" +
+                              users.string() + "\"\n" + kBackend),
+                         "");
+    e = error_for(r, "admin.basic_auth_file");
+    ASSERT_TRUE(e);
+    EXPECT_NE(e->message.find("user:password"), std::string::npos) << e->message;
+}
+
 TEST_F(Preflight, UnknownServiceUserIsAnError) {
     const auto r = proxy::preflight(
         load("[[listener]]\nname = \"l\"\nbind = \"127.0.0.1:3390\"\ndefault_backend = \"b\"\n" +

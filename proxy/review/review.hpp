@@ -36,8 +36,8 @@ struct LastFailure {
 
 struct BackendRow {
     std::string name;
-    std::string address;  // "host:port" as configured; empty in a report built from logs
-    std::string state;    // "ok" | "failing" | "never reached"
+    std::string address;       // "host:port" as configured; empty in a report built from logs
+    std::string state;         // "ok" | "failing" | "never reached"
     std::string last_success;  // RFC 3339 UTC; empty: none in the window
     std::optional<LastFailure> last_failure;
     std::string front_security;  // as last negotiated, e.g. "TLS 1.3 TLS_AES_256_GCM_SHA384"

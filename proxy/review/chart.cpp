@@ -84,6 +84,11 @@ std::string bucket_text(TimePoint from, TimePoint to) {
            std::to_string(unsigned(ymd.day())) + " " + clock(from) + "\u2013" + clock(to);
 }
 
+// "2026-12-05 10:00": windows start and end on whole hours.
+std::string to_the_minute(const std::string& rfc3339) {
+    return short_time(rfc3339).substr(0, 16);
+}
+
 std::string per_bucket(std::int64_t seconds) {
     if (seconds == 3600) return "per hour";
     if (seconds % 3600 == 0) return "per " + std::to_string(seconds / 3600) + " hours";
@@ -190,7 +195,8 @@ std::string caption(const Timeline& t) {
                     (total == 1 ? " failure" : " failures") + ", " + per_bucket(t.bucket_seconds);
     if (const auto start = logs::parse_timestamp(t.start)) {
         const auto end = *start + std::chrono::seconds{t.bucket_seconds} * long(t.buckets);
-        s += ", " + short_time(t.start) + " to " + short_time(logs::format_timestamp(end)) + " UTC";
+        s += ", " + to_the_minute(t.start) + " to " + to_the_minute(logs::format_timestamp(end)) +
+             " UTC";
     }
     return s + "</figcaption>";
 }

@@ -38,7 +38,12 @@ std::string short_time(std::string_view t) {
 
 std::string time_element(std::string_view t) {
     if (t.empty()) return "&mdash;";
-    return "<time datetime=\"" + escape(t) + "\">" + escape(short_time(t)) + "</time>";
+    std::string shown = escape(short_time(t));
+    // Date and clock each kept whole, so that a narrow column breaks between them only.
+    if (const auto space = shown.find(' '); space != std::string::npos)
+        shown = "<span>" + shown.substr(0, space) + "</span> <span>" + shown.substr(space + 1) +
+                "</span>";
+    return "<time datetime=\"" + escape(t) + "\">" + shown + "</time>";
 }
 
 std::string cause_link(std::string_view cause) {

@@ -13,13 +13,15 @@ namespace rdpbridge::review {
 namespace {
 
 // System fonts only; colours through variables so a dark theme is a second palette; tables
-// scroll sideways on a narrow screen instead of squeezing their columns.
+// scroll sideways on a narrow screen instead of squeezing their columns, their first column
+// staying in view. On a phone a backend's last failure drops its explanation and fix, which
+// would make every row a screen tall: its cause links to them under #causes.
 constexpr std::string_view kStyle = R"css(
 :root{color-scheme:light dark;--fg:#1d232b;--muted:#5b6573;--bg:#fff;--panel:#f3f5f8;--line:#d9dee5;--ok:#1a7f37;--bad:#c62828;--warn:#9a6700;--never:#6e7781;--link:#0b5cad}
 @media (prefers-color-scheme:dark){:root{--fg:#e6e9ee;--muted:#9aa4b2;--bg:#14181d;--panel:#1c2229;--line:#2e3640;--ok:#4ac26b;--bad:#ff7b72;--warn:#d29922;--never:#8b949e;--link:#58a6ff}}
 *{box-sizing:border-box}
 body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--fg);background:var(--bg)}
-header,main{max-width:1280px;margin:0 auto;padding:0 16px}
+header,main{max-width:1440px;margin:0 auto;padding:0 16px}
 header{padding-top:16px}
 h1{font-size:1.4em;margin:0 0 4px;overflow-wrap:anywhere}
 h2{font-size:1.15em;margin:28px 0 8px;padding-bottom:4px;border-bottom:1px solid var(--line)}
@@ -30,23 +32,27 @@ nav{margin:8px 0 0;display:flex;flex-wrap:wrap;gap:4px 14px}
 .small{font-size:.86em;color:var(--muted)}
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
 table{border-collapse:collapse;width:100%;font-size:.92em}
+table.counts{width:auto;min-width:50%}
 th,td{text-align:left;vertical-align:top;padding:6px 8px;border-bottom:1px solid var(--line)}
-thead th{background:var(--panel);white-space:nowrap}
-tbody th{font-weight:600;overflow-wrap:anywhere}
+thead th{background:var(--panel)}
+tbody th{font-weight:600;overflow-wrap:break-word}
 .num{text-align:right;font-variant-numeric:tabular-nums}
-td.failure{min-width:18em;max-width:34em}
+td.failure{min-width:17em;max-width:32em}
+td.failure .why{font-size:.92em}
+td.security{min-width:10em;overflow-wrap:anywhere}
+.leg{display:inline-block;min-width:3.4em;font-size:.82em;color:var(--muted);text-transform:uppercase;letter-spacing:.03em}
 .state{font-weight:600;white-space:nowrap}
 .state::before{content:"\25CF\00A0"}
 .ok{color:var(--ok)}.failing{color:var(--bad)}.never{color:var(--never)}
 .warn{color:var(--warn);font-weight:600}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:.9em}
-pre{background:var(--panel);padding:8px 10px;overflow-x:auto;margin:6px 0}
-time{white-space:nowrap}
+pre{background:var(--panel);padding:8px 10px;margin:6px 0;white-space:pre-wrap;overflow-wrap:anywhere}
+time span{white-space:nowrap}
 details{border-bottom:1px solid var(--line);padding:5px 0}
 summary{cursor:pointer;overflow-wrap:anywhere}
 figure{margin:8px 0 20px}
 figcaption{margin-bottom:4px}
-svg.chart{display:block;width:100%;min-width:540px;height:auto}
+svg.chart{display:block;width:100%;min-width:540px;max-width:960px;height:auto}
 svg.chart text{fill:var(--muted);font-size:11px}
 svg.chart .empty{font-size:14px}
 svg.chart .grid{stroke:var(--line);stroke-width:1}
@@ -59,8 +65,11 @@ svg.chart .axis{stroke:var(--muted);stroke-width:1}
 .cause dd{margin:0 0 0 1em}
 .filters{display:flex;flex-wrap:wrap;align-items:center;gap:8px 16px;margin:8px 0}
 select{font:inherit;max-width:16em}
-footer{max-width:1280px;margin:32px auto 24px;padding:0 16px}
-@media (max-width:640px){body{font-size:14px}th,td{padding:4px 6px}header,main,footer{padding:0 10px}}
+footer{max-width:1440px;margin:32px auto 24px;padding:0 16px}
+.scroll tr>:first-child{position:sticky;left:0;background:var(--bg)}
+.scroll thead tr>:first-child{background:var(--panel)}
+@media (max-width:640px){body{font-size:14px}th,td{padding:4px 6px}header,main,footer{padding:0 10px}
+td.failure{min-width:13em}td.failure .why{display:none}}
 )css";
 
 // The recent failures' filters. With script off the controls stay hidden and every failure
@@ -89,13 +98,15 @@ constexpr std::string_view kFilterScript = R"js(
     f.querySelectorAll('select').forEach(function (s) { s.addEventListener('change', filter); });
     filter();
   }
+  // A chart wider than a phone opens on its newest bars.
+  document.querySelectorAll('figure .scroll').forEach(function (s) { s.scrollLeft = s.scrollWidth; });
   wire();
 )js";
 
 // Live pages: every 10 s the page fetches its own URL, parses it and swaps each section's
 // content, keeping what the reader did: the element at the top of the window stays where it
-// was, open failures stay open, filters keep their choice. A failed fetch leaves the page as it
-// was and says so.
+// was, open failures stay open, filters keep their choice, charts keep their sideways scroll. A
+// failed fetch leaves the page as it was and says so.
 constexpr std::string_view kRefreshScript = R"js(
   var SECTIONS = ['summary', 'backends', 'failures', 'causes', 'sessions', 'recent'];
   var KEYS = ['data-conn', 'data-backend', 'data-cause'];
@@ -129,6 +140,9 @@ constexpr std::string_view kRefreshScript = R"js(
           open[d.dataset.conn] = true;
         });
         document.querySelectorAll('#recent select').forEach(function (s) { keep[s.id] = s.value; });
+        var charts = [].map.call(document.querySelectorAll('figure .scroll'), function (s) {
+          return s.scrollLeft;
+        });
         SECTIONS.forEach(function (id) {
           var from = next.getElementById(id), to = byId(id);
           if (from && to) to.innerHTML = from.innerHTML;
@@ -146,6 +160,9 @@ constexpr std::string_view kRefreshScript = R"js(
             s.appendChild(o);
             s.value = keep[id];
           }
+        });
+        document.querySelectorAll('figure .scroll').forEach(function (s, i) {
+          if (i < charts.length) s.scrollLeft = charts[i];
         });
         wire();
         window.scrollTo(x, y);

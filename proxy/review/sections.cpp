@@ -39,14 +39,21 @@ std::string last_failure_cell(const std::optional<LastFailure>& f) {
     if (!f) return "<td>&mdash;</td>";
     std::string s = "<td class=\"failure\">" + time_element(f->ts) + " " + cause_link(f->cause);
     if (!f->stage.empty()) s += " <span class=\"small\">at " + escape(f->stage) + "</span>";
-    if (!f->explanation.empty()) s += "<div>" + escape(f->explanation) + "</div>";
-    if (!f->fix.empty()) s += "<div><b>Fix:</b> " + escape(f->fix) + "</div>";
+    if (!f->explanation.empty()) s += "<div class=\"why\">" + escape(f->explanation) + "</div>";
+    if (!f->fix.empty()) s += "<div class=\"why\"><b>Fix:</b> " + escape(f->fix) + "</div>";
     if (!f->detail.empty() || !f->conn.empty()) {
         s += "<div class=\"small\">" + escape(f->detail);
         if (!f->conn.empty()) s += (f->detail.empty() ? "" : " &middot; ") + escape(f->conn);
         s += "</div>";
     }
     return s + "</td>";
+}
+
+// Both legs in one cell, each named: the client's (front) and the host's (back).
+std::string security_cell(const std::string& front, const std::string& back) {
+    if (front.empty() && back.empty()) return "<td>&mdash;</td>";
+    return "<td class=\"security\"><div><span class=\"leg\">client</span> " + or_dash(front) +
+           "</div><div><span class=\"leg\">host</span> " + or_dash(back) + "</div></td>";
 }
 
 std::string number_cell(std::uint64_t n) {
@@ -97,23 +104,25 @@ std::string backends_section(const Review& r) {
         return s + "<p class=\"meta\">No backend to show" +
                (r.live ? std::string(".") : std::string(": no event in the window names one.")) +
                "</p></section>";
-    s += "<div class=\"scroll\"><table><thead><tr><th>Backend</th><th>State</th>"
-         "<th>Last success</th><th>Last failure</th><th>Client leg</th><th>Host leg</th>"
-         "<th>Certificate</th><th>Identity</th>";
+    // What is decided at a glance first (state, counts), the long cells last.
+    s += "<div class=\"scroll\"><table><thead><tr><th>Backend</th><th>State</th>";
     if (r.live) s += "<th class=\"num\">Sessions now</th>";
-    s += "<th class=\"num\">Established</th><th class=\"num\">Failed</th></tr></thead><tbody>";
+    s += "<th class=\"num\">Established</th><th class=\"num\">Failed</th><th>Last success</th>"
+         "<th>Last failure</th><th>Security</th><th>Certificate</th><th>Identity</th></tr>"
+         "</thead><tbody>";
     for (const auto& b : r.backends) {
         s += "<tr data-backend=\"" + escape(b.name) + "\" data-state=\"" + escape(b.state) +
              "\"><th scope=\"row\">" + escape(b.name);
         if (!b.address.empty()) s += "<div class=\"small\">" + escape(b.address) + "</div>";
         s += "</th><td><span class=\"state " + std::string(state_class(b.state)) + "\">" +
-             escape(b.state) + "</span></td><td>" + time_element(b.last_success) + "</td>" +
-             last_failure_cell(b.last_failure) + "<td>" + or_dash(b.front_security) + "</td><td>" +
-             or_dash(b.back_security) + "</td>" + certificate_cell(b.cert_days_left);
-        const bool refused = b.identity.find("refused") != std::string::npos;
-        s += std::string(refused ? "<td class=\"warn\">" : "<td>") + or_dash(b.identity) + "</td>";
+             escape(b.state) + "</span></td>";
         if (r.live) s += number_cell(b.sessions_now);
-        s += number_cell(b.established) + number_cell(b.failed) + "</tr>";
+        s += number_cell(b.established) + number_cell(b.failed) + "<td>" +
+             time_element(b.last_success) + "</td>" + last_failure_cell(b.last_failure) +
+             security_cell(b.front_security, b.back_security) + certificate_cell(b.cert_days_left);
+        const bool refused = b.identity.find("refused") != std::string::npos;
+        s += std::string(refused ? "<td class=\"warn\">" : "<td>") + or_dash(b.identity) +
+             "</td></tr>";
     }
     return s + "</tbody></table></div></section>";
 }
@@ -172,6 +181,7 @@ std::string recent_section(const Review& r) {
              time_element(member(e, "ts")) + " &middot; " + escape(backend_of(e)) +
              " &middot; <code>" + escape(cause) + "</code>";
         if (!stage.empty()) s += " <span class=\"small\">at " + escape(stage) + "</span>";
+        s += " <span class=\"small\">" + escape(member(e, "conn")) + "</span>";
         // Log text is not trusted to be UTF-8: replaced rather than thrown on.
         s += "</summary><pre>" + escape(e.dump(2, ' ', false, Json::error_handler_t::replace)) +
              "</pre><p class=\"small\"><a href=\"#cause-" + escape(cause) +

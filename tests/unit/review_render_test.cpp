@@ -153,8 +153,9 @@ TEST(ReviewPage, HasEverySectionWithItsId) {
 TEST(ReviewPage, HeaderSaysWhenAndHowItWasReached) {
     const std::string live = render_html(sample(true));
     EXPECT_TRUE(has(live, "admin access: bearer token"));
-    EXPECT_TRUE(
-        has(live, "<time datetime=\"2026-12-05T11:30:00.000Z\">2026-12-05 11:30:00</time>"));
+    EXPECT_TRUE(has(live,
+                    "<time datetime=\"2026-12-05T11:30:00.000Z\"><span>2026-12-05</span> "
+                    "<span>11:30:00</span></time>"));
     EXPECT_FALSE(has(render_html(sample(false)), "admin access"));
 }
 
@@ -167,7 +168,8 @@ TEST(ReviewPage, BackendRowsCarryStateCertificateAndCounts) {
     EXPECT_TRUE(has(win7, "<a href=\"#cause-host_reset\">"));
     EXPECT_TRUE(has(win7, "The host reset the connection."));
     EXPECT_TRUE(has(win7, "Check the listener."));
-    EXPECT_TRUE(has(win7, "TLS 1.0 AES128-SHA"));
+    EXPECT_TRUE(has(win7, "<span class=\"leg\">client</span> TLS 1.3 TLS_AES_256_GCM_SHA384"));
+    EXPECT_TRUE(has(win7, "<span class=\"leg\">host</span> TLS 1.0 AES128-SHA"));
     EXPECT_TRUE(has(win7, "<td class=\"warn\" data-days=\"12\">12 days</td>"));  // under 30
     EXPECT_TRUE(has(win7, "<td class=\"num\">2</td><td class=\"num\">40</td><td class=\"num\">3"));
     const std::string xp = element(html, "<tr data-backend=\"xp\"", "</tr>");

@@ -68,6 +68,15 @@ std::string join(const std::vector<std::string>& parts, const char* separator) {
     return s;
 }
 
+// The filter in the title, so that a saved page says what it covers, like the text report.
+std::string scope_text(const Filter& f) {
+    std::vector<std::string> parts;
+    if (f.backend) parts.push_back("backend " + *f.backend);
+    if (f.since) parts.push_back("since " + format_timestamp(*f.since));
+    if (f.until) parts.push_back("until " + format_timestamp(*f.until));
+    return parts.empty() ? "" : " (" + join(parts, ", ") + ")";
+}
+
 }  // namespace
 
 std::string leg_security(const Json& leg) {
@@ -218,7 +227,7 @@ review::Review ReviewBuilder::build(const std::vector<std::string>& files,
     const Summary s = aggregator_.summary();
     const Filter& filter = aggregator_.filter();
     review::Review r;
-    r.title = "Handshake report: " + join(files, ", ");
+    r.title = "Handshake report: " + join(files, ", ") + scope_text(filter);
     r.generated = generated;
     r.backends = backend_rows(s);
     r.failures_in_window = s.total.failed;

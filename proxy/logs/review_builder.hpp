@@ -37,7 +37,8 @@ class ReviewBuilder : public EventSink {
 
     // The text report's numbers, over the same events.
     Summary summary() const { return aggregator_.summary(); }
-    // `files` name the report in its title; `generated` (RFC 3339 UTC) is the caller's clock.
+    // `files` and the filter name the report in its title; `generated` (RFC 3339 UTC) is the
+    // caller's clock.
     // Timelines end at --until, else at the newest event; certificates' days left are counted
     // to the newest event.
     review::Review build(const std::vector<std::string>& files, const std::string& generated) const;

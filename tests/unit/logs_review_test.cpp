@@ -272,6 +272,7 @@ TEST(ReviewBuilder, TheBackendFilterAndTheWindowApplyToEverySection) {
     ReviewBuilder b(f);
     feed(b, sample());
     const auto r = b.build({"h"}, "");
+    EXPECT_EQ(r.title, "Handshake report: h (backend xp)");
     ASSERT_EQ(r.backends.size(), 1u);
     EXPECT_EQ(r.backends[0].name, "xp");
     EXPECT_EQ(r.failures_in_window, 1u);
@@ -285,6 +286,7 @@ TEST(ReviewBuilder, TheBackendFilterAndTheWindowApplyToEverySection) {
     ReviewBuilder early(until);
     feed(early, sample());
     const auto e = early.build({"h"}, "");
+    EXPECT_EQ(e.title, "Handshake report: h (until 2026-12-05T10:45:00.000Z)");
     EXPECT_EQ(e.timelines[0].start, "2026-12-04T11:00:00.000Z");  // ends at 11:00, from --until
     EXPECT_EQ(e.failures_in_window, 1u);
     EXPECT_EQ(row(e, "xp").state, "ok");

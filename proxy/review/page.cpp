@@ -39,7 +39,7 @@ tbody th{font-weight:600;overflow-wrap:break-word}
 .num{text-align:right;font-variant-numeric:tabular-nums}
 td.failure{min-width:17em;max-width:32em}
 td.failure .why{font-size:.92em}
-td.security{min-width:10em;overflow-wrap:anywhere}
+td.security{min-width:10em;overflow-wrap:break-word}
 .leg{display:inline-block;min-width:3.4em;font-size:.82em;color:var(--muted);text-transform:uppercase;letter-spacing:.03em}
 .state{font-weight:600;white-space:nowrap}
 .state::before{content:"\25CF\00A0"}

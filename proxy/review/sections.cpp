@@ -49,11 +49,21 @@ std::string last_failure_cell(const std::optional<LastFailure>& f) {
     return s + "</td>";
 }
 
+// A cipher suite may break after its underscores (TLS_AES_256_GCM_SHA384 is one long word).
+std::string suite_breaks(const std::string& text) {
+    std::string out;
+    for (const char c : escape(text)) {
+        out += c;
+        if (c == '_') out += "<wbr>";
+    }
+    return out.empty() ? "&mdash;" : out;
+}
+
 // Both legs in one cell, each named: the client's (front) and the host's (back).
 std::string security_cell(const std::string& front, const std::string& back) {
     if (front.empty() && back.empty()) return "<td>&mdash;</td>";
-    return "<td class=\"security\"><div><span class=\"leg\">client</span> " + or_dash(front) +
-           "</div><div><span class=\"leg\">host</span> " + or_dash(back) + "</div></td>";
+    return "<td class=\"security\"><div><span class=\"leg\">client</span> " + suite_breaks(front) +
+           "</div><div><span class=\"leg\">host</span> " + suite_breaks(back) + "</div></td>";
 }
 
 std::string number_cell(std::uint64_t n) {

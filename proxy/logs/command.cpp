@@ -12,9 +12,12 @@
 
 #include "proxy/logs/follow.hpp"
 #include "proxy/logs/ingest.hpp"
+#include "proxy/logs/output_file.hpp"
 #include "proxy/logs/reader.hpp"
 #include "proxy/logs/report.hpp"
+#include "proxy/logs/review_builder.hpp"
 #include "proxy/logs/stop_signal.hpp"
+#include "proxy/review/render.hpp"
 
 namespace rdpbridge::logs {
 
@@ -50,15 +53,24 @@ report are UTC, as in the log.
 and prints each new failure with its fix, until Ctrl-C or SIGTERM; --since, --until apply only
 to the summary.
 
+--html OUT.html writes the review as one self-contained page instead (no external asset: it
+opens offline, from a mail or a ticket): each backend's state, last success and failure,
+security per leg, certificate days left and host identity; failures over the last 24 hours and
+7 days per cause, charted; what each cause means and its fix; the newest 200 failures, whole.
+"Last" ends at the newest event in the files, or at --until. OUT.html is replaced whole (a
+temporary file renamed over it).
+
 Exit codes: 0 success (also for an empty FILE: nothing to report yet), 1 a FILE could not be
-read, 2 usage error, 3 a FILE is not a handshake log (none of its lines was a handshake event:
-the wrong file); the report covers the other files. When several apply, the highest.
+read (or OUT.html written), 2 usage error, 3 a FILE is not a handshake log (none of its lines
+was a handshake event: the wrong file); the report covers the other files. When several apply,
+the highest.
 
 Examples:
   rdpbridge logs /var/log/rdpbridge/handshake*.jsonl*
   rdpbridge logs --since 2h --backend win7 /var/log/rdpbridge/handshake.jsonl
   rdpbridge logs --since 1d --json /var/log/rdpbridge/handshake.jsonl > report.json
   rdpbridge logs --since "2026-12-04 08:00" --until "2026-12-04 12:00" handshake*.jsonl*
+  rdpbridge logs --html report.html /var/log/rdpbridge/handshake*.jsonl*
   rdpbridge logs --follow /var/log/rdpbridge/handshake.jsonl)help";
 
 CLI::Validator time_validator() {
@@ -156,6 +168,49 @@ void judge(int& status, const std::string& file, const std::optional<std::string
     }
 }
 
+// Reads the first `count` FILEs whole into `sink`, each file once; returns the exit status of
+// what happened to them.
+int read_whole(const std::vector<std::string>& files, std::size_t count,
+               const std::vector<std::optional<std::size_t>>& same_as, EventSink& sink) {
+    int status = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+        // Events would count once anyway; reading once also keeps malformed lines single.
+        if (same_as[i]) {
+            const auto& other = files[*same_as[i]];
+            std::cerr << "rdpbridge logs: " << files[i]
+                      << (other == files[i] ? " is given more than once"
+                                            : " is the same file as " + other)
+                      << "; read once\n";
+            continue;
+        }
+        FileIngest ingest(sink, files[i]);
+        const auto error = read_lines(files[i], ingest.lines());
+        judge(status, files[i], error, ingest.finish());
+    }
+    return status;
+}
+
+// --html: the review page from the files, written to OUT.html.
+int html_report(const Options& o, const Filter& filter) {
+    ReviewBuilder builder(filter);
+    int status = read_whole(o.files, o.files.size(), read_as(o.files, false), builder);
+    const Summary summary = builder.summary();
+    if (summary.backend_unknown)
+        std::cerr << "rdpbridge logs: " << unknown_backend_note(summary, o.backend) << "\n";
+    // The one use of the clock: the time the page says it was generated.
+    const auto now =
+        std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    const auto page = review::render_html(builder.build(o.files, format_timestamp(now)));
+    if (const auto error = write_file_atomically(o.html, page)) {
+        std::cerr << "rdpbridge logs: --html " << o.html << ": " << *error << "\n";
+        return std::max(status, kExitUnreadable);
+    }
+    std::cout << "wrote " << o.html << " (" << summary.events
+              << (summary.events == 1 ? " event, " : " events, ") << summary.total.failed
+              << (summary.total.failed == 1 ? " failure)" : " failures)") << std::endl;
+    return status;
+}
+
 // Prints new failures as they are appended, until a stop signal.
 void follow(Follower& follower, const Options& o) {
     FailureFeed feed(
@@ -183,7 +238,8 @@ CLI::App* add_command(CLI::App& app, Options& o) {
     auto* cmd = app.add_subcommand(
         "logs",
         "Review handshake logs: connections and failures per backend, failures grouped by "
-        "stage and cause with their fixes, handshake times; --follow for new failures.");
+        "stage and cause with their fixes, handshake times; --follow for new failures, --html "
+        "for one page with charts.");
     cmd->footer(kFooter);
     cmd->add_option("files", o.files, "Handshake log files: plain, rotated or .gz")->required();
     cmd->add_option("--since", o.since,
@@ -199,11 +255,17 @@ CLI::App* add_command(CLI::App& app, Options& o) {
     cmd->add_option("--backend", o.backend,
                     "Only connections routed to this backend (\"(none)\": failed before routing)")
         ->type_name("NAME");
-    cmd->add_flag("--json", o.json,
-                  "Print one JSON document (schema rdpbridge.logs/1, see docs/logs.md)");
-    cmd->add_flag("--follow", o.follow,
-                  "After the summary, print each new failure in the last FILE as it is "
-                  "written, until Ctrl-C/SIGTERM");
+    auto* json = cmd->add_flag(
+        "--json", o.json, "Print one JSON document (schema rdpbridge.logs/1, see docs/logs.md)");
+    auto* follow = cmd->add_flag("--follow", o.follow,
+                                 "After the summary, print each new failure in the last FILE as "
+                                 "it is written, until Ctrl-C/SIGTERM");
+    cmd->add_option("--html", o.html,
+                    "Write the review as one self-contained HTML page to OUT (backends, failures "
+                    "over time by cause, causes and fixes, recent failures) instead of printing")
+        ->type_name("OUT")
+        ->excludes(json)
+        ->excludes(follow);
     return cmd;
 }
 
@@ -218,25 +280,11 @@ int run(const Options& o) {
 
     const auto filter = make_filter(o);
     if (!filter) return kExitUsage;
+    if (!o.html.empty()) return html_report(o, *filter);
     const Scope scope{o.files, *filter};
     Aggregator aggregator(scope.filter);
-    int status = 0;
     const std::size_t whole = o.follow ? o.files.size() - 1 : o.files.size();
-    const auto same_as = read_as(o.files, o.follow);
-    for (std::size_t i = 0; i < whole; ++i) {
-        // Events would count once anyway; reading once also keeps malformed lines single.
-        if (same_as[i]) {
-            const auto& other = o.files[*same_as[i]];
-            std::cerr << "rdpbridge logs: " << o.files[i]
-                      << (other == o.files[i] ? " is given more than once"
-                                              : " is the same file as " + other)
-                      << "; read once\n";
-            continue;
-        }
-        FileIngest ingest(aggregator, o.files[i]);
-        const auto error = read_lines(o.files[i], ingest.lines());
-        judge(status, o.files[i], error, ingest.finish());
-    }
+    int status = read_whole(o.files, whole, read_as(o.files, o.follow), aggregator);
     std::optional<Follower> follower;
     if (o.follow) {
         // The followed file's existing lines go into the summary through the follower itself,

@@ -17,6 +17,7 @@ struct Options {
     std::string backend;  // empty: every backend
     bool json = false;
     bool follow = false;
+    std::string html;  // --html OUT.html: write the review page there instead of printing
 };
 
 CLI::App* add_command(CLI::App& app, Options& options);

@@ -33,7 +33,7 @@ LineFn FileIngest::lines() {
             line,
             [&](const Event& e) {
                 ++events_;
-                aggregator_.add(e);
+                sink_.add_line_event(e, line.text);
             },
             [&] {
                 if (malformed_++ == 0) first_malformed_ = line.number;
@@ -43,7 +43,7 @@ LineFn FileIngest::lines() {
 
 bool FileIngest::finish() {
     if (events_ == 0 && malformed_ > 0) return false;
-    if (malformed_ > 0) aggregator_.add_malformed(LineRef{file_, first_malformed_}, malformed_);
+    if (malformed_ > 0) sink_.add_malformed(LineRef{file_, first_malformed_}, malformed_);
     return true;
 }
 

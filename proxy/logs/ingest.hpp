@@ -13,14 +13,14 @@
 
 namespace rdpbridge::logs {
 
-// Feeds the events of one file into an aggregator, and decides whether the file is a handshake
-// log at all. What is not an event counts as malformed (blank lines are neither), but only once
-// the file has ended: a file in which no line was an event (/etc/services, a JSON file of other
-// content) is not a handshake log, and its lines are not the log's malformed lines.
+// Feeds the events of one file into a sink (the Aggregator, or the review builder), and decides
+// whether the file is a handshake log at all. What is not an event counts as malformed (blank lines
+// are neither), but only once the file has ended: a file in which no line was an event
+// (/etc/services, a JSON file of other content) is not a handshake log, and its lines are not the
+// log's malformed lines.
 class FileIngest {
   public:
-    FileIngest(Aggregator& aggregator, std::string file)
-        : aggregator_(aggregator), file_(std::move(file)) {}
+    FileIngest(EventSink& sink, std::string file) : sink_(sink), file_(std::move(file)) {}
     FileIngest(const FileIngest&) = delete;
     FileIngest& operator=(const FileIngest&) = delete;
 
@@ -28,11 +28,11 @@ class FileIngest {
     LineFn lines();
     // At the end of the file: false if it held malformed lines and no event (an empty file is
     // a handshake log with nothing in it yet). Otherwise its malformed lines go to the
-    // aggregator.
+    // sink.
     bool finish();
 
   private:
-    Aggregator& aggregator_;
+    EventSink& sink_;
     std::string file_;
     std::uint64_t events_ = 0;  // every event read, inside the filter's window or not
     std::uint64_t malformed_ = 0;

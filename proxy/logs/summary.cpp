@@ -66,14 +66,14 @@ double nearest_rank(const std::vector<double>& sorted, unsigned percent) {
     return sorted[std::min(rank, n) - 1];
 }
 
-void Aggregator::add(const Event& e) {
+bool Aggregator::add(const Event& e) {
     if (!e.backend.empty()) backends_in_files_.insert(e.backend);
     // Outside the window too: a failure inside it may have been accepted just before.
     if (!e.client.empty()) conns_[e.conn].client = e.client;
-    if (filter_.since && e.ts < *filter_.since) return;
-    if (filter_.until && e.ts >= *filter_.until) return;
+    if (filter_.since && e.ts < *filter_.since) return false;
+    if (filter_.until && e.ts >= *filter_.until) return false;
     Conn& c = conns_[e.conn];
-    if (!first_sighting(c.seen, e)) return;
+    if (!first_sighting(c.seen, e)) return false;
     ++events_;
     if (!first_event_ || e.ts < *first_event_) first_event_ = e.ts;
     if (!last_event_ || e.ts > *last_event_) last_event_ = e.ts;
@@ -88,6 +88,13 @@ void Aggregator::add(const Event& e) {
         c.counted = c.failed = true;
         add_failure(e, c.backend.empty() ? std::string(kNoBackend) : c.backend);
     }
+    return true;
+}
+
+std::string Aggregator::backend_of(const std::string& conn) const {
+    const auto it = conns_.find(conn);
+    return it == conns_.end() || it->second.backend.empty() ? std::string(kNoBackend)
+                                                            : it->second.backend;
 }
 
 void Aggregator::add_failure(const Event& e, const std::string& backend) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
@@ -76,21 +77,37 @@ struct Summary {
     bool backend_unknown = false;
 };
 
+// What FileIngest hands each event to, with the line it was parsed from: the Aggregator, or
+// the review builder (review_builder.hpp), which reads from the line facts an Event leaves out.
+class EventSink {
+  public:
+    virtual void add_line_event(const Event& e, std::string_view line) = 0;
+    // `count` lines that were not events, the first of them at `first`.
+    virtual void add_malformed(LineRef first, std::uint64_t count) = 0;
+
+  protected:
+    ~EventSink() = default;
+};
+
 // Nearest-rank percentile (the smallest value with at least `percent`% of values at or below
 // it): always a value that was measured. `sorted` must be ascending and non-empty.
 double nearest_rank(const std::vector<double>& sorted, unsigned percent);
 
-class Aggregator {
+class Aggregator : public EventSink {
   public:
     explicit Aggregator(Filter filter = {}) : filter_(std::move(filter)) {}
 
     // Events may come in any order (files in any order): nothing depends on arrival. An event
     // seen before (files that overlap: a rotated file and a copy of it, or one file given
-    // twice) is ignored, so that every number counts it once.
-    void add(const Event& e);
-    // `count` lines that were not events, the first of them at `first`.
-    void add_malformed(LineRef first, std::uint64_t count = 1);
+    // twice) is ignored, so that every number counts it once. True when the event was taken:
+    // inside the time window and not seen before (what a reader building on top counts).
+    bool add(const Event& e);
+    void add_line_event(const Event& e, std::string_view) override { add(e); }
+    void add_malformed(LineRef first, std::uint64_t count = 1) override;
     Summary summary() const;
+    // The backend a connection's events name so far (kNoBackend if none, or unknown conn).
+    std::string backend_of(const std::string& conn) const;
+    const Filter& filter() const { return filter_; }
 
   private:
     // A connection counts once one of its accepted / established / failed events is in the

@@ -29,4 +29,20 @@ Words failure_words(std::string_view cause, std::string_view logged_explanation,
     return w;
 }
 
+review::CauseInfo cause_info(std::string_view id, const review::CauseInfo& logged) {
+    if (const auto* info = find_cause(id))
+        return {std::string(id), std::string(info->explanation), std::string(info->mstsc),
+                std::string(info->freerdp), std::string(info->fix)};
+    auto words = failure_words(id, logged.explanation, logged.fix);
+    return {std::string(id), std::move(words.explanation), logged.mstsc, logged.freerdp,
+            std::move(words.fix)};
+}
+
+std::vector<review::CauseInfo> causes_for(const std::vector<std::string>& ids) {
+    std::vector<review::CauseInfo> causes;
+    causes.reserve(ids.size());
+    for (const auto& id : ids) causes.push_back(cause_info(id));
+    return causes;
+}
+
 }  // namespace rdpbridge::logs

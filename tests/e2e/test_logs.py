@@ -3,10 +3,15 @@
 malformed line and a gzip-compressed rotated file, and checks every number the command prints
 against its own reading of the same files. Overlapping files (copies, a file given twice) count
 once; time windows given as absolute times select what the test's own reading selects; a file
-that is not a handshake log is refused. Then --follow prints new failures as they happen."""
+that is not a handshake log is refused. Then --follow prints new failures as they happen, and
+--html writes a page whose numbers, read back from its markup, are the same, and which loads
+nothing from anywhere."""
 
+import base64
 import datetime
 import gzip
+import hashlib
+import html.parser
 import json
 import os
 import re
@@ -200,6 +205,55 @@ ROW = re.compile(r"^  (\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(-|[\d.]+ ms)\s+(-
 GROUP = re.compile(r"^  (\d+)x  (\w+) / (\w+)$", re.M)
 
 
+class Page(html.parser.HTMLParser):
+    """What a test reads from the --html page: each backend row's numeric cells, each cause's
+    count per timeline, the recent failures, the anchors, every URL-bearing attribute, the
+    script and the Content-Security-Policy."""
+
+    def __init__(self, text):
+        super().__init__()
+        self.backends, self.counts, self.recent, self.ids, self.urls = {}, {}, [], set(), []
+        self.script, self.csp = "", ""
+        self._row = self._cause = self._cell = None
+        self._in_script = False
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.add(a["id"])
+        self.urls += [v for k, v in attrs if k in ("href", "src", "action") and v is not None]
+        if a.get("http-equiv") == "Content-Security-Policy":
+            self.csp = a["content"]
+        if tag == "tr" and "data-backend" in a:
+            self._row = self.backends.setdefault(a["data-backend"], [])
+        elif tag == "tr" and "data-cause" in a:
+            self._cause = self.counts.setdefault(a["data-cause"], {})
+        elif tag == "td" and "num" in a.get("class", "").split():
+            self._cell = ("timeline", a["data-timeline"]) if self._cause is not None and (
+                "data-timeline" in a) else ("backend", None)
+        elif tag == "details" and "data-conn" in a:
+            self.recent.append(a)
+        elif tag == "script":
+            self._in_script = True
+
+    def handle_endtag(self, tag):
+        if tag == "tr":
+            self._row = self._cause = None
+        elif tag == "td":
+            self._cell = None
+        elif tag == "script":
+            self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.script += data
+        elif self._cell and self._cell[0] == "timeline":
+            self._cause[self._cell[1]] = int(data)
+        elif self._cell and self._row is not None:
+            self._row.append(int(data))
+
+
 class Logs(unittest.TestCase):
     def produce_logs(self):
         """Two gateways' logs with sessions, failures before and after routing, a malformed
@@ -321,6 +375,55 @@ class Logs(unittest.TestCase):
         self.assertEqual(run_logs("--since", "soon", *files).returncode, 2)
         self.assertEqual(run_logs().returncode, 2)
         self.assertEqual(run_logs("--follow", files[0]).returncode, 2)  # .gz cannot grow
+
+    def test_html_report_counts_match_the_log(self):
+        self.lab = lab_for_test(self)
+        files = self.produce_logs()
+        want = expected_summary(files)
+        out = self.lab.dir / "report.html"
+        res = run_logs("--html", out, *files)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        events = sum(1 for path in files for line in log_lines(path) if parse_event(line))
+        self.assertEqual(res.stdout,
+                         f"wrote {out} ({events} events, {want['totals']['failed']} failures)\n")
+        text = out.read_text()
+        page = Page(text)
+
+        for section in ("backends", "failures", "causes", "recent"):
+            self.assertIn(section, page.ids)
+        self.assertNotIn("sessions", page.ids)  # a report has no live sessions
+        # Established and failed per backend, as the documented rules count them.
+        self.assertEqual(page.backends, {name: [s["established"], s["failed"]]
+                                         for name, s in want["backends"].items()})
+        # Failures per cause: all of them happened just now, so within both windows.
+        per_cause = {}
+        for (stage, cause), g in want["groups"].items():
+            per_cause[cause] = per_cause.get(cause, 0) + g["count"]
+        self.assertEqual(page.counts, {c: {"0": n, "1": n} for c, n in per_cause.items()})
+        for cause in per_cause:
+            self.assertIn("cause-" + cause, page.ids)
+        self.assertEqual(len(page.recent), want["totals"]["failed"])
+        self.assertEqual({r["data-conn"] for r in page.recent},
+                         set().union(*(g["conns"] for g in want["groups"].values())))
+
+        # Nothing loads from anywhere, and the page's script runs under its own policy.
+        self.assertTrue(all(u.startswith("#") for u in page.urls), page.urls)
+        for needle in ("http://", "https://", "url(", "@import"):
+            self.assertNotIn(needle, text)
+        digest = base64.b64encode(hashlib.sha256(page.script.encode()).digest()).decode()
+        self.assertIn(f"script-src 'sha256-{digest}'", page.csp)
+        self.assertIn("default-src 'none'", page.csp)
+        self.assertNotIn("fetch(", page.script)  # reports do not refresh
+
+        # One backend: its own row and failures only. Written over the previous page.
+        res = run_logs("--html", out, "--backend", self.dead_target, *files)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        page = Page(out.read_text())
+        self.assertEqual(list(page.backends), [self.dead_target])
+        self.assertEqual(len(page.recent), want["backends"][self.dead_target]["failed"])
+        self.assertFalse([f for f in os.listdir(self.lab.dir) if f.startswith("report.html.")])
+        # Not with --json or --follow.
+        self.assertEqual(run_logs("--html", out, "--json", *files).returncode, 2)
 
     def test_overlapping_files_count_once(self):
         self.lab = lab_for_test(self)

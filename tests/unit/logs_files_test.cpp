@@ -3,10 +3,14 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "proxy/logs/follow.hpp"
+#include "proxy/logs/output_file.hpp"
 #include "proxy/logs/reader.hpp"
 
 using namespace rdpbridge::logs;
@@ -176,4 +180,49 @@ TEST(LogsFollower, FailsOnlyWhenTheFileWasNeverThere) {
     EXPECT_EQ(f.poll(c.fn()), std::nullopt);
     fs::remove(log);
     EXPECT_EQ(f.poll(c.fn()), std::nullopt);  // waits for the gateway to create it again
+}
+
+namespace {
+
+std::string read_all(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+std::size_t entries(const TempDir& dir) {
+    const auto d = (dir / ".").parent_path();
+    return std::size_t(std::distance(fs::directory_iterator(d), fs::directory_iterator()));
+}
+
+}  // namespace
+
+TEST(LogsOutputFile, WritesAndReplacesWholeWithAShellsMode) {
+    TempDir dir;
+    const auto out = dir / "report.html";
+    EXPECT_EQ(write_file_atomically(out, "first"), std::nullopt);
+    EXPECT_EQ(read_all(out), "first");
+    write(dir / "other", "x");
+    fs::create_symlink(dir / "other", dir / "link.html");
+    EXPECT_EQ(write_file_atomically(dir / "link.html", "second"), std::nullopt);
+    EXPECT_EQ(read_all(dir / "other"), "x");  // the link was replaced, its target untouched
+    EXPECT_FALSE(fs::is_symlink(dir / "link.html"));
+    EXPECT_EQ(read_all(dir / "link.html"), "second");
+    struct stat st {};
+    ASSERT_EQ(::stat(out.c_str(), &st), 0);
+    const mode_t mask = ::umask(0);
+    ::umask(mask);
+    EXPECT_EQ(st.st_mode & 0777, 0666 & ~mask);
+    EXPECT_EQ(entries(dir), 3u);  // no temporary file left
+}
+
+TEST(LogsOutputFile, AFailureSaysWhyAndLeavesNothing) {
+    TempDir dir;
+    const auto error = write_file_atomically(dir / "missing" / "report.html", "x");
+    ASSERT_NE(error, std::nullopt);
+    EXPECT_NE(error->find("missing/report.html"), std::string::npos) << *error;
+    fs::create_directory(dir / "taken.html");  // a directory where the file should go
+    ASSERT_NE(write_file_atomically(dir / "taken.html", "x"), std::nullopt);
+    EXPECT_EQ(entries(dir), 1u);
 }

@@ -60,6 +60,7 @@ awaitable<void> serve(tcp::socket socket, const AdminEndpoint& endpoint) {
             auto answer = endpoint.handler(view(req.target()));
             res.result(http::status(answer.status));
             res.set(http::field::content_type, answer.content_type);
+            if (!answer.server_timing.empty()) res.set("Server-Timing", answer.server_timing);
             if (!head) res.body() = std::move(answer.body);
         }
     }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "proxy/admin_auth.hpp"
 #include "proxy/asio.hpp"
@@ -14,9 +15,16 @@
 namespace rdpbridge::proxy {
 
 struct AdminResponse {
+    AdminResponse() = default;
+    AdminResponse(unsigned status_code, std::string type, std::string text)
+        : status(status_code), content_type(std::move(type)), body(std::move(text)) {}
+
     unsigned status = 200;
     std::string content_type = "text/plain; charset=utf-8";
     std::string body;
+    // Server-Timing (W3C): what building the answer cost, e.g. "render;dur=4.2" (milliseconds),
+    // so that a browser's developer tools and bench/ see the server's share of a page load.
+    std::string server_timing;
 };
 
 // Called for each GET or HEAD the client may make, with the request target ("/metrics"): the

@@ -25,6 +25,7 @@
 #include "proxy/sd_notify.hpp"
 #include "proxy/session.hpp"
 #include "proxy/startup_checks.hpp"
+#include "proxy/status_page.hpp"
 #include "proxy/workers.hpp"
 #include "rdp/crypto.hpp"
 #include "tls/inspect.hpp"
@@ -299,7 +300,10 @@ class Gateway {
           watchdog_timer_(io_),
           metrics_(RDPBRIDGE_VERSION),
           workers_(worker_count(state_.current->config->service.workers)) {
-        log_.observe([this](const Json& event) { metrics_.on_event(event); });
+        log_.observe([this](const Json& event) {
+            metrics_.on_event(event);
+            board_.on_event(event, std::chrono::system_clock::now());
+        });
     }
     ~Gateway() {
         workers_.stop();
@@ -373,13 +377,26 @@ class Gateway {
                 return {503, "text/plain; charset=utf-8", "draining: accepting nothing new\n"};
             return {200, "text/plain; charset=utf-8", "ready\n"};
         }
+        if (path == "/" || path.starts_with("/api/")) return answer_status(path);
         if (path == "/metrics") {
             metrics_.set_handshakes_in_progress(state_.sessions.handshakes());
             metrics_.set_draining(state_.shutting_down);
             metrics_.set_worker_load(workers_.load());
             return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_.render()};
         }
-        return {404, "text/plain; charset=utf-8", "not found; try /metrics, /healthz or /readyz\n"};
+        return {404, "text/plain; charset=utf-8",
+                "not found; try /, /metrics, /healthz or /readyz\n"};
+    }
+
+    // The status page and its JSON twins, as the gateway is now.
+    AdminResponse answer_status(std::string_view path) {
+        return status_response(path, [this] {
+            return status_review(
+                StatusInputs{board_, *state_.current->config, state_.known_hosts,
+                             state_.sessions.live(), std::string(config::to_string(admin_access())),
+                             hostname()},
+                std::chrono::system_clock::now());
+        });
     }
 
     std::string status() const {
@@ -595,6 +612,7 @@ class Gateway {
     asio::steady_timer watchdog_timer_;
     std::filesystem::path pid_path_;
     Metrics metrics_;
+    StatusBoard board_;
     std::optional<tcp::acceptor> admin_;
     std::optional<config::Endpoint> admin_bind_;  // where admin_ listens, whatever reloads say
     AdminEndpoint admin_endpoint_;

@@ -13,10 +13,10 @@
 
 #include "proxy/faults.hpp"
 #include "proxy/keepalive.hpp"
+#include "proxy/logs/review_builder.hpp"
 #include "proxy/nla_leg.hpp"
 #include "proxy/quick_start_hints.hpp"
 #include "proxy/relay.hpp"
-#include "proxy/review/security_text.hpp"
 #include "proxy/routing.hpp"
 #include "proxy/tls_stream.hpp"
 #include "proxy/transport_errors.hpp"
@@ -1124,9 +1124,9 @@ void Session::on_bridge_fact(const rdp::Fact& f) {
         // A drain lets an established session run; the status page lists it.
         registration_.established(
             review::LiveSession{id_, user_, endpoint_text(peer_), backend_name_,
-                                review::security_text(established_["front"]),
-                                review::security_text(established_["back"]), trust::now_rfc3339(),
-                                0, 0},
+                                logs::leg_security(established_["front"]),
+                                logs::leg_security(established_["back"]), trust::now_rfc3339(), 0,
+                                0},
             &relay_counters_);
         gateway_.log.write(std::move(established_));
         established_logged_ = true;

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "proxy/review/security_text.hpp"
+#include "proxy/logs/review_builder.hpp"
 
 namespace rdpbridge::proxy {
 
@@ -69,8 +69,8 @@ void StatusBoard::on_event(const Json& event, Clock::time_point now) {
     const Json empty = Json::object();
     const Json& front = event.contains("front") ? event["front"] : empty;
     const Json& back = event.contains("back") ? event["back"] : empty;
-    b.front_security = review::security_text(front);
-    b.back_security = review::security_text(back);
+    b.front_security = logs::leg_security(front);
+    b.back_security = logs::leg_security(back);
     if (const auto it = back.find("cert_days_left"); it != back.end() && it->is_number()) {
         b.cert_days_left = it->get<long>();
         b.cert_seen = now;

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "proxy/review/security_text.hpp"
+#include "proxy/logs/review_builder.hpp"
 
 using namespace rdpbridge;
 using proxy::Json;
@@ -113,17 +113,6 @@ TEST(StatusBoard, RecentFailuresAreWholeNewestFirstAndBounded) {
     EXPECT_FALSE(r.recent_failures[0].contains("detail"));  // as logged, nothing added
     EXPECT_EQ(r.recent_failures[0]["hint"], "fix host_tls_failed");
     EXPECT_EQ(r.failures_in_window, 10u);
-}
-
-TEST(SecurityText, EachLegAsAPersonSaysIt) {
-    EXPECT_EQ(review::security_text(Json::parse(
-                  R"({"tls_version":"TLSv1.2","cipher":"ECDHE-RSA-AES128-GCM-SHA256",
-                      "selected":"HYBRID_EX","tls_resumed":true})")),
-              "TLS 1.2 ECDHE-RSA-AES128-GCM-SHA256 + NLA (resumed)");
-    EXPECT_EQ(
-        review::security_text(Json::parse(R"({"selected":"RDP","encryption_method":"128BIT"})")),
-        "Standard RDP Security 128BIT");
-    EXPECT_EQ(review::security_text(Json()), "");
 }
 
 }  // namespace

@@ -4,8 +4,11 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <set>
 
+#include "proxy/logs/reader.hpp"
+#include "proxy/logs/time_text.hpp"
 #include "proxy/logs/vocabulary.hpp"
 #include "proxy/review/render.hpp"
 
@@ -62,6 +65,36 @@ AdminResponse status_response(std::string_view path, const std::function<review:
     return {404, "text/plain; charset=utf-8",
             "not found; the status page is /, its JSON /api/review, /api/backends, "
             "/api/failures, /api/causes, /api/sessions, /api/recent\n"};
+}
+
+std::size_t seed_from_log(StatusBoard& board, const config::Logging& logging,
+                          StatusBoard::Clock::time_point now) {
+    if (!logging.handshake_log) return 0;
+    const auto& live = *logging.handshake_log;
+    // handshake.jsonl rotates to handshake.1.jsonl (newest) ... handshake.N.jsonl (oldest).
+    std::vector<std::filesystem::path> files;
+    for (std::size_t n = logging.rotate_files; n >= 1; --n)
+        files.push_back(live.parent_path() / (live.stem().string() + "." + std::to_string(n) +
+                                              live.extension().string()));
+    files.push_back(live);
+    const auto since = now - std::chrono::hours(24 * 7);
+    std::size_t taken = 0;
+    for (const auto& file : files) {
+        if (!std::filesystem::exists(file)) continue;
+        logs::read_lines(file, [&](const logs::Line& line) {
+            // Most lines are stage events: only the two kinds the board keeps are parsed.
+            if (line.text.find("\"session_established\"") == std::string_view::npos &&
+                line.text.find("\"handshake_failed\"") == std::string_view::npos)
+                return;
+            const auto event = review::Json::parse(line.text, nullptr, false);
+            if (!event.is_object()) return;
+            const auto ts = logs::parse_timestamp(event.value("ts", ""));
+            if (!ts || *ts < since || *ts > now) return;
+            board.on_event(event, StatusBoard::Clock::time_point(*ts));
+            ++taken;
+        });
+    }
+    return taken;
 }
 
 std::string hostname() {

@@ -31,6 +31,12 @@ review::Review status_review(const StatusInputs& in, StatusBoard::Clock::time_po
 // once, for a path it answers.
 AdminResponse status_response(std::string_view path, const std::function<review::Review()>& review);
 
+// After a restart the page still shows the week: the handshake log's established sessions and
+// failures of the seven days before `now`, read from the log and its rotations (oldest first),
+// as if they had just been written. Returns how many events were taken.
+std::size_t seed_from_log(StatusBoard& board, const config::Logging& logging,
+                          StatusBoard::Clock::time_point now);
+
 // The machine's name for the page's title.
 std::string hostname();
 

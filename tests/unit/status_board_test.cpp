@@ -4,12 +4,18 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
+#include "proxy/status_page.hpp"
+#include "temp_dir.hpp"
+
 #include "proxy/logs/review_builder.hpp"
 
 using namespace rdpbridge;
 using proxy::Json;
 using proxy::StatusBoard;
 using namespace std::chrono_literals;
+namespace config = rdpbridge::config;
 
 namespace {
 
@@ -113,6 +119,34 @@ TEST(StatusBoard, RecentFailuresAreWholeNewestFirstAndBounded) {
     EXPECT_FALSE(r.recent_failures[0].contains("detail"));  // as logged, nothing added
     EXPECT_EQ(r.recent_failures[0]["hint"], "fix host_tls_failed");
     EXPECT_EQ(r.failures_in_window, 10u);
+}
+
+// After a restart: the week the log and its rotations hold, read oldest file first; older events,
+// and every other kind of event, are left out.
+TEST(StatusBoard, SeededFromTheLogAndItsRotations) {
+    rdpbridge::test_support::TempDir dir{"status_seed"};
+    config::Logging logging;
+    logging.handshake_log = dir.path() / "handshake.jsonl";
+    logging.rotate_files = 2;
+    std::ofstream(dir.path() / "handshake.2.jsonl")
+        << R"({"ts":"2026-11-20T10:00:00.000Z","conn":"a","event":"handshake_failed","stage":"backend_tls","cause":"host_tls_failed","backend":"xp"})"
+        << "\n"
+        << R"({"ts":"2026-12-01T10:00:00.000Z","conn":"b","event":"handshake_failed","stage":"backend_tls","cause":"host_tls_failed","backend":"xp"})"
+        << "\n";
+    std::ofstream(dir.path() / "handshake.1.jsonl")
+        << R"({"ts":"2026-12-05T09:00:00.000Z","conn":"c","event":"stage","stage":"routing"})"
+        << "\nnot json at all\n";
+    std::ofstream(dir.path() / "handshake.jsonl")
+        << R"({"ts":"2026-12-05T10:00:00.000Z","conn":"d","event":"session_established","backend":"xp","front":{},"back":{"selected":"RDP","encryption_method":"128BIT"}})"
+        << "\n";
+    StatusBoard board;
+    EXPECT_EQ(proxy::seed_from_log(board, logging, kT0), 2u);
+    const auto r = board.review(kT0, {"xp"});
+    EXPECT_EQ(r.failures_in_window, 1u);
+    EXPECT_EQ(r.backends[0].state, "ok");  // the session came after the failure
+    EXPECT_EQ(r.backends[0].last_success, "2026-12-05T10:00:00.000Z");
+    ASSERT_EQ(r.recent_failures.size(), 1u);
+    EXPECT_EQ(r.recent_failures[0]["conn"], "b");
 }
 
 }  // namespace

@@ -32,6 +32,7 @@ which prints "established from ADDR:PORT" (its own address) once the session is 
 from __future__ import annotations
 
 import argparse
+import os
 import pathlib
 import select
 import socket
@@ -512,6 +513,40 @@ def run_client(port: int, *, when: Optional[str] = None, action: Optional[str] =
         run.error = e
         sock.close()
     return run
+
+
+class EchoSession:
+    """A scripted client with an established session to an echoing host: `exchange()` sends
+    bytes through the gateway and reads them back."""
+
+    def __init__(self, port, cookie="echo", source="127.0.0.1"):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=15,
+                                             source_address=(source, 0))
+        self.local = "%s:%d" % self.sock.getsockname()
+        self.wire = Wire(self.sock)
+        self.wire.send_raw(x224_request(cookie))
+        if len(self.wire.read_tpkt()) != 19:
+            raise AssertionError("no Connection Confirm")
+        self.wire.start_tls(client_context(), server_side=False)
+        self.wire.handshake()
+        self.certificate = self.wire.tls.getpeercert(binary_form=True)
+        self.wire.send(MCS_CONNECT_INITIAL)
+        if not self.wire.read_tpkt():
+            raise AssertionError("no MCS Connect Response")
+
+    def exchange(self, n=4096):
+        payload = os.urandom(n)
+        self.wire.send(payload)
+        got = b""
+        while len(got) < n:
+            more = self.wire.recv()
+            if not more:
+                raise ConnectionError(f"closed after {len(got)} of {n} echoed bytes")
+            got += more
+        return got == payload
+
+    def close(self):
+        self.sock.close()
 
 
 def _main() -> int:

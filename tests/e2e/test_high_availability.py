@@ -196,39 +196,6 @@ def haproxy_config(front, instances, socket_path):
 
 
 # ----------------------------------------------------------------------------- sessions
-class LiveSession:
-    """A scripted client's session to the echoing host, held open: exchange() sends bytes
-    through HAProxy and an instance and reads them back."""
-
-    def __init__(self, port, cookie, source):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=15,
-                                             source_address=(source, 0))
-        self.local = "%s:%d" % self.sock.getsockname()
-        self.wire = peers.Wire(self.sock)
-        self.wire.send_raw(peers.x224_request(cookie))
-        if len(self.wire.read_tpkt()) != 19:
-            raise AssertionError("no Connection Confirm")
-        self.wire.start_tls(peers.client_context(), server_side=False)
-        self.wire.handshake()
-        self.wire.send(peers.MCS_CONNECT_INITIAL)
-        if not self.wire.read_tpkt():
-            raise AssertionError("no MCS Connect Response")
-
-    def exchange(self, n=4096):
-        payload = os.urandom(n)
-        self.wire.send(payload)
-        got = b""
-        while len(got) < n:
-            more = self.wire.recv()
-            if not more:
-                raise ConnectionError(f"closed after {len(got)} of {n} echoed bytes")
-            got += more
-        return got == payload
-
-    def close(self):
-        self.sock.close()
-
-
 def landed(instances, predicate, timeout=15.0):
     """The instance whose log has a connection_accepted matching `predicate` (the log is
     written asynchronously: polled), and that event."""
@@ -411,7 +378,7 @@ class HighAvailability(unittest.TestCase):
         """(b), (d)"""
         lab, instances, haproxy = self.farm(drain=DRAIN)
         home = {user: self.session(instances, haproxy, user)[0] for user in USERS}
-        live = LiveSession(haproxy.front, LIVE_USER, SOURCE[LIVE_USER])
+        live = peers.EchoSession(haproxy.front, LIVE_USER, SOURCE[LIVE_USER])
         self.addCleanup(live.close)
         victim, accepted = landed(instances, lambda e: e["client"] == live.local)
         self.assertTrue(live.exchange())

@@ -47,6 +47,7 @@ frontend rdp
 backend gateways
   server gw1 127.0.0.1:%(gateway)d send-proxy-v2 source 127.0.0.1
 """
+SERVER_LINE = "  server gw1 127.0.0.1:%(gateway)d send-proxy-v2 source 127.0.0.1\n"
 
 
 class ProxyProtocol(unittest.TestCase):
@@ -56,7 +57,9 @@ class ProxyProtocol(unittest.TestCase):
         self.host = peers.ScriptedHost(cert, key)
         self.addCleanup(self.host.close)
 
-    def test_haproxy_send_proxy_v2(self):
+    def behind_haproxy(self, servers=None):
+        """The gateway, and Debian's HAProxy in front of it with HAPROXY's server line (or
+        `servers`, with %(gateway)d for the gateway's port): (gateway, front port, HAProxy)."""
         haproxy = shutil.which("haproxy")
         if not haproxy:
             if CI:
@@ -66,9 +69,14 @@ class ProxyProtocol(unittest.TestCase):
             [("host", f"127.0.0.1:{self.host.port}", "")]))
         front = free_port()
         cfg = self.lab.dir / "haproxy.cfg"
-        cfg.write_text(HAPROXY % {"front": front, "gateway": gw.port})
-        self.lab.start([haproxy, "-f", str(cfg), "-db"], "haproxy")
+        text = HAPROXY if servers is None else HAPROXY.replace(SERVER_LINE, servers)
+        cfg.write_text(text % {"front": front, "gateway": gw.port})
+        proxy = self.lab.start([haproxy, "-f", str(cfg), "-db"], "haproxy")
         wait_listening(front)
+        return gw, front, proxy
+
+    def test_haproxy_send_proxy_v2(self):
+        gw, front, _ = self.behind_haproxy()
 
         # A client through HAProxy: the log has its own address, and the balancer's.
         run = peers.run_client(front, cookie="host", source="127.0.0.5")
@@ -126,25 +134,12 @@ class ProxyProtocol(unittest.TestCase):
         send-proxy-v2 server's checks send) is a balancer_check event, never
         connection_accepted or handshake_failed; a bare TCP check (connect, reset) is not even
         accepted. A client still gets through."""
-        haproxy = shutil.which("haproxy")
-        if not haproxy:
-            if CI:
-                self.fail("haproxy (Debian package haproxy) is required")
-            self.skipTest("haproxy not installed")
-        gw = start_gateway(self.lab, config=CONFIG + routed_backends(
-            [("host", f"127.0.0.1:{self.host.port}", "")]))
-        front = free_port()
-        cfg = self.lab.dir / "haproxy.cfg"
-        cfg.write_text(HAPROXY.replace(
-            "  server gw1 127.0.0.1:%(gateway)d send-proxy-v2 source 127.0.0.1\n",
+        gw, front, proxy = self.behind_haproxy(
             "  server gw1 127.0.0.1:%(gateway)d send-proxy-v2 check inter 200ms\n"
             # A bare TCP check, in a backend no client is sent to (no PROXY header there).
             "backend tcp_checks\n"
             "  option log-health-checks\n"
-            "  server tcp 127.0.0.1:%(gateway)d check inter 200ms\n") %
-            {"front": front, "gateway": gw.port})
-        proxy = self.lab.start([haproxy, "-f", str(cfg), "-db"], "haproxy")
-        wait_listening(front)
+            "  server tcp 127.0.0.1:%(gateway)d check inter 200ms\n")
         proxy.wait_log(r"tcp_checks/tcp succeeded, reason: Layer4 check passed")
         checks = gw.wait_event("balancer_check", count=3, proxy_protocol=2)
         for c in checks:

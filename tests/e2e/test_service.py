@@ -61,39 +61,6 @@ def http_status(url):
         return e.code
 
 
-class EchoSession:
-    """A scripted client with an established session to an echoing host: `exchange()` sends
-    bytes through the gateway and reads them back."""
-
-    def __init__(self, port, cookie="echo"):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=15)
-        self.local = "%s:%d" % self.sock.getsockname()
-        self.wire = peers.Wire(self.sock)
-        self.wire.send_raw(peers.x224_request(cookie))
-        if len(self.wire.read_tpkt()) != 19:
-            raise AssertionError("no Connection Confirm")
-        self.wire.start_tls(peers.client_context(), server_side=False)
-        self.wire.handshake()
-        self.certificate = self.wire.tls.getpeercert(binary_form=True)
-        self.wire.send(peers.MCS_CONNECT_INITIAL)
-        if not self.wire.read_tpkt():
-            raise AssertionError("no MCS Connect Response")
-
-    def exchange(self, n=4096):
-        payload = os.urandom(n)
-        self.wire.send(payload)
-        got = b""
-        while len(got) < n:
-            more = self.wire.recv()
-            if not more:
-                raise ConnectionError(f"closed after {len(got)} of {n} echoed bytes")
-            got += more
-        return got == payload
-
-    def close(self):
-        self.sock.close()
-
-
 class Service(unittest.TestCase):
     def setUp(self):
         self.lab = lab_for_test(self)
@@ -109,7 +76,7 @@ class Service(unittest.TestCase):
                          "timeout": timeout, "drain": drain, "more": more}
 
     def session(self, gw, cookie="echo"):
-        s = EchoSession(gw.port, cookie)
+        s = peers.EchoSession(gw.port, cookie)
         self.addCleanup(s.close)
         return s
 

@@ -138,7 +138,7 @@ review::Review StatusBoard::review(Clock::time_point now,
         r.backends.push_back(std::move(row));
     }
     const std::int64_t now_hour = hour_of(now);
-    r.timelines.push_back(timeline(hourly_, now_hour, 1, 24, "last 24 hours"));
+    r.timelines.push_back(timeline(hourly_, now_hour, 1, 24, "last 24 h"));
     r.timelines.push_back(timeline(hourly_, now_hour, 6, 28, "last 7 days"));
     for (const auto& series : r.timelines.back().by_cause) r.failures_in_window += series.total;
     r.recent_failures.assign(recent_.begin(), recent_.end());

@@ -372,7 +372,7 @@ constexpr std::array kCauses = std::to_array<CauseInfo>({
      "connection was closed before any byte was read.",
      kSocketClosed, kTransportFailed,
      "If the client should get in, add its address or network to the listener's allow list (or "
-     "remove it from deny), e.g. allow = [\"192.0.2.0/24\"]. Logged once per source per minute; "
+     "remove it from deny), e.g. allow = [\"192.0.2.0/24\"]. Logged once per source per 10 s; "
      "more refusals from it are summarised."},
     {C::proxy_source_not_allowed, "proxy_source_not_allowed",
      "The listener expects a PROXY protocol header (proxy_protocol = true), and this connection "

@@ -37,9 +37,11 @@ std::string rdp_method_text(const std::string& m) {
     return m;
 }
 
-// The newer of two events first; the same instant by connection id, so the order is stable.
+// The newer of two events first. At the same millisecond the later connection id wins: a gateway
+// numbers its connections in order (fixed-width hex after its run prefix), so the order is that
+// of the log, and stable.
 bool newer(TimePoint a_ts, const std::string& a_conn, TimePoint b_ts, const std::string& b_conn) {
-    return a_ts != b_ts ? a_ts > b_ts : a_conn < b_conn;
+    return a_ts != b_ts ? a_ts > b_ts : a_conn > b_conn;
 }
 
 bool newer_event(const Event& a, const Event& b) {

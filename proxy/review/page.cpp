@@ -30,6 +30,8 @@ a{color:var(--link)}
 nav{margin:8px 0 0;display:flex;flex-wrap:wrap;gap:4px 14px}
 .meta{color:var(--muted);margin:4px 0}
 .small{font-size:.86em;color:var(--muted)}
+td.failure{min-width:16em;max-width:34em}
+td.failure .small{overflow-wrap:anywhere}
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
 table{border-collapse:collapse;width:100%;font-size:.92em}
 table.counts{width:auto;min-width:50%}

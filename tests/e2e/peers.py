@@ -549,6 +549,32 @@ class EchoSession:
         self.sock.close()
 
 
+def send_and_wait_close(port, payload, source="127.0.0.1"):
+    """Connects, sends `payload` and waits until the gateway closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5,
+                                  source_address=(source, 0)) as s:
+        s.sendall(payload)
+        s.settimeout(10)
+        try:
+            while s.recv(4096):
+                pass
+        except (ConnectionResetError, socket.timeout):
+            pass
+
+
+def tls_hello_without_x224(port):
+    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    try:
+        ctx.wrap_socket(raw, server_hostname="gw").do_handshake()
+    except (ssl.SSLError, OSError):
+        pass
+    finally:
+        raw.close()
+
+
 def _main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -16,11 +16,10 @@ import json
 import os
 import re
 import shutil
-import socket
-import ssl
 import subprocess
 import unittest
 
+import peers
 from gateway import BIN, single_backend_config, start_gateway
 from lab import free_port, lab_for_test
 
@@ -33,37 +32,11 @@ X224_REQUEST = bytes.fromhex("030000130ee000000000000100080001000000")
 # For a gateway whose backend "target" has nothing listening: early_host_contact makes a bare
 # X.224 request enough to reach the backend (by default the host is contacted only after TLS).
 DEAD_BACKEND = dict(backend="target", backend_keys="early_host_contact = true")
-CLOSE_DEADLINE = 10.0
 COMMAND_TIMEOUT = 30
 
 
 
 # ------------------------------------------------------------------ clients that fail
-def send_and_wait_close(port, payload):
-    """Connects, sends `payload` and waits until the gateway closes the connection."""
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        s.sendall(payload)
-        s.settimeout(CLOSE_DEADLINE)
-        try:
-            while s.recv(4096):
-                pass
-        except ConnectionResetError:
-            pass
-
-
-def tls_hello_without_x224(port):
-    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    try:
-        ctx.wrap_socket(raw, server_hostname="gw").do_handshake()
-    except (ssl.SSLError, OSError):
-        pass
-    finally:
-        raw.close()
-
-
 # ------------------------------------------------------------------ the test's own reading
 def log_lines(path):
     opener = gzip.open if str(path).endswith(".gz") else open
@@ -272,10 +245,10 @@ class Logs(unittest.TestCase):
         self.assertEqual([e.get("repeat", False) for e in no_nla], [False, True], no_nla)
         self.assertEqual(gw.proc.log_text().count("backend_no_nla"), 1, gw.proc.log_text())
 
-        send_and_wait_close(gw.port, bytes([0xA7]) + bytes(range(64)))   # not RDP
-        send_and_wait_close(gw.port, b"GET / HTTP/1.1\r\nHost: gw\r\n\r\n")
-        tls_hello_without_x224(gw.port)
-        send_and_wait_close(gw.port, bytes([0x03, 0x00, 0xFF, 0xFF]) + bytes(10))
+        peers.send_and_wait_close(gw.port, bytes([0xA7]) + bytes(range(64)))   # not RDP
+        peers.send_and_wait_close(gw.port, b"GET / HTTP/1.1\r\nHost: gw\r\n\r\n")
+        peers.tls_hello_without_x224(gw.port)
+        peers.send_and_wait_close(gw.port, bytes([0x03, 0x00, 0xFF, 0xFF]) + bytes(10))
         gw.wait_event("handshake_failed", count=4)
 
         # A second gateway whose only backend has nothing listening.
@@ -284,7 +257,7 @@ class Logs(unittest.TestCase):
         dead = start_gateway(lab, config=single_backend_config(free_port(), **DEAD_BACKEND),
                              name="rdpbridge-dead")
         for _ in range(2):
-            send_and_wait_close(dead.port, X224_REQUEST)
+            peers.send_and_wait_close(dead.port, X224_REQUEST)
         refused = dead.wait_event("handshake_failed", count=2)
         self.assertEqual({(e["stage"], e["cause"], e.get("backend")) for e in refused},
                          {("backend_connect", "connection_refused", dead_target)}, refused)
@@ -497,7 +470,7 @@ class Logs(unittest.TestCase):
     def test_a_file_that_is_not_a_handshake_log_is_refused(self):
         lab = lab_for_test(self)
         gw = start_gateway(lab, free_port())
-        send_and_wait_close(gw.port, b"GET / HTTP/1.1\r\n\r\n")
+        peers.send_and_wait_close(gw.port, b"GET / HTTP/1.1\r\n\r\n")
         gw.wait_event("handshake_failed")
         other = lab.dir / "inventory.jsonl"  # JSON Lines, but not ours
         other.write_text('{"host": "xp1", "event": "patched"}\n{"host": "w7", "conn": 3}\n')
@@ -531,7 +504,7 @@ class Logs(unittest.TestCase):
         lab = lab_for_test(self)
         target = "target"
         gw = start_gateway(lab, config=single_backend_config(free_port(), **DEAD_BACKEND))
-        send_and_wait_close(gw.port, b"GET / HTTP/1.1\r\n\r\n")
+        peers.send_and_wait_close(gw.port, b"GET / HTTP/1.1\r\n\r\n")
         gw.wait_event("handshake_failed")
 
         ready = r"following .* for new failures"
@@ -542,7 +515,7 @@ class Logs(unittest.TestCase):
         self.assertRegex(human.log_text(), r"1x  client_x224 / client_spoke_http")
         human_mark, machine_mark = human.log_mark(), machine.log_mark()
 
-        send_and_wait_close(gw.port, b"GET /again HTTP/1.1\r\n\r\n")
+        peers.send_and_wait_close(gw.port, b"GET /again HTTP/1.1\r\n\r\n")
         http = gw.wait_event("handshake_failed", count=2)[-1]
         line = human.wait_log(r"handshake failed at client_x224: client_spoke_http", timeout=10,
                               since=human_mark)
@@ -550,7 +523,7 @@ class Logs(unittest.TestCase):
         self.assertIn("(backend (none))", line)
         self.assertIn("Fix: " + http["hint"], line)
 
-        send_and_wait_close(gw.port, X224_REQUEST)
+        peers.send_and_wait_close(gw.port, X224_REQUEST)
         refused = gw.wait_event("handshake_failed", count=3)[-1]
         self.assertEqual(refused["cause"], "connection_refused")
         human.wait_log(r"backend_connect: connection_refused \(backend %s\).* Fix: "

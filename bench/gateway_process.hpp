@@ -5,8 +5,8 @@
 // front certificate or turned backend TLS resumption off would: from a config file saying the
 // same plus those settings.
 // Readiness is its stderr line "listening on 127.0.0.1:P" (which also tells the port the OS
-// picked); stderr is drained into a file for the whole run so that the gateway never blocks on
-// a full pipe.
+// picked), and with `admin` also "admin endpoint on http://127.0.0.1:A"; stderr is drained into a
+// file for the whole run so that the gateway never blocks on a full pipe.
 #pragma once
 
 #include <sys/types.h>
@@ -44,6 +44,11 @@ struct GatewayLaunch {
     // [backend.tls] resume (offer the host its earlier TLS sessions); unset keeps the default,
     // true. Set makes the launch a config file, as any of the limits above does.
     std::optional<bool> backend_resume;
+    // The admin endpoint (status page, /metrics) on 127.0.0.1, on a free port the bench picks.
+    bool admin = false;
+    // A handshake log the gateway finds at start (copied over NAME.handshake.jsonl), as after a
+    // restart: the status page reads its last 7 days before the first connection.
+    std::filesystem::path seed_log;
 
     bool uses_config() const {
         return max_sessions || max_handshakes || connections_per_second_per_source ||
@@ -60,6 +65,9 @@ class GatewayProcess {
 
     pid_t pid() const { return child_.pid(); }
     uint16_t port() const { return port_; }
+    uint16_t admin_port() const { return admin_port_; }  // 0 unless launched with `admin`
+    // Everything the gateway wrote to stderr up to readiness (its start-up report).
+    const std::string& startup_output() const { return startup_; }
     const std::filesystem::path& stderr_path() const { return stderr_path_; }
     const std::filesystem::path& handshake_log() const { return handshake_log_; }
     // Throws if the gateway has exited: a measurement of a dead process means nothing.
@@ -72,8 +80,11 @@ class GatewayProcess {
 
     ChildProcess child_;
     uint16_t port_ = 0;
+    uint16_t admin_port_ = 0;
+    std::string startup_;  // written by the drainer until ready_, read only after
     std::filesystem::path stderr_path_;
     std::filesystem::path handshake_log_;
+    bool wants_admin_ = false;
     std::thread drainer_;
     mutable std::mutex mutex_;
     std::condition_variable changed_;

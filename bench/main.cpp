@@ -49,9 +49,11 @@ void add_options(CLI::App& app, Settings& s, std::vector<std::string>& only) {
     app.add_option("--work-dir", s.work_dir,
                    "State dir and gateway logs (default: a new /tmp/rdpbridge-bench-*)");
     app.add_option("--only", only,
-                   "Run only these scenarios: relay, idle, handshake, latency, logging, workers")
+                   "Run only these scenarios: relay, idle, handshake, latency, logging, workers, "
+                   "status")
         ->delimiter(',')
-        ->check(CLI::IsMember({"relay", "idle", "handshake", "latency", "logging", "workers"}));
+        ->check(CLI::IsMember(
+            {"relay", "idle", "handshake", "latency", "logging", "workers", "status"}));
     app.add_option("--bound-seconds", s.bound_seconds, "CPU seconds per in-process bound");
     app.add_option("--nice", s.nice,
                    "Nice value for the bench and the gateway it starts (negative: root); on a "
@@ -89,6 +91,8 @@ void add_options(CLI::App& app, Settings& s, std::vector<std::string>& only) {
                    "Logging scenario: garbage connections in the flood (2 log events each)");
     app.add_option("--logging-concurrency", s.logging.flood_concurrency,
                    "Logging scenario: flood connections open at once, at most");
+    app.add_option("--status-events", s.status.events,
+                   "Status scenario: events in the synthetic 7-day handshake log (--smoke: 2000)");
     app.add_flag_callback(
         "--no-haproxy", [&s] { s.haproxy.enabled = false; },
         "Skip the comparison with HAProxy in the handshake and relay scenarios");
@@ -160,7 +164,8 @@ int main(int argc, char** argv) {
         const Bench bench{settings, fds, report};
         const std::pair<const char*, void (*)(const Bench&)> scenarios[] = {
             {"relay", run_relay},     {"idle", run_idle},       {"handshake", run_handshake},
-            {"latency", run_latency}, {"logging", run_logging}, {"workers", run_workers}};
+            {"latency", run_latency}, {"logging", run_logging}, {"workers", run_workers},
+            {"status", run_status}};
         for (const auto& [name, run] : scenarios) {
             if (!settings.scenarios.count(name)) continue;
             std::cerr << "bench: " << name << "...\n";

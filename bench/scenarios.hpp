@@ -1,4 +1,5 @@
-// The four measurements of the issue, and what handshake logging costs a relaying session. Each
+// The four measurements of the issue, what handshake logging costs a relaying session, and the
+// status page's render time and memory. Each
 // starts its own rdpbridge (so that CPU and RSS belong to that scenario alone), measures its
 // bound in the same run, and adds rows to the report; each throws on an instrument failure
 // (sessions that did not establish, a gateway that died). The handshake and relay scenarios also
@@ -56,5 +57,6 @@ void run_handshake(const Bench& bench);
 void run_latency(const Bench& bench);
 void run_logging(const Bench& bench);
 void run_workers(const Bench& bench);
+void run_status(const Bench& bench);
 
 }  // namespace rdpbridge::bench

@@ -20,6 +20,9 @@ void Settings::apply_smoke() {
     logging.warmup_seconds = 0.3;
     logging.seconds = 1;
     logging.flood_connections = 50;
+    status.events = 2000;
+    status.renders = 5;
+    status.api_renders = 2;
 }
 
 }  // namespace rdpbridge::bench

@@ -65,6 +65,18 @@ struct LoggingSettings {
     std::size_t connections_per_second_per_source = 1000000;
 };
 
+// The status page (admin endpoint) of a gateway started on a synthetic handshake log: once
+// empty, once with a tenth of the events, once with all of them.
+struct StatusSettings {
+    std::size_t events = 100000;  // in the 7-day window, as the issue states its promise
+    std::size_t renders = 30;     // GET / per gateway
+    std::size_t api_renders = 5;  // GET /api/review per gateway
+    double render_limit_ms = 100;
+    // The window's memory: 168 hourly counters per cause and the 200 newest failures are well
+    // under a MiB; the budget leaves room for allocator noise, not for growth with the events.
+    uint64_t memory_budget = uint64_t(16) << 20;
+};
+
 // HAProxy beside rdpbridge in the handshake and relay scenarios (bench/haproxy_process.hpp).
 struct HaproxySettings {
     bool enabled = true;
@@ -85,8 +97,8 @@ struct Settings {
     std::filesystem::path rdpbridge;
     std::filesystem::path work_dir;  // state dir, gateway logs; a fresh temp dir by default
     std::filesystem::path json_out;
-    std::set<std::string> scenarios = {"relay",   "idle",    "handshake",
-                                       "latency", "logging", "workers"};
+    std::set<std::string> scenarios = {"relay",   "idle",    "handshake", "latency",
+                                       "logging", "workers", "status"};
     double bound_seconds = 2;  // CPU time per in-process bound
     int nice = 0;              // for the bench and (inherited) the gateway; 0 leaves it alone
     HostTlsPolicy host;
@@ -95,6 +107,7 @@ struct Settings {
     HandshakeSettings handshake;
     LatencySettings latency;
     LoggingSettings logging;
+    StatusSettings status;
     HaproxySettings haproxy;
 
     void apply_smoke();  // seconds, not minutes: checks the instrument, asserts no time

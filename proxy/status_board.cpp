@@ -145,12 +145,4 @@ review::Review StatusBoard::review(Clock::time_point now,
     return r;
 }
 
-std::size_t StatusBoard::bound_bytes(std::size_t causes, std::size_t recent_limit) {
-    // A map node per hour and cause (key, count, three pointers and a colour), and a failure
-    // event of at most a few KiB (the detail is bounded by what the session writes).
-    constexpr std::size_t kHourNode = 64;
-    constexpr std::size_t kFailureEvent = 4096;
-    return causes * std::size_t(kWeekHours) * kHourNode + recent_limit * kFailureEvent;
-}
-
 }  // namespace rdpbridge::proxy

@@ -32,9 +32,6 @@ class StatusBoard {
     // Live sessions, host identity states and the access mode are the caller's to fill.
     review::Review review(Clock::time_point now, const std::vector<std::string>& backends) const;
 
-    // Bytes of memory the board holds at most, for the figure the page promises.
-    static std::size_t bound_bytes(std::size_t causes, std::size_t recent_limit);
-
   private:
     struct Backend {
         std::optional<Clock::time_point> last_success;

@@ -11,6 +11,8 @@ import pathlib
 import signal
 import sys
 import time
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "lab"))
 
@@ -204,6 +206,15 @@ def routed_backends(backends) -> str:
 
 
 # ----------------------------------------------------------------------------- vitals
+def http_status(url):
+    """The HTTP status of GET url (an error status too, not an exception)."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
 def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 

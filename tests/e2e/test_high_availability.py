@@ -37,11 +37,9 @@ import sys
 import tempfile
 import time
 import unittest
-import urllib.error
-import urllib.request
 
 import peers
-from gateway import BIN, start_gateway, wait_for
+from gateway import http_status, BIN, start_gateway, wait_for
 from lab import Lab, cert_sha256, free_port, lab_for_test, spki_sha256, wait_listening
 
 CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
@@ -101,14 +99,6 @@ def backends_toml(hosts: dict) -> str:
                    for name, port in hosts.items())
     return text + "".join(f'[[route]]\nmstshash = "{user}"\nbackend = "{backend}"\n'
                           for user, backend in ROUTES.items() if backend in hosts)
-
-
-def http_status(url):
-    try:
-        with urllib.request.urlopen(url, timeout=10) as r:
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
 
 
 def figure(text):

@@ -13,12 +13,10 @@ import subprocess
 import threading
 import time
 import unittest
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import peers
-from gateway import BIN, start_gateway
+from gateway import http_status, BIN, start_gateway
 from lab import LabTimeout, cert_sha256, free_port, lab_for_test
 
 HARDENED = ("/sec:tls", "/tls-seclevel:3")
@@ -51,14 +49,6 @@ mstshash = "echo"
 backend = "echo"
 %(more)s
 """
-
-
-def http_status(url):
-    try:
-        with urllib.request.urlopen(url, timeout=10) as r:
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
 
 
 class Service(unittest.TestCase):

@@ -14,7 +14,6 @@ constexpr std::array<uint8_t, 7> kT124Identifier{0x00, 0x05, 0x00, 0x14, 0x7C, 0
 constexpr std::array<uint8_t, 4> kClientKey{'D', 'u', 'c', 'a'};
 constexpr std::array<uint8_t, 4> kServerKey{'M', 'c', 'D', 'n'};
 constexpr std::size_t kBlockHeader = 4;
-constexpr std::size_t kChannelDefSize = 12;
 
 // ConferenceCreateRequest: choice, optional-field selection, conferenceName (NumericString,
 // at least one digit, packed two per octet), padding, one set of user data, H.221 choice.
@@ -180,23 +179,6 @@ bool set_client_requested_protocols(DataBlock& sc_core, uint32_t value) {
 
 std::optional<uint32_t> server_version(const DataBlock& sc_core) {
     return read_u32_at(sc_core, 0);
-}
-
-Result<std::vector<std::string>> channel_names(const DataBlock& cs_net) {
-    Reader r(cs_net.body);
-    auto count = r.u32le("gcc.cs_net.channel_count");
-    if (!count) return count.error();
-    if (*count > r.remaining() / kChannelDefSize)
-        return Error{"gcc.cs_net.channel_count",
-                     std::to_string(*count) + " channels do not fit in the block"};
-    std::vector<std::string> names;
-    for (uint32_t i = 0; i < *count; ++i) {
-        auto def = r.bytes(kChannelDefSize, "gcc.cs_net.channel_def");
-        if (!def) return def.error();
-        const auto* name = reinterpret_cast<const char*>(def->data());
-        names.emplace_back(name, std::find(name, name + 8, '\0'));
-    }
-    return names;
 }
 
 }  // namespace rdpbridge::rdp::gcc

@@ -37,6 +37,17 @@ Result<Bytes> encode_send_data(const SendData& header, ByteView user_data);
 // password). On error `out` is unchanged.
 Status append_send_data(const SendData& header, ByteView user_data, Bytes& out);
 
+// Channel Join Request (T.125 ChannelJoinRequest): who asks (user id - 1001, as on the wire) for
+// which channel.
+struct ChannelJoin {
+    uint16_t initiator = 0;
+    uint16_t channel = 0;
+};
+Result<ChannelJoin> decode_channel_join_request(ByteView payload);
+// The whole TPKT frame of a successful Channel Join Confirm for `join`: what the gateway answers
+// for a channel it kept from the host.
+Bytes encode_channel_join_confirm(const ChannelJoin& join);
+
 // The reason of a Disconnect Provider Ultimatum (T.125: 0 domain disconnected, 1 provider
 // initiated, 2 token purged, 3 user requested, 4 channel purged).
 Result<uint8_t> disconnect_reason(ByteView payload);

@@ -25,9 +25,10 @@ constexpr std::size_t kMaxPdusBeforeClientInfo = 64;
 // Feeds `in` to a framer and runs `handle` on each complete PDU; once `transparent` becomes
 // true the rest of the buffered bytes go out untouched. A framer that wipes (the client's
 // stream may carry a password) has each PDU's copy wiped here too, once handled.
-template <class Handle>
+// `rest` sees the bytes that follow the PDU after which the direction turned transparent.
+template <class Handle, class Rest>
 std::optional<Failure> drain(Framer& framer, const bool& transparent, ByteView in, Bytes& out,
-                             Cause malformed, Handle handle) {
+                             Cause malformed, Handle handle, Rest rest) {
     if (transparent) {
         append(out, in);
         return std::nullopt;
@@ -41,7 +42,9 @@ std::optional<Failure> drain(Framer& framer, const bool& transparent, ByteView i
         if (framer.wipes()) crypto::cleanse((*pdu)->data(), (*pdu)->size());
         if (failure) return failure;
     }
-    append(out, framer.take_rest());
+    const Bytes after = framer.take_rest();
+    rest(ByteView(after));
+    append(out, after);
     return std::nullopt;
 }
 
@@ -68,9 +71,10 @@ void Bridge::watch_transparent_host(ByteView in) {
 }
 
 Bridge::Bridge(const BridgeParams& params)
-    : params_(params),
-      client_framer_(params.max_pdu, /*wipe=*/true),
-      host_framer_(params.max_pdu) {}
+    : params_(params), client_framer_(params.max_pdu, /*wipe=*/true), host_framer_(params.max_pdu) {
+    if (params.channels.filters_channels() || params.channels.filters_devices())
+        filter_ = std::make_unique<ChannelFilter>(params.channels);
+}
 
 Bridge::~Bridge() {
     crypto::cleanse(params_.client_random.data(), params_.client_random.size());
@@ -78,7 +82,25 @@ Bridge::~Bridge() {
 
 void Bridge::client_step_aside() {
     client_may_step_aside_ = true;
-    if (!auto_logon_) client_transparent_ = true;
+    client_maybe_transparent();
+}
+
+// The client's stream is read for as long as anything awaits in it: the Client Info for
+// auto-logon, or, with a channel policy, the client's channel data for the whole session.
+void Bridge::client_maybe_transparent() {
+    if (client_may_step_aside_ && !auto_logon_ && !(filter_ && filter_->reads_client_stream()))
+        client_transparent_ = true;
+}
+
+// The gateway's own Channel Join Confirms go into the host's stream to the client between two
+// PDUs, so that stream stays framed until the client has joined every channel.
+bool Bridge::holding_joins() const {
+    return filter_ && filter_->removed_any() && (!joins_done_ || !held_confirms_.empty());
+}
+
+void Bridge::host_step_aside() {
+    host_may_step_aside_ = true;
+    if (!holding_joins()) host_transparent_ = true;
 }
 
 std::vector<Fact> Bridge::take_facts() {
@@ -88,8 +110,9 @@ std::vector<Fact> Bridge::take_facts() {
 }
 
 std::optional<Failure> Bridge::from_client(ByteView in, Bytes& to_host) {
-    return drain(client_framer_, client_transparent_, in, to_host, Cause::client_mcs_malformed,
-                 [this](const Bytes& pdu, Bytes& out) { return client_pdu(pdu, out); });
+    return drain(
+        client_framer_, client_transparent_, in, to_host, Cause::client_mcs_malformed,
+        [this](const Bytes& pdu, Bytes& out) { return client_pdu(pdu, out); }, [](ByteView) {});
 }
 
 std::optional<Failure> Bridge::from_host(ByteView in, Bytes& to_client) {
@@ -98,8 +121,10 @@ std::optional<Failure> Bridge::from_host(ByteView in, Bytes& to_client) {
         to_client.insert(to_client.end(), in.begin(), in.end());
         return std::nullopt;
     }
-    return drain(host_framer_, host_transparent_, in, to_client, Cause::host_mcs_malformed,
-                 [this](const Bytes& pdu, Bytes& out) { return host_pdu(pdu, out); });
+    return drain(
+        host_framer_, host_transparent_, in, to_client, Cause::host_mcs_malformed,
+        [this](const Bytes& pdu, Bytes& out) { return host_pdu(pdu, out); },
+        [this](ByteView rest) { watch_transparent_host(rest); });
 }
 
 namespace {
@@ -110,6 +135,7 @@ struct DomainFrame {
     mcs::DomainPdu type;
     std::optional<mcs::SendData> send_data;    // when type is the carrier asked for
     std::optional<uint8_t> disconnect_reason;  // when type is a Disconnect Provider Ultimatum
+    std::optional<mcs::ChannelJoin> join;      // when type is a Channel Join Request
 };
 
 Result<DomainFrame> domain_frame(const Bytes& pdu, mcs::DomainPdu carrier) {
@@ -117,9 +143,14 @@ Result<DomainFrame> domain_frame(const Bytes& pdu, mcs::DomainPdu carrier) {
     if (!payload) return payload.error();
     auto type = mcs::domain_pdu_type(*payload);
     if (!type) return type.error();
-    DomainFrame frame{*type, std::nullopt, std::nullopt};
+    DomainFrame frame{*type, std::nullopt, std::nullopt, std::nullopt};
     if (*type == mcs::DomainPdu::disconnect_provider_ultimatum) {
         if (auto reason = mcs::disconnect_reason(*payload)) frame.disconnect_reason = *reason;
+    }
+    if (*type == mcs::DomainPdu::channel_join_request) {
+        auto join = mcs::decode_channel_join_request(*payload);
+        if (!join) return join.error();
+        frame.join = *join;
     }
     if (*type != carrier) return frame;
     auto sd = mcs::decode_send_data(*payload);
@@ -132,6 +163,7 @@ Result<DomainFrame> domain_frame(const Bytes& pdu, mcs::DomainPdu carrier) {
 
 std::optional<Failure> Bridge::client_pdu(const Bytes& pdu, Bytes& out) {
     if (pdu[0] != kTpktVersion) {
+        joins_done_ = true;
         if (auto_logon_ && client_connected_)
             stop_awaiting_client_info("fast-path input came before a Client Info");
         return client_fastpath(pdu, out);
@@ -143,9 +175,11 @@ std::optional<Failure> Bridge::client_pdu(const Bytes& pdu, Bytes& out) {
         if (auto_logon_ && ++pdus_awaiting_client_info_ >= kMaxPdusBeforeClientInfo)
             stop_awaiting_client_info(std::to_string(kMaxPdusBeforeClientInfo) +
                                       " MCS PDUs came without a Client Info");
+        if (frame->join && filter_) return join_request(pdu, *frame->join, out);
         append(out, pdu);
         return std::nullopt;
     }
+    joins_done_ = true;
     return client_send_data(pdu, *frame->send_data, out);
 }
 
@@ -157,11 +191,17 @@ std::optional<Failure> Bridge::host_pdu(const Bytes& pdu, Bytes& out) {
     if (frame->disconnect_reason)
         facts_.emplace_back("disconnect_provider_ultimatum",
                             std::to_string(*frame->disconnect_reason));
-    if (frame->type != mcs::DomainPdu::send_data_indication) {
+    std::optional<Failure> failure;
+    if (frame->type == mcs::DomainPdu::channel_join_confirm) {
         append(out, pdu);
-        return std::nullopt;
+        join_confirm(out);
+    } else if (frame->type != mcs::DomainPdu::send_data_indication) {
+        append(out, pdu);
+    } else {
+        failure = host_send_data(pdu, *frame->send_data, out);
     }
-    return host_send_data(pdu, *frame->send_data, out);
+    if (host_may_step_aside_ && !holding_joins()) host_transparent_ = true;
+    return failure;
 }
 
 }  // namespace rdpbridge::rdp

@@ -1,7 +1,8 @@
 // The bridge state machine between the client's and the host's byte streams after the
 // security layers are up. It sees the client's plaintext (TLS is terminated by the caller) and
 // the host's bytes, rewrites what must differ between the legs, and
-//  - towards a TLS host: translates the MCS connect exchange, then steps aside (transparent);
+//  - towards a TLS host: translates the MCS connect exchange, then steps aside (transparent),
+//    except in the client's direction where a channel policy must read it (channel_filter.hpp);
 //  - towards a Standard RDP Security host: runs the client side of that security — key
 //    exchange, MAC and RC4/FIPS on every PDU both ways, licensing re-framing — for the whole
 //    session, so the client only ever sees what a TLS server sends.
@@ -11,14 +12,18 @@
 #pragma once
 
 #include <array>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "rdp/channel_filter.hpp"
+#include "rdp/channel_policy.hpp"
 #include "rdp/credssp.hpp"
 #include "rdp/diagnosis.hpp"
+#include "rdp/fact.hpp"
 #include "rdp/framer.hpp"
 #include "rdp/mcs_domain.hpp"
 #include "rdp/pdu_watch.hpp"
@@ -45,9 +50,10 @@ struct BridgeParams {
     std::string expected_rdp_key_sha256;
     bool refuse_unknown_key = false;
     std::string key_recorded;
+    // Which of the client's static channels and rdpdr devices reach the host; empty: all, and
+    // the client's stream is not read after the connect exchange (towards a TLS host).
+    ChannelPolicy channels;
 };
-
-using Fact = std::pair<std::string, std::string>;
 
 class Bridge {
   public:
@@ -68,6 +74,11 @@ class Bridge {
     std::optional<Failure> from_client(ByteView in, Bytes& to_host);
     // Bytes received from the host; what the client must receive is appended to `to_client`.
     std::optional<Failure> from_host(ByteView in, Bytes& to_client);
+    // What the gateway itself answers the client, produced by from_client (a Channel Join
+    // Confirm for a channel the policy removed). The caller sends it before any host bytes it
+    // has not yet written; only while the host direction is not transparent can there be any,
+    // so it always falls between two of the host's PDUs.
+    Bytes take_replies() { return std::exchange(replies_, {}); }
 
     // True once a direction needs no more translation: the caller may relay it directly.
     bool client_transparent() const { return client_transparent_; }
@@ -81,6 +92,11 @@ class Bridge {
     // Standard RDP Security PDUs protected towards the host and verified from it (0 for TLS).
     uint32_t pdus_sealed() const { return security_ ? security_->packets_sealed() : 0; }
     uint32_t pdus_opened() const { return security_ ? security_->packets_opened() : 0; }
+    // The channel policy at work: whether there is one, the client PDUs it dropped (sent on a
+    // removed channel, or an rdpdr message withheld) and the rdpdr devices it refused.
+    bool channel_policy() const { return filter_ != nullptr; }
+    uint64_t channel_pdus_dropped() const { return filter_ ? filter_->pdus_dropped() : 0; }
+    uint32_t devices_refused() const { return filter_ ? filter_->devices_refused() : 0; }
 
   private:
     std::optional<Failure> client_pdu(const Bytes& pdu, Bytes& out);
@@ -95,6 +111,12 @@ class Bridge {
                                                std::optional<Secret>& rewritten);
     void stop_awaiting_client_info(std::string reason);
     void client_step_aside();
+    void client_maybe_transparent();
+    void host_step_aside();
+    bool holding_joins() const;
+    std::optional<Failure> join_request(const Bytes& pdu, const mcs::ChannelJoin& join, Bytes& out);
+    void join_confirm(Bytes& out);
+    std::optional<Failure> channel_policy(const mcs::SendData& sd, Bytes& out, bool& handled);
     std::optional<Failure> host_fastpath(const Bytes& pdu, Bytes& out);
     std::optional<Failure> accept_server_security(const ServerSecurity& security);
     std::optional<Failure> check_host_key(const RsaPublicKey& key);
@@ -130,6 +152,16 @@ class Bridge {
     // (Set Error Info, Disconnect Provider Ultimatum) without holding up the bytes.
     PduWatch host_watch_;
     bool host_watching_ = true;
+    // Channel policy: the filter (none without a policy), the client's joins the host is still
+    // to confirm, and the gateway's own confirms waiting behind them so the client gets every
+    // confirm in the order it asked.
+    std::unique_ptr<ChannelFilter> filter_;
+    uint32_t joins_forwarded_ = 0;
+    uint32_t host_confirms_ = 0;
+    std::deque<std::pair<uint32_t, Bytes>> held_confirms_;  // (joins forwarded before it, PDU)
+    bool joins_done_ = false;           // the client's first Send Data or fast-path PDU came
+    bool host_may_step_aside_ = false;  // transparent once no join is held
+    Bytes replies_;
     std::vector<Fact> facts_;
 };
 

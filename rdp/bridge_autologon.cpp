@@ -17,7 +17,7 @@ void Bridge::set_auto_logon(credssp::PasswordCredentials credentials) {
 void Bridge::stop_awaiting_client_info(std::string reason) {
     auto_logon_.reset();  // wipes the password
     facts_.emplace_back("credentials_not_injected", std::move(reason));
-    if (client_may_step_aside_) client_transparent_ = true;
+    client_maybe_transparent();
 }
 
 // The TS_INFO_PACKET with the delegated credentials; `rewritten` stays empty (and the caller
@@ -36,7 +36,7 @@ std::optional<Failure> Bridge::rewrite_client_info(ByteView info_packet,
     rewritten.emplace(std::move(*info));
     facts_.emplace_back("credentials_injected", auto_logon_->user);
     auto_logon_.reset();  // wipes the password
-    if (client_may_step_aside_) client_transparent_ = true;
+    client_maybe_transparent();
     return std::nullopt;
 }
 

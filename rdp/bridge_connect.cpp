@@ -49,6 +49,11 @@ std::optional<Failure> Bridge::connect_initial(const Bytes& pdu, Bytes& out) {
     auto* core = ci->conference.find(gcc::block::cs_core);
     if (!core) return Failure{Cause::client_mcs_malformed, "gcc.cs_core: block missing"};
     bool changed = false;
+    if (auto* net = ci->conference.find(gcc::block::cs_net); net && filter_) {
+        auto removed = filter_->client_network(*net, facts_);
+        if (!removed) return Failure{Cause::client_mcs_malformed, removed.error().message()};
+        changed = *removed;
+    }
     // The client wrote what the gateway selected; the host checks it against its own choice.
     const auto seen = gcc::server_selected_protocol(*core);
     if (seen && *seen != params_.back_selected) {
@@ -99,6 +104,13 @@ std::optional<Failure> Bridge::connect_response(const Bytes& pdu, Bytes& out) {
                                            protocols_to_string(params_.client_requested));
         changed = true;
     }
+    if (filter_ && filter_->reads_client_stream()) {
+        auto* net = cr->conference.find(gcc::block::sc_net);
+        if (!net) return Failure{Cause::host_mcs_malformed, "gcc.sc_net: block missing"};
+        auto restored = filter_->server_network(*net);
+        if (!restored) return Failure{Cause::host_mcs_malformed, restored.error().message()};
+        changed = changed || *restored;
+    }
     if (params_.back_selected == protocol::rdp) {
         auto* block = cr->conference.find(gcc::block::sc_security);
         if (!block) return Failure{Cause::host_mcs_malformed, "gcc.sc_security: block missing"};
@@ -116,7 +128,7 @@ std::optional<Failure> Bridge::connect_response(const Bytes& pdu, Bytes& out) {
         if (!encoded) return Failure{Cause::host_mcs_malformed, encoded.error().message()};
         append(out, *encoded);
     }
-    if (params_.back_selected != protocol::rdp) host_transparent_ = true;
+    if (params_.back_selected != protocol::rdp) host_step_aside();
     return std::nullopt;
 }
 

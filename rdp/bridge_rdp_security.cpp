@@ -52,7 +52,7 @@ std::optional<Failure> Bridge::accept_server_security(const ServerSecurity& secu
         }
         // No encryption: the PDUs already have the form a TLS client expects.
         client_step_aside();
-        host_transparent_ = true;
+        host_step_aside();
     } else {
         if (std::popcount(security.method) != 1 || !(security.method & params_.allowed_methods))
             return Failure{Cause::host_selected_unoffered_method,
@@ -173,6 +173,11 @@ std::optional<Failure> Bridge::append_sealed(const mcs::SendData& header, uint16
 
 std::optional<Failure> Bridge::client_send_data(const Bytes& pdu, const mcs::SendData& sd,
                                                 Bytes& out) {
+    if (filter_ && (!standard_security() || exchange_sent_)) {
+        bool handled = false;
+        if (auto failure = channel_policy(sd, out, handled)) return failure;
+        if (handled) return std::nullopt;
+    }
     if (!standard_security()) {
         if (auto_logon_) return inject_plain(pdu, sd, out);
         append(out, pdu);

@@ -97,6 +97,19 @@ struct ServiceCredentials {
     bool operator==(const ServiceCredentials&) const = default;
 };
 
+// One allow-or-deny list. `allow` present (even empty): only what it lists passes; else `deny` lists what never passes.
+struct PassRules {
+    std::optional<std::vector<std::string>> allow;  // lower case
+    std::vector<std::string> deny;                  // lower case
+    bool operator==(const PassRules&) const = default;
+};
+// [backend.channels] / [route.channels]: which static virtual channels, and which rdpdr device types, reach the host.
+struct ChannelPolicy {
+    PassRules channels;  // static channel names
+    PassRules devices;   // "drive", "printer", "serial", "parallel", "smartcard"
+    bool operator==(const ChannelPolicy&) const = default;
+};
+
 struct Backend {
     std::string name;
     Endpoint address;
@@ -114,6 +127,7 @@ struct Backend {
     // refusal code and gets the host's capability flags (extended client data, graphics
     // pipeline), at the cost of a host connection for every X.224 request, scanners included.
     bool early_host_contact = false;
+    std::optional<ChannelPolicy> channels;
 
     bool operator==(const Backend&) const = default;
 };
@@ -157,6 +171,7 @@ struct Route {
     std::string listener;  // empty = every listener
     std::string mstshash;
     std::string backend;
+    std::optional<ChannelPolicy> channels;
 
     bool operator==(const Route&) const = default;
 };

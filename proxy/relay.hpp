@@ -45,6 +45,16 @@ struct RelayCounters {
 
 namespace detail {
 
+// Both directions may write to the client: the host's bytes, and the gateway's own replies
+// (Bridge::take_replies). Each write is one async_write; taking turns keeps two from
+// interleaving. The session's loop is one thread, so a flag and a timer to wake on suffice.
+struct WriteTurn {
+    explicit WriteTurn(const asio::any_io_executor& ex)
+        : wake(ex, asio::steady_timer::time_point::max()) {}
+    bool busy = false;
+    asio::steady_timer wake;  // never expires; cancelled when a turn ends or the relay stops
+};
+
 struct Direction {
     const char* from = nullptr;  // "client" or "host": the peer this direction reads
     const char* to = nullptr;    // the peer it writes to
@@ -57,8 +67,10 @@ struct Direction {
     // Bytes read before `bytes` reaches this are wiped once written: the client's first bytes
     // carry its Client Info, with its password, in clear once the front TLS is off.
     uint64_t wipe_below = 0;
-    std::string end;                 // why this direction stopped
-    const char* ended_by = nullptr;  // the peer whose read or write ended it
+    WriteTurn* to_turn = nullptr;     // taken to write to `to`, when the other direction may too
+    WriteTurn* reply_turn = nullptr;  // taken to write the bridge's replies back to `from`
+    std::string end;                  // why this direction stopped
+    const char* ended_by = nullptr;   // the peer whose read or write ended it
     std::optional<rdp::Failure> failure;
 };
 
@@ -77,7 +89,32 @@ struct Translator {
         for (auto& f : bridge.take_facts()) facts(f);
         return failure;
     }
+    // What the bridge answers the peer this direction reads from (the client, upstream).
+    rdp::Bytes replies() const { return upstream ? bridge.take_replies() : rdp::Bytes{}; }
 };
+
+// async_write of `out` to `to`, in turn with the other direction when `turn` is set.
+template <class Stream>
+awaitable<void> write_all(Stream& to, rdp::ByteView out, WriteTurn* turn, const bool& stopping,
+                          boost::system::error_code& ec) {
+    if (turn) {
+        while (turn->busy) {
+            if (stopping) {
+                ec = asio::error::operation_aborted;
+                co_return;
+            }
+            boost::system::error_code woken;
+            co_await turn->wake.async_wait(asio::redirect_error(use_awaitable, woken));
+        }
+        turn->busy = true;
+    }
+    co_await asio::async_write(to, asio::buffer(out.data(), out.size()),
+                               asio::redirect_error(use_awaitable, ec));
+    if (turn) {
+        turn->busy = false;
+        turn->wake.cancel();
+    }
+}
 
 // A peer that stopped answering without closing (unplugged, powered off, its network gone): TCP
 // keepalive or the user timeout gave up on it, or the path to it is gone.
@@ -153,11 +190,19 @@ awaitable<void> pump(From& from, To& to, std::size_t buffer_size, Translator tra
                 break;
             }
             out = translated;  // may be empty while a PDU is incomplete
+            if (const rdp::Bytes replies = translate.replies(); !replies.empty()) {
+                if (ended()) break;
+                co_await write_all(from, replies, d.reply_turn, *d.stopping, ec);
+                if (ec) {
+                    d.end = vanished(ec) ? describe_end(ec) : "write failed: " + ec.message();
+                    d.ended_by = d.from;
+                    break;
+                }
+            }
         }
         if (out.empty()) continue;
         if (ended()) break;
-        co_await asio::async_write(to, asio::buffer(out.data(), out.size()),
-                                   asio::redirect_error(use_awaitable, ec));
+        co_await write_all(to, out, d.to_turn, *d.stopping, ec);
         if (ec) {
             d.end = vanished(ec) ? describe_end(ec) : "write failed: " + ec.message();
             d.ended_by = d.to;
@@ -229,6 +274,8 @@ awaitable<RelayResult> relay(ClientStream& client, HostStream& host, rdp::Bridge
     const char* last_spoke = nullptr;
     up.last_spoke = down.last_spoke = &last_spoke;
     up.wipe_below = kClientSecretWindow;
+    detail::WriteTurn client_turn(ex);
+    up.reply_turn = down.to_turn = &client_turn;
     if (counters) {
         up.live = &counters->client_to_host;
         down.live = &counters->host_to_client;
@@ -264,6 +311,7 @@ awaitable<RelayResult> relay(ClientStream& client, HostStream& host, rdp::Bridge
         stop_reading(client.lowest_layer());
         stop_reading(host.lowest_layer());
         idle.cancel();
+        client_turn.wake.cancel();
         stragglers.arm(kTeardownLimit, close_both);
     };
     const auto task_done = [&] {

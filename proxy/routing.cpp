@@ -23,17 +23,24 @@ bool cookie_matches(const std::string& pattern, const std::string& cookie) {
     return std::equal(pattern.begin(), pattern.end(), cookie.begin(), cookie.end(), iequal);
 }
 
-std::optional<std::string> pick_backend(const config::Config& config,
-                                        const config::Listener& listener,
-                                        const std::optional<std::string>& mstshash) {
+std::optional<Pick> pick(const config::Config& config, const config::Listener& listener,
+                         const std::optional<std::string>& mstshash) {
     if (mstshash) {
         for (const auto& route : config.routes) {
             if (!route.listener.empty() && route.listener != listener.name) continue;
-            if (cookie_matches(route.mstshash, *mstshash)) return route.backend;
+            if (cookie_matches(route.mstshash, *mstshash)) return Pick{route.backend, &route};
         }
     }
-    if (!listener.default_backend.empty()) return listener.default_backend;
+    if (!listener.default_backend.empty()) return Pick{listener.default_backend, nullptr};
     return std::nullopt;
+}
+
+std::optional<std::string> pick_backend(const config::Config& config,
+                                        const config::Listener& listener,
+                                        const std::optional<std::string>& mstshash) {
+    auto p = pick(config, listener, mstshash);
+    if (!p) return std::nullopt;
+    return p->backend;
 }
 
 }  // namespace rdpbridge::proxy

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <optional>
 
+#include "proxy/channel_policy.hpp"
 #include "proxy/faults.hpp"
 #include "proxy/keepalive.hpp"
 #include "proxy/logs/review_builder.hpp"
@@ -165,6 +166,8 @@ class Session {
         TlsStream& front, HostStream& host, const rdp::BridgeParams& params, rdp::Bytes client_rest,
         std::optional<rdp::credssp::PasswordCredentials> auto_logon = std::nullopt);
     void on_bridge_fact(const rdp::Fact& f);
+    void log_channels(const std::string& fact);
+    void log_channel_refused(const std::string& fact);
     rdp::Failure unestablished_failure(const RelayResult& r) const;
 
     void stage_done(Stage stage, Json facts = Json::object());
@@ -230,6 +233,7 @@ class Session {
     Clock::time_point started_ = Clock::now();
     Clock::time_point stage_started_ = started_;
     std::string backend_name_;
+    const config::Route* route_ = nullptr;  // in generation_'s config, which the session holds
     const BackendRuntime* backend_runtime_ = nullptr;
     std::string backend_address_;            // "host:port" as configured: the store's key
     std::optional<trust::KnownHost> known_;  // what the store held when the session began
@@ -634,13 +638,14 @@ awaitable<rdp::ConnectionRequest> Session::read_client_request() {
 
 std::string Session::route(const rdp::ConnectionRequest& request) {
     enter(Stage::routing);
-    auto name = pick_backend(config(), *listener_.config, request.mstshash);
-    if (!name) {
+    auto picked = pick(config(), *listener_.config, request.mstshash);
+    if (!picked) {
         throw HandshakeError{Stage::routing,
                              {Cause::no_route, "cookie " + request.mstshash.value_or("(none)") +
                                                    " on listener " + listener_.config->name}};
     }
-    return *name;
+    route_ = picked->route;
+    return picked->backend;
 }
 
 awaitable<void> Session::connect_backend(const BackendRuntime& backend) {
@@ -1014,6 +1019,10 @@ awaitable<void> Session::run() {
         params.back_selected = agreement->selected_protocol;
         params.refuse_ms_t120 = config().shield.refuse_ms_t120;
         params.allowed_methods = backend.config->encryption_methods;
+        if (const auto* policy = effective_channel_policy(*backend.config, route_)) {
+            params.channels = bridge_channel_policy(*policy);
+            established_["channel_policy"] = describe(*policy);
+        }
         if (agreement->selected_protocol == rdp::protocol::ssl) {
             back.emplace(std::move(backend_), backend.tls.get());
             back_tls_ = &*back;
@@ -1112,6 +1121,10 @@ awaitable<RelayResult> Session::bridge(
         rdp_counts_ = Json{{"rdp_pdus_encrypted_to_host", bridge.pdus_sealed()},
                            {"rdp_pdus_verified_from_host", bridge.pdus_opened()}};
     }
+    if (bridge.channel_policy()) {
+        rdp_counts_["channel_pdus_dropped"] = bridge.channel_pdus_dropped();
+        rdp_counts_["devices_refused"] = bridge.devices_refused();
+    }
     co_return result;
 }
 
@@ -1138,7 +1151,56 @@ void Session::on_bridge_fact(const rdp::Fact& f) {
     if (f.first == "rdp_key_sha256") on_rdp_key(f.second);
     if (f.first.starts_with("rdp_")) established_["back"][f.first.substr(4)] = f.second;
     if (f.first == "set_error_info") host_error_info_ = f.second;
+    if (f.first == "channels") return log_channels(f.second);
+    if (f.first == "channel_refused") return log_channel_refused(f.second);
     gateway_.log.write(Json{{"conn", id_}, {"event", "bridge"}, {f.first, f.second}});
+}
+
+namespace {
+
+std::vector<std::string> split(std::string_view text, char by) {
+    std::vector<std::string> parts;
+    while (!text.empty()) {
+        const auto end = text.find(by);
+        parts.emplace_back(text.substr(0, end));
+        if (end == std::string_view::npos) break;
+        text.remove_prefix(end + 1);
+    }
+    return parts;
+}
+
+}  // namespace
+
+// "passed=a,b removed=c": the channels the policy let through to the host and kept from it.
+void Session::log_channels(const std::string& fact) {
+    Json event{{"conn", id_}, {"event", "bridge"}};
+    for (const auto& part : split(fact, ' ')) {
+        const auto eq = part.find('=');
+        if (eq == std::string::npos) continue;
+        event["channels_" + part.substr(0, eq)] = split(std::string_view(part).substr(eq + 1), ',');
+    }
+    gateway_.log.write(std::move(event));
+}
+
+// "channel=rdpdr device=drive id=1 name=C", or "channel=rdpdr <why a message was withheld>".
+void Session::log_channel_refused(const std::string& fact) {
+    Json event{{"conn", id_}, {"event", "channel_refused"}};
+    std::string_view rest = fact;
+    while (!rest.empty()) {
+        const auto end = std::min(rest.find(' '), rest.size());
+        const std::string_view part = rest.substr(0, end);
+        const auto eq = part.find('=');
+        if (eq == std::string_view::npos) break;
+        const std::string key(part.substr(0, eq));
+        const std::string value(part.substr(eq + 1));
+        if (key == "channel") event["channel"] = value;
+        if (key == "device") event["device_type"] = value;
+        if (key == "name") event["dos_name"] = value;
+        if (key == "id") event["device_id"] = std::strtoul(value.c_str(), nullptr, 10);
+        rest.remove_prefix(std::min(end + 1, rest.size()));
+    }
+    if (!rest.empty()) event["reason"] = std::string(rest);
+    gateway_.log.write(std::move(event));
 }
 
 rdp::Failure Session::unestablished_failure(const RelayResult& r) const {

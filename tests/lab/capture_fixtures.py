@@ -4,6 +4,8 @@
     /usr/bin/python3 tests/lab/capture_fixtures.py [--out DIR] [--keep]
     /usr/bin/python3 tests/lab/capture_fixtures.py --only rdp-levels   # just the 40-bit and
         # FIPS Standard RDP Security sessions, into the existing tree (see capture_rdp_levels)
+    /usr/bin/python3 tests/lab/capture_fixtures.py --only channels     # just
+        # session_channels/: channels and redirected devices (see capture_channels)
 
 Everything runs on 127.0.0.1 with dynamically chosen ports, under a Lab (tests/lab/lab.py)
 that stops every process it started. Each fixture file holds the raw bytes of one PDU
@@ -22,6 +24,9 @@ Three helpers do the capturing:
     at SECLEVEL 0 towards xrdp) and relays the decrypted stream; under Standard RDP
     Security it just relays. Either way it splits each direction into PDUs by TPKT /
     fast-path framing and records the first N of each.
+And for session_channels/ the same kind of man-in-the-middle that also speaks: rdpdr_lab's
+ClientSideInjector plays the rdpdr server xrdp lacks (no chansrv in the lab) so that FreeRDP
+announces its redirected devices (see capture_channels).
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import lab as labmod  # noqa: E402
+import rdpdr_lab  # noqa: E402
 from lab import LOOPBACK, Lab, LabError  # noqa: E402
 
 DEFAULT_OUT = HERE.parent / "fixtures"
@@ -809,6 +815,202 @@ def capture_rdp_levels(cap: "Capture", lab: Lab, out: pathlib.Path,
             raise LabError(f"{subdir}: captured session does not verify: {chk}")
 
 
+# ----------------------------------------------------------------------------- channels
+# The devices FreeRDP redirects in session_channels/: one of each type it can announce here.
+# A printer needs no running cupsd when it is named (FreeRDP's CUPS backend asks CUPS only
+# when a job is printed); a smart card would need pcscd, so there is none.
+# The drive comes first (device id 1); its directory is the lab's, added at run time.
+# /client-hostname: the Client Name Request and CS_CORE carry "labclient", not the machine's
+# name.
+CHANNEL_CLIENT_ARGS = ("/sec:tls", "/client-hostname:labclient", "/drive:share,{share}",
+                       "+clipboard", "/serial:COM1,/dev/null", "/parallel:LPT1,/dev/null",
+                       "/printer:LabPrinter")
+
+# Names given to the rdpdr messages in file names, by direction and packet.
+RDPDR_FILE_NAMES = {
+    ("c2s", "CLIENTID_CONFIRM"): "rdpdr_client_announce_reply",
+    ("c2s", "CLIENT_NAME"): "rdpdr_client_name_request",
+    ("c2s", "CLIENT_CAPABILITY"): "rdpdr_client_core_capability_response",
+    ("c2s", "DEVICELIST_ANNOUNCE"): "rdpdr_client_device_list_announce",
+    ("s2c", "SERVER_ANNOUNCE"): "rdpdr_server_announce_request",
+    ("s2c", "SERVER_CAPABILITY"): "rdpdr_server_core_capability_request",
+    ("s2c", "CLIENTID_CONFIRM"): "rdpdr_server_client_id_confirm",
+    ("s2c", "USER_LOGGEDON"): "rdpdr_server_user_logged_on",
+}
+
+
+class ChannelSessionNamer:
+    """Gives the PDUs of a channel session capture the names that go into their file names
+    (c2s_NN_<name>.bin), so that a test finds the Device List Announce by name however the
+    numbering moves between captures. PDUs without a name keep the plain c2s_NN.bin."""
+
+    def __init__(self, inj):
+        self.inj = inj
+        self.current: dict = {}           # (direction, channel id) -> name of the message
+
+    def channel(self, channel_id: int, initiator: int) -> str:
+        if channel_id == self.inj.io_channel:
+            return "io"
+        if channel_id == 1001 + initiator:
+            return "user"
+        return self.inj.channel_name(channel_id) or str(channel_id)
+
+    def name(self, direction: str, index: int, pdu: bytes) -> str | None:
+        R = rdpdr_lab
+        if index == 0:
+            return "x224_connection_request" if direction == "c2s" else "x224_connection_confirm"
+        if pdu[0] != 0x03:
+            return None
+        if pdu[7:9] == b"\x7f\x65":
+            return "mcs_connect_initial"
+        if pdu[7:9] == b"\x7f\x66":
+            return "mcs_connect_response"
+        mcs = pdu[7:]
+        kind = R.mcs_type(pdu)
+        if kind == 1:
+            return "mcs_erect_domain_request"
+        if kind == 10:
+            return "mcs_attach_user_request"
+        if kind == 11:
+            return "mcs_attach_user_confirm"
+        if kind == R.MCS_CHANNEL_JOIN_REQUEST:
+            initiator, channel = struct.unpack(">HH", mcs[1:5])
+            return f"mcs_channel_join_request_{self.channel(channel, initiator)}"
+        if kind == R.MCS_CHANNEL_JOIN_CONFIRM:
+            initiator, channel = struct.unpack(">HH", mcs[2:6])
+            return f"mcs_channel_join_confirm_{self.channel(channel, initiator)}"
+        sd = R.send_data(pdu)
+        if sd is None:
+            return None
+        if sd.channel_id == self.inj.io_channel:
+            return self._io_name(sd.payload)
+        return self._channel_name(direction, sd)
+
+    @staticmethod
+    def _io_name(payload: bytes) -> str | None:
+        flags = struct.unpack("<H", payload[:2])[0] if len(payload) >= 2 else 0
+        if flags & 0x0040 and len(payload) > 4 and \
+                struct.unpack("<H", payload[:2])[0] != len(payload):
+            return "client_info"                      # SEC_INFO_PKT: holds the lab password
+        if len(payload) >= 6 and struct.unpack("<H", payload[:2])[0] == len(payload):
+            ptype = struct.unpack("<H", payload[2:4])[0] & 0x0F
+            if ptype in (1, 3):
+                return {1: "demand_active", 3: "confirm_active"}[ptype]
+            if ptype == 7 and len(payload) >= 15 and payload[14] in (39, 40):
+                return {39: "font_list", 40: "font_map"}[payload[14]]
+        return None
+
+    def _channel_name(self, direction: str, sd) -> str:
+        R = rdpdr_lab
+        name = self.inj.channel_name(sd.channel_id) or str(sd.channel_id)
+        total, flags = struct.unpack("<II", sd.payload[:8])
+        key = (direction, sd.channel_id)
+        if flags & R.CHANNEL_FLAG_FIRST:
+            what = f"{name}_data"
+            if name == "rdpdr":
+                message = sd.payload[8:]
+                packet = R.rdpdr_header(message)[2]
+                what = RDPDR_FILE_NAMES.get((direction, packet), f"rdpdr_{packet.lower()}")
+                if packet == "DEVICELIST_ANNOUNCE" and len(message) >= 8 and \
+                        struct.unpack("<I", message[4:8])[0] == 0:
+                    what += "_empty"
+            self.current[key] = [what, 0]
+        entry = self.current.get(key, [f"{name}_data", 0])
+        entry[1] += 1
+        whole = flags & R.CHANNEL_FLAG_FIRST and flags & R.CHANNEL_FLAG_LAST
+        return entry[0] if whole else f"{entry[0]}_chunk{entry[1]}"
+
+
+def capture_channels(cap: "Capture", lab: Lab, out: pathlib.Path) -> None:
+    """session_channels/: a session with static virtual channels and redirected devices.
+    xfreerdp (drive, clipboard, serial, parallel, printer) -> ClientSideInjector
+    (tests/lab/rdpdr_lab.py) -> 'tls10' xrdp. xrdp has no chansrv, so the injector plays the
+    rdpdr server towards the client after the Font Map (Server Announce, Core Capability,
+    Client ID Confirm, User Logged On) and FreeRDP announces its devices; the client is ended
+    once its Device List Announce with devices has gone by. The injected PDUs are stored like
+    the others, flagged "injected" in the manifest and named injected_*."""
+    subdir = "session_channels"
+    host = lab.xrdp("tls10", name="xrdp-tls10-channels")
+    share = lab.dir / "share"
+    share.mkdir(exist_ok=True)
+    inj = rdpdr_lab.ClientSideInjector(lab, host.port, name="injector-channels")
+    mark = host.log_mark()
+    args = [a.format(share=share) for a in CHANNEL_CLIENT_ARGS]
+    res = lab.xfreerdp(inj.port, *args, timeout=30,
+                       until_log=[(inj, rdpdr_lab.DEVICES_ANNOUNCED), (inj, rdpdr_lab.CLOSED)])
+    inj.stop()
+    if inj.error is not None:
+        raise LabError(f"injector failed: {inj.error!r}\n{inj.describe()}\n{res.summary()}")
+    announces = inj.device_announces("c2s")
+    if not announces or not announces[-1]:
+        raise LabError(f"no Device List Announce with devices\n{inj.describe()}\n"
+                       f"{res.summary()}")
+    log_slice = host.log_path.read_bytes()[mark:].decode(errors="replace")
+    server_lines = [l.split("] ", 2)[-1] for l in log_slice.splitlines()
+                    if re.search(r"Security protocol|connection established|Adding channel|"
+                                 r"connecting to sesman", l)]
+    d = out / subdir
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    namer = ChannelSessionNamer(inj)
+    idx = {"c2s": 0, "s2c": 0}
+    manifest, named = [], {}
+    for rec in inj.pdus():
+        n = idx[rec.direction]
+        idx[rec.direction] += 1
+        what = namer.name(rec.direction, n, rec.pdu)
+        if what and rec.injected:
+            what = "injected_" + what
+        fname = f"{rec.direction}_{n:02d}" + (f"_{what}" if what else "") + ".bin"
+        (d / fname).write_bytes(rec.pdu)
+        label = describe_pdu(rec.pdu, rec.direction)
+        sd = rdpdr_lab.send_data(rec.pdu) if rec.pdu[0] == 0x03 else None
+        if sd is not None and sd.channel_id != inj.io_channel:
+            label += f" [{inj.channel_name(sd.channel_id)}]"
+            if what and "rdpdr" in what:
+                label += " " + what.removeprefix("injected_")
+        entry = {"order": len(manifest), "file": fname, "t": rec.t, "len": len(rec.pdu),
+                 "kind": pdu_kind(rec.pdu), "label": label}
+        if rec.injected:
+            entry["injected"] = True
+        manifest.append(entry)
+        if what:
+            key = what if what not in named else f"{what}_{n:02d}"
+            named[key] = fname
+    lab_dir = str(lab.dir)
+    meta = {
+        "what": "xfreerdp with redirected devices -> ClientSideInjector (tests/lab/rdpdr_lab.py:"
+                " TLS terminated both legs, rdpdr server PDUs injected towards the client after "
+                "the Font Map) -> xrdp 'tls10' profile (TLS 1.0 only, no chansrv)",
+        "client_argv": [a.replace(lab_dir, "$LAB") for a in res.argv],
+        "client_ended_by": res.ended_by, "client_states": res.states(),
+        "client_errors": res.error_codes() + res.error_infos(),
+        "xrdp_profile": host.profile,
+        "xrdp_settings": {k: v for k, v in host.settings.items()
+                          if k not in ("port", "certificate", "key_file")},
+        "tls": inj.tls_info, "forwarder_closed_by": inj.closed_by,
+        "xrdp_log": server_lines,
+        "channels": {"cs_net": [{"name": n, "options": f"0x{o:08X}"} for n, o in inj.channels],
+                     "sc_net_io": inj.io_channel, "sc_net": inj.channel_ids},
+        "rdpdr_injected": inj.injected,
+        "device_announces": [[{"type": dev.type, "type_name": dev.type_name, "id": dev.id,
+                               "dos_name": dev.dos_name, "data": dev.data.hex()}
+                              for dev in announce] for announce in announces],
+        "named": named,
+        "pdus": manifest,
+    }
+    (d / "manifest.json").write_text(json.dumps(meta, indent=1) + "\n")
+    cap.run_note("channels session (injector)", res)
+    cap.summary["files"][subdir + "/"] = {
+        "count": dict(idx), "what": meta["what"], "tls": inj.tls_info,
+        "client_states_last": (res.states() or [None])[-1],
+        "channels": [n for n, _ in inj.channels],
+        "devices": [str(dev) for dev in announces[-1]]}
+    print(f"  {subdir + '/':45s} c2s={idx['c2s']} s2c={idx['s2c']} channels="
+          f"{inj.channel_names()} devices={[str(x) for x in announces[-1]]}", flush=True)
+
+
 def verify_tree(out: pathlib.Path) -> list:
     """Each .bin: TPKT (03 00, length == file size); in session dirs fast-path PDUs are
     accepted when their own length field equals the file size."""
@@ -834,9 +1036,10 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=pathlib.Path, default=DEFAULT_OUT)
     ap.add_argument("--keep", action="store_true", help="keep the lab dir")
-    ap.add_argument("--only", choices=["rdp-levels"],
+    ap.add_argument("--only", choices=["rdp-levels", "channels"],
                     help="capture only this group into the existing fixture tree "
-                         "(rdp-levels: session_rdp_low/ and session_rdp_fips/, with the "
+                         "(channels: session_channels/; "
+                         "rdp-levels: session_rdp_low/ and session_rdp_fips/, with the "
                          "existing xrdp_rsakeys.ini); capture_log.json is updated, not "
                          "replaced")
     args = ap.parse_args(argv)
@@ -942,6 +1145,10 @@ def main(argv=None) -> int:
         # ---- 4. Standard RDP Security at crypt_level=low and fips (same key pair)
         print("Standard RDP Security levels:", flush=True)
         capture_rdp_levels(cap, lab, out, rsakeys)
+
+        # ---- 5. a session with channels and redirected devices (rdpdr injected)
+        print("channels and redirected devices:", flush=True)
+        capture_channels(cap, lab, out)
         problems = verify_tree(out)
         cap.summary["verify_problems"] = problems
         cap.summary["elapsed_s"] = round(time.monotonic() - t_start, 2)
@@ -976,6 +1183,8 @@ def main_only(args, out: pathlib.Path, t_start: float) -> int:
         print(f"lab dir: {lab.dir}\nfixtures: {out}", flush=True)
         if args.only == "rdp-levels":
             capture_rdp_levels(cap, lab, out, rsakeys)
+        elif args.only == "channels":
+            capture_channels(cap, lab, out)
         problems = verify_tree(out)
         cap.summary["verify_problems"] = problems
         cap.summary["elapsed_s_" + args.only] = round(time.monotonic() - t_start, 2)

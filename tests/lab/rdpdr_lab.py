@@ -25,15 +25,16 @@ gap, both on 127.0.0.1 at a port the kernel picks, one connection each:
       so this works in front of a gateway whatever security its host speaks.
 
   HostSideRecorder     gateway -> recorder -> TLS xrdp host
-      The same relay without injection, between the gateway and a TLS host: accepts TLS 1.0
-      (like the Windows 7 host behind it) and speaks TLS towards xrdp. It records what the host
-      would have received: the CS_NET channel names and the rdpdr PDUs, decoded. (A Standard RDP
-      Security host's stream is RC4-encrypted by the gateway: this tool cannot read it.)
+      The same relay without injection, between the gateway and a TLS host: speaks TLS 1.0
+      with the gateway (like the Windows 7 host behind it) and TLS towards xrdp. It records
+      what the host receives: the CS_NET channel names and the rdpdr PDUs, decoded. (Towards
+      a Standard RDP Security host the gateway encrypts with RC4: nothing to read there.)
 
-Both record every PDU of both directions in plaintext (`records`: TPKT and fast-path PDUs,
-injected ones marked), reassemble virtual channel chunks (CHANNEL_FLAG_FIRST .. LAST) per
-channel and direction, and write an event log (`log_path`, one line per event) that tests
-wait on with lab.wait_file_regex or Lab.run(until_log=(mitm, regex)); no sleeps.
+Both record the PDUs of both directions in plaintext (`records`: every TPKT PDU and the first
+`max_fastpath` fast-path PDUs each way, injected ones marked), reassemble virtual channel
+chunks (CHANNEL_FLAG_FIRST .. LAST) per channel and direction, and write an event log
+(`log_path`, one line per event) that tests wait on with lab.wait_file_regex or
+Lab.run(until_log=(mitm, regex)); no sleeps.
 
     inj = ClientSideInjector(lab, upstream_port=gw.port)     # started, listening
     res = lab.xfreerdp(inj.port, "/sec:tls", "/drive:share,/tmp/x",
@@ -55,14 +56,11 @@ import sys
 import threading
 import time
 import warnings
-from typing import Callable, Optional
+from typing import Optional
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 from lab import LOOPBACK, LabError, listen_loopback, wait_file_regex  # noqa: E402
-
-# Talking TLS 1.0 to and for the legacy host is the point; ssl warns about it.
-warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*TLSv1.*")
 
 IO_TIMEOUT = 30.0            # a blocked send or handshake on loopback: something is wrong
 
@@ -363,7 +361,8 @@ def server_core_capability(minor: int = RDPDR_VERSION_MINOR) -> bytes:
                           1, minor,          # protocolMajorVersion, protocolMinorVersion
                           0x0000FFFF,        # ioCode1: every IRP major function
                           0,                 # ioCode2
-                          0x00000007,        # extendedPDU: DEVICE_REMOVE | DISPLAY_NAME | USER_LOGGEDON
+                          0x00000007,        # extendedPDU: DEVICE_REMOVE, DISPLAY_NAME,
+                                             # USER_LOGGEDON
                           0x00000001,        # extraFlags1: ENABLE_ASYNCIO
                           0)                 # extraFlags2
     general += struct.pack("<I", 0)          # SpecialTypeDeviceCap
@@ -417,6 +416,7 @@ class Leg:
         self.incoming = ssl.MemoryBIO()
         self.outgoing = ssl.MemoryBIO()
         self.framer = Framer()
+        self.closed = False          # the peer sent its TLS close_notify
 
     def start_tls(self, ctx: ssl.SSLContext, server_side: bool) -> None:
         self.tls = ctx.wrap_bio(self.incoming, self.outgoing, server_side=server_side)
@@ -455,15 +455,20 @@ class Leg:
         return self.decrypted()
 
     def decrypted(self) -> bytes:
-        """Every plaintext byte OpenSSL can produce from what it has been given so far."""
+        """Every plaintext byte OpenSSL can produce from what it has been given so far. A
+        close_notify from the peer sets `closed` (read() then returns b"" for ever)."""
         out = []
-        while True:
+        while not self.closed:
             try:
-                out.append(self.tls.read(65536))
+                chunk = self.tls.read(65536)
             except ssl.SSLWantReadError:
                 break
             except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                chunk = b""
+            if not chunk:
+                self.closed = True
                 break
+            out.append(chunk)
         self._flush()        # TLS 1.3 may answer (key update)
         return b"".join(out)
 
@@ -568,6 +573,10 @@ class Mitm(threading.Thread):
                 except OSError:
                     pass
         try:
+            self.listener.shutdown(socket.SHUT_RDWR)     # wakes a thread blocked in accept()
+        except OSError:
+            pass
+        try:
             self.listener.close()
         except OSError:
             pass
@@ -614,7 +623,8 @@ class Mitm(threading.Thread):
                 self.listener.close()
             except OSError:
                 pass
-            self.log.write(f"closed: {self.closed_by or ('stopped' if self._halt.is_set() else '?')}")
+            how = self.closed_by or ("stopped" if self._halt.is_set() else "?")
+            self.log.write(f"closed: {how}")
 
     def _x224(self) -> bool:
         """Relay the Connection Request and Confirm; True if TLS follows."""
@@ -661,6 +671,10 @@ class Mitm(threading.Thread):
                         other.send(data)     # RC4 inside: nothing to read
                 except (OSError, ssl.SSLError) as e:
                     self.closed_by = f"{direction} sink error {e!r}"
+                    return
+                if leg.closed:
+                    self.closed_by = ("client" if direction == "c2s" else "upstream") + \
+                        " close_notify"
                     return
 
     def _pass(self, direction: str, leg: Leg, other: Leg, data: bytes) -> None:
@@ -772,11 +786,23 @@ class Mitm(threading.Thread):
             return [r for r in self.records if direction is None or r.direction == direction]
 
 
+def tls_versions(ctx: ssl.SSLContext, minimum: Optional[ssl.TLSVersion] = ssl.TLSVersion.TLSv1,
+                 maximum: Optional[ssl.TLSVersion] = None) -> ssl.SSLContext:
+    """Set a context's versions; TLS 1.0 is the point here, so ssl's deprecation warning for it
+    is silenced (also under unittest, which turns warnings back on)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if minimum is not None:
+            ctx.minimum_version = minimum
+        if maximum is not None:
+            ctx.maximum_version = maximum
+    return ctx
+
+
 def default_server_context(cert, key) -> ssl.SSLContext:
     """Towards the peer that connects to us: anything from TLS 1.0 (the gateway's backend
     leg may be held to what the legacy host speaks) with a self-signed certificate."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1
+    ctx = tls_versions(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER))
     ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
     ctx.load_cert_chain(str(cert), str(key))
     return ctx
@@ -784,10 +810,9 @@ def default_server_context(cert, key) -> ssl.SSLContext:
 
 def default_client_context() -> ssl.SSLContext:
     """Towards the gateway or xrdp: no verification (lab certificates), TLS 1.0 allowed."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx = tls_versions(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    ctx.minimum_version = ssl.TLSVersion.TLSv1
     ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
     return ctx
 
@@ -815,9 +840,11 @@ class ClientSideInjector(Mitm):
             return
         if self.initiator is None:
             self.initiator = sd.initiator
-        # The Font Map is the host's last PDU of the connection sequence: the client becomes
-        # ACTIVE on it and opens its channel plugins right after, before it reads anything
-        # more from the socket, so an rdpdr PDU sent behind it reaches an open channel.
+        # The Font Map is the host's last PDU of the connection sequence. FreeRDP 2 becomes
+        # ACTIVE on it and leaves its read loop at once (rdp_recv_callback returns 2), then
+        # connects its channel plugins (freerdp_channels_post_connect) before it reads the
+        # next PDU: an rdpdr PDU sent right behind the Font Map finds rdpdr open. (Sent any
+        # earlier, FreeRDP drops it silently: the plugin has not opened its channel yet.)
         if sd.channel_id == self.io_channel and is_font_map(sd.payload) and not self.injected:
             self._inject("SERVER_ANNOUNCE", server_announce(self.version_minor))
 
@@ -847,28 +874,31 @@ class ClientSideInjector(Mitm):
 
 class HostSideRecorder(Mitm):
     """gateway -> recorder -> TLS xrdp: records and decodes what the host receives (see the
-    module doc). Accepts only TLS 1.0 from the gateway by default, like the Windows 7 host it
-    stands in front of, so the gateway's backend leg is the legacy one it would be."""
+    module doc). By default it speaks to the gateway what the lab's tls10 xrdp speaks (TLS 1.0
+    only, AES-CBC-SHA suites with RSA key exchange, like Windows 7), so that the gateway's
+    backend leg is the legacy one it would be without the recorder."""
 
     role = "recorder"
 
-    def __init__(self, lab, upstream_port: int, *,
-                 front_max_tls: Optional[ssl.TLSVersion] = ssl.TLSVersion.TLSv1, **kw):
-        """front_max_tls: the highest TLS version accepted from the gateway (None: any)."""
-        self.front_max_tls = front_max_tls
+    def __init__(self, lab, upstream_port: int, *, legacy_front: bool = True, **kw):
+        """legacy_front: False accepts any TLS version and suite from the gateway."""
+        self.legacy_front = legacy_front
         super().__init__(lab, upstream_port, **kw)
 
     def client_context(self, cert, key) -> ssl.SSLContext:
         ctx = default_server_context(cert, key)
-        if self.front_max_tls is not None:
-            ctx.maximum_version = self.front_max_tls
+        if self.legacy_front:
+            tls_versions(ctx, ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1)
+            ctx.set_ciphers("AES256-SHA:AES128-SHA:@SECLEVEL=0")
         return ctx
 
 
 __all__ = [
     "ClientSideInjector", "HostSideRecorder", "Mitm", "Device", "Record", "DEVICE_TYPES",
     "DEVICES_ANNOUNCED", "ANY_DEVICE_LIST", "CONNECT_INITIAL_SEEN", "CLOSED",
-    "cs_net_channels", "sc_net_channel_ids", "send_data", "send_data_indication",
+    "MCS_CHANNEL_JOIN_REQUEST", "MCS_CHANNEL_JOIN_CONFIRM", "MCS_SEND_DATA_REQUEST",
+    "MCS_SEND_DATA_INDICATION", "mcs_type", "cs_net_channels", "sc_net_channel_ids",
+    "send_data", "send_data_indication",
     "device_list", "rdpdr_header", "server_announce", "server_core_capability",
     "server_client_id_confirm", "server_user_logged_on", "channel_chunk",
 ]

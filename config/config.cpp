@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "config/channel_policy.hpp"
+
 namespace rdpbridge::config {
 
 std::size_t default_handshakes_per_source(std::size_t max_handshakes) {
@@ -102,6 +104,7 @@ std::vector<std::string> warnings(const Config& config) {
                           "to its RDP key (rdpbridge probe prints it)");
         }
     }
+    channel_warnings(config, out);
     return out;
 }
 

@@ -97,13 +97,16 @@ struct ServiceCredentials {
     bool operator==(const ServiceCredentials&) const = default;
 };
 
-// One allow-or-deny list. `allow` present (even empty): only what it lists passes; else `deny` lists what never passes.
+// One allow-or-deny list. `allow` present (even empty): only what it lists passes; else `deny`
+// lists what never passes.
 struct PassRules {
     std::optional<std::vector<std::string>> allow;  // lower case
     std::vector<std::string> deny;                  // lower case
     bool operator==(const PassRules&) const = default;
 };
-// [backend.channels] / [route.channels]: which static virtual channels, and which rdpdr device types, reach the host.
+
+// [backend.channels] / [route.channels]: which static virtual channels, and which rdpdr device
+// types, reach the host.
 struct ChannelPolicy {
     PassRules channels;  // static channel names
     PassRules devices;   // "drive", "printer", "serial", "parallel", "smartcard"
@@ -127,6 +130,9 @@ struct Backend {
     // refusal code and gets the host's capability flags (extended client data, graphics
     // pipeline), at the cost of a host connection for every X.224 request, scanners included.
     bool early_host_contact = false;
+    // Which of the client's static virtual channels (and rdpdr device types) reach the host;
+    // nullopt (no [backend.channels] table): all of them. A matching route's own table replaces
+    // this one (effective_channel_policy in config/channel_policy.hpp).
     std::optional<ChannelPolicy> channels;
 
     bool operator==(const Backend&) const = default;
@@ -171,6 +177,8 @@ struct Route {
     std::string listener;  // empty = every listener
     std::string mstshash;
     std::string backend;
+    // [route.channels]: replaces the backend's channel policy entirely for clients on this
+    // route; nullopt: the backend's applies.
     std::optional<ChannelPolicy> channels;
 
     bool operator==(const Route&) const = default;

@@ -24,7 +24,7 @@ namespace {
 constexpr std::string_view kRootKeys[] = {"state_dir", "known_hosts", "logging", "limits",
                                           "shield",    "service",     "admin",   "listener",
                                           "backend",   "route"};
-constexpr std::string_view kRouteKeys[] = {"listener", "mstshash", "backend"};
+constexpr std::string_view kRouteKeys[] = {"listener", "mstshash", "backend", "channels"};
 
 bool is_bare_key(std::string_view key) {
     return !key.empty() && std::all_of(key.begin(), key.end(), [](unsigned char c) {
@@ -292,6 +292,7 @@ Route Reader::read_route(const Scope& s) {
         }
     }
     if (auto b = nonempty(s, "backend", Need::required, "backend = \"win7\"")) r.backend = *b;
+    r.channels = read_channel_policy(s, "[route.channels]", "[route.channels.devices]");
     return r;
 }
 

@@ -1,4 +1,5 @@
-// [[backend]]: the hosts behind the gateway, with [backend.tls] and [backend.credentials].
+// [[backend]]: the hosts behind the gateway, with [backend.tls] and [backend.credentials]
+// ([backend.channels] is read in load_channels.cpp, shared with [route.channels]).
 #include "config/load_toml.hpp"
 
 #include <algorithm>
@@ -10,8 +11,8 @@ namespace rdpbridge::config::internal {
 namespace {
 
 constexpr std::string_view kBackendKeys[] = {
-    "name", "address",     "security",          "connect_timeout", "encryption_methods",
-    "tls",  "credentials", "early_host_contact"};
+    "name", "address",     "security",           "connect_timeout", "encryption_methods",
+    "tls",  "credentials", "early_host_contact", "channels"};
 constexpr std::string_view kCredentialsKeys[] = {"user", "domain", "password_file"};
 constexpr std::string_view kBackendTlsKeys[] = {"min_version",
                                                 "max_version",
@@ -51,6 +52,7 @@ Backend Reader::read_backend(const Scope& s) {
             c.password_file = *f;
         b.credentials = std::move(c);
     }
+    b.channels = read_channel_policy(s, "[backend.channels]", "[backend.channels.devices]");
     return b;
 }
 

@@ -99,6 +99,13 @@ class Reader {
     void read_backend_tls(const Scope& s, BackendSecurity security, BackendTls& out);
     void check_tls_range(const Scope& s, const BackendTls& tls);
     void check_verify(const Scope& s, BackendSecurity security, CertVerify verify);
+    // load_channels.cpp ([backend.channels], [route.channels]):
+    enum class Names { channels, devices };
+    std::optional<ChannelPolicy> read_channel_policy(const Scope& parent, std::string_view what,
+                                                     std::string_view devices_what);
+    PassRules read_pass_rules(const Scope& s, Names kind);
+    std::optional<std::vector<std::string>> read_names(const Scope& s, std::string_view key,
+                                                       Names kind);
     // load.cpp, with the rules that cross sections:
     Route read_route(const Scope& s);
 

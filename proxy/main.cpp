@@ -11,6 +11,7 @@
 #include <iostream>
 #include <optional>
 
+#include "config/channel_policy.hpp"
 #include "config/load.hpp"
 #include "proxy/gateway.hpp"
 #include "proxy/logs/command.hpp"
@@ -145,7 +146,14 @@ int check_config(const std::string& file, std::string as_user) {
         if (b.security != config::BackendSecurity::tls)
             std::cout << ", RDP security "
                       << rdp::encryption_methods_to_string(b.encryption_methods);
-        std::cout << ", verify " << config::to_string(b.tls.verify) << "\n";
+        std::cout << ", verify " << config::to_string(b.tls.verify);
+        if (b.channels) std::cout << ", " << config::describe(*b.channels);
+        std::cout << "\n";
+    }
+    for (const auto& r : cfg.routes) {
+        if (!r.channels) continue;
+        std::cout << "  route " << r.mstshash << " -> backend " << r.backend << ": "
+                  << config::describe(*r.channels) << " (instead of the backend's)\n";
     }
     if (const auto& admin = cfg.admin; admin.bind) {
         std::cout << "  admin endpoint: http://" << config::to_string(*admin.bind) << ", "

@@ -4,6 +4,7 @@
 #include <variant>
 #include <vector>
 
+#include "config/channel_policy.hpp"
 #include "config/config.hpp"
 #include "config/load.hpp"
 
@@ -128,12 +129,18 @@ TEST(FullFile, LoadsEveryKey) {
     EXPECT_EQ(win7.tls.pin_sha256,
               "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789");
     EXPECT_EQ(win7.tls.sni, "win7.plant.example");
+    ASSERT_TRUE(win7.channels);
+    EXPECT_FALSE(win7.channels->channels.allow);
+    EXPECT_EQ(win7.channels->channels.deny, (std::vector<std::string>{"cliprdr", "rdpsnd"}));
+    EXPECT_EQ(win7.channels->devices.allow, (std::vector<std::string>{"printer"}));
+    EXPECT_TRUE(win7.channels->devices.deny.empty());
     const Backend& plant = c.backends[1];
     EXPECT_EQ(plant.address.host, "plc-gw.example");
     EXPECT_EQ(plant.address.port, 3390);
     EXPECT_EQ(plant.security, BackendSecurity::automatic);
     EXPECT_EQ(plant.connect_timeout, 2min);
     EXPECT_FALSE(plant.early_host_contact);
+    EXPECT_FALSE(plant.channels);
     EXPECT_EQ(plant.tls.verify, CertVerify::ca);
     EXPECT_EQ(plant.tls.name, "plc-gw.plant.example");
     EXPECT_EQ(plant.tls.rdp_key_sha256,
@@ -145,6 +152,9 @@ TEST(FullFile, LoadsEveryKey) {
     EXPECT_EQ(c.routes[0].backend, "plant");
     EXPECT_EQ(c.routes[1].listener, "");
     EXPECT_EQ(c.routes[1].mstshash, "Admin");
+    EXPECT_FALSE(c.routes[0].channels);
+    ASSERT_TRUE(c.routes[1].channels);
+    EXPECT_EQ(c.routes[1].channels->channels.allow, std::vector<std::string>{});
 
     ASSERT_TRUE(c.admin.bind);
     EXPECT_EQ(c.admin.bind->port, 9100);
@@ -193,6 +203,7 @@ TEST(Defaults, MinimalConfigUsesStructDefaults) {
     EXPECT_EQ(b.security, BackendSecurity::automatic);
     EXPECT_EQ(b.connect_timeout, 5s);
     EXPECT_FALSE(b.early_host_contact);
+    EXPECT_FALSE(b.channels);  // no policy: every channel passes, as before channels existed
     EXPECT_EQ(b.tls.min_version, TlsVersion::tls1_0);
     EXPECT_EQ(b.tls.max_version, TlsVersion::tls1_3);
     EXPECT_EQ(b.tls.ciphers, BackendTls{}.ciphers);
@@ -1027,6 +1038,229 @@ pin_sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
     EXPECT_TRUE(Contains(w[1], "backend \"b2\"")) << w[1];
     EXPECT_TRUE(Contains(w[1], "rdp_key_sha256")) << w[1];
     EXPECT_TRUE(Contains(w[1], "host_rdp_key_not_pinned")) << w[1];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Channel policy: [backend.channels], [route.channels]
+
+TEST(Channels, ReadLowerCasedWithTheirDevices) {
+    const Config c = expect_config(parse(with_base(R"([backend.channels]
+allow = ["RDPDR", "ClipRdr"]
+[backend.channels.devices]
+deny = ["DRIVE", "smartcard"]
+)"),
+                                         "t.toml"));
+    ASSERT_EQ(c.backends.size(), 1u);
+    ASSERT_TRUE(c.backends[0].channels);
+    const ChannelPolicy& p = *c.backends[0].channels;
+    EXPECT_EQ(p.channels.allow, (std::vector<std::string>{"rdpdr", "cliprdr"}));
+    EXPECT_TRUE(p.channels.deny.empty());
+    EXPECT_FALSE(p.devices.allow);
+    EXPECT_EQ(p.devices.deny, (std::vector<std::string>{"drive", "smartcard"}));
+    EXPECT_TRUE(passes(p.channels, "CLIPRDR"));  // names from the wire compare in any case
+    EXPECT_FALSE(passes(p.channels, "rdpsnd"));
+    EXPECT_FALSE(passes(p.devices, "Drive"));
+    EXPECT_TRUE(passes(p.devices, "printer"));
+    EXPECT_EQ(describe(p), "channels only rdpdr, cliprdr, rdpdr devices all but drive, smartcard");
+    EXPECT_TRUE(warnings(c).empty());
+}
+
+TEST(Channels, EmptyAllowPassesNothingAndNoListPassesEverything) {
+    const Config c = expect_config(parse(with_base(R"([backend.channels]
+allow = []
+[[backend]]
+name = "devices-only"
+address = "h2"
+[backend.channels.devices]
+allow = ["printer"]
+)"),
+                                         "t.toml"));
+    ASSERT_EQ(c.backends.size(), 2u);
+    ASSERT_TRUE(c.backends[0].channels);
+    const PassRules& none = c.backends[0].channels->channels;
+    ASSERT_TRUE(none.allow);  // present and empty: screen, keyboard and mouse only
+    EXPECT_TRUE(none.allow->empty());
+    EXPECT_FALSE(passes(none, "rdpdr"));
+    EXPECT_EQ(describe(*c.backends[0].channels), "channels none");
+    ASSERT_TRUE(c.backends[1].channels);
+    const ChannelPolicy& devices_only = *c.backends[1].channels;
+    EXPECT_EQ(devices_only.channels, PassRules{});
+    EXPECT_TRUE(passes(devices_only.channels, "cliprdr"));
+    EXPECT_EQ(describe(devices_only), "channels all, rdpdr devices only printer");
+}
+
+TEST(Channels, RouteTableReplacesTheBackendsEntirely) {
+    const Config c = expect_config(parse(with_base(R"([backend.channels]
+deny = ["cliprdr"]
+[backend.channels.devices]
+deny = ["drive"]
+[[route]]
+mstshash = "maint*"
+backend = "host"
+[route.channels]
+deny = []
+[[route]]
+mstshash = "ops*"
+backend = "host"
+)"),
+                                         "t.toml"));
+    ASSERT_EQ(c.routes.size(), 2u);
+    ASSERT_TRUE(c.routes[0].channels);
+    EXPECT_EQ(*c.routes[0].channels, ChannelPolicy{});
+    EXPECT_FALSE(c.routes[1].channels);
+
+    const Backend& b = c.backends[0];
+    const ChannelPolicy* maint = effective_channel_policy(b, &c.routes[0]);
+    ASSERT_EQ(maint, &*c.routes[0].channels);
+    EXPECT_TRUE(passes(maint->channels, "cliprdr"));
+    EXPECT_TRUE(passes(maint->devices, "drive"));  // the backend's devices rules are gone too
+    EXPECT_EQ(effective_channel_policy(b, &c.routes[1]), &*b.channels);
+    EXPECT_EQ(effective_channel_policy(b, nullptr), &*b.channels);
+    EXPECT_FALSE(passes(b.channels->channels, "cliprdr"));
+    EXPECT_EQ(effective_channel_policy(Backend{}, nullptr), nullptr);
+}
+
+TEST(Errors, ChannelsAllowAndDenyTogether) {
+    const LoadError e = single_error(with_base(R"([backend.channels]
+allow = ["rdpsnd"]
+deny = ["cliprdr"]
+)"));
+    EXPECT_EQ(e.key, "backend[0].channels.deny");
+    EXPECT_EQ(e.line, 10);
+    EXPECT_TRUE(Contains(e.message, "allow and deny are both set in [backend.channels]"));
+    EXPECT_TRUE(Contains(e.message, "use allow or deny, not both"));
+
+    const LoadError devices = single_error(std::string(kBase) + R"([[route]]
+mstshash = "x"
+backend = "host"
+[route.channels.devices]
+allow = []
+deny = ["drive"]
+)");
+    EXPECT_EQ(devices.key, "route[0].channels.devices.deny");
+    EXPECT_TRUE(Contains(devices.message, "in [route.channels.devices]; use allow or deny"));
+}
+
+TEST(Errors, DeviceTypesAreTheFiveOfRdpdr) {
+    const auto errors = expect_errors(parse(with_base(R"([backend.channels.devices]
+deny = ["usb", "Drvie", "SERIAL"]
+)"),
+                                            "t.toml"));
+    ASSERT_EQ(errors.size(), 2u);
+    EXPECT_EQ(errors[0].key, "backend[0].channels.devices.deny");
+    EXPECT_EQ(errors[0].line, 9);
+    EXPECT_EQ(errors[0].message,
+              "\"usb\" is not an rdpdr device type; use one of \"drive\", \"printer\", \"serial\", "
+              "\"parallel\", \"smartcard\"");
+    EXPECT_TRUE(Contains(errors[1].message,
+                         "\"Drvie\" is not an rdpdr device type; did you mean "
+                         "\"drive\"?"));
+}
+
+TEST(Errors, ChannelNamesFitCsNet) {
+    const auto errors = expect_errors(parse(with_base(R"([backend.channels]
+deny = ["clipboard", "rd pdr", "rdp\u0001", ""]
+)"),
+                                            "t.toml"));
+    ASSERT_EQ(errors.size(), 4u);
+    for (const LoadError& e : errors) {
+        EXPECT_EQ(e.key, "backend[0].channels.deny");
+        EXPECT_EQ(e.line, 9);
+    }
+    EXPECT_TRUE(Contains(errors[0].message, "\"clipboard\" has 9 characters"));
+    EXPECT_TRUE(Contains(errors[0].message, "at most 7 (CHANNEL_DEF.name is 8 bytes"));
+    EXPECT_TRUE(Contains(errors[1].message, "a space at position 3"));
+    EXPECT_TRUE(Contains(errors[2].message, "control character 0x01 at position 4"));
+    EXPECT_TRUE(Contains(errors[3].message, "must not be empty"));
+    for (std::size_t i = 1; i < errors.size(); ++i)
+        EXPECT_TRUE(Contains(errors[i].message, "1 to 7 ASCII letters, digits or punctuation"));
+    EXPECT_TRUE(Contains(errors[0].message, "no client can offer it; known: \"rdpdr\""));
+}
+
+TEST(Errors, ChannelTablesHaveTheirOwnKeysAndShapes) {
+    const auto errors = expect_errors(parse(with_base(R"([backend.channels]
+allowed = ["rdpsnd"]
+deny = "cliprdr"
+devices = ["drive"]
+)"),
+                                            "t.toml"));
+    ASSERT_EQ(errors.size(), 3u);
+    const LoadError unknown = error_for(errors, "backend[0].channels.allowed");
+    EXPECT_TRUE(Contains(unknown.message,
+                         "unknown key \"allowed\" in [backend.channels]; did you "
+                         "mean \"allow\"? allowed keys: allow, deny, devices"));
+    EXPECT_TRUE(Contains(error_for(errors, "backend[0].channels.deny").message,
+                         "got a string; write deny = [\"cliprdr\"]"));
+    EXPECT_TRUE(Contains(error_for(errors, "backend[0].channels.devices").message,
+                         "write [backend.channels.devices] and under it deny = [\"drive\"]"));
+    EXPECT_TRUE(Contains(
+        single_error(with_base("[backend.channels.devices]\ndney = [\"drive\"]\n")).message,
+        "in [backend.channels.devices]; did you mean \"deny\"? allowed keys: allow, deny"));
+}
+
+TEST(Warnings, UnknownChannelNameNamesTheKeyAndSuggests) {
+    const Config c = expect_config(parse(with_base(R"([backend.channels]
+deny = ["clipbrd", "MS_T120", "mychan"]
+)"),
+                                         "t.toml"));
+    const auto w = warnings(c);
+    ASSERT_EQ(w.size(), 2u);  // ms_t120 is known: denying it is pointless but harmless
+    EXPECT_TRUE(Contains(w[0],
+                         "t.toml:9:8: backend[0].channels.deny: backend \"host\": "
+                         "\"clipbrd\" is not a static channel rdpbridge knows, so deny "
+                         "stops only a channel of exactly that name; did you mean "
+                         "\"cliprdr\"? known: \"rdpdr\", \"rdpsnd\", \"cliprdr\""))
+        << w[0];
+    EXPECT_TRUE(Contains(w[1], "\"mychan\" is not a static channel"));
+    EXPECT_FALSE(Contains(w[1], "did you mean")) << w[1];
+
+    const Config allowed = expect_config(parse(std::string(kBase) + R"([[route]]
+mstshash = "x*"
+backend = "host"
+[route.channels]
+allow = ["rdpsnd", "rdpsdn"]
+)",
+                                               "t.toml"));
+    const auto wa = warnings(allowed);
+    ASSERT_EQ(wa.size(), 1u);
+    EXPECT_TRUE(Contains(wa[0], "t.toml:12:9: route[0].channels.allow: route \"x*\": \"rdpsdn\""))
+        << wa[0];
+    EXPECT_TRUE(Contains(wa[0], "so allow lets through only")) << wa[0];
+}
+
+TEST(Warnings, DevicesWithoutRdpdrHaveNoEffect) {
+    const Config c = expect_config(parse(with_base(R"([backend.channels]
+allow = ["rdpsnd"]
+[backend.channels.devices]
+deny = ["drive"]
+[[backend]]
+name = "b2"
+address = "h2"
+[backend.channels]
+deny = ["RDPDR"]
+[backend.channels.devices]
+allow = []
+[[backend]]
+name = "b3"
+address = "h3"
+[backend.channels]
+deny = ["cliprdr"]
+[backend.channels.devices]
+deny = ["drive"]
+)"),
+                                         "t.toml"));
+    const auto w = warnings(c);
+    ASSERT_EQ(w.size(), 2u);
+    EXPECT_TRUE(Contains(w[0],
+                         "t.toml:10:1: backend[0].channels.devices: backend \"host\": "
+                         "devices has no effect: rdpdr is not passed (allow does not list "
+                         "it)"))
+        << w[0];
+    EXPECT_TRUE(Contains(w[1],
+                         "backend \"b2\": devices has no effect: rdpdr is not passed (deny "
+                         "lists it)"))
+        << w[1];
+    EXPECT_EQ(describe(*c.backends[0].channels), "channels only rdpsnd");
 }
 
 }  // namespace

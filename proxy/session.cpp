@@ -11,6 +11,7 @@
 #include <chrono>
 #include <optional>
 
+#include "config/channel_policy.hpp"
 #include "proxy/channel_policy.hpp"
 #include "proxy/faults.hpp"
 #include "proxy/keepalive.hpp"
@@ -1019,9 +1020,9 @@ awaitable<void> Session::run() {
         params.back_selected = agreement->selected_protocol;
         params.refuse_ms_t120 = config().shield.refuse_ms_t120;
         params.allowed_methods = backend.config->encryption_methods;
-        if (const auto* policy = effective_channel_policy(*backend.config, route_)) {
+        if (const auto* policy = config::effective_channel_policy(*backend.config, route_)) {
             params.channels = bridge_channel_policy(*policy);
-            established_["channel_policy"] = describe(*policy);
+            established_["channel_policy"] = config::describe(*policy);
         }
         if (agreement->selected_protocol == rdp::protocol::ssl) {
             back.emplace(std::move(backend_), backend.tls.get());

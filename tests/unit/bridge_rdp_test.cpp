@@ -13,11 +13,14 @@
 #include "rdp/crypto.hpp"
 #include "rdp/fastpath.hpp"
 #include "rdp/gcc.hpp"
+#include "rdp/gcc_network.hpp"
 #include "rdp/mcs.hpp"
+#include "rdp/rdpdr.hpp"
 #include "rdp/security_header.hpp"
 #include "rdp/server_security.hpp"
 #include "rdp/tpkt.hpp"
 #include "rdp/utf16.hpp"
+#include "rdp/virtual_channel.hpp"
 #include "rdp/x224.hpp"
 
 using namespace rdpbridge::rdp;
@@ -93,6 +96,7 @@ class RdpHostBridge : public ::testing::Test {
         p.allowed_methods = encryption_method::bits128 | encryption_method::fips;
         for (std::size_t i = 0; i < 32; ++i) p.client_random[i] = uint8_t(0xA0 + i);
         client_random_.assign(p.client_random.begin(), p.client_random.end());
+        adjust(p);
         bridge_ = std::make_unique<Bridge>(p);
         configure(*bridge_);
 
@@ -114,6 +118,7 @@ class RdpHostBridge : public ::testing::Test {
         host_ = std::make_unique<StandardSecurity>(StandardSecurity::create(host).value());
     }
 
+    virtual void adjust(BridgeParams&) {}
     virtual void configure(Bridge&) {}
 
     // Sends a Client Info PDU through the bridge and lets the host read it, so that both RC4
@@ -352,4 +357,44 @@ TEST(RdpHostBridgeShield, MsT120ChannelIsRefusedBeforeTheHost) {
     Bridge lenient(p);
     EXPECT_FALSE(lenient.from_client(*mcs::encode(*ci), to_host));
     EXPECT_FALSE(to_host.empty());
+}
+
+namespace {
+
+// rdpdr devices are filtered on this leg too, from the plaintext, before sealing.
+class RdpHostBridgeDevicePolicy : public RdpHostBridge {
+    void adjust(BridgeParams& p) override { p.channels.deny_devices = {rdpdr::device::drive}; }
+};
+
+}  // namespace
+
+TEST_F(RdpHostBridgeDevicePolicy, DeviceListReachesTheHostSealedAndWithoutTheDrive) {
+    log_on();
+    // The host's id for rdpdr, the client's first channel, as this host's SC_NET gives it.
+    auto cr = mcs::decode_connect_response(*unwrap_x224_data(client_view_response_));
+    const auto net = gcc::decode_server_network(*cr->conference.find(gcc::block::sc_net));
+    ASSERT_TRUE(net);
+    ASSERT_FALSE(net->channel_ids.empty());
+    const Bytes captured = fixture("session_channels/c2s_26_rdpdr_client_device_list_announce.bin");
+    mcs::SendData sd = *mcs::decode_send_data(*unwrap_x224_data(captured));
+    sd.channel = net->channel_ids[0];
+    const Bytes announce = *mcs::encode_send_data(sd, sd.user_data);
+
+    Bytes to_host;
+    ASSERT_FALSE(bridge_->from_client(announce, to_host));
+    const auto out = pdus(to_host);
+    ASSERT_EQ(out.size(), 1u);
+    Reader r(user_data_of(out[0]));
+    EXPECT_EQ(*r.u16le("flags"), sec::encrypt);
+    ASSERT_TRUE(r.skip(2, "flags_hi"));
+    const ByteView mac = *r.bytes(8, "mac");
+    Bytes data(r.rest().begin(), r.rest().end());
+    ASSERT_TRUE(verified(host_->open(data, mac.data(), false)));
+    auto chunk = vc::decode_chunk(data);
+    ASSERT_TRUE(chunk);
+    auto devices = rdpdr::decode_device_list_announce(chunk->data);
+    ASSERT_TRUE(devices) << devices.error().message();
+    ASSERT_EQ(devices->size(), 3u);
+    for (const auto& d : *devices) EXPECT_NE(d.type, rdpdr::device::drive);
+    EXPECT_EQ(bridge_->devices_refused(), 1u);
 }

@@ -92,15 +92,18 @@ void Bridge::client_maybe_transparent() {
         client_transparent_ = true;
 }
 
-// The gateway's own Channel Join Confirms go into the host's stream to the client between two
-// PDUs, so that stream stays framed until the client has joined every channel.
-bool Bridge::holding_joins() const {
-    return filter_ && filter_->removed_any() && (!joins_done_ || !held_confirms_.empty());
+// The host's stream stays framed while the channel policy still has business in it: the
+// gateway's own Channel Join Confirms go in between two of its PDUs until the client has joined
+// every channel, and with device rules its Demand Active is edited (capabilities.hpp).
+bool Bridge::host_stream_needed() const {
+    if (!filter_) return false;
+    const bool joining = filter_->removed_any() && (!joins_done_ || !held_confirms_.empty());
+    return joining || (filter_->reads_device_lists() && !demand_active_seen_);
 }
 
 void Bridge::host_step_aside() {
     host_may_step_aside_ = true;
-    if (!holding_joins()) host_transparent_ = true;
+    if (!host_stream_needed()) host_transparent_ = true;
 }
 
 std::vector<Fact> Bridge::take_facts() {
@@ -200,7 +203,7 @@ std::optional<Failure> Bridge::host_pdu(const Bytes& pdu, Bytes& out) {
     } else {
         failure = host_send_data(pdu, *frame->send_data, out);
     }
-    if (host_may_step_aside_ && !holding_joins()) host_transparent_ = true;
+    if (host_may_step_aside_ && !host_stream_needed()) host_transparent_ = true;
     return failure;
 }
 

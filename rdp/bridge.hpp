@@ -113,7 +113,8 @@ class Bridge {
     void client_step_aside();
     void client_maybe_transparent();
     void host_step_aside();
-    bool holding_joins() const;
+    bool host_stream_needed() const;
+    std::optional<Failure> demand_active(Bytes& share_control);
     std::optional<Failure> join_request(const Bytes& pdu, const mcs::ChannelJoin& join, Bytes& out);
     void join_confirm(Bytes& out);
     std::optional<Failure> channel_policy(const mcs::SendData& sd, Bytes& out, bool& handled);
@@ -160,6 +161,7 @@ class Bridge {
     uint32_t host_confirms_ = 0;
     std::deque<std::pair<uint32_t, Bytes>> held_confirms_;  // (joins forwarded before it, PDU)
     bool joins_done_ = false;           // the client's first Send Data or fast-path PDU came
+    bool demand_active_seen_ = false;   // with device rules: the host's, compression taken back
     bool host_may_step_aside_ = false;  // transparent once no join is held
     Bytes replies_;
     std::vector<Fact> facts_;

@@ -3,6 +3,7 @@
 // (channel_filter.hpp) before they are passed, sealed or dropped.
 #include "rdp/bridge.hpp"
 #include "rdp/bridge_internal.hpp"
+#include "rdp/capabilities.hpp"
 #include "rdp/mcs.hpp"
 
 namespace rdpbridge::rdp {
@@ -57,6 +58,23 @@ std::optional<Failure> Bridge::channel_policy(const mcs::SendData& sd, Bytes& ou
             return Failure{Cause::client_mcs_malformed, s.error().message()};
         }
     }
+    return std::nullopt;
+}
+
+// The host's Demand Active, where device lists are read: a client that compressed its rdpdr
+// data would have every message withheld, so the host's offer to accept it compressed is taken
+// back. The length does not change.
+std::optional<Failure> Bridge::demand_active(Bytes& share_control) {
+    if (!filter_ || !filter_->reads_device_lists() || demand_active_seen_ ||
+        !caps::is_demand_active(share_control))
+        return std::nullopt;
+    demand_active_seen_ = true;
+    auto cleared = caps::refuse_client_channel_compression(share_control);
+    if (!cleared) return Failure{Cause::host_mcs_malformed, cleared.error().message()};
+    if (*cleared)
+        facts_.emplace_back("rewrote",
+                            "Demand Active: VCCAPS_COMPR_CS_8K off, so that the client's rdpdr "
+                            "device lists come uncompressed and can be read");
     return std::nullopt;
 }
 

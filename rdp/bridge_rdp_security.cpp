@@ -6,6 +6,7 @@
 
 #include "rdp/bridge.hpp"
 #include "rdp/bridge_internal.hpp"
+#include "rdp/capabilities.hpp"
 #include "rdp/crypto.hpp"
 #include "rdp/host_identity.hpp"
 #include "rdp/licensing.hpp"
@@ -220,6 +221,15 @@ std::optional<Failure> Bridge::client_send_data(const Bytes& pdu, const mcs::Sen
 std::optional<Failure> Bridge::host_send_data(const Bytes& pdu, const mcs::SendData& sd,
                                               Bytes& out) {
     if (!standard_security() || !exchange_sent_) {
+        if (filter_ && !standard_security() && !demand_active_seen_ &&
+            caps::is_demand_active(sd.user_data)) {
+            // Towards a TLS (or unencrypted) host a slow-path PDU has no security header.
+            Bytes share(sd.user_data.begin(), sd.user_data.end());
+            if (auto failure = demand_active(share)) return failure;
+            if (auto s = mcs::append_send_data(sd, share, out); !s)
+                return Failure{Cause::host_mcs_malformed, s.error().message()};
+            return std::nullopt;
+        }
         append(out, pdu);
         return std::nullopt;
     }
@@ -266,6 +276,7 @@ std::optional<Failure> Bridge::host_send_data(const Bytes& pdu, const mcs::SendD
         return std::nullopt;
     } else {
         finish_licensing();
+        if (auto failure = demand_active(plain)) return failure;
         keep = *flags & (sec::autodetect_req | sec::heartbeat | sec::transport_req);
         if (auto code = set_error_info_code(plain)) note_error_info(*code);
         if (session_info::strip_autoreconnect_cookie(plain))

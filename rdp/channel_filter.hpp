@@ -39,6 +39,8 @@ class ChannelFilter {
     // removed, or rdpdr passes and devices are filtered.
     bool reads_client_stream() const { return !removed_.empty() || filters_devices_; }
     bool removed_any() const { return !removed_.empty(); }
+    // Whether rdpdr passes and its device lists are read (so they must come uncompressed).
+    bool reads_device_lists() const { return filters_devices_; }
     // The name of a channel the gateway kept from the host, for its id.
     const std::string* removed(uint16_t channel) const;
 

@@ -203,7 +203,9 @@ TEST_F(ChannelPolicyBridge, GatewaysConfirmWaitsForTheHostsConfirmsOfEarlierJoin
 }
 
 TEST_F(ChannelPolicyBridge, HostDirectionStepsAsideOnceTheClientHasJoined) {
-    start(deny_clipboard_and_drives(), {1004, 1005, 1006});
+    ChannelPolicy p;
+    p.deny = {"cliprdr"};  // no device rules: the host's Demand Active is not awaited
+    start(p, {1004, 1005, 1006});
     client(join_request(kGatewayCliprdr));
     bridge_->take_replies();
     const Bytes info = session("c2s_10_client_info.bin");
@@ -346,4 +348,42 @@ TEST(ChannelPolicyNone, DeviceRulesWithoutRdpdrLeaveTheClientStreamAlone) {
     Bytes out;
     ASSERT_FALSE(b.from_client(session("c2s_01_mcs_connect_initial.bin"), out));
     EXPECT_FALSE(b.client_transparent());  // rdpdr removed: its join is the gateway's to answer
+}
+
+TEST_F(ChannelPolicyBridge, WithDeviceRulesTheHostsOfferOfCompressedChannelDataIsTakenBack) {
+    ChannelPolicy p;
+    p.deny_devices = {rdpdr::device::drive};
+    start(p, {1004, 1005, 1006, 1007});
+    for (uint16_t id : {uint16_t(1004), uint16_t(1005), uint16_t(1006), uint16_t(1007)}) {
+        client(join_request(id));
+        host(join_confirm(id));
+    }
+    client(session("c2s_10_client_info.bin"));
+    host(session("s2c_09.bin"));
+    EXPECT_FALSE(bridge_->host_transparent());  // its Demand Active is still to come
+
+    // A Demand Active shaped like Windows': VCCAPS_COMPR_SC | VCCAPS_COMPR_CS_8K.
+    Bytes share;
+    Writer w(share);
+    for (uint16_t v : {uint16_t(38), uint16_t(0x0011), uint16_t(0x03EA)}) w.u16le(v);
+    w.u32le(0x000103EA);
+    w.u16le(4);
+    w.u16le(4 + 12);
+    w.bytes(Bytes{'R', 'D', 'P', 0});
+    w.u16le(1);
+    w.u16le(0);
+    w.u16le(0x0014);
+    w.u16le(12);
+    w.u32le(0x00000003);
+    w.u32le(1600);
+    mcs::SendData sd;
+    sd.indication = true;
+    sd.initiator = 1002;
+    sd.channel = 1003;
+    const Bytes to_client = host(*mcs::encode_send_data(sd, share));
+    auto out = mcs::decode_send_data(*unwrap_x224_data(to_client));
+    ASSERT_TRUE(out);
+    EXPECT_EQ(load_u32le(&out->user_data[out->user_data.size() - 8]), 0x00000001u);
+    EXPECT_NE(fact(bridge_->take_facts(), "rewrote").find("VCCAPS_COMPR_CS_8K"), std::string::npos);
+    EXPECT_TRUE(bridge_->host_transparent());
 }

@@ -52,6 +52,7 @@ struct WriteTurn {
     explicit WriteTurn(const asio::any_io_executor& ex)
         : wake(ex, asio::steady_timer::time_point::max()) {}
     bool busy = false;
+    bool waiting = false;     // someone waits on `wake`
     asio::steady_timer wake;  // never expires; cancelled when a turn ends or the relay stops
 };
 
@@ -104,7 +105,9 @@ awaitable<void> write_all(Stream& to, rdp::ByteView out, WriteTurn* turn, const 
                 co_return;
             }
             boost::system::error_code woken;
+            turn->waiting = true;
             co_await turn->wake.async_wait(asio::redirect_error(use_awaitable, woken));
+            turn->waiting = false;
         }
         turn->busy = true;
     }
@@ -112,7 +115,7 @@ awaitable<void> write_all(Stream& to, rdp::ByteView out, WriteTurn* turn, const 
                                asio::redirect_error(use_awaitable, ec));
     if (turn) {
         turn->busy = false;
-        turn->wake.cancel();
+        if (turn->waiting) turn->wake.cancel();
     }
 }
 
@@ -274,8 +277,10 @@ awaitable<RelayResult> relay(ClientStream& client, HostStream& host, rdp::Bridge
     const char* last_spoke = nullptr;
     up.last_spoke = down.last_spoke = &last_spoke;
     up.wipe_below = kClientSecretWindow;
+    // Only a channel policy makes the bridge answer the client itself; without one the relay
+    // writes to each peer from one direction only, as before.
     detail::WriteTurn client_turn(ex);
-    up.reply_turn = down.to_turn = &client_turn;
+    if (bridge.channel_policy()) up.reply_turn = down.to_turn = &client_turn;
     if (counters) {
         up.live = &counters->client_to_host;
         down.live = &counters->host_to_client;

@@ -138,7 +138,6 @@ struct DomainFrame {
     mcs::DomainPdu type;
     std::optional<mcs::SendData> send_data;    // when type is the carrier asked for
     std::optional<uint8_t> disconnect_reason;  // when type is a Disconnect Provider Ultimatum
-    std::optional<mcs::ChannelJoin> join;      // when type is a Channel Join Request
 };
 
 Result<DomainFrame> domain_frame(const Bytes& pdu, mcs::DomainPdu carrier) {
@@ -146,14 +145,9 @@ Result<DomainFrame> domain_frame(const Bytes& pdu, mcs::DomainPdu carrier) {
     if (!payload) return payload.error();
     auto type = mcs::domain_pdu_type(*payload);
     if (!type) return type.error();
-    DomainFrame frame{*type, std::nullopt, std::nullopt, std::nullopt};
+    DomainFrame frame{*type, std::nullopt, std::nullopt};
     if (*type == mcs::DomainPdu::disconnect_provider_ultimatum) {
         if (auto reason = mcs::disconnect_reason(*payload)) frame.disconnect_reason = *reason;
-    }
-    if (*type == mcs::DomainPdu::channel_join_request) {
-        auto join = mcs::decode_channel_join_request(*payload);
-        if (!join) return join.error();
-        frame.join = *join;
     }
     if (*type != carrier) return frame;
     auto sd = mcs::decode_send_data(*payload);
@@ -178,7 +172,8 @@ std::optional<Failure> Bridge::client_pdu(const Bytes& pdu, Bytes& out) {
         if (auto_logon_ && ++pdus_awaiting_client_info_ >= kMaxPdusBeforeClientInfo)
             stop_awaiting_client_info(std::to_string(kMaxPdusBeforeClientInfo) +
                                       " MCS PDUs came without a Client Info");
-        if (frame->join && filter_) return join_request(pdu, *frame->join, out);
+        if (filter_ && frame->type == mcs::DomainPdu::channel_join_request)
+            return join_request(pdu, out);
         append(out, pdu);
         return std::nullopt;
     }

@@ -115,7 +115,7 @@ class Bridge {
     void host_step_aside();
     bool host_stream_needed() const;
     std::optional<Failure> demand_active(Bytes& share_control);
-    std::optional<Failure> join_request(const Bytes& pdu, const mcs::ChannelJoin& join, Bytes& out);
+    std::optional<Failure> join_request(const Bytes& pdu, Bytes& out);
     void join_confirm(Bytes& out);
     std::optional<Failure> channel_policy(const mcs::SendData& sd, Bytes& out, bool& handled);
     std::optional<Failure> host_fastpath(const Bytes& pdu, Bytes& out);

@@ -5,14 +5,18 @@
 #include "rdp/bridge_internal.hpp"
 #include "rdp/capabilities.hpp"
 #include "rdp/mcs.hpp"
+#include "rdp/tpkt.hpp"
 
 namespace rdpbridge::rdp {
 
 using bridge_detail::append;
 
-std::optional<Failure> Bridge::join_request(const Bytes& pdu, const mcs::ChannelJoin& join,
-                                            Bytes& out) {
-    if (filter_->removed(join.channel) == nullptr) {
+std::optional<Failure> Bridge::join_request(const Bytes& pdu, Bytes& out) {
+    auto payload = unwrap_x224_data(pdu);
+    if (!payload) return Failure{Cause::client_mcs_malformed, payload.error().message()};
+    auto join = mcs::decode_channel_join_request(*payload);
+    if (!join) return Failure{Cause::client_mcs_malformed, join.error().message()};
+    if (filter_->removed(join->channel) == nullptr) {
         ++joins_forwarded_;
         append(out, pdu);
         return std::nullopt;
@@ -25,7 +29,7 @@ std::optional<Failure> Bridge::join_request(const Bytes& pdu, const mcs::Channel
                             "connection sequence");
         return std::nullopt;
     }
-    Bytes confirm = mcs::encode_channel_join_confirm(join);
+    Bytes confirm = mcs::encode_channel_join_confirm(*join);
     // A client may ask for several channels before any confirm comes: the gateway's answer
     // waits for the host's answers to the joins that came before it.
     if (host_confirms_ >= joins_forwarded_ && held_confirms_.empty())

@@ -165,6 +165,13 @@ void Metrics::on_event(const Json& e) {
         bytes_[{{"backend", backend}, {"direction", "host_to_client"}}] +=
             count(e, "bytes_host_to_client");
         ++closed_[{{"backend", backend}, {"closed_by", text(e, "closed_by")}}];
+        // Only sessions under a channel policy carry these.
+        if (e.contains("devices_refused")) {
+            channel_refused_[{{"backend", backend}, {"what", "device"}}] +=
+                count(e, "devices_refused");
+            channel_refused_[{{"backend", backend}, {"what", "pdu"}}] +=
+                count(e, "channel_pdus_dropped");
+        }
     } else if (event == "handshake_failed") {
         const auto stage = text(e, "stage");
         if (stage == "client_transport") {
@@ -227,6 +234,12 @@ std::string Metrics::render() const {
              "Bytes relayed by sessions that ended, by backend and direction.");
     for (const auto& [labels, n] : bytes_)
         x.sample("rdpbridge_relayed_bytes_total", labels, double(n));
+    x.family("rdpbridge_channel_refused_total", "counter",
+             "What channel policies kept from the host, by backend, in sessions that ended: "
+             "rdpdr devices (what=\"device\") and client PDUs dropped or withheld "
+             "(what=\"pdu\").");
+    for (const auto& [labels, n] : channel_refused_)
+        x.sample("rdpbridge_channel_refused_total", labels, double(n));
     x.family("rdpbridge_backend_security_info", "gauge",
              "What the backend's last session negotiated (always 1): protocol (SSL, HYBRID, RDP), "
              "TLS version, Standard RDP Security encryption.");

@@ -56,8 +56,9 @@ class Metrics {
     std::map<std::string, uint64_t> sessions_total_;
     std::map<Labels, uint64_t> failures_;  // backend, stage, cause
     std::map<std::string, Histogram> handshake_seconds_;
-    std::map<Labels, uint64_t> bytes_;        // backend, direction
-    std::map<Labels, uint64_t> closed_;       // backend, closed_by
+    std::map<Labels, uint64_t> bytes_;            // backend, direction
+    std::map<Labels, uint64_t> closed_;           // backend, closed_by
+    std::map<Labels, uint64_t> channel_refused_;  // backend, what (device, pdu)
     std::map<std::string, Labels> security_;  // backend -> the last session's negotiated security
     std::map<std::string, double> cert_expiry_;  // backend -> notAfter, Unix seconds
     std::map<std::string, uint64_t> refusals_;   // reason

@@ -62,6 +62,23 @@ TEST(Metrics, SessionsFailuresAndRefusalsFromEvents) {
     EXPECT_TRUE(has_line(text, "rdpbridge_config_reloads_total{result=\"success\"} 1"));
 }
 
+TEST(Metrics, ChannelPolicyRefusalsPerBackend) {
+    Metrics m("9.9.9");
+    m.on_event(Json::parse(R"({"event":"session_closed","backend":"press","closed_by":"client",
+        "devices_refused":1,"channel_pdus_dropped":3})"));
+    m.on_event(Json::parse(R"({"event":"session_closed","backend":"press","closed_by":"client",
+        "devices_refused":2,"channel_pdus_dropped":0})"));
+    m.on_event(
+        Json::parse(R"({"event":"session_closed","backend":"office","closed_by":"client"})"));
+    const auto text = m.render();
+    EXPECT_TRUE(
+        has_line(text, "rdpbridge_channel_refused_total{backend=\"press\",what=\"device\"} 3"));
+    EXPECT_TRUE(
+        has_line(text, "rdpbridge_channel_refused_total{backend=\"press\",what=\"pdu\"} 3"));
+    // A backend without a policy has no series at all.
+    EXPECT_EQ(text.find("rdpbridge_channel_refused_total{backend=\"office\""), std::string::npos);
+}
+
 TEST(Metrics, LabelValuesAreEscaped) {
     Metrics m("1");
     m.on_event(

@@ -36,7 +36,8 @@ Reads handshake logs (JSON Lines, as written by `rdpbridge run`), including rota
 sessions and failures per backend ("(none)": failed before a backend was chosen); the failures
 grouped by stage and cause, most frequent first, each with what happened, the fix, when it was
 first and last seen and up to 3 examples (connection id, client address, detail); handshake
-time p50/p95 per backend.
+time p50/p95 per backend; and, when a backend's channel policy removed channels, refused rdpdr
+devices or withheld messages, what it kept from the host (not counted as failures).
 Files may overlap (a rotated file and a copy, a file given twice): each event counts once.
 Lines that are not handshake events are counted and skipped. The vocabulary of stages and
 causes: docs/diagnosis.md; the --json schema: docs/logs.md.

@@ -25,6 +25,16 @@ std::string distinct_of(const Json& j, const std::string& name) {
     return rest.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+// A string array member's strings; other members and elements of other types are left out.
+std::vector<std::string> texts(const Json& j, const char* key) {
+    std::vector<std::string> out;
+    const auto it = j.find(key);
+    if (it == j.end() || !it->is_array()) return out;
+    for (const auto& v : *it)
+        if (v.is_string()) out.push_back(v.get<std::string>());
+    return out;
+}
+
 }  // namespace
 
 bool once_per_connection(std::string_view name) {
@@ -65,6 +75,18 @@ std::optional<Event> parse_event(std::string_view line) {
     } else if (e.name == "session_established") {
         const auto it = j.find("handshake_ms");
         if (it != j.end() && it->is_number()) e.handshake_ms = it->get<double>();
+        e.channel_policy = text(j, "channel_policy");
+    } else if (e.name == "bridge") {
+        e.channels_removed = texts(j, "channels_removed");
+        e.channel_data_dropped = text(j, "channel_data_dropped");
+    } else if (e.name == "channel_refused") {
+        e.channel = text(j, "channel");
+        e.device_type = text(j, "device_type");
+        e.reason = text(j, "reason");
+    } else if (e.name == "session_closed") {
+        const auto it = j.find("channel_pdus_dropped");
+        if (it != j.end() && it->is_number_unsigned())
+            e.channel_pdus_dropped = it->get<std::uint64_t>();
     }
     if (!once_per_connection(e.name)) e.distinct = distinct_of(j, e.name);
     return e;

@@ -1,3 +1,4 @@
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "proxy/logs/report.hpp"
@@ -17,6 +18,25 @@ Json ms_or_null(const std::optional<double>& v) {
     return v ? Json(*v) : Json(nullptr);
 }
 
+Json counts_json(const std::map<std::string, std::uint64_t>& counts) {
+    Json j = Json::object();
+    for (const auto& [name, n] : counts) j[name] = n;
+    return j;
+}
+
+// null for a backend no policy touched, so that most reports carry nothing new.
+Json channels_json(const ChannelStats& c) {
+    if (!c.any()) return nullptr;
+    return Json{{"sessions", c.sessions},
+                {"policies", counts_json(c.policies)},
+                {"sessions_with_channels_removed", c.sessions_with_removed},
+                {"channels_removed", counts_json(c.removed)},
+                {"client_sent_on_removed", counts_json(c.sent_on_removed)},
+                {"devices_refused", counts_json(c.devices_refused)},
+                {"messages_withheld", counts_json(c.withheld)},
+                {"channel_pdus_dropped", c.pdus_dropped}};
+}
+
 Json backend_json(const BackendStats& b) {
     return Json{
         {"name", b.name},
@@ -25,7 +45,8 @@ Json backend_json(const BackendStats& b) {
         {"failed", b.failed},
         {"unfinished", b.unfinished},
         {"handshake_ms",
-         {{"samples", b.timed}, {"p50", ms_or_null(b.p50_ms)}, {"p95", ms_or_null(b.p95_ms)}}}};
+         {{"samples", b.timed}, {"p50", ms_or_null(b.p50_ms)}, {"p95", ms_or_null(b.p95_ms)}}},
+        {"channel_policy", channels_json(b.channels)}};
 }
 
 Json failure_json(const FailureGroup& g) {

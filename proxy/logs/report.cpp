@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <sstream>
+#include <utility>
 
 #include "proxy/logs/vocabulary.hpp"
 
@@ -92,7 +94,73 @@ void failure_groups(std::ostream& out, const Summary& s) {
     }
 }
 
+// "cliprdr 12, rdpsnd 3": the most first, then by name.
+std::string counts_text(const std::map<std::string, std::uint64_t>& counts) {
+    std::vector<std::pair<std::string, std::uint64_t>> order(counts.begin(), counts.end());
+    std::stable_sort(order.begin(), order.end(),
+                     [](const auto& a, const auto& b) { return a.second > b.second; });
+    std::string s;
+    for (const auto& [name, n] : order)
+        s += (s.empty() ? "" : ", ") + name + " " + std::to_string(n);
+    return s;
+}
+
+// "compressed data cannot be inspected", or "2x ..., 1x ..." for several reasons.
+std::string withheld_text(const std::map<std::string, std::uint64_t>& withheld) {
+    constexpr std::string_view kPrefix = "message withheld: ";  // what the count already says
+    std::string s;
+    for (const auto& [why, n] : withheld) {
+        std::string_view reason = why;
+        if (reason.starts_with(kPrefix)) reason.remove_prefix(kPrefix.size());
+        s += s.empty() ? "" : ", ";
+        if (withheld.size() > 1) s += std::to_string(n) + "x ";
+        s += reason;
+    }
+    return s;
+}
+
+// Only when a policy kept something from a host: most gateways have none, and a policy that
+// let everything through has nothing to say.
+void channel_policies(std::ostream& out, const Summary& s) {
+    std::vector<const BackendStats*> acted;
+    std::size_t width = 0;
+    for (const auto& b : s.backends) {
+        if (!b.channels.acted()) continue;
+        acted.push_back(&b);
+        width = std::max(width, b.name.size());
+    }
+    if (acted.empty()) return;
+    out << "\nChannel policy (what the gateway kept from the hosts; not failures):\n";
+    for (const auto* b : acted) {
+        out << "  ";
+        pad(out, b->name + ":", width + 1, false);
+        out << "  " << channel_policy_text(b->channels) << "\n";
+        for (const auto& [policy, n] : b->channels.policies)
+            out << "  " << std::string(width + 1, ' ') << "  policy \"" << policy
+                << "\": " << plural(n, "session", "sessions") << "\n";
+    }
+}
+
 }  // namespace
+
+std::string channel_policy_text(const ChannelStats& c) {
+    std::vector<std::string> parts;
+    if (c.sessions_with_removed > 0)
+        parts.push_back(plural(c.sessions_with_removed, "session", "sessions") +
+                        " had channels removed (" + counts_text(c.removed) + ")");
+    if (const auto n = c.devices_refused_total(); n > 0)
+        parts.push_back(plural(n, "device", "devices") + " refused (" +
+                        counts_text(c.devices_refused) + ")");
+    if (const auto n = c.withheld_total(); n > 0)
+        parts.push_back(plural(n, "message", "messages") + " withheld (" +
+                        withheld_text(c.withheld) + ")");
+    if (parts.empty()) return "";
+    if (c.pdus_dropped > 0)
+        parts.push_back(plural(c.pdus_dropped, "channel PDU", "channel PDUs") + " dropped");
+    std::string text;
+    for (const auto& p : parts) text += (text.empty() ? "" : "; ") + p;
+    return text;
+}
 
 std::string unknown_backend_note(const Summary& s, const std::string& backend) {
     std::string note = "No event in these files names backend \"" + backend + "\". ";
@@ -119,6 +187,7 @@ std::string human_report(const Summary& s, const Scope& scope) {
     } else {
         backend_table(out, s);
         failure_groups(out, s);
+        channel_policies(out, s);
     }
     if (s.malformed > 0) {
         out << "\n" << plural(s.malformed, "malformed line", "malformed lines") << " skipped";

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <utility>
 
+#include "proxy/logs/report.hpp"
 #include "proxy/logs/timeline.hpp"
 #include "proxy/logs/vocabulary.hpp"
 
@@ -219,6 +220,9 @@ std::vector<review::BackendRow> ReviewBuilder::backend_rows(const Summary& s) co
             // A refusal followed by a session: the identity was accepted since (hosts accept).
             row.identity = id.refused && ok && ok->ts > id.ts ? "pinned" : id.state;
         }
+        for (const auto& [policy, sessions] : b.channels.policies)
+            row.channel_policies.push_back(policy);
+        row.channels_kept = channel_policy_text(b.channels);
         rows.push_back(std::move(row));
     }
     return rows;

@@ -57,7 +57,25 @@ bool first_sighting(std::vector<std::uint64_t>& seen, const Event& e) {
     return true;
 }
 
+std::uint64_t sum(const std::map<std::string, std::uint64_t>& counts) {
+    std::uint64_t n = 0;
+    for (const auto& [key, count] : counts) n += count;
+    return n;
+}
+
 }  // namespace
+
+std::uint64_t ChannelStats::devices_refused_total() const {
+    return sum(devices_refused);
+}
+
+std::uint64_t ChannelStats::withheld_total() const {
+    return sum(withheld);
+}
+
+bool ChannelStats::acted() const {
+    return sessions_with_removed > 0 || !devices_refused.empty() || !withheld.empty();
+}
 
 double nearest_rank(const std::vector<double>& sorted, unsigned percent) {
     // rank = ceil(percent/100 * n), in integers to avoid rounding 0.95 * 20 up to 20.
@@ -88,7 +106,31 @@ bool Aggregator::add(const Event& e) {
         c.counted = c.failed = true;
         add_failure(e, c.backend.empty() ? std::string(kNoBackend) : c.backend);
     }
+    add_channels(c, e);
     return true;
+}
+
+void Aggregator::add_channels(Conn& c, const Event& e) {
+    const bool policy = e.name == "session_established" && !e.channel_policy.empty();
+    const bool bridge =
+        e.name == "bridge" && (!e.channels_removed.empty() || !e.channel_data_dropped.empty());
+    const bool refused = e.name == "channel_refused";
+    const bool closed = e.name == "session_closed" && e.channel_pdus_dropped.has_value();
+    if (!policy && !bridge && !refused && !closed) return;
+    if (!c.channels) c.channels = std::make_unique<Conn::Channels>();
+    auto& ch = *c.channels;
+    if (policy) ch.policy = e.channel_policy;
+    for (const auto& name : e.channels_removed)
+        if (!name.empty()) ch.removed.insert(name);
+    if (!e.channel_data_dropped.empty()) ch.sent_on_removed.insert(e.channel_data_dropped);
+    if (refused) {
+        // A refusal names a device, or says why a whole message was withheld.
+        if (!e.device_type.empty())
+            ++ch.devices_refused[e.device_type];
+        else
+            ++ch.withheld[e.reason.empty() ? "(no reason logged)" : e.reason];
+    }
+    if (closed) ch.pdus_dropped = *e.channel_pdus_dropped;
 }
 
 std::string Aggregator::backend_of(const std::string& conn) const {
@@ -132,6 +174,18 @@ Summary Aggregator::summary() const {
 
     std::map<std::string, BackendStats> by_backend;
     std::map<std::string, std::vector<double>> times;
+    const auto add_channels_to = [](ChannelStats& to, const Conn::Channels& c) {
+        if (!c.policy.empty()) {
+            ++to.sessions;
+            ++to.policies[c.policy];
+        }
+        to.sessions_with_removed += !c.removed.empty();
+        for (const auto& name : c.removed) ++to.removed[name];
+        for (const auto& name : c.sent_on_removed) ++to.sent_on_removed[name];
+        for (const auto& [type, n] : c.devices_refused) to.devices_refused[type] += n;
+        for (const auto& [why, n] : c.withheld) to.withheld[why] += n;
+        to.pdus_dropped += c.pdus_dropped;
+    };
     std::vector<double> all_times;
     s.total.name = "all";
     for (const auto& [id, c] : conns_) {
@@ -143,6 +197,7 @@ Summary Aggregator::summary() const {
             b->established += c.established;
             b->failed += c.failed;
             b->unfinished += !c.established && !c.failed;
+            if (c.channels) add_channels_to(b->channels, *c.channels);
         }
         if (c.established && c.handshake_ms) {
             times[name].push_back(*c.handshake_ms);

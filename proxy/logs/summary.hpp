@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -32,6 +33,28 @@ struct Filter {
     std::optional<std::string> backend;  // keep connections of this backend (or kNoBackend)
 };
 
+// What channel policies did to a backend's sessions (README "The handshake log"). None of it is
+// a failure: a session stays established while the gateway keeps a channel or a device from
+// the host.
+struct ChannelStats {
+    std::uint64_t sessions = 0;  // sessions under a policy (session_established channel_policy)
+    std::map<std::string, std::uint64_t> policies;  // description -> sessions under it
+    std::uint64_t sessions_with_removed = 0;        // sessions that had a channel removed
+    std::map<std::string, std::uint64_t> removed;   // channel -> sessions it was removed from
+    // channel -> sessions whose client sent data on it after it was removed
+    std::map<std::string, std::uint64_t> sent_on_removed;
+    std::map<std::string, std::uint64_t> devices_refused;  // device type -> devices
+    std::map<std::string, std::uint64_t> withheld;         // why (as logged) -> messages withheld
+    std::uint64_t pdus_dropped = 0;  // session_closed channel_pdus_dropped, summed
+
+    std::uint64_t devices_refused_total() const;
+    std::uint64_t withheld_total() const;
+    // A channel removed, a device refused or a message withheld: what the text report shows.
+    bool acted() const;
+    // Anything at all, a session under a policy that let everything through included.
+    bool any() const { return sessions > 0 || acted() || pdus_dropped > 0; }
+};
+
 struct BackendStats {
     std::string name;
     std::uint64_t connections = 0;
@@ -41,6 +64,7 @@ struct BackendStats {
     std::size_t timed = 0;          // established connections that carry handshake_ms
     std::optional<double> p50_ms;   // nearest-rank percentiles of handshake_ms
     std::optional<double> p95_ms;
+    ChannelStats channels;  // of the connections counted here
 };
 
 struct Example {
@@ -120,6 +144,17 @@ class Aggregator : public EventSink {
         bool established = false;
         bool failed = false;
         std::optional<double> handshake_ms;
+        // Its channel policy at work; allocated by the first such event (most connections
+        // have none).
+        struct Channels {
+            std::string policy;
+            std::set<std::string> removed;
+            std::set<std::string> sent_on_removed;
+            std::map<std::string, std::uint64_t> devices_refused;
+            std::map<std::string, std::uint64_t> withheld;
+            std::uint64_t pdus_dropped = 0;
+        };
+        std::unique_ptr<Channels> channels;
         // Keys of the events taken (event_key in summary.cpp): a dozen or so per connection.
         std::vector<std::uint64_t> seen;
     };
@@ -135,6 +170,7 @@ class Aggregator : public EventSink {
 
     bool wanted_backend(const std::string& name) const;
     void add_failure(const Event& e, const std::string& backend);
+    static void add_channels(Conn& c, const Event& e);
 
     Filter filter_;
     std::unordered_map<std::string, Conn> conns_;

@@ -100,6 +100,7 @@ int run(const Options& o) {
 
     const auto step = Millis(static_cast<long>(o.timeout_seconds * 1000));
     Findings findings = run_probe(target, step);
+    if (trust) findings.channel_policy = trust->channel_policy;
     int code = exit_code(findings);
     std::vector<std::string> trust_errors;
     if (trust && findings.reach == Reach::rdp) {

@@ -193,6 +193,17 @@ struct TrustRecord {
     std::vector<std::string> replaced;
 };
 
+// ------------------------------------------------------------------------------ -c CONFIG
+
+// What the config makes the gateway do to backend NAME's sessions that the probe cannot see on
+// the wire, since it asks for no channels: its channel policy ([backend.channels] and the
+// [route.channels] of routes to it; described as config/channel_policy.hpp's describe() does).
+struct ConfiguredChannelPolicy {
+    std::string backend;
+    std::string policy;               // the backend's own; "" without one
+    std::vector<std::string> routes;  // "mstshash=alice*: channels allow rdpdr", one per route
+};
+
 // ------------------------------------------------------------------------------ all of it
 
 enum class Reach { rdp, unreachable, not_rdp };
@@ -211,6 +222,8 @@ struct Findings {
     double elapsed_ms = 0;
     bool budget_exhausted = false;
     std::optional<TrustRecord> trusted;  // with --trust, once recorded
+    // With --trust NAME -c CONFIG, when backend NAME or a route to it has a channel policy.
+    std::optional<ConfiguredChannelPolicy> channel_policy;
 };
 
 int exit_code(const Findings& f);

@@ -193,6 +193,13 @@ std::string json_report(const Findings& f) {
     j["identity"] = rdp ? identity(host_identity(f)) : Json(nullptr);
     j["verdict"] = rdp ? verdict(f) : Json(nullptr);
     j["trust"] = f.trusted ? trusted(*f.trusted) : Json(nullptr);
+    j["channel_policy"] =
+        f.channel_policy
+            ? Json{{"backend", f.channel_policy->backend},
+                   {"policy", f.channel_policy->policy.empty() ? Json(nullptr)
+                                                               : Json(f.channel_policy->policy)},
+                   {"routes", f.channel_policy->routes}}
+            : Json(nullptr);
     return j.dump(2) + "\n";
 }
 

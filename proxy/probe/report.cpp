@@ -146,6 +146,17 @@ void trusted(std::ostringstream& o, const Findings& f) {
     for (const auto& field : t.replaced) o << "  (replaced the " << field << " recorded before)\n";
 }
 
+// One line: the probe asks for no channels, so it cannot see what the gateway will keep from
+// the host; the config says it.
+void channel_policy(std::ostringstream& o, const Findings& f) {
+    if (!f.channel_policy) return;
+    const auto& p = *f.channel_policy;
+    o << "\nBackend \"" << p.backend
+      << "\" channel policy: " << (p.policy.empty() ? "none of its own" : p.policy);
+    for (const auto& r : p.routes) o << "; route " << r;
+    o << " (enforced by the gateway; the probe asks for no channels)\n";
+}
+
 void verdict(std::ostringstream& o, const Findings& f) {
     const auto& v = f.verdict;
     o << "\nNLA\n  " << pad("required", 14) << (f.nla.required ? "yes" : "no") << "\n  "
@@ -183,6 +194,7 @@ std::string human_report(const Findings& f) {
     identity(o, f);
     verdict(o, f);
     trusted(o, f);
+    channel_policy(o, f);
     return o.str();
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "config/channel_policy.hpp"
 #include "config/load.hpp"
 #include "proxy/trust/host_trust.hpp"
 
@@ -37,6 +38,7 @@ void check_against_config(const config::Config& cfg, const std::string& file, Tr
                          configured + " instead");
         return;
     }
+    t.channel_policy = configured_channel_policy(cfg, *it);
     if (it->tls.verify != config::CertVerify::tofu) {
         t.notes.push_back(file + ": backend \"" + t.backend + "\" uses verify = \"" +
                           std::string(config::to_string(it->tls.verify)) +
@@ -62,6 +64,21 @@ std::vector<std::string> replaced_fields(const trust::KnownHost* before, const T
 }
 
 }  // namespace
+
+std::optional<ConfiguredChannelPolicy> configured_channel_policy(const config::Config& cfg,
+                                                                 const config::Backend& backend) {
+    ConfiguredChannelPolicy p;
+    p.backend = backend.name;
+    if (backend.channels) p.policy = config::describe(*backend.channels);
+    for (const auto& r : cfg.routes) {
+        if (r.backend != backend.name || !r.channels) continue;
+        std::string route = "mstshash=" + r.mstshash;
+        if (!r.listener.empty()) route += " on listener " + r.listener;
+        p.routes.push_back(route + ": " + config::describe(*r.channels));
+    }
+    if (p.policy.empty() && p.routes.empty()) return std::nullopt;
+    return p;
+}
 
 std::variant<TrustTarget, TrustError> prepare_trust(const std::string& backend,
                                                     const Target& target,

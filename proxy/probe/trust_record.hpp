@@ -6,10 +6,12 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
+#include "config/config.hpp"
 #include "proxy/probe/findings.hpp"
 
 namespace rdpbridge::probe {
@@ -19,6 +21,8 @@ struct TrustTarget {
     std::string address;             // "host:port", as the gateway names the backend's address
     std::filesystem::path store;     // <state_dir>/known_hosts.jsonl
     std::vector<std::string> notes;  // for stderr once recorded (e.g. no such backend yet)
+    // With -c, when the config gives backend NAME (or a route to it) a channel policy.
+    std::optional<ConfiguredChannelPolicy> channel_policy;
 };
 
 // Why nothing can be recorded, one line each, every one naming its file.
@@ -32,6 +36,11 @@ std::variant<TrustTarget, TrustError> prepare_trust(const std::string& backend,
                                                     const Target& target,
                                                     const std::string& config_file,
                                                     const std::string& state_dir);
+
+// `backend`'s channel policy in `cfg`, and that of each [[route]] to it with its own; nullopt
+// when neither has one.
+std::optional<ConfiguredChannelPolicy> configured_channel_policy(const config::Config& cfg,
+                                                                 const config::Backend& backend);
 
 // Records host_identity(f) for the backend and returns what the store holds for it now. Throws
 // trust::StoreError when the store cannot be read or written, std::invalid_argument when the

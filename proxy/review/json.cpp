@@ -26,7 +26,9 @@ Json backend_json(const BackendRow& b) {
                 {"identity", b.identity},
                 {"sessions_now", b.sessions_now},
                 {"established", b.established},
-                {"failed", b.failed}};
+                {"failed", b.failed},
+                {"channel_policies", b.channel_policies},
+                {"channels_kept", b.channels_kept}};
 }
 
 Json timeline_json(const Timeline& t) {

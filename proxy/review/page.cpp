@@ -42,6 +42,7 @@ tbody th{font-weight:600;overflow-wrap:break-word}
 td.failure{min-width:17em;max-width:32em}
 td.failure .why{font-size:.92em}
 td.security{min-width:10em;overflow-wrap:break-word}
+td.channels{min-width:12em;max-width:28em;overflow-wrap:anywhere}
 .leg{display:inline-block;min-width:3.4em;font-size:.82em;color:var(--muted);text-transform:uppercase;letter-spacing:.03em}
 .state{font-weight:600;white-space:nowrap}
 .state::before{content:"\25CF\00A0"}

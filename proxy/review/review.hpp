@@ -47,6 +47,11 @@ struct BackendRow {
     std::uint64_t sessions_now = 0;
     std::uint64_t established = 0;  // in the window
     std::uint64_t failed = 0;       // in the window
+    // A report from logs: the channel policies its sessions ran under in the window, as logged
+    // ("channels deny cliprdr; devices deny drive"), and what they kept from the host ("12
+    // sessions had channels removed (cliprdr 12); 4 devices refused (drive 4)"; "" if nothing).
+    std::vector<std::string> channel_policies;
+    std::string channels_kept;
 };
 
 // Failures over a window, counted per cause in equal buckets (oldest first).

@@ -1,5 +1,6 @@
 #include "proxy/review/sections.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <set>
 
@@ -106,6 +107,15 @@ std::string options(const std::set<std::string>& values) {
     return s;
 }
 
+// The policies a backend's sessions ran under, then what they kept from the host.
+std::string channels_cell(const BackendRow& b) {
+    if (b.channel_policies.empty() && b.channels_kept.empty()) return "<td>&mdash;</td>";
+    std::string s = "<td class=\"channels\">";
+    for (const auto& p : b.channel_policies) s += "<div>" + escape(p) + "</div>";
+    if (!b.channels_kept.empty()) s += "<div class=\"small\">" + escape(b.channels_kept) + "</div>";
+    return s + "</td>";
+}
+
 }  // namespace
 
 std::string backends_section(const Review& r) {
@@ -114,12 +124,17 @@ std::string backends_section(const Review& r) {
         return s + "<p class=\"meta\">No backend to show" +
                (r.live ? std::string(".") : std::string(": no event in the window names one.")) +
                "</p></section>";
+    // Only where a channel policy was at work: most gateways have none.
+    const bool channels = std::any_of(r.backends.begin(), r.backends.end(), [](const auto& b) {
+        return !b.channel_policies.empty() || !b.channels_kept.empty();
+    });
     // What is decided at a glance first (state, counts), the long cells last.
     s += "<div class=\"scroll\"><table><thead><tr><th>Backend</th><th>State</th>";
     if (r.live) s += "<th class=\"num\">Sessions now</th>";
     s += "<th class=\"num\">Established</th><th class=\"num\">Failed</th><th>Last success</th>"
-         "<th>Last failure</th><th>Security</th><th>Certificate</th><th>Identity</th></tr>"
-         "</thead><tbody>";
+         "<th>Last failure</th><th>Security</th><th>Certificate</th><th>Identity</th>";
+    if (channels) s += "<th>Channel policy</th>";
+    s += "</tr></thead><tbody>";
     for (const auto& b : r.backends) {
         s += "<tr data-backend=\"" + escape(b.name) + "\" data-state=\"" + escape(b.state) +
              "\"><th scope=\"row\">" + escape(b.name);
@@ -131,8 +146,9 @@ std::string backends_section(const Review& r) {
              time_element(b.last_success) + "</td>" + last_failure_cell(b.last_failure) +
              security_cell(b.front_security, b.back_security) + certificate_cell(b.cert_days_left);
         const bool refused = b.identity.find("refused") != std::string::npos;
-        s += std::string(refused ? "<td class=\"warn\">" : "<td>") + or_dash(b.identity) +
-             "</td></tr>";
+        s += std::string(refused ? "<td class=\"warn\">" : "<td>") + or_dash(b.identity) + "</td>";
+        if (channels) s += channels_cell(b);
+        s += "</tr>";
     }
     return s + "</tbody></table></div></section>";
 }

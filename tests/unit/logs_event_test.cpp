@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "proxy/logs/event.hpp"
 
 using namespace rdpbridge::logs;
@@ -110,4 +113,63 @@ TEST(GatewayEvents, AreNeitherConnectionEventsNorMalformed) {
         R"({"ts":"2026-12-04T23:36:27Z","conn":"a","event":"gateway_stopped"})"));
     EXPECT_FALSE(rdpbridge::logs::is_gateway_event(R"({"event":"gateway_stopped"})"));
     EXPECT_FALSE(rdpbridge::logs::is_gateway_event("not json"));
+}
+
+// A session under a channel policy: its lines as proxy/session.cpp writes them.
+constexpr const char* kPolicyEstablished =
+    R"({"ts":"2026-12-06T09:00:01.000Z","conn":"p1","event":"session_established",)"
+    R"("backend":"win7","handshake_ms":40,)"
+    R"("channel_policy":"channels deny cliprdr; devices deny drive"})";
+constexpr const char* kChannels =
+    R"({"ts":"2026-12-06T09:00:00.900Z","conn":"p1","event":"bridge",)"
+    R"("channels_passed":["rdpdr","rdpsnd","drdynvc"],"channels_removed":["cliprdr"]})";
+constexpr const char* kDriveRefused =
+    R"({"ts":"2026-12-06T09:00:02.000Z","conn":"p1","event":"channel_refused","channel":"rdpdr",)"
+    R"("device_type":"drive","device_id":1,"dos_name":"share"})";
+constexpr const char* kWithheld =
+    R"({"ts":"2026-12-06T09:00:03.000Z","conn":"p1","event":"channel_refused","channel":"rdpdr",)"
+    R"("reason":"message withheld: compressed data cannot be inspected"})";
+constexpr const char* kDataDropped =
+    R"({"ts":"2026-12-06T09:00:04.000Z","conn":"p1","event":"bridge",)"
+    R"("channel_data_dropped":"cliprdr"})";
+constexpr const char* kPolicyClosed =
+    R"({"ts":"2026-12-06T09:10:00.000Z","conn":"p1","event":"session_closed","backend":"win7",)"
+    R"("closed_by":"client","reason":"closed","channel_pdus_dropped":37,"devices_refused":1})";
+
+TEST(LogsEvent, ParsesWhatAChannelPolicyDid) {
+    EXPECT_EQ(parse_event(kPolicyEstablished)->channel_policy,
+              "channels deny cliprdr; devices deny drive");
+    EXPECT_EQ(parse_event(kEstablished)->channel_policy, "");
+
+    const auto channels = parse_event(kChannels);
+    ASSERT_TRUE(channels);
+    EXPECT_EQ(channels->channels_removed, std::vector<std::string>{"cliprdr"});
+    EXPECT_EQ(parse_event(kDataDropped)->channel_data_dropped, "cliprdr");
+
+    const auto drive = parse_event(kDriveRefused);
+    ASSERT_TRUE(drive);
+    EXPECT_EQ(drive->name, "channel_refused");
+    EXPECT_EQ(drive->channel, "rdpdr");
+    EXPECT_EQ(drive->device_type, "drive");
+    EXPECT_EQ(drive->reason, "");
+    const auto withheld = parse_event(kWithheld);
+    ASSERT_TRUE(withheld);
+    EXPECT_EQ(withheld->device_type, "");
+    EXPECT_EQ(withheld->reason, "message withheld: compressed data cannot be inspected");
+
+    EXPECT_EQ(parse_event(kPolicyClosed)->channel_pdus_dropped, 37u);
+    // A refusal is no failure: none of the failure's fields, and no stage or cause demanded.
+    EXPECT_EQ(drive->stage, "");
+    EXPECT_EQ(drive->cause, "");
+}
+
+TEST(LogsEvent, AConnectionMayRefuseSeveralDevicesAndEachIsItsOwnEvent) {
+    EXPECT_FALSE(once_per_connection("channel_refused"));
+    const std::string second =
+        R"({"ts":"2026-12-06T09:00:02.000Z","conn":"p1","event":"channel_refused",)"
+        R"("channel":"rdpdr","device_type":"drive","device_id":2,"dos_name":"home"})";
+    // Announced in one message, so logged in the same millisecond: only the device tells them
+    // apart, and de-duplication must not merge them.
+    EXPECT_NE(parse_event(kDriveRefused)->distinct, parse_event(second)->distinct);
+    EXPECT_NE(parse_event(kDriveRefused)->distinct, parse_event(kWithheld)->distinct);
 }

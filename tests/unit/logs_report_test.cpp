@@ -179,3 +179,95 @@ TEST(LogsReport, ABackendNoEventNamesIsSaidWithTheOnesThatExist) {
     const std::string none = human_report(Aggregator(f).summary(), Scope{{"h.jsonl"}, f});
     EXPECT_TRUE(has(none, "None names any backend;")) << none;
 }
+
+namespace {
+
+// Three win7 sessions under a channel policy, one lab session under one that removed nothing,
+// one xp session without one.
+Summary policy_sample() {
+    Aggregator a;
+    for (
+        const char* line : {
+            R"({"ts":"2026-01-01T00:00:01Z","conn":"p1","event":"bridge","channels_passed":["rdpdr"],"channels_removed":["cliprdr","rdpsnd"]})",
+            R"({"ts":"2026-01-01T00:00:01Z","conn":"p1","event":"session_established","backend":"win7","channel_policy":"channels deny cliprdr,rdpsnd; devices deny drive"})",
+            R"({"ts":"2026-01-01T00:00:02Z","conn":"p1","event":"channel_refused","channel":"rdpdr","device_type":"drive","device_id":1,"dos_name":"share"})",
+            R"({"ts":"2026-01-01T00:00:02Z","conn":"p1","event":"channel_refused","channel":"rdpdr","device_type":"drive","device_id":2,"dos_name":"home"})",
+            R"({"ts":"2026-01-01T00:00:03Z","conn":"p1","event":"channel_refused","channel":"rdpdr","reason":"message withheld: compressed data cannot be inspected"})",
+            R"({"ts":"2026-01-01T00:09:00Z","conn":"p1","event":"session_closed","backend":"win7","channel_pdus_dropped":40,"devices_refused":2})",
+            R"({"ts":"2026-01-01T00:01:01Z","conn":"p2","event":"bridge","channels_passed":["rdpdr"],"channels_removed":["cliprdr"]})",
+            R"({"ts":"2026-01-01T00:01:01Z","conn":"p2","event":"session_established","backend":"win7","channel_policy":"channels deny cliprdr,rdpsnd; devices deny drive"})",
+            R"({"ts":"2026-01-01T00:02:01Z","conn":"p3","event":"bridge","channels_passed":["rdpdr"],"channels_removed":["cliprdr"]})",
+            R"({"ts":"2026-01-01T00:02:01Z","conn":"p3","event":"session_established","backend":"win7","channel_policy":"channels deny cliprdr,rdpsnd; devices deny drive"})",
+            R"({"ts":"2026-01-01T00:03:01Z","conn":"l1","event":"bridge","channels_passed":["rdpdr"],"channels_removed":[]})",
+            R"({"ts":"2026-01-01T00:03:01Z","conn":"l1","event":"session_established","backend":"lab","channel_policy":"devices deny smartcard"})",
+            R"({"ts":"2026-01-01T00:04:01Z","conn":"x1","event":"session_established","backend":"xp"})",
+        })
+        a.add(*parse_event(line));
+    return a.summary();
+}
+
+}  // namespace
+
+TEST(LogsReport, ChannelPolicySectionSaysWhatWasKeptFromTheHosts) {
+    const std::string r = human_report(policy_sample(), Scope{{"h.jsonl"}, {}});
+    EXPECT_TRUE(has(r,
+                    "\nChannel policy (what the gateway kept from the hosts; not failures):\n"
+                    "  win7:  3 sessions had channels removed (cliprdr 3, rdpsnd 1); 2 devices "
+                    "refused (drive 2); 1 message withheld (compressed data cannot be "
+                    "inspected); 40 channel PDUs dropped\n"
+                    "         policy \"channels deny cliprdr,rdpsnd; devices deny drive\": 3 "
+                    "sessions\n"))
+        << r;
+    // A policy that kept nothing, and a backend without one, have nothing to say.
+    EXPECT_FALSE(has(r, "lab:")) << r;
+    EXPECT_FALSE(has(r, "xp:")) << r;
+    EXPECT_TRUE(has(r, "No handshake failures.")) << r;
+
+    // No policy at work: no section at all.
+    EXPECT_FALSE(has(human_report(sample(), Scope{{"h.jsonl"}, {}}), "Channel policy")) << r;
+}
+
+TEST(LogsReport, ChannelPolicyTextCountsEachKind) {
+    ChannelStats c;
+    EXPECT_EQ(channel_policy_text(c), "");
+    c.sessions = 4;
+    c.pdus_dropped = 3;  // dropped PDUs alone say nothing a reader can act on
+    EXPECT_EQ(channel_policy_text(c), "");
+    c.devices_refused = {{"drive", 1}};
+    c.withheld = {{"message withheld: compressed data cannot be inspected", 2},
+                  {"message withheld: truncated chunk", 1}};
+    EXPECT_EQ(channel_policy_text(c),
+              "1 device refused (drive 1); 3 messages withheld (2x compressed data cannot be "
+              "inspected, 1x truncated chunk); 3 channel PDUs dropped");
+    c.sessions_with_removed = 1;
+    c.removed = {{"rdpsnd", 1}, {"cliprdr", 1}, {"drdynvc", 1}};
+    EXPECT_TRUE(channel_policy_text(c).starts_with(
+        "1 session had channels removed (cliprdr 1, drdynvc 1, rdpsnd 1); 1 device refused"));
+}
+
+TEST(LogsReport, JsonReportCarriesTheChannelPolicyPerBackend) {
+    const Json j = Json::parse(json_report(policy_sample(), Scope{{"h.jsonl"}, {}}));
+    ASSERT_EQ(j["backends"].size(), 3u);
+    EXPECT_EQ(j["backends"][0]["name"], "lab");
+    const Json& lab = j["backends"][0]["channel_policy"];
+    EXPECT_EQ(lab["sessions"], 1);
+    EXPECT_EQ(lab["sessions_with_channels_removed"], 0);
+    EXPECT_EQ(lab["channels_removed"], Json::object());
+    const Json& win7 = j["backends"][1]["channel_policy"];
+    EXPECT_EQ(win7["sessions"], 3);
+    EXPECT_EQ(win7["policies"], (Json{{"channels deny cliprdr,rdpsnd; devices deny drive", 3}}));
+    EXPECT_EQ(win7["sessions_with_channels_removed"], 3);
+    EXPECT_EQ(win7["channels_removed"], (Json{{"cliprdr", 3}, {"rdpsnd", 1}}));
+    EXPECT_EQ(win7["client_sent_on_removed"], Json::object());
+    EXPECT_EQ(win7["devices_refused"], (Json{{"drive", 2}}));
+    EXPECT_EQ(win7["messages_withheld"],
+              (Json{{"message withheld: compressed data cannot be inspected", 1}}));
+    EXPECT_EQ(win7["channel_pdus_dropped"], 40);
+    EXPECT_TRUE(j["backends"][2]["channel_policy"].is_null());  // xp: no policy
+    EXPECT_EQ(j["totals"]["channel_policy"]["sessions"], 4);
+    EXPECT_EQ(j["totals"]["failed"], 0);
+    EXPECT_EQ(j["failures"], Json::array());
+    // Without any policy every backend says null, and the rest of the document is unchanged.
+    const Json plain = Json::parse(json_report(sample(), Scope{{"h.jsonl"}, {}}));
+    EXPECT_TRUE(plain["totals"]["channel_policy"].is_null());
+}

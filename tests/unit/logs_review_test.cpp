@@ -354,3 +354,50 @@ TEST(ReviewCauses, ComeFromTheVocabularyForTheLiveSide) {
     EXPECT_EQ(causes[1].cause, "no_such_cause");
     EXPECT_EQ(causes[1].explanation, failure_words("no_such_cause", "", "").explanation);
 }
+
+TEST(ReviewBuilder, BackendsSayWhatTheirChannelPolicyKeptFromTheHost) {
+    ReviewBuilder b;
+    auto lines = sample();
+    for (const auto& l : std::vector<std::string>{
+             line(minutes(2), "c8", "bridge",
+                  {{"channels_passed", OJson::array({"rdpdr", "rdpsnd", "drdynvc"})},
+                   {"channels_removed", OJson::array({"cliprdr"})}}),
+             line(minutes(2), "c8", "session_established",
+                  {{"backend", "xp"},
+                   {"back", {{"selected", "RDP"}}},
+                   {"channel_policy", "channels deny cliprdr; devices deny drive"}}),
+             line(minutes(3), "c8", "channel_refused",
+                  {{"channel", "rdpdr"},
+                   {"device_type", "drive"},
+                   {"device_id", 1},
+                   {"dos_name", "share"}}),
+             line(minutes(4), "c8", "channel_refused",
+                  {{"channel", "rdpdr"},
+                   {"reason", "message withheld: compressed data cannot be inspected"}}),
+         })
+        lines.push_back(l);
+    feed(b, lines);
+    const auto r = b.build({"h"}, "");
+    const auto& xp = row(r, "xp");
+    EXPECT_EQ(xp.channel_policies,
+              std::vector<std::string>{"channels deny cliprdr; devices deny drive"});
+    EXPECT_EQ(xp.channels_kept,
+              "1 session had channels removed (cliprdr 1); 1 device refused (drive 1); 1 message "
+              "withheld (compressed data cannot be inspected)");
+    EXPECT_EQ(xp.state, "ok");  // a refusal is no failure
+    EXPECT_EQ(xp.established, 3u);
+    EXPECT_EQ(xp.failed, 1u);
+    EXPECT_TRUE(row(r, "win7").channel_policies.empty());
+    EXPECT_EQ(row(r, "win7").channels_kept, "");
+
+    // Nor does it reach the failures over time, the causes or the recent failures.
+    ReviewBuilder plain;
+    feed(plain, sample());
+    const auto without = plain.build({"h"}, "");
+    EXPECT_EQ(r.failures_in_window, without.failures_in_window);
+    EXPECT_EQ(r.recent_failures.size(), without.recent_failures.size());
+    EXPECT_EQ(r.causes.size(), without.causes.size());
+    ASSERT_EQ(r.timelines.size(), without.timelines.size());
+    for (std::size_t i = 0; i < r.timelines.size(); ++i)
+        EXPECT_EQ(r.timelines[i].by_cause.size(), without.timelines[i].by_cause.size());
+}

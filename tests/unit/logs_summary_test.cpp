@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 
 #include "proxy/logs/ingest.hpp"
 #include "proxy/logs/summary.hpp"
@@ -514,4 +515,115 @@ TEST(LogsSummary, ExamplesCarryTheClientAddressOfTheirConnection) {
     EXPECT_EQ(ex[1].client, "");
     EXPECT_EQ(ex[2].conn, "early");
     EXPECT_EQ(ex[2].client, "203.0.113.9:35854");
+}
+
+namespace {
+
+// Two win7 sessions under a channel policy (one of them with two drives, a printer-less client
+// and a withheld message), an xp session without one, and one failure before routing.
+const std::vector<std::string> kPolicyLines{
+    R"({"ts":"2026-01-01T00:00:01.000Z","conn":"p1","event":"connection_accepted","client":"10.0.0.7:50000"})",
+    R"({"ts":"2026-01-01T00:00:01.020Z","conn":"p1","event":"stage","stage":"routing","ms":0.01,"backend":"win7"})",
+    R"({"ts":"2026-01-01T00:00:01.300Z","conn":"p1","event":"bridge","channels_passed":["rdpdr","rdpsnd","drdynvc"],"channels_removed":["cliprdr"]})",
+    R"({"ts":"2026-01-01T00:00:01.400Z","conn":"p1","event":"session_established","backend":"win7","handshake_ms":400,"channel_policy":"channels deny cliprdr; devices deny drive"})",
+    R"({"ts":"2026-01-01T00:00:02.000Z","conn":"p1","event":"channel_refused","channel":"rdpdr","device_type":"drive","device_id":1,"dos_name":"share"})",
+    R"({"ts":"2026-01-01T00:00:02.000Z","conn":"p1","event":"channel_refused","channel":"rdpdr","device_type":"drive","device_id":2,"dos_name":"home"})",
+    R"({"ts":"2026-01-01T00:00:03.000Z","conn":"p1","event":"channel_refused","channel":"rdpdr","reason":"message withheld: compressed data cannot be inspected"})",
+    R"({"ts":"2026-01-01T00:00:04.000Z","conn":"p1","event":"bridge","channel_data_dropped":"cliprdr"})",
+    R"({"ts":"2026-01-01T00:09:00.000Z","conn":"p1","event":"session_closed","backend":"win7","closed_by":"client","reason":"closed","channel_pdus_dropped":37,"devices_refused":2})",
+    R"({"ts":"2026-01-01T00:01:00.000Z","conn":"p2","event":"connection_accepted","client":"10.0.0.9:50000"})",
+    R"({"ts":"2026-01-01T00:01:00.300Z","conn":"p2","event":"bridge","channels_passed":["rdpdr"],"channels_removed":["cliprdr","rdpsnd"]})",
+    R"({"ts":"2026-01-01T00:01:00.400Z","conn":"p2","event":"session_established","backend":"win7","handshake_ms":300,"channel_policy":"channels allow rdpdr"})",
+    R"({"ts":"2026-01-01T00:01:02.000Z","conn":"p2","event":"channel_refused","channel":"rdpdr","device_type":"printer","device_id":3,"dos_name":"PRN1"})",
+    R"({"ts":"2026-01-01T00:02:00.400Z","conn":"x1","event":"session_established","backend":"xp","handshake_ms":900})",
+    R"({"ts":"2026-01-01T00:02:00.000Z","conn":"f1","event":"handshake_failed","stage":"client_x224","cause":"client_not_rdp","detail":"0xa7"})",
+};
+
+}  // namespace
+
+TEST(LogsSummary, ChannelPolicyIsCountedPerBackendAndIsNoFailure) {
+    Aggregator a;
+    feed_lines(a, "handshake.jsonl", kPolicyLines);
+    const Summary s = a.summary();
+    const auto& win7 = backend(s, "win7");
+    EXPECT_EQ(win7.connections, 2u);
+    EXPECT_EQ(win7.established, 2u);
+    EXPECT_EQ(win7.failed, 0u);  // refusals, withheld messages and dropped data fail nothing
+    EXPECT_EQ(win7.unfinished, 0u);
+    EXPECT_EQ(s.total.failed, 1u);
+    EXPECT_EQ(group_keys(s), (std::vector<std::string>{"1 client_x224/client_not_rdp"}));
+
+    const ChannelStats& c = win7.channels;
+    EXPECT_EQ(c.sessions, 2u);
+    EXPECT_EQ(c.policies,
+              (std::map<std::string, std::uint64_t>{
+                  {"channels allow rdpdr", 1}, {"channels deny cliprdr; devices deny drive", 1}}));
+    EXPECT_EQ(c.sessions_with_removed, 2u);
+    EXPECT_EQ(c.removed, (std::map<std::string, std::uint64_t>{{"cliprdr", 2}, {"rdpsnd", 1}}));
+    EXPECT_EQ(c.sent_on_removed, (std::map<std::string, std::uint64_t>{{"cliprdr", 1}}));
+    EXPECT_EQ(c.devices_refused,
+              (std::map<std::string, std::uint64_t>{{"drive", 2}, {"printer", 1}}));
+    EXPECT_EQ(c.devices_refused_total(), 3u);
+    EXPECT_EQ(c.withheld, (std::map<std::string, std::uint64_t>{
+                              {"message withheld: compressed data cannot be inspected", 1}}));
+    EXPECT_EQ(c.pdus_dropped, 37u);
+    EXPECT_TRUE(c.acted());
+    EXPECT_EQ(s.total.channels.removed, c.removed);
+
+    EXPECT_FALSE(backend(s, "xp").channels.any());
+    EXPECT_FALSE(backend(s, kNoBackend).channels.any());
+}
+
+TEST(LogsSummary, ChannelPolicyEventsReadTwiceCountOnce) {
+    Aggregator once, twice;
+    feed_lines(once, "handshake.jsonl", kPolicyLines);
+    feed_lines(twice, "handshake.1.jsonl", kPolicyLines);
+    feed_lines(twice, "copy.jsonl", kPolicyLines);
+    const Summary want_summary = once.summary(), got_summary = twice.summary();
+    const auto& want = backend(want_summary, "win7").channels;
+    const auto& got = backend(got_summary, "win7").channels;
+    EXPECT_EQ(got.sessions, want.sessions);
+    EXPECT_EQ(got.removed, want.removed);
+    EXPECT_EQ(got.devices_refused, want.devices_refused);
+    EXPECT_EQ(got.withheld, want.withheld);
+    EXPECT_EQ(got.pdus_dropped, want.pdus_dropped);
+}
+
+TEST(LogsSummary, ChannelPolicyFollowsTheWindowAndTheBackendFilter) {
+    // p1 and its refusals are before the window; p2 is inside it.
+    Aggregator windowed(filter(*parse_timestamp("2026-01-01T00:00:30Z")));
+    feed_lines(windowed, "handshake.jsonl", kPolicyLines);
+    const Summary s = windowed.summary();
+    const auto& c = backend(s, "win7").channels;
+    EXPECT_EQ(c.sessions, 1u);
+    EXPECT_EQ(c.devices_refused, (std::map<std::string, std::uint64_t>{{"printer", 1}}));
+    EXPECT_TRUE(c.withheld.empty());
+    EXPECT_EQ(c.pdus_dropped, 0u);
+
+    Aggregator xp(filter({}, {}, "xp"));
+    feed_lines(xp, "handshake.jsonl", kPolicyLines);
+    EXPECT_FALSE(xp.summary().total.channels.any());
+
+    // A refusal alone makes no connection: it is counted with the session it belongs to.
+    Aggregator alone;
+    feed_lines(alone, "handshake.jsonl", {kPolicyLines[4]});
+    EXPECT_EQ(alone.summary().total.connections, 0u);
+    EXPECT_FALSE(alone.summary().total.channels.any());
+}
+
+// --follow prints failures only: a refused device or a withheld message is not one.
+TEST(LogsFailureFeed, ChannelRefusalsAreNotFailures) {
+    std::vector<std::string> failures;
+    std::uint64_t malformed = 0;
+    FailureFeed feed(
+        std::nullopt,
+        [&](const Event& e, const std::string& backend) {
+            failures.push_back(e.conn + " " + backend);
+        },
+        [&](const LineRef&) { ++malformed; });
+    const auto on_line = feed.lines_of("handshake.jsonl");
+    std::uint64_t n = 0;
+    for (const auto& l : kPolicyLines) on_line(Line{l, ++n, false, false});
+    EXPECT_EQ(failures, std::vector<std::string>{"f1 (none)"});
+    EXPECT_EQ(malformed, 0u);
 }

@@ -68,7 +68,7 @@ TEST(ProbeJson, TopLevelShapeIsStable) {
         const auto j = Json::parse(json_report(f));
         expect_keys(j, {"schema", "target", "result", "exit_code", "summary", "error",
                         "connections", "elapsed_ms", "budget_exhausted", "layers", "tls",
-                        "rdp_security", "nla", "identity", "verdict", "trust"});
+                        "rdp_security", "nla", "identity", "verdict", "trust", "channel_policy"});
         EXPECT_EQ(j["schema"], "rdpbridge.probe/1");
         expect_keys(j["target"], {"host", "port", "sni", "address"});
     }
@@ -211,6 +211,34 @@ TEST(ProbeJson, TrustRecord) {
               std::string::npos)
         << text;
     EXPECT_NE(text.find("(replaced the tls_cert_sha256 recorded before)"), std::string::npos);
+}
+
+// With --trust NAME -c CONFIG the report says what the gateway will keep from the host, which
+// the probe, asking for no channels, cannot see.
+TEST(ProbeReport, ABackendsChannelPolicyIsOneLine) {
+    Findings f = rdp_host();
+    EXPECT_TRUE(Json::parse(json_report(f))["channel_policy"].is_null());
+    EXPECT_EQ(human_report(f).find("channel policy"), std::string::npos);
+
+    f.channel_policy =
+        ConfiguredChannelPolicy{"plc7", "channels deny cliprdr; devices deny drive", {}};
+    const auto text = human_report(f);
+    EXPECT_NE(text.find("\nBackend \"plc7\" channel policy: channels deny cliprdr; devices deny "
+                        "drive (enforced by the gateway; the probe asks for no channels)\n"),
+              std::string::npos)
+        << text;
+    const auto j = Json::parse(json_report(f))["channel_policy"];
+    expect_keys(j, {"backend", "policy", "routes"});
+    EXPECT_EQ(j["backend"], "plc7");
+    EXPECT_EQ(j["policy"], "channels deny cliprdr; devices deny drive");
+    EXPECT_EQ(j["routes"], Json::array());
+
+    f.channel_policy = ConfiguredChannelPolicy{"plc7", "", {"mstshash=ops*: channels allow rdpdr"}};
+    EXPECT_NE(human_report(f).find("Backend \"plc7\" channel policy: none of its own; route "
+                                   "mstshash=ops*: channels allow rdpdr (enforced by"),
+              std::string::npos)
+        << human_report(f);
+    EXPECT_TRUE(Json::parse(json_report(f))["channel_policy"]["policy"].is_null());
 }
 
 TEST(ProbeJson, UnreachableHost) {

@@ -137,6 +137,46 @@ TEST_F(ProbeTrust, NotesWhatTheGatewayWillNotUse) {
     EXPECT_NE(pinned.notes[0].find("verify = \"off\""), std::string::npos) << pinned.notes[0];
 }
 
+TEST_F(ProbeTrust, AConfigWithoutChannelPolicyGivesTheReportNone) {
+    const auto t = prepared({"192.0.2.7", 3389, ""}, config("plc7", "192.0.2.7:3389"), "");
+    EXPECT_FALSE(t.channel_policy);
+}
+
+// The backend's [backend.channels], and every [[route]] to it with its own [route.channels]: a
+// session gets one or the other (config::effective_channel_policy), so the report names both.
+TEST(ProbeChannelPolicy, IsTheBackendsAndThatOfEachRouteToIt) {
+    config::Config cfg;
+    config::Backend plc7;
+    plc7.name = "plc7";
+    cfg.backends = {plc7};
+    config::Route ops{"", "ops*", "plc7", std::nullopt};
+    cfg.routes = {ops};
+    EXPECT_FALSE(configured_channel_policy(cfg, cfg.backends[0]));  // nobody has one
+
+    config::ChannelPolicy deny;
+    deny.channels.deny = {"cliprdr"};
+    deny.devices.deny = {"drive"};
+    cfg.backends[0].channels = deny;
+    auto p = configured_channel_policy(cfg, cfg.backends[0]);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->backend, "plc7");
+    EXPECT_EQ(p->policy, "channels all but cliprdr, rdpdr devices all but drive");
+    EXPECT_TRUE(p->routes.empty());
+
+    config::ChannelPolicy only_rdpdr;
+    only_rdpdr.channels.allow = std::vector<std::string>{"rdpdr"};
+    cfg.routes[0].channels = only_rdpdr;
+    cfg.routes.push_back({"front", "admin", "plc7", config::ChannelPolicy{}});
+    cfg.routes.push_back({"", "x*", "other", only_rdpdr});  // another backend's
+    p = configured_channel_policy(cfg, cfg.backends[0]);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->routes,
+              (std::vector<std::string>{"mstshash=ops*: channels only rdpdr",
+                                        "mstshash=admin on listener front: channels all"}));
+    cfg.backends[0].channels.reset();
+    EXPECT_EQ(configured_channel_policy(cfg, cfg.backends[0])->policy, "");
+}
+
 TEST_F(ProbeTrust, InvalidConfigNamesItsFile) {
     const auto file = (dir_ / "bad.toml").string();
     std::ofstream(file) << "state_dir = 7\n";

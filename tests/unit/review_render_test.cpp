@@ -184,6 +184,32 @@ TEST(ReviewPage, BackendRowsCarryStateCertificateAndCounts) {
     EXPECT_FALSE(has(render_html(sample(false)), "Sessions now"));
 }
 
+TEST(ReviewPage, AChannelPolicyColumnOnlyWhereAPolicyWasAtWork) {
+    EXPECT_FALSE(has(render_html(sample(false)), "Channel policy"));
+    Review r = sample(false);
+    r.backends[0].channel_policies = {"channels deny cliprdr; devices deny drive"};
+    r.backends[0].channels_kept =
+        "12 sessions had channels removed (cliprdr 12); 4 devices "
+        "refused (drive 4)";
+    const std::string html = render_html(r);
+    EXPECT_TRUE(has(html, "<th>Identity</th><th>Channel policy</th></tr>"));
+    EXPECT_TRUE(has(element(html, "<tr data-backend=\"win7\"", "</tr>"),
+                    "<td class=\"channels\"><div>channels deny cliprdr; devices deny drive</div>"
+                    "<div class=\"small\">12 sessions had channels removed (cliprdr 12); 4 "
+                    "devices refused (drive 4)</div></td></tr>"));
+    // The other rows keep their columns in line.
+    EXPECT_TRUE(has(element(html, "<tr data-backend=\"xp\"", "</tr>"),
+                    "200 days</td><td>&mdash;</td><td>&mdash;</td></tr>"));
+    const Json b = backends_json(r)["backends"].at(0);
+    EXPECT_EQ(b["channel_policies"], Json::array({"channels deny cliprdr; devices deny drive"}));
+    EXPECT_EQ(b["channels_kept"], r.backends[0].channels_kept);
+
+    const std::string evil = "<script>alert(1)</script>";
+    r.backends[1].channel_policies = {evil};
+    r.backends[1].channels_kept = evil;
+    EXPECT_FALSE(has(render_html(r), evil));
+}
+
 TEST(ReviewPage, CertificatesExpiredOrExpiringSaySo) {
     Review r = sample(false);
     r.backends[0].cert_days_left = -3;

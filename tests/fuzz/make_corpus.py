@@ -140,6 +140,56 @@ SPNEGO_OID = bytes([0x2B, 0x06, 0x01, 0x05, 0x05, 0x02])
 KRB5_OID = bytes([0x2A, 0x86, 0x48, 0x86, 0xF7, 0x12, 0x01, 0x02, 0x02])
 
 
+# The channel policy's harnesses, from the sessions' connect PDUs and static channel data
+# (session_channels: rdpdr with a drive, two ports and a printer; rdpsnd, cliprdr, drdynvc).
+
+def payloads_of(pdus):
+    """(direction, label, X.224 Data payload or None) of a session's PDUs."""
+    return [(d, label, x224_payload(b)) for d, label, b in pdus]
+
+
+def channel_chunks(pdus, direction, marker):
+    """The Send Data user data of the static channel PDUs whose label has `marker`."""
+    chunks = [send_data_user_data(p) for d, label, p in payloads_of(pdus)
+              if d == direction and p and marker in label]
+    return [c for c in chunks if c is not None]
+
+
+def channel_reassembly_seeds(per_session, add):
+    for pdus in per_session.values():
+        for direction in ("c2s", "s2c"):
+            chunks = [c for c in channel_chunks(pdus, direction, "virtual channel data")
+                      if len(c) <= 255]
+            if not chunks:
+                continue
+            pieces = b"".join(bytes([len(c)]) + c for c in chunks)
+            # limit selector, chunk size, chunk flags: 255; 1600 with SHOW_PROTOCOL; 8; 4096
+            # with chunks of one byte.
+            for limit, size, flags in ((4, 16, 0), (5, 0, 0x10), (2, 200, 0), (6, 1, 0)):
+                add("fuzz_channel_reassembly",
+                    bytes([limit, size]) + struct.pack("<I", flags) + pieces)
+        announce = device_list_announce(pdus)
+        if announce:
+            add("fuzz_channel_reassembly", bytes([5, 64]) + struct.pack("<I", 0) +
+                b"".join(bytes([len(c)]) + c for c in announce_in_three(announce)))
+
+
+def device_list_announce(pdus):
+    """The client's (last) rdpdr Device List Announce message, or None."""
+    for chunk in reversed(channel_chunks(pdus, "c2s", "[rdpdr]")):
+        if chunk[8:12] == b"rDAD":
+            return chunk[8:]
+    return None
+
+
+def announce_in_three(announce):
+    """An rdpdr message in three chunks, FIRST, neither and LAST, as Send Data user data."""
+    third = len(announce) // 3
+    return [struct.pack("<II", len(announce), flags) + part
+            for flags, part in ((1, announce[:third]), (0, announce[third:2 * third]),
+                                (2, announce[2 * third:]))]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=os.path.join(HERE, "corpus"))
@@ -218,6 +268,9 @@ def main():
                 header = bytes([requested, 1, back, 0, flags, 0x1B, 0x42])
                 header += struct.pack("<IH", chunk_seed, len(client))
                 add("fuzz_bridge", header + client + host)
+
+    # The channel policy's harnesses.
+    channel_reassembly_seeds(per_session, add)
 
     # One Save Session Info PDU (Logon Info Extended with an auto-reconnect cookie), built
     # here: no captured session reaches one. Share Control (6) + Share Data (12) headers,

@@ -155,6 +155,24 @@ def channel_chunks(pdus, direction, marker):
     return [c for c in chunks if c is not None]
 
 
+def channel_network_seeds(per_session, add):
+    for pdus in per_session.values():
+        payloads = payloads_of(pdus)
+        ci = next((p for d, _, p in payloads if d == "c2s" and p and p[:2] == b"\x7f\x65"), None)
+        cr = next((p for d, _, p in payloads if d == "s2c" and p and p[:2] == b"\x7f\x66"), None)
+        cs_net = gcc_blocks(gcc_user_data(ci)).get(0xC003) if ci else None
+        sc_net = gcc_blocks(gcc_user_data(cr)).get(0x0C03) if cr else None
+        if cs_net is None or sc_net is None:
+            continue
+        # mode, choice: no rules; deny cliprdr; allow nothing; allow rdpdr; deny one of the
+        # input's own names with device rules; allow one with printers only; devices only; a
+        # host answering with too many ids; deny every fixed name but one.
+        for mode, choice in ((0, 0), (1, 0x04), (2, 0), (3, 0), (0x0C, 0x80), (0x13, 0x82),
+                             (0x08, 0), (0x21, 0x04), (0x0F, 0x01)):
+            add("fuzz_channel_network",
+                bytes([mode, choice]) + struct.pack("<H", len(cs_net)) + cs_net + sc_net)
+
+
 def channel_reassembly_seeds(per_session, add):
     for pdus in per_session.values():
         for direction in ("c2s", "s2c"):
@@ -270,6 +288,7 @@ def main():
                 add("fuzz_bridge", header + client + host)
 
     # The channel policy's harnesses.
+    channel_network_seeds(per_session, add)
     channel_reassembly_seeds(per_session, add)
 
     # One Save Session Info PDU (Logon Info Extended with an auto-reconnect cookie), built

@@ -43,12 +43,17 @@ Result<bool> ChannelFilter::client_network(gcc::DataBlock& cs_net, Facts& facts)
     std::vector<std::string> passed_names, removed_names;
     for (std::size_t i = 0; i < requested_.size(); ++i) {
         const std::string name = requested_[i].text();
-        const bool pass = policy_.passes(name);
+        const bool rdpdr = iequal(name, "rdpdr");
+        // With device rules only the first rdpdr passes: the filter reads one channel's device
+        // lists, and a host may give any channel of that name to its device redirection
+        // (FreeRDP's server takes the first).
+        const bool pass =
+            policy_.passes(name) && !(rdpdr && rdpdr_index_ && policy_.filters_devices());
         passed_.push_back(pass);
         if (pass) {
             kept.push_back(requested_[i]);
             passed_names.push_back(token(name));
-            if (iequal(name, "rdpdr")) rdpdr_index_ = i;
+            if (rdpdr) rdpdr_index_ = i;
         } else {
             removed_.emplace_back(uint16_t(kFirstGatewayChannel + i), name);
             removed_names.push_back(token(name));

@@ -3,7 +3,8 @@
 // gateway's own for each, so the client's connect sequence stays whole (its Channel Join
 // Request for one is answered by the bridge, and what it sends there is dropped and counted).
 // With device rules, the rdpdr channel's Device List Announce (and Remove) is reassembled and
-// rewritten without the denied devices; every other rdpdr message passes chunk by chunk.
+// rewritten without the denied devices; every other rdpdr message passes chunk by chunk. A
+// second channel called rdpdr is then removed like a denied one.
 #pragma once
 
 #include <cstdint>

@@ -14,8 +14,9 @@
 //  - CS_NET and SC_NET: decode(encode(decode(x))) == decode(x), encoding stable, and byte for
 //    byte the input when the input is in the encoder's form;
 //  - client_network: succeeds exactly when the block decodes; removes exactly the channels
-//    channel_policy.hpp says are denied (its contract, evaluated here), keeping the others'
-//    definitions byte for byte and in order; leaves an unchanged block untouched;
+//    channel_policy.hpp says are denied (its contract, evaluated here) and, with device rules,
+//    every channel called rdpdr after the first, keeping the others' definitions byte for byte
+//    and in order; leaves an unchanged block untouched;
 //  - server_network: refuses an SC_NET with another number of ids than channels passed, and
 //    one that gives a passed channel an id the gateway gave a removed one; otherwise the
 //    client's SC_NET has one id per channel of the original CS_NET: a removed channel's is
@@ -241,9 +242,16 @@ RDPBRIDGE_FUZZ_TARGET(fuzz_channel_network) {
 
     std::vector<bool> passes;
     std::vector<gcc::ChannelDef> kept;
+    bool rdpdr_kept = false;
     for (const auto& d : *requested) {
-        passes.push_back(expect_channel_passes(p, d.text()));
-        if (passes.back()) kept.push_back(d);
+        bool pass = expect_channel_passes(p, d.text());
+        // With device rules only the first channel called rdpdr passes (channel_filter.hpp).
+        if (pass && p.filters_devices() && iequal_ascii(d.text(), "rdpdr")) {
+            pass = !rdpdr_kept;
+            rdpdr_kept = true;
+        }
+        passes.push_back(pass);
+        if (pass) kept.push_back(d);
     }
     const bool removes = kept.size() != requested->size();
     FUZZ_CHECK(*changed == removes, std::string("client_network says the block ") +

@@ -208,6 +208,24 @@ def announce_in_three(announce):
                                 (2, announce[2 * third:]))]
 
 
+def rdpdr_seeds(per_session, add):
+    for pdus in per_session.values():
+        chunks = channel_chunks(pdus, "c2s", "[rdpdr]")
+        if not chunks:
+            continue
+        messages = b"".join(struct.pack("<H", len(c) - 8) + c[8:] for c in chunks)
+        raw = b"".join(struct.pack("<H", len(c)) + c for c in chunks)
+        split = b"".join(struct.pack("<H", len(c)) + c
+                         for c in announce_in_three(device_list_announce(pdus)))
+        for seed in (0, 7):
+            # mode: device rules 0-7; bit 4 compressed, bit 5 SHOW_PROTOCOL; bit 3: raw chunks.
+            for mode in (0, 1, 2, 3, 4, 5, 6, 7, 0x10, 0x20):
+                add("fuzz_rdpdr", bytes([mode]) + struct.pack("<I", seed) + messages)
+            for mode in (0x08, 0x09, 0x0B, 0x0E):
+                add("fuzz_rdpdr", bytes([mode]) + struct.pack("<I", seed) + raw)
+                add("fuzz_rdpdr", bytes([mode]) + struct.pack("<I", seed) + split)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=os.path.join(HERE, "corpus"))
@@ -290,6 +308,7 @@ def main():
     # The channel policy's harnesses.
     channel_network_seeds(per_session, add)
     channel_reassembly_seeds(per_session, add)
+    rdpdr_seeds(per_session, add)
 
     # One Save Session Info PDU (Logon Info Extended with an auto-reconnect cookie), built
     # here: no captured session reaches one. Share Control (6) + Share Data (12) headers,

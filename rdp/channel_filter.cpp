@@ -130,7 +130,13 @@ Result<ChannelFilter::Verdict> ChannelFilter::rdpdr_data(ByteView user_data,
             if (last) message_ = Message::none;
             return Verdict::replace;
         case Message::none: {
-            if (!first) return Verdict::pass;  // not part of a message: the host's to judge
+            if (!first) {
+                // Not part of a message, yet a host may take it for one (FreeRDP's server starts
+                // its next message with whatever chunk follows a LAST): it does not pass unread.
+                refuse_message("a chunk without FIRST outside a message", facts);
+                ++pdus_dropped_;
+                return Verdict::replace;
+            }
             if (chunk->flags & vc::flag::compressed) {
                 // Its bytes cannot be read without the client's compression history: a device
                 // list might hide in it, so it does not pass.

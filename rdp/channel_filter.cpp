@@ -122,13 +122,19 @@ Result<ChannelFilter::Verdict> ChannelFilter::rdpdr_data(ByteView user_data,
     const bool first = chunk->flags & vc::flag::first;
     const bool last = chunk->flags & vc::flag::last;
     switch (message_) {
-        case Message::passing:
-            if (last) message_ = Message::none;
-            return Verdict::pass;
         case Message::dropping:
             ++pdus_dropped_;
             if (last) message_ = Message::none;
             return Verdict::replace;
+        case Message::passing:
+            if (!first) {
+                if (last) message_ = Message::none;
+                return Verdict::pass;
+            }
+            // A FIRST chunk starts a new message at the host (FreeRDP's server drops the one
+            // in progress): it is judged as one.
+            message_ = Message::none;
+            [[fallthrough]];
         case Message::none: {
             if (!first) {
                 // Not part of a message, yet a host may take it for one (FreeRDP's server starts

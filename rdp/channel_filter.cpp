@@ -109,6 +109,12 @@ Result<ChannelFilter::Verdict> ChannelFilter::client_data(uint16_t channel, Byte
             facts.emplace_back("channel_data_dropped", token(*name));
         return Verdict::replace;
     }
+    if (filters_devices_ && !rdpdr_channel_) {
+        // Before the host's SC_NET, rdpdr's id is unknown, and no client knows any id: one that
+        // sends data now guesses them, and a device list could pass unread.
+        ++pdus_dropped_;
+        return Verdict::replace;
+    }
     if (filters_devices_ && rdpdr_channel_ == channel) return rdpdr_data(user_data, out, facts);
     return Verdict::pass;
 }

@@ -226,6 +226,25 @@ def rdpdr_seeds(per_session, add):
                 add("fuzz_rdpdr", bytes([mode]) + struct.pack("<I", seed) + split)
 
 
+def bridge_channels_seeds(per_session, add):
+    # The streams after the X.224 exchange (mode bit 6: the peers play along with the policy),
+    # towards a TLS host, and (bit 3) the channels session's client towards the Standard RDP
+    # Security host of session_rdp.
+    for name in ("session_channels", "session_tls"):
+        pdus = per_session.get(name, [])
+        client = b"".join(b for d, _, b in pdus[2:] if d == "c2s")
+        host = b"".join(b for d, _, b in pdus[2:] if d == "s2c")
+        for mode in (0x40, 0x41, 0x42, 0x43, 0x44, 0x47, 0x51, 0x53, 0x54, 0x65, 0x15, 0x01):
+            for chunk_seed in (0, 5):
+                header = bytes([mode, 2]) + struct.pack("<IH", chunk_seed, len(client))
+                add("fuzz_bridge_channels", header + client + host)
+    client = b"".join(b for d, _, b in per_session["session_channels"][2:] if d == "c2s")
+    rdp_host = b"".join(b for d, _, b in per_session["session_rdp"][2:] if d == "s2c")
+    for mode in (0x48, 0x49, 0x59):
+        header = bytes([mode, 2]) + struct.pack("<IH", 0, len(client))
+        add("fuzz_bridge_channels", header + client + rdp_host)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=os.path.join(HERE, "corpus"))
@@ -309,6 +328,7 @@ def main():
     channel_network_seeds(per_session, add)
     channel_reassembly_seeds(per_session, add)
     rdpdr_seeds(per_session, add)
+    bridge_channels_seeds(per_session, add)
 
     # One Save Session Info PDU (Logon Info Extended with an auto-reconnect cookie), built
     # here: no captured session reaches one. Share Control (6) + Share Data (12) headers,

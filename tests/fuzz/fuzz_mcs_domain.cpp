@@ -1,13 +1,18 @@
 // fuzz-requires: mcs_domain.cpp
 // MCS domain PDUs after the connect exchange (mcs::domain_pdu_type, decode_send_data,
-// encode_send_data, disconnect_reason): the carriers of every slow-path PDU the bridge opens.
+// encode_send_data, disconnect_reason): the carriers of every slow-path PDU the bridge opens;
+// and decode_channel_join_request / encode_channel_join_confirm, with which a channel policy
+// answers the client's join of a removed channel.
 //
 // Input: an X.224 Data payload, given to every decoder. Its first bytes also parameterise an
 // encoder check: u8 flags, u16 initiator, u16 channel, u16 user-data size (the user data is
 // the input repeated up to that size, so that sizes far beyond the input are reached at once).
 // Oracles: a Send Data PDU re-encodes into a TPKT frame whose payload decodes to the same
 // header and user data; whatever encode_send_data accepts decodes back to what it was given,
-// and it refuses only user data too long for a PER length (more than 0x7FFF bytes).
+// and it refuses only user data too long for a PER length (more than 0x7FFF bytes); a Channel
+// Join Request decodes exactly when the type says so and 5 bytes are there, and the confirm
+// for it is one whole TPKT frame, a successful Channel Join Confirm of the same initiator and
+// channel (requested and granted).
 #include <algorithm>
 
 #include "rdp/mcs_domain.hpp"
@@ -71,6 +76,32 @@ RDPBRIDGE_FUZZ_TARGET(fuzz_mcs_domain) {
                        sd->user_data.data() + sd->user_data.size() == input.data() + input.size(),
                    "user data is not the payload's tail");
         round_trip(*sd, sd->user_data, "decoded");
+    }
+
+    // Channel Join Request, and the Channel Join Confirm the bridge answers one with.
+    auto join = mcs::decode_channel_join_request(input);
+    FUZZ_CHECK(
+        join.ok() == (type && *type == mcs::DomainPdu::channel_join_request && input.size() >= 5),
+        "decode_channel_join_request on " + hex_prefix(input));
+    if (join) {
+        FUZZ_CHECK(join->initiator == (input[1] << 8 | input[2]) &&
+                       join->channel == (input[3] << 8 | input[4]),
+                   "Channel Join Request fields");
+        const Bytes confirm = mcs::encode_channel_join_confirm(*join);
+        auto frame = peek_frame(confirm);
+        FUZZ_CHECK(frame.ok() && frame->has_value() && (*frame)->length == confirm.size(),
+                   "Channel Join Confirm: TPKT length does not match the frame");
+        auto payload = unwrap_x224_data(confirm);
+        FUZZ_CHECK(payload.ok() && payload->size() == 8, "Channel Join Confirm: payload");
+        auto confirm_type = mcs::domain_pdu_type(*payload);
+        FUZZ_CHECK(confirm_type && *confirm_type == mcs::DomainPdu::channel_join_confirm &&
+                       ((*payload)[0] & 0x02) && (*payload)[1] == 0,
+                   "Channel Join Confirm: not a successful confirm with its channel id");
+        const auto u16 = [&](std::size_t at) {
+            return uint16_t((*payload)[at] << 8 | (*payload)[at + 1]);
+        };
+        FUZZ_CHECK(u16(2) == join->initiator && u16(4) == join->channel && u16(6) == join->channel,
+                   "Channel Join Confirm: initiator, requested and granted channel");
     }
 
     // Encoder: any header, any size it accepts.

@@ -37,7 +37,13 @@ RelayMeasured measure_relay(const Bench& bench, std::size_t sessions, const Rela
         through.haproxy
             ? ProxyUnderTest(bench.haproxy(name, fleet.host_port(), true, through.haproxy_log))
             : ProxyUnderTest(launch);
-    fleet.set_host_profile({true, s.output_pdu, {}, leg.rdp_method, proxy.x224()});
+    HostProfile host;
+    host.send = true;
+    host.output_pdu = s.output_pdu;
+    host.rdp_method = leg.rdp_method;
+    host.x224 = proxy.x224();
+    host.client_joins = true;  // relay clients
+    fleet.set_host_profile(host);
     const auto opened = fleet.open(proxy.port(), sessions, sessions,
                                    {ClientMode::relay, s.input_events, proxy.x224()});
     require_established(opened, sessions, fleet, std::string("relay through ") + proxy.what());

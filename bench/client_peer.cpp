@@ -74,7 +74,8 @@ awaitable<void> join_channels(SharedTally& tally, SslStream& stream,
     tally.gateway_channel_joins.fetch_add(gateways, std::memory_order_relaxed);
 }
 
-awaitable<void> send_input(SharedTally& tally, std::shared_ptr<Conn> conn, std::size_t events) {
+awaitable<void> send_input(SharedTally& tally, std::shared_ptr<Conn> conn, std::size_t events,
+                           bool rdpdr_data) {
     // A real client's first PDU after the connect exchange (and the cue for a gateway in front
     // of a Standard RDP Security host to send its Security Exchange, and for the host to start).
     static const rdp::Bytes info = client_info_pdu();
@@ -83,8 +84,13 @@ awaitable<void> send_input(SharedTally& tally, std::shared_ptr<Conn> conn, std::
                                asio::redirect_error(use_awaitable, ec));
     if (events == 0) co_return;
     const rdp::Bytes pdu = fastpath_input(events);
+    const rdp::Bytes channel_pdu =
+        rdpdr_data ? rdpdr_read_response(conn->rdpdr_channel) : rdp::Bytes();
     while (!ec && !tally.stopping) {
         co_await asio::async_write(conn->stream, asio::buffer(pdu),
+                                   asio::redirect_error(use_awaitable, ec));
+        if (ec || channel_pdu.empty()) continue;
+        co_await asio::async_write(conn->stream, asio::buffer(channel_pdu),
                                    asio::redirect_error(use_awaitable, ec));
     }
 }
@@ -125,6 +131,7 @@ awaitable<std::shared_ptr<Conn>> client_connect(ClientSide& side, asio::ip::addr
         if (join) {
             stage = "channel join";
             co_await join_channels(side.tally, conn->stream, net);
+            conn->rdpdr_channel = net.channel_ids.front();  // CS_NET: rdpdr, cliprdr
         }
     } catch (const std::exception& e) {
         conn->close();
@@ -137,7 +144,8 @@ awaitable<std::shared_ptr<Conn>> client_connect(ClientSide& side, asio::ip::addr
 awaitable<void> client_life(ClientSide& side, std::shared_ptr<Conn> conn, ClientProfile profile) {
     auto& tally = side.tally;
     if (profile.mode == ClientMode::relay)
-        asio::co_spawn(side.io, send_input(tally, conn, profile.input_events), asio::detached);
+        asio::co_spawn(side.io, send_input(tally, conn, profile.input_events, profile.rdpdr_data),
+                       asio::detached);
 
     const std::size_t size = profile.mode == ClientMode::hold ? kIdleReadBuffer : kBusyReadBuffer;
     std::unique_ptr<uint8_t[]> buffer(new uint8_t[size]);

@@ -47,6 +47,9 @@ struct ClientProfile {
     // False: bare TLS (TCP connect, then straight to the TLS handshake and the Connect Initial),
     // for a peer proxy that cannot speak X.224; the host must be told the same.
     bool x224 = true;
+    // Relay: each input PDU followed by an rdpdr Device I/O Response (rdpdr_read_response, 1,623
+    // bytes) on rdpdr's id from SC_NET, as while the host reads a redirected device.
+    bool rdpdr_data = false;
 };
 
 struct Tally {

@@ -6,8 +6,10 @@
 #include "rdp/client_data.hpp"
 #include "rdp/gcc_network.hpp"
 #include "rdp/mcs_domain.hpp"
+#include "rdp/rdpdr.hpp"
 #include "rdp/security_header.hpp"
 #include "rdp/tpkt.hpp"
+#include "rdp/virtual_channel.hpp"
 #include "rdp/x224.hpp"
 
 namespace rdpbridge::bench {
@@ -225,6 +227,28 @@ Bytes client_info_pdu() {
     header.channel = kIoChannel;
     auto frame = rdp::mcs::encode_send_data(header, data);
     if (!frame) throw std::logic_error("bench Client Info PDU: " + frame.error().message());
+    return std::move(*frame);
+}
+
+Bytes rdpdr_read_response(uint16_t channel) {
+    constexpr uint16_t kDeviceIoCompletion = 0x4943;  // PAKID_CORE_DEVICE_IOCOMPLETION
+    constexpr std::size_t kRead = 1580;
+    Bytes message;
+    Writer m(message);
+    m.u16le(rdp::rdpdr::kComponentCore);
+    m.u16le(kDeviceIoCompletion);
+    m.u32le(1);  // DeviceId
+    m.u32le(7);  // CompletionId
+    m.u32le(0);  // IoStatus: STATUS_SUCCESS
+    m.u32le(uint32_t(kRead));
+    message.resize(message.size() + kRead, 0xA5);
+    const auto chunks = rdp::vc::chunk(message, 0, rdp::vc::kDefaultChunkSize);
+    if (chunks.size() != 1) throw std::logic_error("bench rdpdr read response: not one chunk");
+    rdp::mcs::SendData header;
+    header.initiator = kUserInitiator;
+    header.channel = channel;
+    auto frame = rdp::mcs::encode_send_data(header, chunks.front());
+    if (!frame) throw std::logic_error("bench rdpdr read response: " + frame.error().message());
     return std::move(*frame);
 }
 

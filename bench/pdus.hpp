@@ -84,4 +84,10 @@ std::optional<Probe> read_probe(rdp::ByteView head);
 inline constexpr std::size_t kMaxInputEvents = 255;
 rdp::Bytes fastpath_input(std::size_t events);
 
+// A Send Data Request from user kUserInitiator on `channel` (rdpdr's id in SC_NET): one chunk
+// (FIRST | LAST) of a Device I/O Response ([MS-RDPEFS] 2.2.1.5, DR_READ_RSP) returning 1,580
+// bytes of a read, a 1,600-byte message (CHANNEL_CHUNK_LENGTH): what a client sends while the host
+// reads from a redirected device. Not a device list, so a channel policy passes it unchanged.
+rdp::Bytes rdpdr_read_response(uint16_t channel);
+
 }  // namespace rdpbridge::bench

@@ -89,6 +89,7 @@ struct Conn {
     }
     SslStream stream;
     Registry::Entry entry;
+    uint16_t rdpdr_channel = 0;  // client: rdpdr's id in SC_NET, once joined
 };
 
 // Closes `conn` unless disarmed first: every handshake gets a deadline, so that a stalled

@@ -1,11 +1,12 @@
 // The synthetic RDP client: X.224 request offering TLS (or none, in bare-TLS mode, towards a peer
-// proxy that cannot speak X.224), a TLS 1.3 handshake, the MCS connect exchange, then silence, a
-// Client Info and saturating input, or latency probing, per profile.
+// proxy that cannot speak X.224), a TLS 1.3 handshake, the MCS connect exchange, then silence,
+// the channel joins, a Client Info and saturating input, or latency probing, per profile.
 #include <netinet/in.h>
 
 #include "bench/pdu_splitter.hpp"
 #include "bench/pdus.hpp"
 #include "bench/peers.hpp"
+#include "rdp/channel_filter.hpp"
 #include "rdp/x224.hpp"
 
 namespace rdpbridge::bench::peers {
@@ -29,33 +30,76 @@ void check_confirm(const rdp::Bytes& frame) {
         fail("x224: the confirm does not select PROTOCOL_SSL");
 }
 
-void check_response(const rdp::Bytes& frame) {
+ConnectResponseFacts check_response(const rdp::Bytes& frame) {
     auto facts = check_connect_response(frame);
     if (!facts) fail("mcs: " + facts.error().message());
     // mstsc compares this with what it requested, as a downgrade check; so do we.
     if (facts->client_requested_protocols != rdp::protocol::ssl)
         fail("mcs: SC_CORE.clientRequestedProtocols does not echo PROTOCOL_SSL");
+    if (facts->channel_ids.size() != kClientChannels)
+        fail("mcs: SC_NET gives " + std::to_string(facts->channel_ids.size()) +
+             " channel ids for the " + std::to_string(kClientChannels) + " in CS_NET");
+    return std::move(*facts);
 }
 
-awaitable<void> send_input(SharedTally& tally, std::shared_ptr<Conn> conn, std::size_t events) {
+// The MCS domain sequence as mstsc runs it: Erect Domain, Attach User, then one Channel Join at
+// a time (user channel, I/O channel, each static channel by its id in SC_NET), each confirm
+// awaited. A gateway that kept a channel from the host answers its join itself, under an id of
+// its own (0xF000 and up, rdp/channel_filter.hpp): counted, to show the policy was in effect.
+awaitable<void> join_channels(SharedTally& tally, SslStream& stream,
+                              const ConnectResponseFacts& net) {
+    static const rdp::Bytes erect = erect_domain_request();
+    static const rdp::Bytes attach = attach_user_request();
+    co_await asio::async_write(stream, asio::buffer(erect), use_awaitable);
+    co_await asio::async_write(stream, asio::buffer(attach), use_awaitable);
+    auto user = read_attach_user_confirm(co_await read_tpkt(stream, "client attach user"));
+    if (!user) fail("attach user: " + user.error().message());
+    // The Client Info is built for this user (client_info_pdu).
+    if (*user != kUserInitiator)
+        fail("attach user: granted initiator " + std::to_string(*user) + ", expected " +
+             std::to_string(kUserInitiator));
+    std::vector<uint16_t> channels = {uint16_t(1001 + *user), net.io_channel};
+    channels.insert(channels.end(), net.channel_ids.begin(), net.channel_ids.end());
+    uint64_t gateways = 0;
+    for (const uint16_t channel : channels) {
+        const rdp::Bytes request = channel_join_request(*user, channel);
+        co_await asio::async_write(stream, asio::buffer(request), use_awaitable);
+        auto granted = read_channel_join_confirm(co_await read_tpkt(stream, "client join"));
+        if (!granted) fail("join " + std::to_string(channel) + ": " + granted.error().message());
+        if (*granted != channel)
+            fail("join " + std::to_string(channel) + ": the confirm is for channel " +
+                 std::to_string(*granted));
+        if (channel >= rdp::ChannelFilter::kFirstGatewayChannel) ++gateways;
+    }
+    tally.gateway_channel_joins.fetch_add(gateways, std::memory_order_relaxed);
+}
+
+awaitable<void> send_input(SharedTally& tally, std::shared_ptr<Conn> conn, std::size_t events,
+                           bool rdpdr_data) {
     // A real client's first PDU after the connect exchange (and the cue for a gateway in front
-    // of a Standard RDP Security host to send its Security Exchange).
+    // of a Standard RDP Security host to send its Security Exchange, and for the host to start).
     static const rdp::Bytes info = client_info_pdu();
-    const rdp::Bytes pdu = fastpath_input(events);
     error_code ec;
     co_await asio::async_write(conn->stream, asio::buffer(info),
                                asio::redirect_error(use_awaitable, ec));
-    while (!tally.stopping) {
+    if (events == 0) co_return;
+    const rdp::Bytes pdu = fastpath_input(events);
+    const rdp::Bytes channel_pdu =
+        rdpdr_data ? rdpdr_read_response(conn->rdpdr_channel) : rdp::Bytes();
+    while (!ec && !tally.stopping) {
         co_await asio::async_write(conn->stream, asio::buffer(pdu),
                                    asio::redirect_error(use_awaitable, ec));
-        if (ec) break;
+        if (ec || channel_pdu.empty()) continue;
+        co_await asio::async_write(conn->stream, asio::buffer(channel_pdu),
+                                   asio::redirect_error(use_awaitable, ec));
     }
 }
 
 }  // namespace
 
 awaitable<std::shared_ptr<Conn>> client_connect(ClientSide& side, asio::ip::address_v4 source,
-                                                tcp::endpoint target, bool direct, bool x224) {
+                                                tcp::endpoint target, bool direct, bool x224,
+                                                bool join) {
     auto conn = std::make_shared<Conn>(side.io, direct ? side.direct : side.modern, side.registry);
     Deadline deadline(side.io, conn, kHandshakeLimit);
     const char* stage = "tcp connect";
@@ -83,7 +127,12 @@ awaitable<std::shared_ptr<Conn>> client_connect(ClientSide& side, asio::ip::addr
         stage = "mcs";
         static const rdp::Bytes initial = connect_initial(rdp::protocol::ssl);
         co_await asio::async_write(conn->stream, asio::buffer(initial), use_awaitable);
-        check_response(co_await read_tpkt(conn->stream, "client mcs"));
+        const auto net = check_response(co_await read_tpkt(conn->stream, "client mcs"));
+        if (join) {
+            stage = "channel join";
+            co_await join_channels(side.tally, conn->stream, net);
+            conn->rdpdr_channel = net.channel_ids.front();  // CS_NET: rdpdr, cliprdr
+        }
     } catch (const std::exception& e) {
         conn->close();
         throw std::runtime_error(std::string("client ") + stage + ": " + e.what());
@@ -94,8 +143,9 @@ awaitable<std::shared_ptr<Conn>> client_connect(ClientSide& side, asio::ip::addr
 
 awaitable<void> client_life(ClientSide& side, std::shared_ptr<Conn> conn, ClientProfile profile) {
     auto& tally = side.tally;
-    if (profile.mode == ClientMode::relay && profile.input_events > 0)
-        asio::co_spawn(side.io, send_input(tally, conn, profile.input_events), asio::detached);
+    if (profile.mode == ClientMode::relay)
+        asio::co_spawn(side.io, send_input(tally, conn, profile.input_events, profile.rdpdr_data),
+                       asio::detached);
 
     const std::size_t size = profile.mode == ClientMode::hold ? kIdleReadBuffer : kBusyReadBuffer;
     std::unique_ptr<uint8_t[]> buffer(new uint8_t[size]);

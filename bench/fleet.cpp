@@ -116,7 +116,8 @@ awaitable<void> batch_worker(peers::ClientSide& side, std::shared_ptr<Batch> bat
            !side.tally.stopping) {
         const auto source = source_address(batch->next++, batch->churn);
         try {
-            auto conn = co_await peers::client_connect(side, source, target, direct, profile.x224);
+            auto conn = co_await peers::client_connect(side, source, target, direct, profile.x224,
+                                                       profile.mode == ClientMode::relay);
             ++batch->established;
             if (batch->churn) {
                 conn->close();
@@ -176,6 +177,7 @@ struct Fleet::Impl {
     }
 
     peers::SharedTally tally;
+    HostProfile host_profile;  // the caller's copy of what the host thread has
     peers::ClientSide client;
     peers::HostSide host;
     asio::executor_work_guard<asio::io_context::executor_type> client_work =
@@ -201,10 +203,14 @@ void Fleet::set_host_profile(const HostProfile& profile) {
         throw std::invalid_argument(
             "a bare-TLS host cannot use Standard RDP Security: it is negotiated in X.224");
     impl_->on(impl_->host.io, [&] { impl_->host.profile = profile; });
+    impl_->host_profile = profile;
 }
 
 OpenResult Fleet::open(uint16_t port, std::size_t count, std::size_t concurrency,
                        const ClientProfile& profile, bool direct_to_host) {
+    if (profile.mode == ClientMode::relay && !impl_->host_profile.client_joins)
+        throw std::invalid_argument(
+            "relay clients join their channels: the host profile must answer (client_joins)");
     auto batch = std::make_shared<Batch>();
     batch->count = count;
     return impl_->run_batch(batch, concurrency, port, direct_to_host, profile);
@@ -233,7 +239,10 @@ Tally Fleet::tally() const {
             t.pdus_down.load(r),
             t.pdus_up.load(r),
             t.host_tls_handshakes.load(r),
-            t.host_resumed.load(r)};
+            t.host_resumed.load(r),
+            t.host_static_channels.load(r),
+            t.host_channel_joins.load(r),
+            t.gateway_channel_joins.load(r)};
 }
 
 Negotiated Fleet::negotiated() const {

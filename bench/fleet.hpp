@@ -26,12 +26,18 @@ struct HostProfile {
     // starts right after accept, and the Connect Response echoes PROTOCOL_SSL as if the X.224
     // request had offered it. TLS hosts only: Standard RDP Security is chosen in X.224.
     bool x224 = true;
+    // The clients are relay clients: they join their channels (Erect Domain, Attach User, a
+    // Channel Join each, answered here) and send a Client Info before the host sends anything,
+    // as a real host waits for them. A join for a channel this host did not give fails the
+    // session (a gateway's own ids for channels it removed must never reach the host).
+    bool client_joins = false;
 };
 
 // What a client does once its MCS Connect Response has arrived.
 enum class ClientMode {
     hold,   // stays connected and silent (idle sessions)
-    relay,  // a Client Info PDU, then input PDUs back to back; counts what arrives
+    relay,  // joins its channels (the host must answer: HostProfile::client_joins), sends a
+            // Client Info PDU, then input PDUs back to back; counts what arrives
     probe,  // reads output PDUs and records their latency probes
 };
 
@@ -41,6 +47,9 @@ struct ClientProfile {
     // False: bare TLS (TCP connect, then straight to the TLS handshake and the Connect Initial),
     // for a peer proxy that cannot speak X.224; the host must be told the same.
     bool x224 = true;
+    // Relay: each input PDU followed by an rdpdr Device I/O Response (rdpdr_read_response, 1,623
+    // bytes) on rdpdr's id from SC_NET, as while the host reads a redirected device.
+    bool rdpdr_data = false;
 };
 
 struct Tally {
@@ -53,6 +62,11 @@ struct Tally {
     uint64_t pdus_up = 0;
     uint64_t host_tls_handshakes = 0;  // TLS handshakes the host completed
     uint64_t host_resumed = 0;         // of which resumed an earlier session (SSL_session_reused)
+    // Relay clients' channels: those the host was asked for in CS_NET and the joins it answered,
+    // and the joins of ids a gateway gave itself (>= 0xF000, for channels it kept from the host).
+    uint64_t host_static_channels = 0;
+    uint64_t host_channel_joins = 0;
+    uint64_t gateway_channel_joins = 0;
 };
 
 struct OpenResult {

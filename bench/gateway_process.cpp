@@ -32,7 +32,8 @@ constexpr int kStopLimitMs = 20000;              // SIGTERM closes every session
 }
 
 // The quick start's listener and backend, written out, with the launch's limits raised, its
-// front certificate, if it brings one, and its backend resumption choice, if it makes one.
+// front certificate, if it brings one, its backend resumption choice, if it makes one, and its
+// channel policy, if it has one.
 std::filesystem::path write_config(const GatewayLaunch& launch, const std::string& admin) {
     const auto path = launch.log_dir / (launch.name + ".toml");
     std::ofstream out(path);
@@ -56,6 +57,17 @@ std::filesystem::path write_config(const GatewayLaunch& launch, const std::strin
         out << "security = \"" << launch.backend_security << "\"\n";
     if (launch.backend_resume)
         out << "\n[backend.tls]\nresume = " << (*launch.backend_resume ? "true" : "false") << "\n";
+    const auto names = [](const std::vector<std::string>& v) {
+        std::string s;
+        for (const auto& n : v) s += (s.empty() ? "\"" : ", \"") + n + "\"";
+        return "[" + s + "]";
+    };
+    if (!launch.deny_channels.empty() || !launch.deny_devices.empty()) {
+        out << "\n[backend.channels]\n";
+        if (!launch.deny_channels.empty()) out << "deny = " << names(launch.deny_channels) << "\n";
+    }
+    if (!launch.deny_devices.empty())
+        out << "\n[backend.channels.devices]\ndeny = " << names(launch.deny_devices) << "\n";
     if (!admin.empty()) out << "\n[admin]\nbind = \"" << admin << "\"\n";
     if (!out) throw std::runtime_error("cannot write " + path.string());
     return path;
@@ -108,7 +120,8 @@ GatewayProcess::GatewayProcess(const GatewayLaunch& launch)
         launch.admin ? "127.0.0.1:" + std::to_string(free_loopback_port()) : "";
     std::vector<std::string> args = {launch.binary.string(), "run"};
     if (launch.uses_config()) {
-        args.insert(args.end(), {"--config", write_config(launch, admin).string()});
+        config_path_ = write_config(launch, admin);
+        args.insert(args.end(), {"--config", config_path_.string()});
     } else {
         args.insert(args.end(), {"--listen", "127.0.0.1:0", "--target",
                                  "127.0.0.1:" + std::to_string(launch.target_port), "--state-dir",

@@ -2,8 +2,8 @@
 //   rdpbridge run --listen 127.0.0.1:0 --target 127.0.0.1:Q --state-dir DIR --handshake-log FILE
 // or, when a scenario needs more than the gateway admits by default, as a user who raised
 // [limits] max_sessions (or max_handshakes, connections_per_second_per_source), brought an own
-// front certificate or turned backend TLS resumption off would: from a config file saying the
-// same plus those settings.
+// front certificate, turned backend TLS resumption off or set a channel policy would: from a
+// config file saying the same plus those settings.
 // Readiness is its stderr line "listening on 127.0.0.1:P" (which also tells the port the OS
 // picked), and with `admin` also "admin endpoint on http://127.0.0.1:A"; stderr is drained into a
 // file for the whole run so that the gateway never blocks on a full pipe.
@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "bench/child_process.hpp"
 
@@ -44,6 +45,10 @@ struct GatewayLaunch {
     // [backend.tls] resume (offer the host its earlier TLS sessions); unset keeps the default,
     // true. Set makes the launch a config file, as any of the limits above does.
     std::optional<bool> backend_resume;
+    // [backend.channels] deny and [backend.channels.devices] deny (a channel policy): static
+    // channels and rdpdr device types kept from the host. Either nonempty makes the launch a
+    // config file.
+    std::vector<std::string> deny_channels, deny_devices;
     // The admin endpoint (status page, /metrics) on 127.0.0.1, on a free port the bench picks.
     bool admin = false;
     // A handshake log the gateway finds at start (copied over NAME.handshake.jsonl), as after a
@@ -52,7 +57,8 @@ struct GatewayLaunch {
 
     bool uses_config() const {
         return max_sessions || max_handshakes || connections_per_second_per_source ||
-               !front_certificate.empty() || backend_resume.has_value();
+               !front_certificate.empty() || backend_resume.has_value() || !deny_channels.empty() ||
+               !deny_devices.empty();
     }
 };
 
@@ -70,6 +76,8 @@ class GatewayProcess {
     const std::string& startup_output() const { return startup_; }
     const std::filesystem::path& stderr_path() const { return stderr_path_; }
     const std::filesystem::path& handshake_log() const { return handshake_log_; }
+    // The config file it runs from (GatewayLaunch::uses_config), else empty.
+    const std::filesystem::path& config_path() const { return config_path_; }
     // Throws if the gateway has exited: a measurement of a dead process means nothing.
     void check_alive() const;
     // SIGTERM, as systemd stops it; SIGKILL if it has not exited within the limit.
@@ -84,6 +92,7 @@ class GatewayProcess {
     std::string startup_;  // written by the drainer until ready_, read only after
     std::filesystem::path stderr_path_;
     std::filesystem::path handshake_log_;
+    std::filesystem::path config_path_;
     bool wants_admin_ = false;
     std::thread drainer_;
     mutable std::mutex mutex_;

@@ -12,6 +12,7 @@
 #include "bench/pdu_splitter.hpp"
 #include "bench/pdus.hpp"
 #include "bench/peers.hpp"
+#include "rdp/mcs_domain.hpp"
 #include "rdp/tpkt.hpp"
 #include "rdp/x224.hpp"
 
@@ -32,6 +33,46 @@ uint32_t check_request(const rdp::Bytes& frame, bool tls) {
     if (tls && !(requested & rdp::protocol::ssl))
         fail("x224: the request does not offer PROTOCOL_SSL");
     return requested;
+}
+
+// The client's MCS domain sequence (HostProfile::client_joins): Erect Domain, Attach User and a
+// Channel Join per channel, each answered, up to the client's first Send Data Request, which is
+// returned (the Client Info, or towards a Standard RDP Security host the gateway's Security
+// Exchange). A join may name only channels this host gave: the user's, the I/O channel and the
+// `static_channels` ids of its SC_NET.
+template <class Stream>
+awaitable<rdp::Bytes> answer_domain(HostSide& side, Stream& stream, std::size_t static_channels) {
+    static const rdp::Bytes attach_confirm = attach_user_confirm();
+    for (;;) {
+        rdp::Bytes frame = co_await read_tpkt(stream, "host domain");
+        auto payload = rdp::unwrap_x224_data(frame);
+        if (!payload) fail("domain: " + payload.error().message());
+        auto type = rdp::mcs::domain_pdu_type(*payload);
+        if (!type) fail("domain: " + type.error().message());
+        switch (*type) {
+            case rdp::mcs::DomainPdu::erect_domain_request:
+                break;
+            case rdp::mcs::DomainPdu::attach_user_request:
+                co_await asio::async_write(stream, asio::buffer(attach_confirm), use_awaitable);
+                break;
+            case rdp::mcs::DomainPdu::channel_join_request: {
+                auto join = rdp::mcs::decode_channel_join_request(*payload);
+                if (!join) fail("join: " + join.error().message());
+                const uint16_t c = join->channel;
+                const bool ours = c == 1001 + kUserInitiator || c == kIoChannel ||
+                                  (c > kIoChannel && c <= kIoChannel + static_channels);
+                if (!ours) fail("join: channel " + std::to_string(c) + " is none this host gave");
+                const rdp::Bytes confirm = rdp::mcs::encode_channel_join_confirm(*join);
+                co_await asio::async_write(stream, asio::buffer(confirm), use_awaitable);
+                side.tally.host_channel_joins.fetch_add(1, std::memory_order_relaxed);
+                break;
+            }
+            case rdp::mcs::DomainPdu::send_data_request:
+                co_return frame;
+            default:
+                fail("domain: unexpected MCS domain PDU type " + std::to_string(unsigned(*type)));
+        }
+    }
 }
 
 // `security` is set for a Standard RDP Security session, which runs on the bare socket.
@@ -119,20 +160,40 @@ awaitable<void> host_session(HostSide& side, tcp::socket socket) {
                 stage = "mcs";
                 auto initial = check_connect_initial(co_await read_tpkt(conn->stream, "host mcs"));
                 if (!initial) fail("mcs: " + initial.error().message());
+                side.tally.host_static_channels.fetch_add(initial->channel_count,
+                                                          std::memory_order_relaxed);
                 const rdp::Bytes response = connect_response(requested, initial->channel_count);
                 co_await asio::async_write(conn->stream, asio::buffer(response), use_awaitable);
+                if (profile.client_joins) {
+                    stage = "domain";
+                    // The Client Info: input like what follows it.
+                    const rdp::Bytes info =
+                        co_await answer_domain(side, conn->stream, initial->channel_count);
+                    side.tally.bytes_up.fetch_add(info.size(), std::memory_order_relaxed);
+                    side.tally.pdus_up.fetch_add(1, std::memory_order_relaxed);
+                }
             } else {
                 stage = "mcs";
                 auto initial = check_connect_initial(co_await read_tpkt(raw, "host mcs"));
                 if (!initial) fail("mcs: " + initial.error().message());
+                side.tally.host_static_channels.fetch_add(initial->channel_count,
+                                                          std::memory_order_relaxed);
                 security =
                     std::make_shared<HostRdpSecurity>(side.tls.native_handle(), profile.rdp_method);
                 const rdp::Bytes sc_security = security->sc_security();
                 const rdp::Bytes response =
                     connect_response(requested, initial->channel_count, &sc_security);
                 co_await asio::async_write(raw, asio::buffer(response), use_awaitable);
+                // The joins come before the Security Exchange, as towards Windows XP.
+                rdp::Bytes exchange;
+                if (profile.client_joins) {
+                    stage = "domain";
+                    exchange = co_await answer_domain(side, raw, initial->channel_count);
+                } else {
+                    exchange = co_await read_tpkt(raw, "host security exchange");
+                }
                 stage = "security exchange";
-                security->accept_exchange(co_await read_tpkt(raw, "host security exchange"));
+                security->accept_exchange(exchange);
                 stage = "client info";
                 security->check_client_info(co_await read_tpkt(raw, "host client info"));
                 side.tally.note_negotiated(true, kRdpSecurity, rdp_method_name(profile.rdp_method));

@@ -71,6 +71,10 @@ void add_options(CLI::App& app, Settings& s, std::vector<std::string>& only) {
                    "Standard RDP Security back legs to relay through, one session each "
                    "(rc4-128, fips; none: only TLS)")
         ->check(CLI::IsMember({"rc4-128", "fips", "none"}));
+    app.add_flag_callback(
+        "--no-relay-policy", [&s] { s.relay.channel_policy = false; },
+        "Relay without the channel policy variant (TLS to TLS with [backend.channels] deny = "
+        "[\"cliprdr\"], devices deny = [\"drive\"], reported over the figure without)");
     app.add_option("--idle-sessions", s.idle.sessions, "Idle sessions to hold");
     app.add_option("--idle-seconds", s.idle.seconds, "Idle CPU measurement window");
     app.add_option("--handshake-seconds", s.handshake.seconds, "Handshake measurement window");

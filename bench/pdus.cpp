@@ -4,9 +4,12 @@
 #include <stdexcept>
 
 #include "rdp/client_data.hpp"
+#include "rdp/gcc_network.hpp"
 #include "rdp/mcs_domain.hpp"
+#include "rdp/rdpdr.hpp"
 #include "rdp/security_header.hpp"
 #include "rdp/tpkt.hpp"
+#include "rdp/virtual_channel.hpp"
 #include "rdp/x224.hpp"
 
 namespace rdpbridge::bench {
@@ -43,7 +46,6 @@ constexpr uint8_t kConferenceResponseHeader[] = {0x14, 0x76, 0x0a, 0x01, 0x01, 0
                                                  0xc0, 0x00, 'M',  'c',  'D',  'n'};
 
 constexpr uint32_t kRdpVersion5 = 0x00080004;  // SC_CORE version
-constexpr uint16_t kStaticChannelBase = 1003;  // MCS I/O channel; static channels follow
 constexpr uint8_t kUpdateSurfaceCommands = 0x04;
 constexpr uint16_t kStreamSurfaceBits = 0x0006;
 constexpr uint8_t kInputEventMouse = 0x01;
@@ -67,6 +69,7 @@ Bytes cs_net() {
         uint32_t options;
     };
     constexpr Channel channels[] = {{"rdpdr", 0x80800000}, {"cliprdr", 0xC0A00000}};
+    static_assert(std::size(channels) == kClientChannels);
     w.u32le(uint32_t(std::size(channels)));
     for (const auto& c : channels) {
         w.bytes(rdp::ByteView(reinterpret_cast<const uint8_t*>(c.name), 8));
@@ -126,17 +129,90 @@ Bytes connect_response(uint32_t client_requested, std::size_t channel_count,
         s.u32le(0);  // encryptionLevel: none
     }
     Writer n(net);
-    n.u16le(kStaticChannelBase);
+    n.u16le(kIoChannel);
     n.u16le(uint16_t(channel_count));
-    for (std::size_t i = 0; i < channel_count; ++i) n.u16le(uint16_t(kStaticChannelBase + 1 + i));
+    for (std::size_t i = 0; i < channel_count; ++i) n.u16le(uint16_t(kIoChannel + 1 + i));
     if (channel_count % 2) n.u16le(0);  // pad to a multiple of 4 bytes
     return encode_connect(
         rdp::gcc::Direction::response, kConnectResponseFields, kConferenceResponseHeader,
         {{block::sc_core, core}, {block::sc_security, security}, {block::sc_net, net}});
 }
 
+Bytes erect_domain_request() {
+    // subHeight 0, subInterval 0: PER integers of one octet each.
+    constexpr uint8_t payload[] = {uint8_t(uint8_t(rdp::mcs::DomainPdu::erect_domain_request) << 2),
+                                   0x01, 0x00, 0x01, 0x00};
+    return rdp::wrap_x224_data(payload);
+}
+
+Bytes attach_user_request() {
+    constexpr uint8_t payload[] = {uint8_t(uint8_t(rdp::mcs::DomainPdu::attach_user_request) << 2)};
+    return rdp::wrap_x224_data(payload);
+}
+
+Bytes attach_user_confirm() {
+    // The initiator-present bit, result rt-successful, the initiator.
+    constexpr uint8_t payload[] = {
+        uint8_t(uint8_t(rdp::mcs::DomainPdu::attach_user_confirm) << 2 | 0x02), 0x00, 0x00,
+        kUserInitiator};
+    return rdp::wrap_x224_data(payload);
+}
+
+Bytes channel_join_request(uint16_t initiator, uint16_t channel) {
+    Bytes payload;
+    Writer w(payload);
+    w.u8(uint8_t(uint8_t(rdp::mcs::DomainPdu::channel_join_request) << 2));
+    w.u16be(initiator);
+    w.u16be(channel);
+    return rdp::wrap_x224_data(payload);
+}
+
+namespace {
+uint16_t be16(const uint8_t* p) {
+    return uint16_t(p[0] << 8 | p[1]);
+}
+
+// The MCS payload of a domain PDU of type `type`, whose result octet says rt-successful.
+rdp::Result<rdp::ByteView> successful(rdp::ByteView frame, rdp::mcs::DomainPdu type,
+                                      std::size_t size, const char* what) {
+    auto payload = rdp::unwrap_x224_data(frame);
+    if (!payload) return payload.error();
+    auto seen = rdp::mcs::domain_pdu_type(*payload);
+    if (!seen) return seen.error();
+    if (*seen != type)
+        return rdp::Error{
+            what, "expected it, got MCS domain PDU type " + std::to_string(unsigned(*seen))};
+    if (payload->size() < size) return rdp::Error{what, "truncated"};
+    if ((*payload)[1] != 0)
+        return rdp::Error{what, "result " + std::to_string((*payload)[1]) + ", not rt-successful"};
+    return *payload;
+}
+}  // namespace
+
+rdp::Result<uint16_t> read_attach_user_confirm(rdp::ByteView frame) {
+    auto p =
+        successful(frame, rdp::mcs::DomainPdu::attach_user_confirm, 4, "bench.attach_user_confirm");
+    if (!p) return p.error();
+    if (!((*p)[0] & 0x02)) return rdp::Error{"bench.attach_user_confirm", "no initiator"};
+    return be16(&(*p)[2]);
+}
+
+rdp::Result<uint16_t> read_channel_join_confirm(rdp::ByteView frame) {
+    auto p = successful(frame, rdp::mcs::DomainPdu::channel_join_confirm, 8,
+                        "bench.channel_join_confirm");
+    if (!p) return p.error();
+    const uint16_t requested = be16(&(*p)[4]);
+    if (!((*p)[0] & 0x02)) return rdp::Error{"bench.channel_join_confirm", "no channel granted"};
+    const uint16_t granted = be16(&(*p)[6]);
+    if (granted != requested)
+        return rdp::Error{"bench.channel_join_confirm",
+                          "granted channel " + std::to_string(granted) + " for requested " +
+                              std::to_string(requested)};
+    return granted;
+}
+
 Bytes client_info_pdu() {
-    constexpr uint16_t kInitiator = 6;  // user 1007, the first one an MCS server attaches
+    constexpr uint16_t kInitiator = kUserInitiator;
     constexpr uint32_t kInfoFlags = 0x0001 | 0x0002 | 0x0010;  // MOUSE, DISABLECTRLALTDEL, UNICODE
     Bytes data;
     Writer w(data);
@@ -148,9 +224,31 @@ Bytes client_info_pdu() {
     for (int i = 0; i < 5; ++i) w.u16le(0);  // and their UTF-16 terminators
     rdp::mcs::SendData header;
     header.initiator = kInitiator;
-    header.channel = kStaticChannelBase;
+    header.channel = kIoChannel;
     auto frame = rdp::mcs::encode_send_data(header, data);
     if (!frame) throw std::logic_error("bench Client Info PDU: " + frame.error().message());
+    return std::move(*frame);
+}
+
+Bytes rdpdr_read_response(uint16_t channel) {
+    constexpr uint16_t kDeviceIoCompletion = 0x4943;  // PAKID_CORE_DEVICE_IOCOMPLETION
+    constexpr std::size_t kRead = 1580;
+    Bytes message;
+    Writer m(message);
+    m.u16le(rdp::rdpdr::kComponentCore);
+    m.u16le(kDeviceIoCompletion);
+    m.u32le(1);  // DeviceId
+    m.u32le(7);  // CompletionId
+    m.u32le(0);  // IoStatus: STATUS_SUCCESS
+    m.u32le(uint32_t(kRead));
+    message.resize(message.size() + kRead, 0xA5);
+    const auto chunks = rdp::vc::chunk(message, 0, rdp::vc::kDefaultChunkSize);
+    if (chunks.size() != 1) throw std::logic_error("bench rdpdr read response: not one chunk");
+    rdp::mcs::SendData header;
+    header.initiator = kUserInitiator;
+    header.channel = channel;
+    auto frame = rdp::mcs::encode_send_data(header, chunks.front());
+    if (!frame) throw std::logic_error("bench rdpdr read response: " + frame.error().message());
     return std::move(*frame);
 }
 
@@ -173,8 +271,12 @@ rdp::Result<ConnectResponseFacts> check_connect_response(rdp::ByteView frame) {
     auto pdu = rdp::mcs::decode_connect_response(*payload);
     if (!pdu) return pdu.error();
     const auto* core = pdu->conference.find(block::sc_core);
-    if (!core) return rdp::Error{"bench.connect_response", "SC_CORE missing"};
-    return ConnectResponseFacts{rdp::gcc::client_requested_protocols(*core)};
+    const auto* net = pdu->conference.find(block::sc_net);
+    if (!core || !net) return rdp::Error{"bench.connect_response", "SC_CORE or SC_NET missing"};
+    auto channels = rdp::gcc::decode_server_network(*net);
+    if (!channels) return channels.error();
+    return ConnectResponseFacts{rdp::gcc::client_requested_protocols(*core), channels->io_channel,
+                                std::move(channels->channel_ids)};
 }
 
 Bytes fastpath_output(std::size_t size) {

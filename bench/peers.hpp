@@ -32,6 +32,7 @@ struct SharedTally {
     std::atomic<uint64_t> client_established{0}, host_established{0}, failed{0};
     std::atomic<uint64_t> bytes_down{0}, bytes_up{0}, pdus_down{0}, pdus_up{0};
     std::atomic<uint64_t> host_tls_handshakes{0}, host_resumed{0};
+    std::atomic<uint64_t> host_static_channels{0}, host_channel_joins{0}, gateway_channel_joins{0};
     std::atomic<bool> stopping{false};   // close_all in progress: endings are not failures
     std::atomic<bool> recording{false};  // latency probes are kept
 
@@ -88,6 +89,7 @@ struct Conn {
     }
     SslStream stream;
     Registry::Entry entry;
+    uint16_t rdpdr_channel = 0;  // client: rdpdr's id in SC_NET, once joined
 };
 
 // Closes `conn` unless disarmed first: every handshake gets a deadline, so that a stalled
@@ -144,10 +146,12 @@ struct ClientSide {
     std::vector<int64_t> latencies;  // client thread only
 };
 
-// Connect from `source`, X.224 (unless `x224` is false: bare TLS), TLS, MCS connect exchange;
-// throws std::exception on any failure.
+// Connect from `source`, X.224 (unless `x224` is false: bare TLS), TLS, MCS connect exchange,
+// then with `join` the domain sequence (attach user, a join per channel by SC_NET's ids); throws
+// std::exception on any failure.
 awaitable<std::shared_ptr<Conn>> client_connect(ClientSide& side, asio::ip::address_v4 source,
-                                                tcp::endpoint target, bool direct, bool x224);
+                                                tcp::endpoint target, bool direct, bool x224,
+                                                bool join);
 // The session after its connect exchange, per profile, until it is closed.
 awaitable<void> client_life(ClientSide& side, std::shared_ptr<Conn> conn, ClientProfile profile);
 

@@ -20,6 +20,7 @@ Json count_gateway_log(const std::filesystem::path& path) {
     buffer << in.rdbuf();
     const std::string all = buffer.str();
     std::size_t established = 0, backend_tls = 0, resumed = 0, unparsed = 0;
+    std::size_t with_policy = 0, removing = 0, dropped = 0;
     std::size_t from = 0;
     for (std::size_t nl; (nl = all.find('\n', from)) != std::string::npos; from = nl + 1) {
         const auto event =
@@ -31,6 +32,13 @@ Json count_gateway_log(const std::filesystem::path& path) {
         const std::string name = text(event, "event");
         if (name == "session_established") {
             ++established;
+            if (event.contains("channel_policy")) ++with_policy;
+        } else if (name == "bridge") {
+            const auto r = event.find("channels_removed");
+            if (r != event.end() && r->is_array() && !r->empty()) ++removing;
+        } else if (name == "session_closed") {
+            const auto d = event.find("channel_pdus_dropped");
+            if (d != event.end() && d->is_number_unsigned()) dropped += d->get<std::size_t>();
         } else if (name == "stage" && text(event, "stage") == "backend_tls") {
             ++backend_tls;
             const auto r = event.find("tls_resumed");
@@ -41,6 +49,9 @@ Json count_gateway_log(const std::filesystem::path& path) {
             {"session_established", established},
             {"backend_tls", backend_tls},
             {"backend_tls_resumed", resumed},
+            {"sessions_with_channel_policy", with_policy},
+            {"sessions_removing_channels", removing},
+            {"channel_pdus_dropped", dropped},
             {"unparsed_lines", unparsed}};
 }
 

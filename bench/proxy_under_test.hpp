@@ -28,11 +28,14 @@ class ProxyUnderTest {
     void stop();
     // After stop(): what the proxy's own log says about the sessions, to show that they went
     // through it. rdpbridge: its handshake log's session_established events and backend_tls
-    // stages (and how many of those resumed); HAProxy: its connection log's session lines.
+    // stages (and how many of those resumed), and with a channel policy the sessions that had
+    // one, removed channels and the client PDUs it dropped; HAProxy: its connection log's session
+    // lines.
     Json log_summary() const;
-    // HAProxy's config file (rdpbridge's launch is described by its GatewayLaunch).
+    // HAProxy's config file, or rdpbridge's when it runs from one (else empty: the quick-start
+    // flags, as its GatewayLaunch says).
     std::string config_file() const {
-        return haproxy_ ? haproxy_->config_path().string() : std::string();
+        return haproxy_ ? haproxy_->config_path().string() : gateway_->config_path().string();
     }
 
   private:

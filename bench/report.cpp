@@ -69,6 +69,7 @@ void Report::print(std::ostream& out) const {
             out << rule << "\n";
         }
     }
+    for (const auto& n : notes_) out << "note: " << n << "\n";
     for (const auto& [scenario, why] : failures_)
         out << "FAILED " << scenario << ": " << why << "\n";
 }
@@ -90,7 +91,7 @@ Json Report::json() const {
     Json failures = Json::array();
     for (const auto& [scenario, why] : failures_)
         failures.push_back({{"scenario", scenario}, {"error", why}});
-    return {{"context", context_}, {"results", rows}, {"failures", failures}};
+    return {{"context", context_}, {"results", rows}, {"notes", notes_}, {"failures", failures}};
 }
 
 void Report::write(const std::filesystem::path& path) const {

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 #include <ostream>
@@ -33,6 +34,11 @@ class Report {
     // A scenario that could not be measured: an instrument failure, not a missed target.
     void fail(const std::string& scenario, const std::string& why);
     void set_context(Json context) { context_ = std::move(context); }
+    // A line printed under the table (and kept in the JSON's "notes"), once however often added:
+    // what a figure means where its row cannot say it.
+    void note(const std::string& text) {
+        if (std::find(notes_.begin(), notes_.end(), text) == notes_.end()) notes_.push_back(text);
+    }
 
     bool instrument_ok() const { return failures_.empty(); }
     // A smoke run's figures are too short to judge: keep them, drop the verdicts.
@@ -46,6 +52,7 @@ class Report {
   private:
     Json context_ = Json::object();
     std::vector<Row> rows_;
+    std::vector<std::string> notes_;
     std::vector<std::pair<std::string, std::string>> failures_;
 };
 

@@ -304,7 +304,11 @@ void run_logging(const Bench& bench) {
         std::filesystem::remove(f, ignored);
     }
     GatewayProcess gateway(launch);
-    fleet.set_host_profile({true, relay.output_pdu, {}});
+    HostProfile host;
+    host.send = true;
+    host.output_pdu = relay.output_pdu;
+    host.client_joins = true;  // relay clients
+    fleet.set_host_profile(host);
     const auto opened = fleet.open(gateway.port(), 1, 1, {ClientMode::relay, relay.input_events});
     require_established(opened, 1, fleet, "logging");
     measure_for(s.warmup_seconds);

@@ -3,8 +3,10 @@
 // with the record cryptography bound for the same bytes in the same directions and record sizes.
 // TLS to TLS first (a Windows 7-like host), then TLS to Standard RDP Security (an XP-like host,
 // RC4 or FIPS), where the gateway also does RDP's own MAC and encryption per PDU. Each TLS to TLS
-// figure is then measured through HAProxy too, right after rdpbridge's, in bare TLS (HAProxy
-// cannot speak X.224), and the two proxies' bytes per CPU-second are compared.
+// figure is also measured with a channel policy (the client's direction then read PDU by PDU for
+// the whole session) and reported over the figure without, and through HAProxy too, right after
+// rdpbridge's, in bare TLS (HAProxy cannot speak X.224), the two proxies' bytes per CPU-second
+// compared.
 #include <optional>
 
 #include "bench/crypto_bound.hpp"
@@ -18,28 +20,72 @@
 
 namespace rdpbridge::bench {
 
+namespace {
+
+// The peers' view of the channels must match the proxy's policy: with one, the host is asked for
+// every client channel but cliprdr, and each client joins cliprdr under the gateway's own id;
+// without one (HAProxy too), the host is asked for all and the gateway answers nothing.
+Json check_channels(const Tally& t, std::size_t sessions, bool policy) {
+    const uint64_t removed = policy ? kPolicyChannels.size() : 0;
+    const uint64_t host_channels = sessions * (kClientChannels - removed);
+    // Per session: the user channel, the I/O channel and the static channels the host gave.
+    const uint64_t host_joins = 2 * sessions + host_channels;
+    const Json seen = {{"client_static_channels", sessions * kClientChannels},
+                       {"host_static_channels", t.host_static_channels},
+                       {"host_channel_joins", t.host_channel_joins},
+                       {"gateway_channel_joins", t.gateway_channel_joins}};
+    if (t.host_static_channels != host_channels || t.host_channel_joins != host_joins ||
+        t.gateway_channel_joins != sessions * removed) {
+        throw std::runtime_error(
+            std::string("relay: the peers' channels do not match ") +
+            (policy ? "the channel policy" : "a relay without a channel policy") + ": " +
+            seen.dump() + ", expected " + std::to_string(host_channels) + " host channels, " +
+            std::to_string(host_joins) + " host joins, " + std::to_string(sessions * removed) +
+            " joins answered by the gateway");
+    }
+    return seen;
+}
+
+}  // namespace
+
 RelayMeasured measure_relay(const Bench& bench, std::size_t sessions, const RelayLeg& leg,
-                            int workers, RelayThrough through) {
+                            int workers, RelayThrough through, RelayTraffic traffic) {
     const auto& s = bench.settings.relay;
+    const bool host_sends = traffic == RelayTraffic::both;
     Fleet fleet(bench.settings.host);
     const std::string name = std::string(through.haproxy ? "relay-haproxy-" : "relay-") +
-                             (leg.id.empty() ? "" : leg.id + "-") + std::to_string(sessions) +
+                             (leg.id.empty() ? "" : leg.id + "-") +
+                             (through.channel_policy ? "policy-" : "") +
+                             (host_sends ? "" : "client-only-") + std::to_string(sessions) +
                              (workers ? "-workers-" + std::to_string(workers) : std::string()) +
                              (through.haproxy && !through.haproxy_log ? "-nolog" : "");
-    if (through.haproxy && (leg.rdp_method || workers))
+    if (through.haproxy && (leg.rdp_method || workers || through.channel_policy))
         throw std::invalid_argument(
-            "relay through HAProxy: TLS hosts and its default threads only");
+            "relay through HAProxy: TLS hosts and its default threads only, no channel policy");
+    if (!host_sends && !s.input_events)
+        throw std::invalid_argument(
+            "relay of the client's direction alone: --relay-input-events 0 sends nothing");
     auto launch = bench.gateway(name, fleet.host_port());
     if (leg.rdp_method) launch.backend_security = "rdp";
     launch.workers = workers;
+    if (through.channel_policy) {
+        launch.deny_channels = kPolicyChannels;
+        launch.deny_devices = kPolicyDevices;
+    }
     // One long session per connection: HAProxy's ssl-reuse has nothing to resume, left default.
     ProxyUnderTest proxy =
         through.haproxy
             ? ProxyUnderTest(bench.haproxy(name, fleet.host_port(), true, through.haproxy_log))
             : ProxyUnderTest(launch);
-    fleet.set_host_profile({true, s.output_pdu, {}, leg.rdp_method, proxy.x224()});
+    HostProfile host;
+    host.send = host_sends;
+    host.output_pdu = s.output_pdu;
+    host.rdp_method = leg.rdp_method;
+    host.x224 = proxy.x224();
+    host.client_joins = true;  // relay clients
+    fleet.set_host_profile(host);
     const auto opened = fleet.open(proxy.port(), sessions, sessions,
-                                   {ClientMode::relay, s.input_events, proxy.x224()});
+                                   {ClientMode::relay, s.input_events, proxy.x224(), !host_sends});
     require_established(opened, sessions, fleet, std::string("relay through ") + proxy.what());
     measure_for(s.warmup_seconds);
 
@@ -63,10 +109,11 @@ RelayMeasured measure_relay(const Bench& bench, std::size_t sessions, const Rela
     m.suites = fleet.negotiated();
     m.load = load_average();
     m.config_file = proxy.config_file();
+    m.channels = check_channels(t1, sessions, through.channel_policy);
     fleet.close_all();
     proxy.stop();
     m.log = proxy.log_summary();
-    if (m.cpu <= 0 || m.down == 0 || (s.input_events && m.up == 0))
+    if (m.cpu <= 0 || (host_sends && m.down == 0) || (s.input_events && m.up == 0))
         throw std::runtime_error("relay: no bytes or no gateway CPU time measured");
     return m;
 }
@@ -133,6 +180,10 @@ RelayMeasured add_row(const Bench& bench, std::size_t sessions, const Leg& leg) 
     return m;
 }
 
+double per_cpu(const RelayMeasured& m) {
+    return double(m.down + m.up) / m.cpu / 1e6;
+}
+
 Json describe(const RelayMeasured& m) {
     const double relayed = double(m.down + m.up);
     Json j = {{"MB_per_cpu_s", relayed / m.cpu / 1e6},
@@ -142,6 +193,8 @@ Json describe(const RelayMeasured& m) {
               {"cpu_seconds", m.cpu},
               {"cores_used", m.cpu / m.wall},
               {"throughput_MB_per_s", relayed / m.wall / 1e6},
+              {"down_MB_per_s", double(m.down) / m.wall / 1e6},
+              {"up_MB_per_s", double(m.up) / m.wall / 1e6},
               {"load_average_1m", m.load},
               {"front", m.suites.client_version + " " + m.suites.client_cipher},
               {"back", m.suites.host_version + " " + m.suites.host_cipher},
@@ -157,7 +210,6 @@ void add_haproxy_row(const Bench& bench, std::size_t sessions, const RelayMeasur
     const RelayMeasured theirs = measure_relay(bench, sessions, {}, 0, {true, logged});
     std::optional<RelayMeasured> unlogged;
     if (h.log == "both") unlogged = measure_relay(bench, sessions, {}, 0, {true, false});
-    const auto per_cpu = [](const RelayMeasured& m) { return double(m.down + m.up) / m.cpu / 1e6; };
 
     Row row;
     row.id = "relay.vs_haproxy.sessions_" + std::to_string(sessions);
@@ -189,13 +241,71 @@ void add_haproxy_row(const Bench& bench, std::size_t sessions, const RelayMeasur
     bench.report.add(std::move(row));
 }
 
+// What a channel policy costs the relay: bytes per gateway CPU-second with the policy over the
+// same sessions and traffic without one, measured one right after the other.
+void add_policy_row(const Bench& bench, std::size_t sessions, RelayTraffic traffic,
+                    const RelayMeasured& with, const RelayMeasured& without) {
+    const bool both = traffic == RelayTraffic::both;
+    Row row;
+    row.id = std::string("relay.channel_policy.") + (both ? "" : "client_only.") + "sessions_" +
+             std::to_string(sessions);
+    row.figure = std::string("relay with a channel policy") +
+                 (both ? "" : ", client's direction only") + ", " + std::to_string(sessions) +
+                 " session(s): bytes per gateway CPU-s";
+    row.value = per_cpu(with);
+    row.unit = "MB/CPU-s";
+    row.bound = per_cpu(without);
+    row.bound_what = "no policy, same run";
+    row.ratio = row.value / row.bound;
+    const std::string meaning =
+        "relay.channel_policy rows: bytes relayed per gateway CPU-second with [backend.channels] "
+        "deny = [\"cliprdr\"] and devices deny = [\"drive\"] (the client's direction framed and "
+        "checked PDU by PDU for the whole session) over the same sessions and traffic without a "
+        "policy (that direction relayed unparsed once connected); 100 % = the policy costs "
+        "nothing, 90 % = 10 % fewer bytes per CPU-second. client_only: the host silent, the "
+        "clients' direction alone (input PDUs, each followed by rdpdr channel data), where the "
+        "policy's cost is not diluted by the host's output.";
+    bench.report.note(meaning);
+    Json policy = describe(with);
+    policy["channels"] = with.channels;
+    policy["config_file"] = with.config_file;
+    Json none = describe(without);
+    none["channels"] = without.channels;
+    row.details = {
+        {"sessions", sessions},
+        {"traffic", both ? "both directions saturated"
+                         : "the clients' input PDUs back to back, each followed by an "
+                           "rdpdr Device I/O Response; the host silent"},
+        {"input_pdu_bytes", fastpath_input(bench.settings.relay.input_events).size()},
+        {"rdpdr_pdu_bytes", both ? 0 : rdpdr_read_response(kIoChannel + 1).size()},
+        {"policy", {{"channels_deny", kPolicyChannels}, {"devices_deny", kPolicyDevices}}},
+        {"meaning", meaning},
+        {"with_policy", policy},
+        {"without_policy", none}};
+    bench.report.add(std::move(row));
+}
+
 }  // namespace
 
 void run_relay(const Bench& bench) {
     const auto& s = bench.settings.relay;
     for (std::size_t sessions : s.session_counts) {
+        // The policy's run first, so that the run without (the relay row) stays right before
+        // HAProxy's.
+        std::optional<RelayMeasured> policy;
+        if (s.channel_policy) policy = measure_relay(bench, sessions, {}, 0, {false, true, true});
         const RelayMeasured ours = add_row(bench, sessions, {});
+        if (policy) add_policy_row(bench, sessions, RelayTraffic::both, *policy, ours);
         if (bench.settings.haproxy.enabled) add_haproxy_row(bench, sessions, ours);
+    }
+    // The client's direction alone, where the policy works: one session, the host silent.
+    if (s.channel_policy && s.input_events) {
+        const std::size_t one = 1;
+        const RelayMeasured with =
+            measure_relay(bench, one, {}, 0, {false, true, true}, RelayTraffic::client_only);
+        const RelayMeasured without =
+            measure_relay(bench, one, {}, 0, {}, RelayTraffic::client_only);
+        add_policy_row(bench, one, RelayTraffic::client_only, with, without);
     }
     for (const std::string& name : s.rdp_legs) {
         if (name == "rc4-128") add_row(bench, 1, {"rdp_rc4_128", rdp::encryption_method::bits128});

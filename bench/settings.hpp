@@ -22,6 +22,10 @@ struct RelaySettings {
     // Standard RDP Security back legs measured with one session each (an XP / 2003-like host):
     // "rc4-128", "fips".
     std::vector<std::string> rdp_legs = {"rc4-128", "fips"};
+    // Each TLS to TLS figure measured once more through a gateway with a channel policy
+    // ([backend.channels] deny = ["cliprdr"], devices deny = ["drive"]), and the clients' input
+    // alone with and without it (one session, the host silent).
+    bool channel_policy = true;
 };
 
 struct IdleSettings {

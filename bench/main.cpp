@@ -75,6 +75,10 @@ void add_options(CLI::App& app, Settings& s, std::vector<std::string>& only) {
         "--no-relay-policy", [&s] { s.relay.channel_policy = false; },
         "Relay without the channel policy variant (TLS to TLS with [backend.channels] deny = "
         "[\"cliprdr\"], devices deny = [\"drive\"], reported over the figure without)");
+    app.add_option("--relay-policy-rounds", s.relay.policy_rounds,
+                   "Relay channel policy variant: alternate with and without it this many times "
+                   "and pool each one's bytes and CPU-seconds (--smoke: 1)")
+        ->check(CLI::PositiveNumber);
     app.add_option("--idle-sessions", s.idle.sessions, "Idle sessions to hold");
     app.add_option("--idle-seconds", s.idle.seconds, "Idle CPU measurement window");
     app.add_option("--handshake-seconds", s.handshake.seconds, "Handshake measurement window");

@@ -7,7 +7,10 @@
 // the whole session) and reported over the figure without, and through HAProxy too, right after
 // rdpbridge's, in bare TLS (HAProxy cannot speak X.224), the two proxies' bytes per CPU-second
 // compared.
+#include <algorithm>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "bench/crypto_bound.hpp"
 #include "bench/pdus.hpp"
@@ -204,7 +207,7 @@ Json describe(const RelayMeasured& m) {
 }
 
 // The same sessions through HAProxy, right after rdpbridge's `ours`.
-void add_haproxy_row(const Bench& bench, std::size_t sessions, const RelayMeasured& ours) {
+Row haproxy_row(const Bench& bench, std::size_t sessions, const RelayMeasured& ours) {
     const auto& h = bench.settings.haproxy;
     const bool logged = h.log != "off";
     const RelayMeasured theirs = measure_relay(bench, sessions, {}, 0, {true, logged});
@@ -238,39 +241,72 @@ void add_haproxy_row(const Bench& bench, std::size_t sessions, const RelayMeasur
         j["ratio"] = per_cpu(ours) / per_cpu(*unlogged);
         row.details["haproxy_without_log"] = j;
     }
-    bench.report.add(std::move(row));
+    return row;
 }
 
+// One variant's rounds pooled: its bytes and CPU-seconds summed, as the handshake comparison
+// pools HAProxy's rounds.
+struct Pooled {
+    uint64_t bytes = 0;
+    double cpu = 0;
+    void add(const RelayMeasured& m) {
+        bytes += m.down + m.up;
+        cpu += m.cpu;
+    }
+    double per_cpu() const { return double(bytes) / cpu / 1e6; }
+};
+
+// The channel policy's rounds for one session count and traffic: with the policy, then without,
+// alternating, so that the machine's drift between two measurements (on two shared cores the
+// gateway's CPU per byte moves with how much else runs) falls on both alike.
+struct PolicyRounds {
+    std::vector<std::pair<RelayMeasured, RelayMeasured>> rounds;  // (with, without)
+
+    void add(RelayMeasured with, RelayMeasured without) {
+        rounds.emplace_back(std::move(with), std::move(without));
+    }
+};
+
 // What a channel policy costs the relay: bytes per gateway CPU-second with the policy over the
-// same sessions and traffic without one, measured one right after the other.
-void add_policy_row(const Bench& bench, std::size_t sessions, RelayTraffic traffic,
-                    const RelayMeasured& with, const RelayMeasured& without) {
+// same sessions and traffic without one, each pooled over the rounds.
+Row policy_row(const Bench& bench, std::size_t sessions, RelayTraffic traffic,
+               const PolicyRounds& measured) {
     const bool both = traffic == RelayTraffic::both;
+    Pooled with, without;
+    Json rounds = Json::array();
+    Json ratios = Json::array();
+    for (const auto& [w, wo] : measured.rounds) {
+        with.add(w);
+        without.add(wo);
+        Json round = {{"with_policy", describe(w)},
+                      {"without_policy", describe(wo)},
+                      {"ratio", per_cpu(w) / per_cpu(wo)}};
+        round["with_policy"]["channels"] = w.channels;
+        round["without_policy"]["channels"] = wo.channels;
+        ratios.push_back(round["ratio"]);
+        rounds.push_back(std::move(round));
+    }
     Row row;
     row.id = std::string("relay.channel_policy.") + (both ? "" : "client_only.") + "sessions_" +
              std::to_string(sessions);
     row.figure = std::string("relay with a channel policy") +
                  (both ? "" : ", client's direction only") + ", " + std::to_string(sessions) +
                  " session(s): bytes per gateway CPU-s";
-    row.value = per_cpu(with);
+    row.value = with.per_cpu();
     row.unit = "MB/CPU-s";
-    row.bound = per_cpu(without);
+    row.bound = without.per_cpu();
     row.bound_what = "no policy, same run";
     row.ratio = row.value / row.bound;
     const std::string meaning =
         "relay.channel_policy rows: bytes relayed per gateway CPU-second with [backend.channels] "
         "deny = [\"cliprdr\"] and devices deny = [\"drive\"] (the client's direction framed and "
         "checked PDU by PDU for the whole session) over the same sessions and traffic without a "
-        "policy (that direction relayed unparsed once connected); 100 % = the policy costs "
-        "nothing, 90 % = 10 % fewer bytes per CPU-second. client_only: the host silent, the "
-        "clients' direction alone (input PDUs, each followed by rdpdr channel data), where the "
-        "policy's cost is not diluted by the host's output.";
+        "policy (that direction relayed unparsed once connected), each pooled over rounds that "
+        "alternate the two; 100 % = the policy costs nothing, 90 % = 10 % fewer bytes per "
+        "CPU-second. client_only: the host silent, the clients' direction alone (input PDUs, "
+        "each followed by rdpdr channel data), where the policy's cost is not diluted by the "
+        "host's output.";
     bench.report.note(meaning);
-    Json policy = describe(with);
-    policy["channels"] = with.channels;
-    policy["config_file"] = with.config_file;
-    Json none = describe(without);
-    none["channels"] = without.channels;
     row.details = {
         {"sessions", sessions},
         {"traffic", both ? "both directions saturated"
@@ -280,32 +316,52 @@ void add_policy_row(const Bench& bench, std::size_t sessions, RelayTraffic traff
         {"rdpdr_pdu_bytes", both ? 0 : rdpdr_read_response(kIoChannel + 1).size()},
         {"policy", {{"channels_deny", kPolicyChannels}, {"devices_deny", kPolicyDevices}}},
         {"meaning", meaning},
-        {"with_policy", policy},
-        {"without_policy", none}};
-    bench.report.add(std::move(row));
+        {"with_policy",
+         {{"MB_per_cpu_s", with.per_cpu()}, {"bytes", with.bytes}, {"cpu_seconds", with.cpu}}},
+        {"without_policy",
+         {{"MB_per_cpu_s", without.per_cpu()},
+          {"bytes", without.bytes},
+          {"cpu_seconds", without.cpu}}},
+        {"ratio_each_round", ratios},
+        {"rounds", rounds}};
+    if (both) row.details["first_without_is"] = "the relay row's own measurement";
+    return row;
 }
 
 }  // namespace
 
 void run_relay(const Bench& bench) {
     const auto& s = bench.settings.relay;
+    const RelayThrough policy{false, true, true};
+    const std::size_t rounds = s.channel_policy ? std::max<std::size_t>(1, s.policy_rounds) : 0;
     for (std::size_t sessions : s.session_counts) {
-        // The policy's run first, so that the run without (the relay row) stays right before
-        // HAProxy's.
-        std::optional<RelayMeasured> policy;
-        if (s.channel_policy) policy = measure_relay(bench, sessions, {}, 0, {false, true, true});
+        // The policy's first round right before the relay row, which is that round's run
+        // without; HAProxy's right after the row; then the policy's other rounds.
+        std::optional<RelayMeasured> first;
+        if (rounds) first = measure_relay(bench, sessions, {}, 0, policy);
         const RelayMeasured ours = add_row(bench, sessions, {});
-        if (policy) add_policy_row(bench, sessions, RelayTraffic::both, *policy, ours);
-        if (bench.settings.haproxy.enabled) add_haproxy_row(bench, sessions, ours);
+        std::optional<Row> haproxy;
+        if (bench.settings.haproxy.enabled) haproxy = haproxy_row(bench, sessions, ours);
+        if (rounds) {
+            PolicyRounds measured;
+            measured.add(std::move(*first), ours);
+            for (std::size_t r = 1; r < rounds; ++r) {
+                RelayMeasured with = measure_relay(bench, sessions, {}, 0, policy);
+                measured.add(std::move(with), measure_relay(bench, sessions, {}));
+            }
+            bench.report.add(policy_row(bench, sessions, RelayTraffic::both, measured));
+        }
+        if (haproxy) bench.report.add(std::move(*haproxy));
     }
     // The client's direction alone, where the policy works: one session, the host silent.
-    if (s.channel_policy && s.input_events) {
-        const std::size_t one = 1;
-        const RelayMeasured with =
-            measure_relay(bench, one, {}, 0, {false, true, true}, RelayTraffic::client_only);
-        const RelayMeasured without =
-            measure_relay(bench, one, {}, 0, {}, RelayTraffic::client_only);
-        add_policy_row(bench, one, RelayTraffic::client_only, with, without);
+    if (rounds && s.input_events) {
+        constexpr auto only = RelayTraffic::client_only;
+        PolicyRounds measured;
+        for (std::size_t r = 0; r < rounds; ++r) {
+            RelayMeasured with = measure_relay(bench, 1, {}, 0, policy, only);
+            measured.add(std::move(with), measure_relay(bench, 1, {}, 0, {}, only));
+        }
+        bench.report.add(policy_row(bench, 1, only, measured));
     }
     for (const std::string& name : s.rdp_legs) {
         if (name == "rc4-128") add_row(bench, 1, {"rdp_rc4_128", rdp::encryption_method::bits128});

@@ -8,6 +8,7 @@ void Settings::apply_smoke() {
     relay.session_counts = {1};
     relay.warmup_seconds = 0.3;
     relay.seconds = 1;
+    relay.policy_rounds = 1;
     idle.sessions = 50;
     idle.settle_seconds = 0.2;
     idle.seconds = 1;

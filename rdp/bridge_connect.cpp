@@ -21,12 +21,6 @@ std::string join(const std::vector<std::string>& v) {
     return s;
 }
 
-bool iequals(const std::string& a, std::string_view b) {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-        return std::toupper(static_cast<unsigned char>(x)) == y;
-    });
-}
-
 }  // namespace
 
 std::optional<Failure> Bridge::connect_initial(const Bytes& pdu, Bytes& out) {
@@ -38,8 +32,9 @@ std::optional<Failure> Bridge::connect_initial(const Bytes& pdu, Bytes& out) {
         auto names = gcc::channel_names(*net);
         if (!names) return Failure{Cause::client_mcs_malformed, names.error().message()};
         facts_.emplace_back("client_channels", join(*names));
-        const bool t120 = std::any_of(names->begin(), names->end(),
-                                      [](const std::string& n) { return iequals(n, "MS_T120"); });
+        const bool t120 = std::any_of(names->begin(), names->end(), [](const std::string& n) {
+            return same_channel_name(n, "MS_T120");
+        });
         if (t120 && params_.refuse_ms_t120) {
             return Failure{
                 Cause::client_requested_ms_t120,

@@ -9,13 +9,6 @@ namespace rdpbridge::rdp {
 
 namespace {
 
-bool iequal(std::string_view a, std::string_view b) {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-        return std::tolower(static_cast<unsigned char>(x)) ==
-               std::tolower(static_cast<unsigned char>(y));
-    });
-}
-
 // Names and DOS names come from the client: in the log they are one token each, so anything
 // that could split or fake a token becomes '?'.
 std::string token(std::string_view text) {
@@ -43,7 +36,7 @@ Result<bool> ChannelFilter::client_network(gcc::DataBlock& cs_net, Facts& facts)
     std::vector<std::string> passed_names, removed_names;
     for (std::size_t i = 0; i < requested_.size(); ++i) {
         const std::string name = requested_[i].text();
-        const bool rdpdr = iequal(name, "rdpdr");
+        const bool rdpdr = same_channel_name(name, "rdpdr");
         // With device rules only the first rdpdr passes: the filter reads one channel's device
         // lists, and a host may give any channel of that name to its device redirection
         // (FreeRDP's server takes the first).

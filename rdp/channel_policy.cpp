@@ -7,16 +7,9 @@ namespace rdpbridge::rdp {
 
 namespace {
 
-bool iequal(std::string_view a, std::string_view b) {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-        return std::tolower(static_cast<unsigned char>(x)) ==
-               std::tolower(static_cast<unsigned char>(y));
-    });
-}
-
 bool listed(const std::vector<std::string>& names, std::string_view channel) {
     return std::any_of(names.begin(), names.end(),
-                       [&](const std::string& n) { return iequal(n, channel); });
+                       [&](const std::string& n) { return same_channel_name(n, channel); });
 }
 
 template <class T>
@@ -25,6 +18,13 @@ bool contains(const std::vector<T>& v, const T& x) {
 }
 
 }  // namespace
+
+bool same_channel_name(std::string_view a, std::string_view b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+        return std::tolower(static_cast<unsigned char>(x)) ==
+               std::tolower(static_cast<unsigned char>(y));
+    });
+}
 
 bool ChannelPolicy::passes(std::string_view channel) const {
     if (allow && !listed(*allow, channel)) return false;

@@ -10,6 +10,9 @@
 
 namespace rdpbridge::rdp {
 
+// Static channel names compare case-insensitively (ASCII): mstsc and FreeRDP differ in case.
+bool same_channel_name(std::string_view a, std::string_view b);
+
 struct ChannelPolicy {
     // Present (even empty): only these channels pass. Names compare case-insensitively.
     std::optional<std::vector<std::string>> allow;

@@ -27,14 +27,7 @@ Bytes session(const std::string& name) {
 }
 
 std::vector<Bytes> pdus(const Bytes& stream) {
-    Framer f(0xFFFF);
-    f.feed(stream);
-    std::vector<Bytes> out;
-    while (auto p = f.next()) {
-        if (!*p) break;
-        out.push_back(**p);
-    }
-    return out;
+    return rdpbridge::test::split_pdus(stream);
 }
 
 std::vector<std::string> cs_net_names(const Bytes& frame) {

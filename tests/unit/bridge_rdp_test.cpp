@@ -74,16 +74,8 @@ ByteView user_data_of(const Bytes& frame) {
     return sd->user_data;
 }
 
-// Splits a byte stream into its PDUs.
 std::vector<Bytes> pdus(const Bytes& stream) {
-    Framer f(0xFFFF);
-    f.feed(stream);
-    std::vector<Bytes> out;
-    while (auto p = f.next()) {
-        if (!*p) break;
-        out.push_back(**p);
-    }
-    return out;
+    return rdpbridge::test::split_pdus(stream);
 }
 
 class RdpHostBridge : public ::testing::Test {

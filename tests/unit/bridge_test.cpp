@@ -13,6 +13,7 @@
 
 using namespace rdpbridge::rdp;
 using rdpbridge::test::fixture;
+using rdpbridge::test::split_pdus;
 
 namespace {
 
@@ -126,18 +127,6 @@ using rdpbridge::test::info_packet_of_pdu;
 using rdpbridge::test::mstsc_style_info_packet;
 using rdpbridge::test::real_client_info_pdu;
 using rdpbridge::test::utf16;
-
-std::vector<Bytes> split_pdus(const Bytes& stream) {
-    Framer f(0xFFFF);
-    f.feed(stream);
-    std::vector<Bytes> out;
-    while (auto p = f.next()) {
-        if (!*p) break;
-        out.push_back(**p);
-    }
-    EXPECT_EQ(f.buffered(), 0u);
-    return out;
-}
 
 Bytes session_tls(int n) {
     char name[32];

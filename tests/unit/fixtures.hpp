@@ -8,6 +8,7 @@
 #include <string>
 
 #include "rdp/bytes.hpp"
+#include "rdp/framer.hpp"
 
 namespace rdpbridge::test {
 
@@ -16,6 +17,19 @@ inline rdp::Bytes fixture(const std::string& name) {
     std::ifstream in(path, std::ios::binary);
     if (!in) ADD_FAILURE() << "missing fixture " << path;
     return rdp::Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// A byte stream (what a bridge wrote for one peer) cut into its PDUs; nothing may be left over.
+inline std::vector<rdp::Bytes> split_pdus(const rdp::Bytes& stream) {
+    rdp::Framer f(0xFFFF);
+    f.feed(stream);
+    std::vector<rdp::Bytes> out;
+    while (auto p = f.next()) {
+        if (!*p) break;
+        out.push_back(**p);
+    }
+    EXPECT_EQ(f.buffered(), 0u);
+    return out;
 }
 
 // Every strict prefix of a valid PDU must be rejected with an error, never read past its end.

@@ -6,11 +6,13 @@ printer; real xrdp hosts (TLS 1.0 and Standard RDP Security) showing a VNC deskt
 The lab's xrdp has no chansrv and never opens rdpdr, so FreeRDP would never announce a device.
 tests/lab/rdpdr_lab.py fills the gap on both sides of the gateway:
 
-    FreeRDP -> ClientSideInjector -> rdpbridge -> HostSideRecorder -> xrdp (TLS 1.0)
+    FreeRDP -> ClientSideInjector -> rdpbridge -> HostSideRecorder -> xrdp (TLS 1.0, or RDP)
 
 The injector plays the rdpdr server towards the client (after the host's Font Map) and records
 the Device List Announce as it left the client; the recorder decodes what the host received
-(CS_NET channel names, the Device List Announce). xrdp's own log (LogLevel=DEBUG) names every
+(CS_NET channel names, the Device List Announce). Towards the Standard RDP Security host the
+recorder relays the RC4 bytes as they are and decrypts them with the host's key pair, which
+the test made (tests/lab/rdp_security.py). xrdp's own log (LogLevel=DEBUG) names every
 channel of the CS_NET it received ("Adding channel: name cliprdr, ..."), which is the host's
 word on channel removal for both kinds of host.
 
@@ -71,15 +73,17 @@ class Session:
     """One FreeRDP session through injector, gateway and (for TLS hosts) recorder, up to the
     desktop and the client's Device List Announce with devices."""
 
-    def __init__(self, test, profile, policy="", recorder=True, **host_settings):
+    def __init__(self, test, profile, policy="", **host_settings):
         self.lab = lab = lab_for_test(test)
         vnc_port = start_vnc_desktop(lab)
-        self.host = lab.xrdp(profile, **host_settings, **desk_overrides(vnc_port))
-        self.recorder = None
-        if recorder:
-            self.recorder = HostSideRecorder(lab, self.host.port)
-            test.addCleanup(self.recorder.stop)
-        backend_port = self.recorder.port if recorder else self.host.port
+        # The Standard RDP Security host gets a key pair of the test's, so that the recorder
+        # can read what the gateway sends it.
+        rsakeys = lab.make_rsakeys("host-rsakeys") if profile == "rdp" else None
+        self.host = lab.xrdp(profile, rsakeys=rsakeys, **host_settings,
+                             **desk_overrides(vnc_port))
+        self.recorder = HostSideRecorder(lab, self.host.port, rsakeys=rsakeys)
+        test.addCleanup(self.recorder.stop)
+        backend_port = self.recorder.port
         self.gw = start_gateway(lab, config=single_backend_config(backend_port,
                                                                   backend_keys=policy))
         self.injector = ClientSideInjector(lab, self.gw.port)
@@ -103,8 +107,7 @@ class Session:
         gone too (the recorder has seen everything the gateway sent the host)."""
         self.client.stop()
         closed = self.gw.wait_event("session_closed", timeout=TIMEOUT)[0]
-        if self.recorder is not None:
-            self.recorder.wait_log(CLOSED, timeout=TIMEOUT)
+        self.recorder.wait_log(CLOSED, timeout=TIMEOUT)
         return closed
 
     # -- what each end saw
@@ -160,9 +163,16 @@ class ChannelPolicy(unittest.TestCase):
                           if e.get("device_type") != "drive"], [])
         return len(drives)
 
-    # ------------------------------------------------------------------ TLS host
-    def test_tls_host_gets_neither_clipboard_nor_drive(self):
-        s = Session(self, "tls10", DENY_CLIPBOARD_AND_DRIVES)
+    def assert_rdp_security_read(self, s):
+        """Towards the Standard RDP Security host the recorder read the stream with the
+        host's key: the leg really was RC4, and every PDU's MAC verified."""
+        self.assertRegex(s.recorder.log_text(), r"(?m)^no TLS: ")
+        self.assertRegex(s.recorder.log_text(), r"(?m)^rdp_security method=0x02 level=3")
+        self.assertIsNone(s.recorder.unreadable, s.recorder.describe())
+        self.assertRegex(s.host.log_since(s.host_mark), r"Non-TLS connection established")
+
+    def check_neither_clipboard_nor_drive(self, profile, **host_settings):
+        s = Session(self, profile, DENY_CLIPBOARD_AND_DRIVES, **host_settings)
         self.assert_client_offered_everything(s)
         # The host's Device List Announce, as the gateway rewrote it: the other devices remain.
         s.recorder.wait_log(DEVICES_ANNOUNCED, timeout=TIMEOUT)
@@ -187,9 +197,10 @@ class ChannelPolicy(unittest.TestCase):
                                if d.type != DRIVE])
         self.assertEqual(closed["devices_refused"], drives)
         self.assertGreaterEqual(closed["channel_pdus_dropped"], 0)
+        return s
 
-    def test_tls_host_without_policy_gets_every_channel_and_device(self):
-        s = Session(self, "tls10")
+    def check_every_channel_and_device(self, profile, **host_settings):
+        s = Session(self, profile, **host_settings)
         self.assert_client_offered_everything(s)
         s.recorder.wait_log(DEVICES_ANNOUNCED, timeout=TIMEOUT)
         self.assert_desktop(s)
@@ -207,6 +218,15 @@ class ChannelPolicy(unittest.TestCase):
             self.assertEqual(bridge["channels_removed"], [])
         self.assertEqual(closed.get("devices_refused", 0), 0)
         self.assertEqual(closed.get("channel_pdus_dropped", 0), 0)
+        return s
+
+    # ------------------------------------------------------------------ TLS host
+    def test_tls_host_gets_neither_clipboard_nor_drive(self):
+        s = self.check_neither_clipboard_nor_drive("tls10")
+        self.assertRegex(s.recorder.log_text(), r'(?m)^tls .*"upstream_leg"')
+
+    def test_tls_host_without_policy_gets_every_channel_and_device(self):
+        self.check_every_channel_and_device("tls10")
 
     def test_tls_host_with_no_channel_allowed(self):
         s = Session(self, "tls10", ALLOW_NO_CHANNEL)
@@ -233,21 +253,12 @@ class ChannelPolicy(unittest.TestCase):
 
     # ------------------------------------------------------------------ Standard RDP Security
     def test_rdp_security_host_gets_neither_clipboard_nor_drive(self):
-        # No recorder here: towards this host the gateway encrypts with RC4, so the Device List
-        # Announce the host receives cannot be read on the wire. xrdp's log shows the channels;
-        # the gateway's events show the drive refused.
-        s = Session(self, "rdp", DENY_CLIPBOARD_AND_DRIVES, recorder=False, crypt_level="high")
-        self.assert_client_offered_everything(s)
-        self.assert_desktop(s)
-        drives = self.assert_drive_refused(s)
-        bridge = s.bridge_channels()
-        self.assertIsNotNone(bridge, s.gw.events("bridge"))
-        self.assertEqual(bridge["channels_removed"], ["cliprdr"])
-        closed = s.close()
+        s = self.check_neither_clipboard_nor_drive("rdp", crypt_level="high")
+        self.assert_rdp_security_read(s)
 
-        self.assertEqual(s.host_channels(), [c for c in s.client_channels() if c != "cliprdr"])
-        self.assertRegex(s.host.log_since(s.host_mark), r"Non-TLS connection established")
-        self.assertEqual(closed["devices_refused"], drives)
+    def test_rdp_security_host_without_policy_gets_every_channel_and_device(self):
+        s = self.check_every_channel_and_device("rdp", crypt_level="high")
+        self.assert_rdp_security_read(s)
 
 
 class ToolOnCapture(unittest.TestCase):
@@ -278,6 +289,20 @@ class ToolOnCapture(unittest.TestCase):
                           ("printer", 4, "PRN1")])
         _, empty = self.message("rdpdr_client_device_list_announce_empty")
         self.assertEqual(device_list(empty), [])
+
+    def test_rdp_security_reader_opens_a_captured_session(self):
+        # What the Standard RDP Security cases rely on: rdp_security.Reader, on the committed
+        # rdesktop -> xrdp capture (128-bit RC4, both directions, fast-path included) and the
+        # committed key pair, opens every encrypted PDU with a MAC that verifies.
+        import capture_fixtures
+        fixtures = FIXTURE.parent
+        checked = capture_fixtures.check_rdp_session_all(fixtures / "session_rdp_rdesktop",
+                                                         fixtures / "xrdp_rsakeys.ini")
+        self.assertTrue(checked["ok"], checked)
+        self.assertEqual(checked["encryption_method"], 0x02)
+        self.assertGreater(checked["encrypted_checked"]["c2s"], 3)
+        self.assertGreater(checked["encrypted_checked"]["s2c"], 3)
+        self.assertIn("client_info", checked)      # the Client Info, in clear
 
     def test_injected_pdus_are_the_encoders_output(self):
         self.assertEqual(self.message("injected_rdpdr_server_announce_request"),

@@ -49,6 +49,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import lab as labmod  # noqa: E402
+import rdp_security  # noqa: E402
 import rdpdr_lab  # noqa: E402
 from lab import LOOPBACK, Lab, LabError  # noqa: E402
 
@@ -687,93 +688,44 @@ def check_rdp_session(sdir: pathlib.Path, rsakeys: pathlib.Path) -> dict:
             "decrypted_head": plain[:18].hex()}
 
 
-def _load_kat_module():
-    """tests/fixtures/kat/generate_kat.py: the independent Python implementation of the
-    Standard RDP Security key schedule, reused here to check captured sessions."""
-    import importlib.util
-    path = HERE.parent / "fixtures" / "kat" / "generate_kat.py"
-    spec = importlib.util.spec_from_file_location("generate_kat", path)
-    mod = importlib.util.module_from_spec(spec)
-    keep, sys.dont_write_bytecode = sys.dont_write_bytecode, True   # no __pycache__ in fixtures
-    try:
-        spec.loader.exec_module(mod)
-    finally:
-        sys.dont_write_bytecode = keep
-    return mod
-
-
-def _rsakeys_fields(rsakeys: pathlib.Path) -> dict:
-    text = rsakeys.read_text()
-    return {k: bytes(int(x, 16) for x in
-                     re.search(rf"^{k}=(.*)$", text, re.M).group(1).split(","))
-            for k in ("pub_exp", "pub_mod", "pri_exp")}
-
-
 def check_rdp_session_all(sdir: pathlib.Path, rsakeys: pathlib.Path) -> dict:
     """Decrypt and MAC-check *every* encrypted PDU of a Standard-RDP-Security session
     capture, both directions, slow-path and fast-path, any method (40/56/128-bit, FIPS),
-    with the committed key file and generate_kat.py. Fails (ok=False) on the first PDU
-    whose MAC does not verify. The C++ KATs in tests/unit/standard_security_test.cpp do
-    the same with rdp/; this proves the capture itself is self-consistent."""
-    kat = _load_kat_module()
-    f = _rsakeys_fields(rsakeys)
-    n = int.from_bytes(f["pub_mod"], "little")
-    d = int.from_bytes(f["pri_exp"], "little")
-    nbytes = len(f["pub_mod"])
+    with the committed key file and generate_kat.py (through rdp_security.Reader). Fails
+    (ok=False) on the first PDU whose MAC does not verify. The C++ KATs in
+    tests/unit/standard_security_test.cpp do the same with rdp/; this proves the capture
+    itself is self-consistent."""
+    reader = rdp_security.Reader(rsakeys)
     manifest = json.loads((sdir / "manifest.json").read_text())
     resp = (sdir / "s2c_01.bin").read_bytes()
     i = resp.index(b"\x02\x0c")
-    method, level, rlen, _ = struct.unpack("<IIII", resp[i + 4:i + 20])
-    sr = resp[i + 20:i + 20 + rlen]
-    fips = method == kat.METHOD_FIPS
-    result = {"encryption_method": method, "encryption_level": level, "pdus": [],
-              "ok": True}
-    dirs = None
+    reader.server_security(resp[i + 4:])
+    result = {"encryption_method": reader.method, "encryption_level": reader.level,
+              "pdus": [], "ok": True}
     for entry in manifest["pdus"]:
         name = entry["file"]
         direction = name[:3]
         pdu = (sdir / name).read_bytes()
+        payload = None
         if pdu[0] == 0x03:
             if len(pdu) < 8 or pdu[5] != 0xF0 or (pdu[7] >> 2) not in (25, 26):
                 continue
-            pl = _sdrq_payload(pdu)
-            flags = struct.unpack("<H", pl[:2])[0]
-            if flags & 0x0001:
-                elen = struct.unpack("<I", pl[4:8])[0]
-                c = int.from_bytes(pl[8:8 + elen][:nbytes], "little")
-                cr = pow(c, d, n).to_bytes(nbytes, "little")[:32]
-                result["client_random"] = cr.hex()
-                result["security_exchange"] = name
-                keys = kat.derive_keys(method, cr, sr)
-                dirs = dict(zip(("c2s", "s2c"), kat.client_directions(method, keys)))
-                continue
-            if dirs is None or not flags & 0x0008:
-                continue
-            salted = bool(flags & 0x0800)
-            if fips:
-                pad, mac, ct = pl[7], pl[8:16], pl[16:]
-            else:
-                pad, mac, ct = None, pl[4:12], pl[12:]
-        else:
-            hdr = 3 if pdu[1] & 0x80 else 2
-            fp_flags = pdu[0] >> 6
-            if dirs is None or not fp_flags & 0x2:
-                continue
-            salted = bool(fp_flags & 0x1)
-            if fips:
-                pad, mac, ct = pdu[hdr + 3], pdu[hdr + 4:hdr + 12], pdu[hdr + 12:]
-            else:
-                pad, mac, ct = None, pdu[hdr:hdr + 8], pdu[hdr + 8:]
-        dd = dirs[direction]
-        plain, ok = dd.open(ct, mac, pad) if fips else dd.open(ct, mac, salted)
-        result["pdus"].append({"file": name, "salted": salted, "mac_ok": ok,
-                               "plain_len": len(plain), "head": plain[:8].hex()})
-        if not ok:
+            payload = _sdrq_payload(pdu)
+        had_keys = reader.encrypting
+        opened = reader.open(direction, pdu, payload)
+        if reader.encrypting and not had_keys:
+            result["client_random"] = reader.client_random.hex()
+            result["security_exchange"] = name
+        if opened is None:
+            continue
+        result["pdus"].append({"file": name, "salted": opened.salted, "mac_ok": opened.mac_ok,
+                               "plain_len": len(opened.plain), "head": opened.plain[:8].hex()})
+        if not opened.mac_ok:
             result["ok"] = False
             break
-        if direction == "c2s" and "labuser".encode("utf-16-le") in plain:
+        if direction == "c2s" and "labuser".encode("utf-16-le") in opened.plain:
             result["client_info"] = name
-    if dirs is None:
+    if not reader.encrypting:
         result["ok"] = False
         result["error"] = "no Security Exchange PDU"
     result["encrypted_checked"] = {k: sum(1 for p in result["pdus"] if p["file"][:3] == k)

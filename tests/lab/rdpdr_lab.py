@@ -24,11 +24,14 @@ gap, both on 127.0.0.1 at a port the kernel picks, one connection each:
       gateway's policy decides what the host gets. The client <-> gateway leg is always TLS,
       so this works in front of a gateway whatever security its host speaks.
 
-  HostSideRecorder     gateway -> recorder -> TLS xrdp host
-      The same relay without injection, between the gateway and a TLS host: speaks TLS 1.0
-      with the gateway (like the Windows 7 host behind it) and TLS towards xrdp. It records
-      what the host receives: the CS_NET channel names and the rdpdr PDUs, decoded. (Towards
-      a Standard RDP Security host the gateway encrypts with RC4: nothing to read there.)
+  HostSideRecorder     gateway -> recorder -> xrdp host (TLS, or Standard RDP Security)
+      The same relay without injection, between the gateway and the host: towards a TLS host
+      it speaks TLS 1.0 with the gateway (like the Windows 7 host behind it) and TLS towards
+      xrdp. It records what the host receives: the CS_NET channel names and the rdpdr PDUs,
+      decoded. Towards a Standard RDP Security host it relays the bytes as they are, and reads
+      them with the host's key pair (rsakeys=, see rdp_security.py): the client random in the
+      gateway's Security Exchange, then every PDU towards the host, RC4-decrypted and
+      MAC-checked.
 
 Both record the PDUs of both directions in plaintext (`records`: every TPKT PDU and the first
 `max_fastpath` fast-path PDUs each way, injected ones marked), reassemble virtual channel
@@ -60,6 +63,7 @@ from typing import Optional
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
+import rdp_security  # noqa: E402
 from lab import LOOPBACK, LabError, listen_loopback, wait_file_regex  # noqa: E402
 
 IO_TIMEOUT = 30.0            # a blocked send or handshake on loopback: something is wrong
@@ -75,6 +79,7 @@ MCS_SEND_DATA_REQUEST = 25
 MCS_SEND_DATA_INDICATION = 26
 
 CS_NET = 0xC003
+SC_SEC1 = 0x0C02
 SC_NET = 0x0C03
 
 CHANNEL_FLAG_FIRST = 0x01
@@ -503,12 +508,15 @@ class Mitm(threading.Thread):
     def __init__(self, lab, upstream_port: int, *, name: Optional[str] = None,
                  client_tls: Optional[ssl.SSLContext] = None,
                  upstream_tls: Optional[ssl.SSLContext] = None,
-                 max_fastpath: int = 200):
+                 max_fastpath: int = 200, rsakeys: Optional[pathlib.Path] = None):
         """lab: the Lab whose directory holds the certificate and the event log.
         client_tls / upstream_tls: the contexts of the two legs (defaults: see
         default_server_context / default_client_context).
         max_fastpath: fast-path PDUs recorded per direction (a desktop sends thousands;
-        slow-path PDUs are all kept)."""
+        slow-path PDUs are all kept).
+        rsakeys: the upstream host's rsakeys.ini. Without TLS, the PDUs towards the host are
+        then decrypted and read (records keep them as on the wire); without it, a connection
+        without TLS is relayed unread."""
         uname = lab._unique(name or self.role)
         super().__init__(daemon=True, name=uname)
         self.upstream_port = upstream_port
@@ -521,6 +529,8 @@ class Mitm(threading.Thread):
         self.client_tls = client_tls
         self.upstream_tls = upstream_tls or default_client_context()
         self.max_fastpath = max_fastpath
+        self.security = rdp_security.Reader(rsakeys) if rsakeys is not None else None
+        self.unreadable: Optional[str] = None   # why reading the RDP-security stream stopped
         self.records: list = []
         self.tls_info: dict = {}
         self.error: Optional[BaseException] = None
@@ -645,7 +655,7 @@ class Mitm(threading.Thread):
     def _relay(self) -> None:
         legs = {self.client.sock: (self.client, self.upstream, "c2s"),
                 self.upstream.sock: (self.upstream, self.client, "s2c")}
-        tls = self.client.tls is not None
+        read = self.client.tls is not None or self.security is not None
         # plaintext that arrived together with the last handshake flight
         for leg, other, direction in legs.values():
             if leg.tls is not None:
@@ -665,10 +675,10 @@ class Mitm(threading.Thread):
                 # A peer that went away while we forward (a test ends the client as soon as
                 # it has seen what it waited for) ends the relay; it is no error of ours.
                 try:
-                    if tls:
+                    if read:
                         self._pass(direction, leg, other, data)
                     else:
-                        other.send(data)     # RC4 inside: nothing to read
+                        other.send(data)     # RC4 inside, and no key to read it
                 except (OSError, ssl.SSLError) as e:
                     self.closed_by = f"{direction} sink error {e!r}"
                     return
@@ -707,12 +717,39 @@ class Mitm(threading.Thread):
             self.channel_ids = {n: i for (n, _), i in zip(self.channels, ids)}
             self.log.write(f"sc_net io={self.io_channel} " +
                            ",".join(f"{n}={i}" for n, i in self.channel_ids.items()))
+            sec = gcc_user_data(pdu).get(SC_SEC1)
+            if self.security is not None and sec is not None and len(sec) >= 16:
+                self.security.server_security(sec)
         sd = send_data(pdu) if pdu[0] == 0x03 else None
-        if sd is not None:
+        payload = sd.payload if sd is not None else None
+        if self.security is not None and self.security.method:
+            payload = self._open(direction, pdu, payload)
+        if payload is not None:
             name = self.channel_name(sd.channel_id)
             if name is not None:
-                self._chunk(direction, sd.channel_id, name, sd.payload)
+                self._chunk(direction, sd.channel_id, name, payload)
         self.on_pdu(direction, pdu, sd)
+
+    def _open(self, direction: str, pdu: bytes, payload: Optional[bytes]) -> Optional[bytes]:
+        """Under Standard RDP Security: the Send Data payload in clear, or None. Only the
+        direction towards the host is read (what it receives; the host's screen updates
+        would cost a pure-Python RC4 dearly), fast-path input included so that the RC4 state
+        keeps step. A MAC that does not verify stops the reading, logged: what follows would
+        be noise."""
+        if direction != "c2s" or self.unreadable is not None:
+            return None
+        had_keys = self.security.encrypting
+        opened = self.security.open(direction, pdu, payload)
+        if self.security.encrypting and not had_keys:
+            self.log.write(f"rdp_security method=0x{self.security.method:02x} "
+                           f"level={self.security.level}: session keys from the host's key")
+        if opened is None:
+            return None
+        if not opened.mac_ok:
+            self.unreadable = f"MAC mismatch on a {direction} PDU of {len(pdu)} bytes"
+            self.log.write(f"rdp_security: {self.unreadable}; reading stops")
+            return None
+        return None if opened.fast_path else opened.plain
 
     def _chunk(self, direction: str, channel_id: int, name: str, payload: bytes) -> None:
         """Reassemble CHANNEL_PDU_HEADER chunks ([MS-RDPBCGR] 2.2.6.1) into messages."""

@@ -61,48 +61,7 @@ IO_TIMEOUT = 10.0
 
 
 # ----------------------------------------------------------------------------- framing
-class Framer:
-    """Splits a byte stream into RDP PDUs: TPKT (first byte 0x03, BE length at 2..3) or
-    fast-path (low 2 bits of the first byte 0; length in byte 1, two bytes if its high
-    bit is set). Raises ValueError on anything else."""
-
-    def __init__(self):
-        self.buf = bytearray()
-
-    def feed(self, data: bytes) -> list:
-        self.buf += data
-        out = []
-        while True:
-            n = self._needed()
-            if n is None or len(self.buf) < n:
-                return out
-            out.append(bytes(self.buf[:n]))
-            del self.buf[:n]
-
-    def _needed(self):
-        b = self.buf
-        if not b:
-            return None
-        if b[0] == 0x03:
-            if len(b) < 4:
-                return None
-            n = struct.unpack(">H", b[2:4])[0]
-            if n < 4:
-                raise ValueError(f"bad TPKT length {n}")
-            return n
-        if b[0] & 0x03 == 0:
-            if len(b) < 2:
-                return None
-            if b[1] & 0x80:
-                if len(b) < 3:
-                    return None
-                n = ((b[1] & 0x7F) << 8) | b[2]
-            else:
-                n = b[1]
-            if n < 2:
-                raise ValueError(f"bad fast-path length {n}")
-            return n
-        raise ValueError(f"unknown PDU start byte 0x{b[0]:02x}")
+Framer = rdpdr_lab.Framer      # TPKT and fast-path PDUs out of a byte stream
 
 
 def pdu_kind(pdu: bytes) -> str:

@@ -70,7 +70,7 @@ def identity(device):
 
 
 class Session:
-    """One FreeRDP session through injector, gateway and (for TLS hosts) recorder, up to the
+    """One FreeRDP session through injector, gateway and recorder to the host, up to the
     desktop and the client's Device List Announce with devices."""
 
     def __init__(self, test, profile, policy="", **host_settings):

@@ -64,7 +64,6 @@ def rsakeys_fields(rsakeys: pathlib.Path) -> dict:
 @dataclasses.dataclass
 class Opened:
     """One protected PDU, opened."""
-    direction: str
     plain: bytes
     mac_ok: bool
     salted: bool
@@ -98,14 +97,14 @@ class Reader:
         self.server_random = sc_sec1[16:16 + rlen]
 
     def open(self, direction: str, pdu: bytes, payload: Optional[bytes]) -> Optional[Opened]:
-        """pdu: a whole TPKT or fast-path PDU; payload: for a slow-path one, the user data of
-        its MCS Send Data (security header first), else None. Returns the PDU opened, or None
-        when it carries nothing protected (the Security Exchange, a PDU before it, or one
-        without the encryption flag: a licensing PDU, or anything at crypt_level=low from the
-        host)."""
+        """pdu: a whole TPKT or fast-path PDU; payload: for a TPKT one, the user data of its
+        MCS Send Data (security header first), or None when it is no Send Data. Returns the PDU
+        opened, or None when it carries nothing protected (no Send Data, the Security Exchange,
+        a PDU before it, or one without the encryption flag: a licensing PDU, or anything at
+        crypt_level=low from the host)."""
         fips = self.method == self.kat.METHOD_FIPS
-        if payload is not None:
-            if self.method == 0 or len(payload) < 4:
+        if pdu[0] == 0x03:
+            if payload is None or self.method == 0 or len(payload) < 4:
                 return None
             flags = struct.unpack("<H", payload[:2])[0]
             if flags & SEC_EXCHANGE_PKT:
@@ -132,7 +131,7 @@ class Reader:
             fast_path = True
         side = self._dirs[direction]
         plain, ok = side.open(ct, mac, pad) if fips else side.open(ct, mac, salted)
-        return Opened(direction, plain, ok, salted, fast_path)
+        return Opened(plain, ok, salted, fast_path)
 
     def _exchange(self, payload: bytes) -> None:
         """The client's Security Exchange PDU: its random, encrypted with the host's public
